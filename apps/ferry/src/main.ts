@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, createLogger, formatIssue, loadConfig, readConfigFile, type ConfigIssue, type FerryApp } from '@ferry/core';
+import { distributionRegistry } from './modules.js';
+import { loadPlugins, PluginError } from './plugins.js';
+import { defaultConfig } from './default-config.js';
+
+const USAGE = `usage: ferry <command> [options]
+
+commands:
+  run [--config FILE] [--plugin P]...   start serving (the embedded default config without --config)
+      --print-default-config            print the embedded default config and exit
+  validate --config FILE [--plugin P]... check a config: every problem with its JSON path
+  list-modules [--plugin P]... [--verbose]
+                                        print every registered module ID, one per line
+  version                               print the version
+
+--plugin takes a file path or an installed package name whose default export is a module
+(or an array of modules) made with defineModule from @ferry/core. It may be repeated.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function printIssues(kind: 'error' | 'warning', issues: readonly ConfigIssue[]): void {
+  for (const i of issues) process.stderr.write(`${kind}: ${formatIssue(i)}\n`);
+}
+
+type Out = (text: string) => void;
+
+/** The `ferry` command. Returns the exit code (run resolves once the server has stopped). */
+export async function main(argv: readonly string[], out: Out = (t) => process.stdout.write(t)): Promise<number> {
+  const [command, ...rest] = argv;
+  let args;
+  try {
+    args = parseArgs({
+      args: [...rest],
+      options: {
+        config: { type: 'string', short: 'c' },
+        plugin: { type: 'string', multiple: true, default: [] },
+        verbose: { type: 'boolean', default: false },
+        'print-default-config': { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`ferry: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  switch (command) {
+    case 'version':
+    case '--version':
+      out(`ferry ${version()} (node ${process.version})\n`);
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+    case undefined:
+      out(USAGE);
+      return command === undefined ? 2 : 0;
+    case 'list-modules':
+    case 'validate':
+    case 'run':
+      break;
+    default:
+      process.stderr.write(`ferry: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+
+  const registry = distributionRegistry();
+  try {
+    await loadPlugins(args.plugin ?? [], registry);
+  } catch (err) {
+    if (err instanceof PluginError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+
+  if (command === 'list-modules') {
+    for (const m of registry.modules()) out(args.verbose && m.description ? `${m.id}\t${m.description}\n` : `${m.id}\n`);
+    return 0;
+  }
+  if (command === 'run' && args['print-default-config']) {
+    out(`${JSON.stringify(defaultConfig(), null, 2)}\n`);
+    return 0;
+  }
+  if (command === 'validate' && !args.config) {
+    process.stderr.write('ferry validate: --config FILE is required\n');
+    return 2;
+  }
+
+  const logger = createLogger();
+  let app: FerryApp;
+  try {
+    const json = args.config ? await readConfigFile(args.config) : defaultConfig();
+    app = await loadConfig(json, { registry, logger });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      printIssues('error', err.issues);
+      process.stderr.write(`${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}: nothing started\n`);
+      return 1;
+    }
+    throw err;
+  }
+  printIssues('warning', app.warnings);
+  if (command === 'validate') {
+    await app.stop(0);
+    out('valid config\n');
+    return 0;
+  }
+
+  try {
+    await app.start();
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (!args.config) {
+    for (const s of app.servers) for (const a of s.addresses) process.stderr.write(`ferry: serving the embedded default on port ${a.port} (see it at http://localhost:${a.port}/)\n`);
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal means "now".
+        process.stderr.write(`ferry: ${signal} again, exiting at once\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      app.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error while stopping');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,9 @@
+import { coreModules, Registry, type AnyModule } from '@ferry/core';
+
+/** Every standard module of the `ferry` distribution. */
+export const standardModules: readonly AnyModule[] = [...coreModules];
+
+/** A registry with every standard module, ready for plugins. */
+export function distributionRegistry(): Registry {
+  return new Registry(standardModules);
+}

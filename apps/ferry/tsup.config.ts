@@ -1,0 +1,21 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig([
+  {
+    entry: ['src/index.ts'],
+    format: ['esm', 'cjs'],
+    dts: true,
+    tsconfig: 'tsconfig.build.json',
+    clean: true,
+    target: 'node20',
+    sourcemap: true,
+  },
+  {
+    entry: ['src/cli.ts'],
+    format: ['esm'],
+    tsconfig: 'tsconfig.build.json',
+    target: 'node20',
+    sourcemap: true,
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);

@@ -1,0 +1,279 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import { Registry as MetricsRegistry } from 'prom-client';
+import { duration } from './duration.js';
+import { ConfigError, joinPath, type ConfigIssue } from './errors.js';
+import { parseListen } from './listen.js';
+import { createLogger } from './log.js';
+import type { Registry } from './module.js';
+import { zodIssues, type RouteInput } from './provision.js';
+import { FerryServer, type CertificatePair, type HttpProtocolName } from './server.js';
+import { defaultRegistry } from './standard.js';
+
+const listenAddress = z.string().superRefine((v, ctx) => {
+  try {
+    parseListen(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+const serverSchema = z.strictObject({
+  listen: z.array(listenAddress).min(1),
+  protocols: z.array(z.string()).min(1).optional(),
+  routes: z.array(z.unknown()).optional(),
+  errors: z.strictObject({ routes: z.array(z.unknown()) }).optional(),
+  read_timeout: duration().optional(),
+  read_header_timeout: duration().optional(),
+  write_timeout: duration().optional(),
+  idle_timeout: duration().optional(),
+  max_header_bytes: z.number().int().positive().optional(),
+  enable_full_duplex: z.boolean().optional(),
+  logs: z
+    .strictObject({
+      default_logger_name: z.string().optional(),
+      logger_names: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+      skip_hosts: z.array(z.string()).optional(),
+      skip_unmapped_hosts: z.boolean().optional(),
+      should_log_credentials: z.boolean().optional(),
+    })
+    .optional(),
+  tls_connection_policies: z
+    .array(z.strictObject({ certificate_selection: z.strictObject({ any_tag: z.array(z.string()).min(1) }).optional() }))
+    .optional(),
+  automatic_https: z
+    .strictObject({
+      disable: z.boolean().optional(),
+      disable_redirects: z.boolean().optional(),
+      disable_certificates: z.boolean().optional(),
+      skip: z.array(z.string()).optional(),
+      skip_certificates: z.array(z.string()).optional(),
+    })
+    .optional(),
+});
+
+const certFile = z.strictObject({
+  certificate: z.string().min(1),
+  key: z.string().min(1),
+  format: z.literal('pem').optional(),
+  tags: z.array(z.string()).optional(),
+});
+
+const certPem = z.strictObject({ certificate: z.string().min(1), key: z.string().min(1), tags: z.array(z.string()).optional() });
+
+/** The Caddy JSON subset Ferry understands (handlers and matchers are checked by their modules). */
+export const configSchema = z.strictObject({
+  admin: z
+    .strictObject({
+      disabled: z.boolean().optional(),
+      listen: z.string().optional(),
+      enforce_origin: z.boolean().optional(),
+      origins: z.array(z.string()).optional(),
+    })
+    .optional(),
+  apps: z
+    .strictObject({
+      http: z
+        .strictObject({
+          http_port: z.number().int().min(1).max(65535).optional(),
+          https_port: z.number().int().min(1).max(65535).optional(),
+          grace_period: duration().optional(),
+          shutdown_delay: duration().optional(),
+          metrics: z.strictObject({ per_host: z.boolean().optional() }).optional(),
+          // Each server is checked on its own (below), so one bad field does not hide the routes' problems.
+          servers: z.record(z.string(), z.unknown()),
+        })
+        .optional(),
+      tls: z
+        .strictObject({
+          certificates: z
+            .strictObject({ load_files: z.array(certFile).optional(), load_pem: z.array(certPem).optional() })
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
+export type FerryConfig = z.input<typeof configSchema>;
+
+const PROTOCOLS = new Set<HttpProtocolName>(['h1', 'h2', 'h2c']);
+
+/** Reads and parses a config file; a missing file or invalid JSON is one clear ConfigError line. */
+export async function readConfigFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${why}` }]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `config file ${file} is not valid JSON: ${(err as Error).message}` }]);
+  }
+}
+
+/** The servers of a config, started and stopped together. */
+export class FerryApp {
+  constructor(
+    readonly servers: readonly FerryServer[],
+    readonly warnings: readonly ConfigIssue[],
+    readonly gracePeriod: number | undefined,
+  ) {}
+
+  /** Starts every server; if one cannot listen, the others are stopped and the error is thrown. */
+  async start(): Promise<void> {
+    try {
+      for (const s of this.servers) await s.listen();
+    } catch (err) {
+      await this.stop(0);
+      throw err;
+    }
+  }
+
+  async stop(gracePeriod = this.gracePeriod): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.close(gracePeriod === undefined ? {} : { gracePeriod })));
+  }
+
+  server(name: string): FerryServer | undefined {
+    return this.servers.find((s) => s.name === name);
+  }
+}
+
+export interface LoadOptions {
+  registry?: Registry;
+  logger?: Logger;
+  metrics?: MetricsRegistry;
+}
+
+function hasHostMatcher(routes: unknown[] | undefined): boolean {
+  return (routes ?? []).some((r) => {
+    const match = (r as { match?: unknown })?.match;
+    return Array.isArray(match) && match.some((set) => typeof set === 'object' && set !== null && 'host' in set);
+  });
+}
+
+/**
+ * Validates a config and provisions every module in it. Nothing listens yet; every problem,
+ * with its JSON path, comes back as one ConfigError.
+ */
+export async function loadConfig(json: unknown, options: LoadOptions = {}): Promise<FerryApp> {
+  const parsed = configSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, ''));
+  const cfg = parsed.data;
+  const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+  const registry = options.registry ?? defaultRegistry;
+  const logger = options.logger ?? createLogger();
+  const metrics = options.metrics ?? new MetricsRegistry();
+
+  if (cfg.admin && cfg.admin.disabled !== true) {
+    warnings.push({ path: 'admin', message: 'the admin API is not available in this version of Ferry; set "disabled": true to silence this' });
+  }
+
+  // Certificates, by tag.
+  const certs: (CertificatePair & { tags: string[] })[] = [];
+  const certCfg = cfg.apps?.tls?.certificates;
+  for (const [i, f] of (certCfg?.load_files ?? []).entries()) {
+    const at = joinPath('apps.tls.certificates.load_files', i);
+    try {
+      const [cert, key] = await Promise.all([readFile(f.certificate), readFile(f.key)]);
+      certs.push({ cert, key, tags: f.tags ?? [] });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      issues.push({ path: joinPath(at, e.path === f.key ? 'key' : 'certificate'), message: `cannot read ${e.path}: ${e.code ?? e.message}` });
+    }
+  }
+  for (const p of certCfg?.load_pem ?? []) certs.push({ cert: p.certificate, key: p.key, tags: p.tags ?? [] });
+
+  const http = cfg.apps?.http;
+  const httpPort = http?.http_port ?? 80;
+  const seen = new Map<string, string>();
+  const servers: FerryServer[] = [];
+  for (const [name, rawServer] of Object.entries(http?.servers ?? {})) {
+    const base = joinPath('apps.http.servers', name);
+    const checked = serverSchema.safeParse(rawServer);
+    if (!checked.success) {
+      issues.push(...zodIssues(checked.error, base));
+      // Still compile the routes, to report their problems too.
+      const raw = (typeof rawServer === 'object' && rawServer !== null ? rawServer : {}) as { routes?: unknown; errors?: { routes?: unknown } };
+      const routes = Array.isArray(raw.routes) ? (raw.routes as RouteInput[]) : [];
+      const errRoutes = Array.isArray(raw.errors?.routes) ? (raw.errors.routes as RouteInput[]) : undefined;
+      servers.push(new FerryServer({ name, configPath: base, listen: [], routes, ...(errRoutes ? { errors: { routes: errRoutes } } : {}), logger, registry, metrics }));
+      continue;
+    }
+    const s = checked.data;
+    const protocols: HttpProtocolName[] = [];
+    for (const [i, p] of (s.protocols ?? ['h1', 'h2']).entries()) {
+      if (PROTOCOLS.has(p as HttpProtocolName)) protocols.push(p as HttpProtocolName);
+      else issues.push({ path: joinPath(base, 'protocols', i), message: p === 'h3' ? 'HTTP/3 (h3) is not supported by Ferry' : `unknown protocol "${p}" (expected h1, h2 or h2c)` });
+    }
+    for (const [i, l] of s.listen.entries()) {
+      const a = parseListen(l);
+      const key = `${a.host ?? '*'}:${a.port}`;
+      const other = seen.get(key);
+      if (a.port !== 0 && other) issues.push({ path: joinPath(base, 'listen', i), message: `"${l}" is already used by ${other}` });
+      seen.set(key, joinPath(base, 'listen', i));
+    }
+    let tls: { certificates: CertificatePair[] } | undefined;
+    if (s.tls_connection_policies) {
+      const tags = s.tls_connection_policies.flatMap((p) => p.certificate_selection?.any_tag ?? []);
+      const chosen = tags.length ? certs.filter((c) => c.tags.some((t) => tags.includes(t))) : certs;
+      if (chosen.length === 0) {
+        issues.push({
+          path: joinPath(base, 'tls_connection_policies'),
+          message: 'TLS is on but no certificate is loaded (Ferry obtains none: load them with apps.tls.certificates.load_files)',
+        });
+      }
+      tls = { certificates: chosen };
+    } else if (s.automatic_https?.disable !== true && hasHostMatcher(s.routes)) {
+      if (s.listen.some((l) => parseListen(l).port !== httpPort)) {
+        warnings.push({
+          path: base,
+          message: 'Caddy would serve this server with automatic HTTPS; Ferry obtains no certificates and serves it as plain HTTP (set automatic_https.disable to silence this)',
+        });
+      }
+    }
+    servers.push(
+      new FerryServer({
+        name,
+        configPath: base,
+        listen: s.listen,
+        protocols,
+        routes: (s.routes ?? []) as RouteInput[],
+        ...(s.errors ? { errors: { routes: s.errors.routes as RouteInput[] } } : {}),
+        ...(tls ? { tls } : {}),
+        readTimeout: s.read_timeout,
+        readHeaderTimeout: s.read_header_timeout,
+        writeTimeout: s.write_timeout,
+        idleTimeout: s.idle_timeout,
+        maxHeaderBytes: s.max_header_bytes,
+        enableFullDuplex: s.enable_full_duplex,
+        logs: s.logs !== undefined,
+        logger,
+        registry,
+        metrics,
+        requestMetrics: http?.metrics !== undefined,
+        gracePeriod: http?.grace_period,
+      }),
+    );
+  }
+  for (const s of servers) {
+    try {
+      await s.provision();
+    } catch (err) {
+      if (err instanceof ConfigError) issues.push(...err.issues);
+      else throw err;
+    }
+    warnings.push(...s.warnings);
+  }
+  if (issues.length > 0) {
+    await Promise.all(servers.map((s) => s.close({ gracePeriod: 0 })));
+    throw new ConfigError(issues);
+  }
+  return new FerryApp(servers, warnings, http?.grace_period);
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  'µs': 1e-3,
+  'μs': 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * Parses a duration the way Caddy does: a Go duration string (`"1m30s"`, `"250ms"`, `"1.5h"`,
+ * Caddy's `"d"` for days) or an integer number of nanoseconds. Returns milliseconds.
+ */
+export function parseDuration(input: string | number): number {
+  if (typeof input === 'number') {
+    if (!Number.isInteger(input)) throw new Error(`invalid duration ${input}: a number is integer nanoseconds`);
+    return input / 1e6;
+  }
+  const s = input.trim();
+  if (s === '0') return 0;
+  if (/^-?\d+$/.test(s)) return Number(s) / 1e6;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/gy;
+  let sign = 1;
+  let i = 0;
+  if (s[0] === '-' || s[0] === '+') {
+    sign = s[0] === '-' ? -1 : 1;
+    i = 1;
+  }
+  if (i >= s.length) throw new Error(`invalid duration "${input}"`);
+  let total = 0;
+  re.lastIndex = i;
+  while (re.lastIndex < s.length) {
+    const m = re.exec(s);
+    if (!m) throw new Error(`invalid duration "${input}" (expected e.g. "1m30s", "250ms" or integer nanoseconds)`);
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+  }
+  return sign * total;
+}
+
+/** Zod schema for a duration option: accepts what `parseDuration` does, yields milliseconds. */
+export const duration = () =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      return parseDuration(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });

@@ -1,0 +1,62 @@
+import { STATUS_CODES } from 'node:http';
+
+/**
+ * An error that carries an HTTP status. Throw it from a handler to stop the chain;
+ * the server's error routes (or the default error response) take over.
+ */
+export class HttpError extends Error {
+  readonly status: number;
+  /** Whether `message` may be shown to the client. True when a message was given explicitly. */
+  readonly expose: boolean;
+
+  constructor(status: number, message?: string, options?: { cause?: unknown }) {
+    const valid = Number.isInteger(status) && status >= 400 && status <= 599;
+    const code = valid ? status : 500;
+    super(message ?? STATUS_CODES[code] ?? 'Error', options);
+    this.name = 'HttpError';
+    this.status = code;
+    this.expose = message !== undefined && code < 500;
+  }
+
+  /** Any thrown value as an HttpError: non-HttpErrors become 500 and keep the original as `cause`. */
+  static from(err: unknown): HttpError {
+    if (err instanceof HttpError) return err;
+    return new HttpError(500, undefined, { cause: err });
+  }
+}
+
+/** One problem in a configuration, located by its JSON path (`apps.http.servers.srv0.listen[0]`). */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** A configuration that cannot run. `issues` lists every problem found, each with its JSON path. */
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[]) {
+    super(
+      issues.length === 1
+        ? `invalid config: ${formatIssue(issues[0]!)}`
+        : `invalid config (${issues.length} problems):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+}
+
+/** Joins JSON path segments the way the error messages print them: `a.b[0].c`. */
+export function joinPath(base: string, ...segments: (string | number)[]): string {
+  let out = base;
+  for (const seg of segments) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(seg)) out += out ? `.${seg}` : seg;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { HttpError } from '../errors.js';
+import { defineModule, moduleFactory } from '../module.js';
+import type { Middleware } from '../types.js';
+
+/** `http.handlers.error`: throws an error into the error routes, with a status and message (placeholders allowed). */
+export const errorModule = defineModule({
+  id: 'http.handlers.error',
+  description: 'Raises an HTTP error (status_code, error message) handled by the error routes.',
+  config: z.strictObject({
+    error: z.string().optional(),
+    status_code: z.union([z.number().int().min(400).max(599), z.string()]).optional(),
+  }),
+  provision(cfg, ctx): Middleware {
+    const message = cfg.error === undefined ? undefined : ctx.template(cfg.error, `${ctx.path}.error`);
+    const status = typeof cfg.status_code === 'string' ? ctx.template(cfg.status_code, `${ctx.path}.status_code`) : undefined;
+    const fixed = typeof cfg.status_code === 'number' ? cfg.status_code : 500;
+    return async (req) => {
+      const code = status ? Number(status.render(req)) : fixed;
+      throw new HttpError(Number.isInteger(code) ? code : 500, message?.render(req));
+    };
+  },
+});
+
+export const error = moduleFactory(errorModule);

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { defineModule, moduleFactory } from '../module.js';
+import type { Middleware } from '../types.js';
+
+const config = z.strictObject({
+  /** A number, or a string with placeholders (`"{http.error.status_code}"`). */
+  status_code: z.union([z.number().int().min(100).max(999), z.string()]).optional(),
+  headers: z.record(z.string(), z.array(z.string())).optional(),
+  body: z.string().optional(),
+  /** Close the connection after the response (HTTP/1.1). */
+  close: z.boolean().optional(),
+  /** Abort the connection (or reset the stream) without a response. */
+  abort: z.boolean().optional(),
+});
+
+/** `http.handlers.static_response`: a fixed response; status, headers and body may hold placeholders. */
+export const staticResponseModule = defineModule({
+  id: 'http.handlers.static_response',
+  description: 'Writes a fixed response: status_code, headers, body (placeholders allowed), close, abort.',
+  config,
+  provision(cfg, ctx): Middleware {
+    if (cfg.abort) {
+      return async (_req, res) => {
+        res.destroy();
+      };
+    }
+    const at = (s: string) => `${ctx.path}.${s}`;
+    const status = typeof cfg.status_code === 'string' ? ctx.template(cfg.status_code, at('status_code')) : undefined;
+    const fixedStatus = typeof cfg.status_code === 'number' ? cfg.status_code : 200;
+    if (status?.isStatic && !/^\d{3}$/.test(status.render(null as never))) {
+      throw new Error(`status_code "${cfg.status_code}" is not a 3-digit status`);
+    }
+    const headers = Object.entries(cfg.headers ?? {}).map(([name, values]) => ({
+      name,
+      values: values.map((v, i) => ctx.template(v, at(`headers[${JSON.stringify(name)}][${i}]`))),
+    }));
+    const hasType = headers.some((h) => h.name.toLowerCase() === 'content-type');
+    const body = cfg.body === undefined ? undefined : ctx.template(cfg.body, at('body'));
+    const staticBody = body?.isStatic ? Buffer.from(body.render(null as never)) : undefined;
+    const close = cfg.close === true;
+    return async (req, res) => {
+      for (const h of headers) {
+        res.setHeader(h.name, h.values.length === 1 ? h.values[0]!.render(req) : h.values.map((v) => v.render(req)));
+      }
+      let code = fixedStatus;
+      if (status) {
+        const n = Number(status.render(req));
+        code = Number.isInteger(n) && n >= 100 && n <= 999 ? n : 500;
+      }
+      res.statusCode = code;
+      if (close && req.protocol === 'http/1.1') res.setHeader('connection', 'close');
+      if (body === undefined) {
+        res.end();
+        return;
+      }
+      // Caddy's default for a static body without a type.
+      if (!hasType && !res.hasHeader('content-type')) res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end(staticBody ?? body.render(req));
+    };
+  },
+});
+
+export const staticResponse = moduleFactory(staticResponseModule);

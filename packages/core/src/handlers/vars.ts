@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { defineModule, moduleFactory } from '../module.js';
+import type { Template } from '../placeholders.js';
+import type { Middleware } from '../types.js';
+
+/** `http.handlers.vars`: sets request variables (`{http.vars.NAME}`); string values may hold placeholders. */
+export const varsModule = defineModule({
+  id: 'http.handlers.vars',
+  description: 'Sets per-request variables, readable as {http.vars.NAME}.',
+  config: z.record(z.string(), z.unknown()),
+  provision(vars, ctx): Middleware {
+    const entries: [string, Template | unknown][] = Object.entries(vars).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? ctx.template(v, `${ctx.path}.${k}`) : v,
+    ]);
+    return async (req, res, next) => {
+      for (const [k, v] of entries) {
+        req.vars[k] = typeof v === 'object' && v !== null && 'render' in v ? (v as Template).render(req) : v;
+      }
+      await next(req, res);
+    };
+  },
+});
+
+export const vars = moduleFactory(varsModule, (values: Record<string, unknown>) => values);

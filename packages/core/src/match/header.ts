@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { defineModule, moduleFactory } from '../module.js';
+import type { FerryRequest } from '../request.js';
+import type { Matcher } from '../types.js';
+import { captureMatcher, regexpConfig } from './path_regexp.js';
+
+/** The values of a request header as a list (`Host` read from the authority, as Go does). */
+export function headerValues(req: FerryRequest, name: string): string[] | undefined {
+  if (name === 'host') return req.authority ? [req.authority] : undefined;
+  const v = req.headers[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v : [String(v)];
+}
+
+/** One header value pattern: exact, or with a leading and/or trailing `*`. */
+function valueTest(pattern: string): (v: string) => boolean {
+  if (pattern === '*') return () => true;
+  const pre = pattern.startsWith('*');
+  const suf = pattern.endsWith('*') && pattern.length > 1;
+  const core = pattern.slice(pre ? 1 : 0, suf ? -1 : undefined);
+  if (pre && suf) return (v) => v.includes(core);
+  if (pre) return (v) => v.endsWith(core);
+  if (suf) return (v) => v.startsWith(core);
+  return (v) => v === core;
+}
+
+/**
+ * `http.matchers.header`: for each field, one of the values matches (`*` wildcards at either end);
+ * an empty list requires the field to be present, `null` requires it to be absent.
+ */
+export const headerMatcher = defineModule({
+  id: 'http.matchers.header',
+  description: 'Matches request header fields by value (with * wildcards), presence ([]), or absence (null).',
+  config: z.record(z.string(), z.array(z.string()).nullable()),
+  provision(fields): Matcher {
+    const checks = Object.entries(fields).map(([name, values]) => {
+      const key = name.toLowerCase();
+      if (values === null) return (req: FerryRequest) => headerValues(req, key) === undefined;
+      if (values.length === 0) return (req: FerryRequest) => headerValues(req, key) !== undefined;
+      const tests = values.map(valueTest);
+      return (req: FerryRequest) => {
+        const got = headerValues(req, key);
+        return got !== undefined && got.some((v) => tests.some((t) => t(v)));
+      };
+    });
+    return (req) => checks.every((c) => c(req));
+  },
+});
+
+export const header = moduleFactory(headerMatcher, (fields: Record<string, string[] | null>) => fields);
+
+/** `http.matchers.header_regexp`: header fields against regular expressions; captures become placeholders. */
+export const headerRegexpMatcher = defineModule({
+  id: 'http.matchers.header_regexp',
+  description: 'Matches request header fields against regular expressions; captures become {http.regexp.*}.',
+  config: z.record(z.string(), regexpConfig),
+  provision(fields): Matcher {
+    const checks = Object.entries(fields).map(([name, cfg]) => {
+      const key = name.toLowerCase();
+      return captureMatcher(cfg, (req) => headerValues(req, key)?.join(','));
+    });
+    return (req) => checks.every((c) => c(req));
+  },
+});
+
+export const headerRegexp = moduleFactory(headerRegexpMatcher, (fields: Record<string, { pattern: string; name?: string }>) => fields);

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { defineModule, moduleFactory } from '../module.js';
+import type { Matcher } from '../types.js';
+
+/** Resolves `.`/`..` segments and repeated slashes, keeping a trailing slash (Go's path.Clean, nearly). */
+export function cleanPath(p: string): string {
+  if (p === '') return '/';
+  const trailing = p.length > 1 && p.endsWith('/');
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') out.pop();
+    else out.push(seg);
+  }
+  const joined = `/${out.join('/')}`;
+  return trailing && joined !== '/' ? `${joined}/` : joined;
+}
+
+/** A glob where `*` matches any run of characters but `/` (Go's path.Match). */
+function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (const c of glob) re += c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${re}$`);
+}
+
+function compilePattern(pattern: string): (path: string) => boolean {
+  const p = pattern.toLowerCase();
+  // Caddy cleans the request path unless the pattern itself asks for repeated slashes.
+  const clean = p.includes('//') ? (s: string) => s : cleanPath;
+  const stars = p.split('*').length - 1;
+  if (stars === 0) return (s) => clean(s) === p;
+  if (p === '*') return () => true;
+  if (stars === 1 && p.endsWith('*')) {
+    const prefix = p.slice(0, -1);
+    return (s) => clean(s).startsWith(prefix);
+  }
+  if (stars === 1 && p.startsWith('*')) {
+    const suffix = p.slice(1);
+    return (s) => clean(s).endsWith(suffix);
+  }
+  if (stars === 2 && p.startsWith('*') && p.endsWith('*')) {
+    const middle = p.slice(1, -1);
+    return (s) => clean(s).includes(middle);
+  }
+  const re = globToRegExp(p);
+  return (s) => re.test(clean(s));
+}
+
+/**
+ * `http.matchers.path`: case-insensitive path patterns — exact, `/prefix*`, `*suffix`,
+ * `*substring*`, or a glob — any of which may match.
+ */
+export const pathMatcher = defineModule({
+  id: 'http.matchers.path',
+  description: 'Matches the request path against exact, prefix, suffix, substring or glob patterns.',
+  config: z.array(z.string()),
+  provision(patterns): Matcher {
+    const tests = patterns.map(compilePattern);
+    if (tests.length === 1) {
+      const t = tests[0]!;
+      return (req) => t(req.path.toLowerCase());
+    }
+    return (req) => {
+      const p = req.path.toLowerCase();
+      return tests.some((t) => t(p));
+    };
+  },
+});
+
+export const path = moduleFactory(pathMatcher, (...patterns: string[]) => patterns);

@@ -1,0 +1,175 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { HttpError } from './errors.js';
+import type { Protocol, ResponseWriter } from './types.js';
+
+/** Why `req.signal` aborted: the client closed the connection or reset the stream. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('client closed the connection before the response completed');
+    this.name = 'ClientGoneError';
+  }
+}
+
+function safeDecode(s: string): string {
+  if (!s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * The request view every handler sees, the same for HTTP/1.1, h2 and h2c. URL parts are
+ * computed lazily; `url` may be reassigned (a rewrite), which recomputes them.
+ */
+export class FerryRequest {
+  /** The underlying `node:http` or `node:http2` request object. */
+  readonly raw: IncomingMessage | Http2ServerRequest;
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly protocol: Protocol;
+  readonly secure: boolean;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The HTTP/1.1 `Upgrade` token, lower-cased, when the client asked for a protocol switch. */
+  readonly upgrade: string | undefined;
+  /** The `:protocol` of an RFC 8441 extended CONNECT over h2 (e.g. `"websocket"`). */
+  readonly extendedConnectProtocol: string | undefined;
+  /** Captures of `path_regexp` / `header_regexp` matchers, keyed like their placeholders (`name.1`). */
+  readonly captures: Map<string, string> = new Map();
+  /** The error being handled, inside error routes. */
+  error: HttpError | undefined;
+
+  #url: string;
+  #path: string | undefined;
+  #rawPath: string | undefined;
+  #rawQuery: string | undefined;
+  #query: URLSearchParams | undefined;
+  #vars: Record<string, unknown> | undefined;
+  #ac: AbortController | undefined;
+  #res: ResponseWriter;
+
+  constructor(raw: IncomingMessage | Http2ServerRequest, res: ResponseWriter, protocol: Protocol, secure: boolean) {
+    this.raw = raw;
+    this.#res = res;
+    this.method = raw.method ?? 'GET';
+    this.headers = raw.headers;
+    this.#url = raw.url ?? '';
+    this.protocol = protocol;
+    this.secure = secure;
+    // An h2c connection sniffed on a shared port runs over a JS stream wrapper; its peer is one level down.
+    const socket = raw.socket as (typeof raw.socket & { stream?: { remoteAddress?: string; remotePort?: number } }) | undefined;
+    this.remoteAddress = socket?.remoteAddress ?? socket?.stream?.remoteAddress ?? '';
+    this.remotePort = socket?.remotePort ?? socket?.stream?.remotePort ?? 0;
+    if (protocol === 'http/1.1') {
+      const up = raw.headers.upgrade;
+      this.upgrade = up ? up.trim().toLowerCase() : undefined;
+      this.extendedConnectProtocol = undefined;
+    } else {
+      this.upgrade = undefined;
+      const p = raw.headers[':protocol'];
+      this.extendedConnectProtocol = typeof p === 'string' ? p : undefined;
+    }
+  }
+
+  /** True for every CONNECT, classic or RFC 8441 extended. */
+  get isConnect(): boolean {
+    return this.method === 'CONNECT';
+  }
+
+  /** The request target as received (`/path?query`); for a classic CONNECT, the authority. Assign to rewrite. */
+  get url(): string {
+    return this.#url;
+  }
+  set url(value: string) {
+    this.#url = value;
+    this.#path = this.#rawPath = this.#rawQuery = undefined;
+    this.#query = undefined;
+  }
+
+  #split(): void {
+    const u = this.#url;
+    const q = u.indexOf('?');
+    this.#rawPath = q === -1 ? u : u.slice(0, q);
+    this.#rawQuery = q === -1 ? '' : u.slice(q + 1);
+  }
+
+  /** The path as sent, percent-encoding intact. */
+  get rawPath(): string {
+    if (this.#rawPath === undefined) this.#split();
+    return this.#rawPath!;
+  }
+
+  /** The percent-decoded path (the raw path if it does not decode). */
+  get path(): string {
+    return (this.#path ??= safeDecode(this.rawPath));
+  }
+
+  /** The query string without its `?`. */
+  get rawQuery(): string {
+    if (this.#rawQuery === undefined) this.#split();
+    return this.#rawQuery!;
+  }
+
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.rawQuery));
+  }
+
+  /** `Host` (HTTP/1.1) or `:authority` (h2), as sent. */
+  get authority(): string {
+    const h = this.headers;
+    return (h[':authority'] as string | undefined) ?? h.host ?? '';
+  }
+
+  /** The host name, without port or IPv6 brackets kept as sent. */
+  get host(): string {
+    const a = this.authority;
+    if (a.startsWith('[')) {
+      const end = a.indexOf(']');
+      return end === -1 ? a : a.slice(0, end + 1);
+    }
+    const colon = a.lastIndexOf(':');
+    return colon === -1 ? a : a.slice(0, colon);
+  }
+
+  /** The port from the authority, or the scheme's default. */
+  get port(): string {
+    const a = this.authority;
+    const end = a.startsWith('[') ? a.indexOf(']') + 1 : 0;
+    const colon = a.indexOf(':', end);
+    return colon === -1 ? (this.secure ? '443' : '80') : a.slice(colon + 1);
+  }
+
+  get scheme(): 'http' | 'https' {
+    return this.secure ? 'https' : 'http';
+  }
+
+  /** The request body as a Node stream. */
+  get body(): Readable {
+    return this.raw as Readable;
+  }
+
+  /** Per-request variables (the `vars` handler, `{http.vars.NAME}`). */
+  get vars(): Record<string, unknown> {
+    return (this.#vars ??= Object.create(null) as Record<string, unknown>);
+  }
+
+  /**
+   * Aborts as soon as the client goes away (socket closed, stream reset) before the response
+   * completed, whether or not the handler is reading or writing. Its reason is a `ClientGoneError`.
+   */
+  get signal(): AbortSignal {
+    if (this.#ac) return this.#ac.signal;
+    const ac = (this.#ac = new AbortController());
+    const res = this.#res;
+    if (res.destroyed && !res.writableFinished) ac.abort(new ClientGoneError());
+    else
+      res.once('close', () => {
+        if (!res.writableFinished) ac.abort(new ClientGoneError());
+      });
+    return ac.signal;
+  }
+}

@@ -1,0 +1,80 @@
+import type { Handler, Matcher, Middleware } from './types.js';
+
+/** A route after provisioning: its matcher sets folded into one predicate, its handlers into one middleware. */
+export interface CompiledRoute {
+  /** Undefined when the route has no matcher sets (it matches everything). */
+  match: Matcher | undefined;
+  handler: Middleware;
+  terminal: boolean;
+  group: string | undefined;
+}
+
+/** Fails loudly when a middleware calls `next` twice: a response written twice is always a bug. */
+function once(next: Handler): Handler {
+  let called = false;
+  return (req, res) => {
+    if (called) return Promise.reject(new Error('next() called more than once by a middleware'));
+    called = true;
+    return next(req, res);
+  };
+}
+
+/** Folds a list of middlewares into one: each one's `next` is the one after it, the last one's is the outer `next`. */
+export function compose(list: readonly Middleware[]): Middleware {
+  const n = list.length;
+  if (n === 0) return (req, res, next) => next(req, res);
+  if (n === 1) return list[0]!;
+  const step =
+    (i: number, next: Handler): Handler =>
+    (req, res) =>
+      i === n ? next(req, res) : list[i]!(req, res, once(step(i + 1, next)));
+  return (req, res, next) => list[0]!(req, res, once(step(1, next)));
+}
+
+/** ANDs the matchers of one set; ORs the sets of a route (Caddy's matcher-set semantics). */
+export function matchAll(matchers: readonly Matcher[]): Matcher {
+  if (matchers.length === 1) return matchers[0]!;
+  return (req) => {
+    for (const m of matchers) if (!m(req)) return false;
+    return true;
+  };
+}
+
+export function matchAny(sets: readonly Matcher[]): Matcher | undefined {
+  if (sets.length === 0) return undefined;
+  if (sets.length === 1) return sets[0];
+  return (req) => {
+    for (const m of sets) if (m(req)) return true;
+    return false;
+  };
+}
+
+/**
+ * Compiles a route list into one middleware, once (Caddy's `RouteList.Compile`): a matching
+ * route runs its handlers, whose `next` continues with the routes after it — or, for a
+ * `terminal` route, leaves the list. Within a `group`, only the first matching route runs.
+ */
+export function chainRoutes(routes: readonly CompiledRoute[]): Middleware {
+  const n = routes.length;
+  if (n === 0) return (req, res, next) => next(req, res);
+  if (n === 1 && routes[0]!.group === undefined) {
+    const r = routes[0]!;
+    if (!r.match) return r.handler;
+    const m = r.match;
+    return (req, res, next) => (m(req) ? r.handler(req, res, next) : next(req, res));
+  }
+  const run = (start: number, req: Parameters<Handler>[0], res: Parameters<Handler>[1], next: Handler, groups: Set<string> | undefined): Promise<void> => {
+    for (let i = start; i < n; i++) {
+      const r = routes[i]!;
+      if (r.group !== undefined && groups?.has(r.group)) continue;
+      if (r.match !== undefined && !r.match(req)) continue;
+      if (r.group !== undefined) (groups ??= new Set()).add(r.group);
+      if (r.terminal) return r.handler(req, res, next);
+      const after = i + 1;
+      const g = groups;
+      return r.handler(req, res, (rq, rs) => run(after, rq, rs, next, g));
+    }
+    return next(req, res);
+  };
+  return (req, res, next) => run(0, req, res, next, undefined);
+}

@@ -1,0 +1,552 @@
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import {
+  createSecureServer as createH2SecureServer,
+  createServer as createH2Server,
+  Http2ServerRequest,
+  Http2ServerResponse,
+  type Http2Server,
+  type Http2SecureServer,
+  type Http2Session,
+  type ServerHttp2Session,
+} from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+import { HttpError } from './errors.js';
+import { parseListen, type ListenAddress } from './listen.js';
+import { createLogger, silentLogger, type Logger } from './log.js';
+import { Registry, type ServerInfo } from './module.js';
+import { Provisioner, type HandlerInput, type RouteInput } from './provision.js';
+import { FerryRequest } from './request.js';
+import type { Handler, Middleware, Protocol, ResponseWriter } from './types.js';
+import { Http1Writer, Http2Writer } from './writer.js';
+import { parseDuration } from './duration.js';
+import { ReplaySocket } from './replay.js';
+import { defaultRegistry } from './standard.js';
+
+export type HttpProtocolName = 'h1' | 'h2' | 'h2c';
+
+/** A certificate and its private key, PEM. */
+export interface CertificatePair {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+/** Options of `createServer`, the code front door. Durations are milliseconds or Caddy duration strings. */
+export interface ServerOptions {
+  /** Name in logs and metrics. */
+  name?: string;
+  /** JSON path of this server in a config, prefixed to the paths of config errors. */
+  configPath?: string;
+  /** Addresses to listen on: `":8080"`, `"127.0.0.1:0"`. Default `":8080"`. */
+  listen?: string | readonly string[];
+  /** Default `["h1", "h2"]` (h2 only with TLS). Add `"h2c"` for cleartext HTTP/2 by prior knowledge. */
+  protocols?: readonly HttpProtocolName[];
+  /** The routes, as in config: `{ match, handle, terminal, group }`. */
+  routes?: readonly RouteInput[];
+  /** The simplest case: one handler, or a list of middlewares, for every request. */
+  handler?: Handler | readonly HandlerInput[];
+  /** Error routes, with `{http.error.status_code}` and `{http.error.message}`. */
+  errors?: { routes: readonly RouteInput[] };
+  /** Serve HTTPS with these certificates (chosen by SNI; the first is the default). */
+  tls?: { certificates: readonly CertificatePair[] };
+  readTimeout?: number | string;
+  readHeaderTimeout?: number | string;
+  writeTimeout?: number | string;
+  idleTimeout?: number | string;
+  maxHeaderBytes?: number;
+  enableFullDuplex?: boolean;
+  /** Access log on. */
+  logs?: boolean;
+  /** A pino logger; `false` for none. Default: JSON lines on stderr. */
+  logger?: Logger | false;
+  /** Modules available to JSON handler and matcher objects in `routes`. Default: the standard ones. */
+  registry?: Registry;
+  /** Where metrics go; default a fresh prom-client registry. */
+  metrics?: MetricsRegistry;
+  /** Collect per-request metrics (`ferry_http_requests_total`, …). */
+  requestMetrics?: boolean;
+  /** How long a stop waits for in-flight requests. Default 10s. */
+  gracePeriod?: number | string;
+}
+
+const ms = (v: number | string | undefined, fallback: number): number =>
+  v === undefined ? fallback : typeof v === 'number' ? v : parseDuration(v);
+
+/** What a stream handler sees of a stopping server. */
+const END: Handler = () => Promise.resolve();
+
+interface RequestMetrics {
+  total: Counter<'server' | 'method' | 'code'>;
+  duration: Histogram<'server' | 'method' | 'code'>;
+  inFlight: Gauge<'server'>;
+}
+
+function requestMetrics(registry: MetricsRegistry): RequestMetrics {
+  const existing = registry.getSingleMetric('ferry_http_requests_total') as RequestMetrics['total'] | undefined;
+  if (existing) {
+    return {
+      total: existing,
+      duration: registry.getSingleMetric('ferry_http_request_duration_seconds') as RequestMetrics['duration'],
+      inFlight: registry.getSingleMetric('ferry_http_requests_in_flight') as RequestMetrics['inFlight'],
+    };
+  }
+  return {
+    total: new Counter({ name: 'ferry_http_requests_total', help: 'Requests handled', labelNames: ['server', 'method', 'code'], registers: [registry] }),
+    duration: new Histogram({ name: 'ferry_http_request_duration_seconds', help: 'Time to handle a request', labelNames: ['server', 'method', 'code'], registers: [registry] }),
+    inFlight: new Gauge({ name: 'ferry_http_requests_in_flight', help: 'Requests being handled', labelNames: ['server'], registers: [registry] }),
+  };
+}
+
+/** Picks the certificate for an SNI name: the first whose names cover it, else the first. */
+function sniSelector(pairs: readonly CertificatePair[]): { defaults: CertificatePair; SNICallback?: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void } {
+  const defaults = pairs[0]!;
+  if (pairs.length === 1) return { defaults };
+  const entries = pairs.map((p) => ({ x509: new X509Certificate(p.cert), ctx: createSecureContext({ cert: p.cert, key: p.key }) }));
+  return {
+    defaults,
+    SNICallback(name, cb) {
+      const hit = entries.find((e) => e.x509.checkHost(name) !== undefined) ?? entries[0]!;
+      cb(null, hit.ctx);
+    },
+  };
+}
+
+const H2_PREFACE_START = 'PRI ';
+
+/**
+ * A Ferry server: its routes compiled once into one handler, served on every listener over
+ * HTTP/1.1, h2 (TLS, by ALPN) and h2c (prior knowledge) alike.
+ */
+export class FerryServer {
+  readonly name: string;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly #options: ServerOptions;
+  readonly #registry: Registry;
+  readonly #listen: ListenAddress[];
+  readonly #protocols: Set<HttpProtocolName>;
+  readonly #stopping = new AbortController();
+  #provisioner: Provisioner | undefined;
+  #handler: Handler | undefined;
+  #listeners: { server: NetServer | HttpServer | Http2Server | Http2SecureServer; h1?: HttpServer; h2?: Http2Server | Http2SecureServer; address?: AddressInfo }[] = [];
+  #active = 0;
+  #drained: (() => void) | undefined;
+  #sessions = new Set<Http2Session>();
+  #hijacked = new Set<Socket>();
+  /** Every accepted TCP connection, so a stop can end even those that never sent a request. */
+  #sockets = new Set<Socket>();
+  #accessLog: Logger | undefined;
+  #reqMetrics: RequestMetrics | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ServerOptions = {}) {
+    this.#options = options;
+    this.name = options.name ?? 'default';
+    this.logger = options.logger === false ? silentLogger() : (options.logger ?? createLogger());
+    this.metrics = options.metrics ?? new MetricsRegistry();
+    this.#registry = options.registry ?? defaultRegistry;
+    const listen = options.listen ?? [':8080'];
+    this.#listen = (typeof listen === 'string' ? [listen] : listen).map(parseListen);
+    this.#protocols = new Set(options.protocols ?? ['h1', 'h2']);
+    if (options.logs) this.#accessLog = this.logger.child({ logger: 'http.log.access', server: this.name });
+    if (options.requestMetrics) this.#reqMetrics = requestMetrics(this.metrics);
+  }
+
+  /** Aborts when the server begins to stop: long-lived streams (SSE, WebSocket, duplex) end on it. */
+  get stopping(): AbortSignal {
+    return this.#stopping.signal;
+  }
+
+  /** Requests being handled right now. */
+  get activeRequests(): number {
+    return this.#active;
+  }
+
+  /** Warnings found while provisioning (unknown placeholders, …). */
+  get warnings() {
+    return this.#provisioner?.warnings ?? [];
+  }
+
+  /**
+   * Validates and provisions the routes: every module's config is checked against its schema
+   * and every problem is reported (as one ConfigError) before anything listens.
+   */
+  async provision(): Promise<void> {
+    if (this.#handler) return;
+    const info: ServerInfo = { name: this.name, enableFullDuplex: this.#options.enableFullDuplex === true, stopping: this.#stopping.signal };
+    const p = (this.#provisioner = new Provisioner(this.#registry, this.logger, this.metrics, info));
+    const base = this.#options.configPath ?? '';
+    const at = (s: string) => (base ? `${base}.${s}` : s);
+    let chain: Middleware;
+    const h = this.#options.handler;
+    if (typeof h === 'function') chain = (req, res) => h(req, res);
+    else if (h) chain = await p.compileHandlers(h, at('handler'));
+    else chain = await p.compileRoutes(this.#options.routes ?? [], at('routes'));
+    const errRoutes = this.#options.errors?.routes;
+    const errors = errRoutes ? await p.compileRoutes(errRoutes, at('errors.routes')) : undefined;
+    try {
+      p.finish();
+    } catch (err) {
+      await p.cleanup();
+      throw err;
+    }
+    // Config front door: loadConfig's caller reports the warnings of all servers together.
+    if (this.#options.configPath === undefined) for (const w of p.warnings) this.logger.warn({ path: w.path }, w.message);
+    this.#handler = this.#serve(chain, errors);
+  }
+
+  #serve(chain: Middleware, errors: Middleware | undefined): Handler {
+    const logger = this.logger;
+    return async (req, res) => {
+      try {
+        await chain(req, res, END);
+      } catch (err) {
+        await handleError(req, res, err, errors, logger);
+      }
+      finishResponse(req, res);
+    };
+  }
+
+  /** Provisions (if not yet) and starts every listener. Resolves once all are bound. */
+  async listen(): Promise<this> {
+    await this.provision();
+    try {
+      for (const addr of this.#listen) this.#listeners.push(await this.#bind(addr));
+    } catch (err) {
+      await this.close({ gracePeriod: 0 });
+      throw err;
+    }
+    return this;
+  }
+
+  /** The bound addresses, in listener order. */
+  get addresses(): AddressInfo[] {
+    return this.#listeners.flatMap((l) => (l.address ? [l.address] : []));
+  }
+
+  /** A URL for the first listener (`http://127.0.0.1:PORT`), handy in tests. */
+  get url(): string {
+    const a = this.addresses[0];
+    if (!a) throw new Error('server is not listening');
+    const host = a.family === 'IPv6' ? `[${a.address === '::' ? '::1' : a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+    return `${this.#options.tls ? 'https' : 'http'}://${host}:${a.port}`;
+  }
+
+  #h1Options() {
+    const o = this.#options;
+    return {
+      ServerResponse: Http1Writer as unknown as typeof import('node:http').ServerResponse,
+      maxHeaderSize: o.maxHeaderBytes,
+      requestTimeout: ms(o.readTimeout, 0),
+      headersTimeout: ms(o.readHeaderTimeout, 60_000),
+      keepAliveTimeout: ms(o.idleTimeout, 300_000),
+      connectionsCheckingInterval: Math.max(250, Math.min(30_000, ms(o.readHeaderTimeout, 60_000) / 4)),
+    };
+  }
+
+  #attachH1(server: HttpServer, secure: boolean): void {
+    const o = this.#h1Options();
+    // https/http2-with-allowHTTP1 servers read these from the instance, not the options.
+    server.requestTimeout = o.requestTimeout;
+    server.headersTimeout = o.headersTimeout;
+    server.keepAliveTimeout = o.keepAliveTimeout;
+    if (o.maxHeaderSize !== undefined) (server as HttpServer & { maxHeaderSize?: number }).maxHeaderSize = o.maxHeaderSize;
+    server.on('request', (req: IncomingMessage, res: Http1Writer) => this.#dispatch(req, res, 'http/1.1', secure));
+    // With these listeners Node stops parsing at an Upgrade/CONNECT and hands us the socket and the
+    // bytes it read past the headers (`head`): the only lossless way to take a connection over.
+    const takeover = (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      socket.on('error', () => {});
+      const res = new Http1Writer(req);
+      res.attachUpgradeSocket(socket, head);
+      this.#dispatch(req, res, 'http/1.1', secure);
+    };
+    server.on('upgrade', takeover);
+    server.on('connect', (req: IncomingMessage, a: unknown, head: unknown) => {
+      if (a instanceof Http2ServerResponse) return; // h2 CONNECT, handled by #attachH2
+      takeover(req, a as Socket, head as Buffer);
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (socket.writable && !socket.destroyed && err.code !== 'ECONNRESET') {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      }
+      socket.destroy();
+    });
+  }
+
+  #attachH2(server: Http2Server | Http2SecureServer, protocol: Protocol, secure: boolean): void {
+    server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2Writer | Http1Writer) => {
+      if (req instanceof Http2ServerRequest) this.#dispatch(req, res as Http2Writer, protocol, secure);
+    });
+    // The compat layer answers CONNECT with 405 unless someone listens for 'connect' (nodejs/node#36977).
+    server.on('connect', (req: Http2ServerRequest | IncomingMessage, res: unknown) => {
+      if (res instanceof Http2ServerResponse) this.#dispatch(req as Http2ServerRequest, res as Http2Writer, protocol, secure);
+    });
+    server.on('session', (session: ServerHttp2Session) => {
+      this.#sessions.add(session);
+      session.on('error', () => {});
+      session.once('close', () => this.#sessions.delete(session));
+      if (this.#stopping.signal.aborted) session.close();
+    });
+    const idle = ms(this.#options.idleTimeout, 300_000);
+    server.setTimeout(idle);
+    // An idle timeout never kills a live stream that is merely quiet: only sessions without streams close.
+    server.on('timeout', (session: ServerHttp2Session) => {
+      const state = session.state as { streamsOpen?: number; localWindowSize?: number };
+      if (!state || !(state as { streamsOpen?: number }).streamsOpen) session.close();
+    });
+    server.on('sessionError', () => {});
+  }
+
+  async #bind(addr: ListenAddress) {
+    const o = this.#options;
+    const tls = o.tls;
+    const protocols = this.#protocols;
+    let server: NetServer | HttpServer | Http2Server | Http2SecureServer;
+    let h1: HttpServer | undefined;
+    let h2: Http2Server | Http2SecureServer | undefined;
+    const h2Settings = {
+      enableConnectProtocol: true,
+      ...(o.maxHeaderBytes ? { maxHeaderListSize: o.maxHeaderBytes } : {}),
+    };
+    if (tls) {
+      if (tls.certificates.length === 0) throw new Error('TLS is on but no certificate is loaded');
+      const { defaults, SNICallback } = sniSelector(tls.certificates);
+      const tlsOpts = { cert: defaults.cert, key: defaults.key, ...(SNICallback ? { SNICallback } : {}) };
+      if (protocols.has('h2')) {
+        const s = createH2SecureServer({
+          ...tlsOpts,
+          allowHTTP1: protocols.has('h1'),
+          settings: h2Settings,
+          Http1ServerResponse: Http1Writer as unknown as typeof import('node:http').ServerResponse,
+          Http2ServerResponse: Http2Writer as unknown as typeof Http2ServerResponse,
+        });
+        this.#attachH2(s, 'h2', true);
+        if (protocols.has('h1')) this.#attachH1(s as unknown as HttpServer, true);
+        server = h2 = s;
+      } else {
+        const s = createHttpsServer({ ...tlsOpts, ...this.#h1Options() });
+        this.#attachH1(s, true);
+        server = h1 = s;
+      }
+    } else if (protocols.has('h2c')) {
+      h2 = createH2Server({ settings: h2Settings, Http2ServerResponse: Http2Writer as unknown as typeof Http2ServerResponse });
+      this.#attachH2(h2, 'h2c', false);
+      if (protocols.has('h1')) {
+        h1 = createHttpServer(this.#h1Options());
+        this.#attachH1(h1, false);
+        // One cleartext port, two protocols: the h2 connection preface (RFC 9113 §3.4) tells them apart.
+        const h1s = h1;
+        const h2s = h2;
+        server = createNetServer({ noDelay: true }, (socket) => {
+          socket.on('error', () => {});
+          socket.once('data', (chunk: Buffer) => {
+            socket.pause();
+            if (chunk.toString('latin1', 0, 4) === H2_PREFACE_START) {
+              h2s.emit('connection', new ReplaySocket(socket, chunk));
+            } else {
+              socket.unshift(chunk);
+              h1s.emit('connection', socket);
+              socket.resume();
+            }
+          });
+        });
+      } else server = h2;
+    } else {
+      const s = createHttpServer(this.#h1Options());
+      this.#attachH1(s, false);
+      server = h1 = s;
+    }
+    server.on('error', (err) => this.logger.error({ err, listen: addr.text }, 'listener error'));
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new Error(`cannot listen on ${addr.text}: ${err.message}`, { cause: err }));
+      server.once('error', onError);
+      server.listen({ host: addr.host, port: addr.port }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    this.logger.info({ server: this.name, listen: addr.text, port: address.port, tls: Boolean(tls), protocols: [...protocols] }, 'listening');
+    return { server, h1, h2, address };
+  }
+
+  #dispatch(raw: IncomingMessage | Http2ServerRequest, res: Http1Writer | Http2Writer, protocol: Protocol, secure: boolean): void {
+    const handler = this.#handler!;
+    const req = new FerryRequest(raw, res, protocol, secure);
+    if (this.#options.enableFullDuplex) res.enableFullDuplex();
+    this.#active++;
+    const start = this.#accessLog || this.#reqMetrics ? performance.now() : 0;
+    if (start) this.#reqMetrics?.inFlight.inc({ server: this.name });
+    let done = false;
+    const finished = () => {
+      if (done) return;
+      done = true;
+      if (start) this.#observe(req, res, start);
+      if (--this.#active === 0) this.#drained?.();
+    };
+    res.once('close', finished);
+    if (res instanceof Http1Writer && res.hijack) {
+      const hijack = res.hijack;
+      // A taken-over connection leaves the request count at once; the socket stays tracked until it closes.
+      res.hijack = () => {
+        const socket = hijack() as Socket;
+        this.#hijacked.add(socket);
+        socket.once('close', () => this.#hijacked.delete(socket));
+        finished();
+        return socket;
+      };
+    }
+    if (this.#stopping.signal.aborted && res instanceof Http1Writer) res.shouldKeepAlive = false;
+    const writeTimeout = ms(this.#options.writeTimeout, 0);
+    if (writeTimeout > 0) {
+      const t = setTimeout(() => {
+        if (!res.writableFinished) res.destroy();
+      }, writeTimeout);
+      res.once('close', () => clearTimeout(t));
+    }
+    handler(req, res).catch((err: unknown) => {
+      this.logger.error({ err }, 'unhandled error while finishing a response');
+      if (!res.destroyed) res.destroy();
+    });
+  }
+
+  #observe(req: FerryRequest, res: ResponseWriter, start: number): void {
+    const seconds = (performance.now() - start) / 1000;
+    const status = res.writableFinished ? res.statusCode : 499;
+    if (this.#reqMetrics) {
+      const labels = { server: this.name, method: req.method, code: String(status) };
+      this.#reqMetrics.total.inc(labels);
+      this.#reqMetrics.duration.observe(labels, seconds);
+      this.#reqMetrics.inFlight.dec({ server: this.name });
+    }
+    this.#accessLog?.info(
+      {
+        request: {
+          remote_ip: req.remoteAddress,
+          remote_port: String(req.remotePort),
+          proto: req.protocol,
+          method: req.method,
+          host: req.authority,
+          uri: req.url,
+          headers: { 'User-Agent': req.headers['user-agent'] },
+        },
+        duration: seconds,
+        status,
+        resp_headers: { 'Content-Type': res.getHeader('content-type') },
+      },
+      'handled request',
+    );
+  }
+
+  /**
+   * Stops gracefully: stop accepting, let in-flight requests finish within `gracePeriod`, then
+   * close what is left (long-lived streams were told through `stopping` at the start), then
+   * run every module's cleanup.
+   */
+  close(options: { gracePeriod?: number | string } = {}): Promise<void> {
+    this.#closing ??= this.#close(ms(options.gracePeriod ?? this.#options.gracePeriod, 10_000));
+    return this.#closing;
+  }
+
+  async #close(grace: number): Promise<void> {
+    this.#stopping.abort();
+    const closed = this.#listeners.map(
+      (l) => new Promise<void>((resolve) => (l.server.listening ? l.server.close(() => resolve()) : resolve())),
+    );
+    const idle = () => {
+      for (const l of this.#listeners) {
+        l.h1?.closeIdleConnections();
+        if (l.server !== l.h1 && 'closeIdleConnections' in l.server) (l.server as HttpServer).closeIdleConnections();
+      }
+    };
+    for (const s of this.#sessions) s.close();
+    idle();
+    if (this.#active > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, grace);
+        this.#drained = () => {
+          idle();
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const l of this.#listeners) {
+      l.h1?.closeAllConnections();
+      if (l.server !== l.h1 && 'closeAllConnections' in l.server) (l.server as HttpServer).closeAllConnections();
+    }
+    for (const s of this.#sessions) {
+      try {
+        s.destroy();
+      } catch {
+        // Node asserts when destroying a session over a JS stream (our h2c ReplaySocket) at some
+        // states; the TCP sockets below are destroyed anyway.
+      }
+    }
+    for (const s of this.#hijacked) s.destroy();
+    for (const s of this.#sockets) s.destroy();
+    await Promise.all(closed);
+    await this.#provisioner?.cleanup();
+    if (this.#listeners.length > 0) this.logger.info({ server: this.name }, 'stopped');
+  }
+}
+
+/** Turns a thrown value into a response: the error routes, or the status and a short plain-text body. */
+async function handleError(req: FerryRequest, res: ResponseWriter, err: unknown, errors: Middleware | undefined, logger: Logger): Promise<void> {
+  const he = HttpError.from(err);
+  if (he.status >= 500) logger.error({ err: err instanceof HttpError && err.cause ? err.cause : err, method: req.method, uri: req.url, status: he.status }, 'handler error');
+  else logger.debug({ method: req.method, uri: req.url, status: he.status, msg: he.message }, 'handler error');
+  if (res.headersSent || (res instanceof Http1Writer && res.hijacked)) {
+    // Too late for an error page: abort, so the client never mistakes a cut response for a whole one.
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  if (errors) {
+    req.error = he;
+    try {
+      await errors(req, res, END);
+      return;
+    } catch (again) {
+      logger.error({ err: again }, 'error route failed');
+      if (res.headersSent) {
+        if (!res.writableEnded) res.destroy();
+        return;
+      }
+    }
+  }
+  writeErrorResponse(res, he);
+}
+
+export function writeErrorResponse(res: ResponseWriter, he: HttpError): void {
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  const body = `${he.expose ? he.message : (STATUS_CODES[he.status] ?? 'Error')}\n`;
+  res.statusCode = he.status;
+  res.setHeader('content-type', 'text/plain; charset=utf-8');
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.end(body);
+}
+
+/** After the chain: a response nobody wrote is Caddy's empty 200; a CONNECT nobody handled is 501. */
+function finishResponse(req: FerryRequest, res: ResponseWriter): void {
+  if (res.writableEnded || res.destroyed) return;
+  if (res instanceof Http1Writer && res.hijacked) return;
+  if (!res.headersSent && req.isConnect) {
+    res.statusCode = 501;
+    res.end();
+    return;
+  }
+  res.end();
+}
+
+/** The code front door: a server from routes (or one handler), with the same compiler as config. */
+export function createServer(options: ServerOptions = {}): FerryServer {
+  return new FerryServer(options);
+}

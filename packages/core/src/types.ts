@@ -1,0 +1,72 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FerryRequest } from './request.js';
+
+/** The wire protocol a request arrived on. */
+export type Protocol = 'http/1.1' | 'h2' | 'h2c';
+
+/** A terminal request handler. Writes the response (or throws). */
+export type Handler = (req: FerryRequest, res: ResponseWriter) => Promise<void>;
+
+/**
+ * One link of a chain, Caddy's `ServeHTTP(w, r, next)`: calls `next` at most once, may pass a
+ * wrapped `res` or a changed `req` to it, and may throw to stop the chain.
+ */
+export type Middleware = (req: FerryRequest, res: ResponseWriter, next: Handler) => Promise<void>;
+
+/** A predicate over a request: the compiled form of a matcher module. */
+export type Matcher = (req: FerryRequest) => boolean;
+
+/**
+ * The response writer: the `node:http` `ServerResponse` surface plus Ferry's additions.
+ * Capabilities are values: `fullDuplex` is a boolean, `hijack` is present only where a raw
+ * connection can be taken over.
+ */
+export interface ResponseWriter {
+  statusCode: number;
+  statusMessage: string;
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  readonly writableFinished: boolean;
+  readonly writableNeedDrain: boolean;
+  readonly destroyed: boolean;
+
+  setHeader(name: string, value: number | string | readonly string[]): this;
+  appendHeader(name: string, value: string | readonly string[]): this;
+  getHeader(name: string): number | string | string[] | undefined;
+  getHeaders(): OutgoingHttpHeaders;
+  getHeaderNames(): string[];
+  hasHeader(name: string): boolean;
+  removeHeader(name: string): void;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  writeHead(statusCode: number, statusMessage?: string, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  write(chunk: unknown, callback?: (err?: Error | null) => void): boolean;
+  write(chunk: unknown, encoding: BufferEncoding, callback?: (err?: Error | null) => void): boolean;
+  end(cb?: () => void): this;
+  end(chunk: unknown, cb?: () => void): this;
+  end(chunk: unknown, encoding: BufferEncoding, cb?: () => void): this;
+  flushHeaders(): void;
+  destroy(error?: Error): this;
+
+  /** Puts everything written so far — status and headers included — on the wire now, through every wrapper. */
+  flush(): void;
+  /** Sends a 1xx response (100 Continue, 103 Early Hints, …) at once. No wrapper holds it. */
+  writeInformational(status: number, headers?: OutgoingHttpHeaders): void;
+  /** True when the request body can still be read while the response is written. */
+  readonly fullDuplex: boolean;
+  /** Turns full duplex on where the protocol needs it (HTTP/1.1); a no-op where it is duplex anyway (h2). */
+  enableFullDuplex(): void;
+  /**
+   * Takes over the raw connection (HTTP/1.1 Upgrade and CONNECT requests only; absent elsewhere).
+   * Bytes already read from the socket come first in the returned stream.
+   */
+  readonly hijack?: () => Duplex;
+
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  emit(event: string | symbol, ...args: any[]): boolean;
+}
+
+export type { IncomingHttpHeaders, OutgoingHttpHeaders };

@@ -1,0 +1,308 @@
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { sniffContentType } from './sniff.js';
+import type { ResponseWriter } from './types.js';
+
+type WriteCb = (err?: Error | null) => void;
+
+/** Statuses whose responses carry no body, so no Content-Type is sniffed for them. */
+function bodiless(status: number): boolean {
+  return status < 200 || status === 204 || status === 304;
+}
+
+/** Gives a body-carrying response without Content-Type one sniffed from its first bytes, as Caddy (Go) does. */
+function sniffFirstChunk(res: { headersSent: boolean; statusCode: number; hasHeader(n: string): boolean; setHeader(n: string, v: string): unknown }, chunk: unknown): void {
+  if (res.headersSent || res.hasHeader('content-type') || res.hasHeader('content-encoding')) return;
+  if (bodiless(res.statusCode)) return;
+  if (typeof chunk === 'string' ? chunk.length === 0 : !(chunk instanceof Uint8Array) || chunk.length === 0) return;
+  res.setHeader('content-type', sniffContentType(chunk as string | Uint8Array));
+}
+
+function informationalHead(status: number, headers: OutgoingHttpHeaders | undefined): string {
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Informational'}\r\n`;
+  if (headers) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${String(v)}\r\n`;
+    }
+  }
+  return head + '\r\n';
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  100: 'Continue',
+  101: 'Switching Protocols',
+  102: 'Processing',
+  103: 'Early Hints',
+};
+
+function checkInformational(status: number): void {
+  if (!Number.isInteger(status) || status < 100 || status > 199) {
+    throw new RangeError(`writeInformational takes a 1xx status, got ${status}`);
+  }
+}
+
+/**
+ * The HTTP/1.1 response writer: Node's own `ServerResponse` (so the hot path pays for no extra
+ * object) with Ferry's additions.
+ */
+export class Http1Writer extends ServerResponse<IncomingMessage> implements ResponseWriter {
+  #fullDuplex = false;
+  #hijacked = false;
+  /** Set for Upgrade and CONNECT requests, which Node hands over with the socket. */
+  declare hijack?: () => Duplex;
+
+  get fullDuplex(): boolean {
+    return this.#fullDuplex;
+  }
+
+  enableFullDuplex(): void {
+    this.#fullDuplex = true;
+  }
+
+  /** True once a handler took the connection over. */
+  get hijacked(): boolean {
+    return this.#hijacked;
+  }
+
+  flush(): void {
+    if (!this.headersSent) this.flushHeaders();
+  }
+
+  writeInformational(status: number, headers?: OutgoingHttpHeaders): void {
+    checkInformational(status);
+    if (this.headersSent) throw new Error('writeInformational after the final response headers were sent');
+    // Same path Node's own writeEarlyHints/writeContinue take: raw bytes ahead of the response.
+    (this as unknown as { _writeRaw(data: string, enc: string): boolean })._writeRaw(informationalHead(status, headers), 'latin1');
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override write(chunk: any, encoding?: any, cb?: any): boolean {
+    if (!this.headersSent) sniffFirstChunk(this, chunk);
+    return super.write(chunk, encoding, cb);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override end(chunk?: any, encoding?: any, cb?: any): this {
+    if (chunk !== undefined && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
+    return super.end(chunk, encoding, cb);
+  }
+
+  /**
+   * Makes this writer answer a request Node delivered through `'upgrade'` or `'connect'`: the
+   * socket is ours, `head` holds what the parser read past the headers (caddy#6273: dropping it
+   * loses the client's first bytes).
+   */
+  attachUpgradeSocket(socket: Socket, head: Buffer): void {
+    this.shouldKeepAlive = false;
+    this.assignSocket(socket);
+    this.hijack = () => {
+      if (this.#hijacked) throw new Error('connection already hijacked');
+      this.#hijacked = true;
+      this.detachSocket(socket);
+      socket.setTimeout(0);
+      if (head.length > 0) socket.unshift(head);
+      return socket;
+    };
+  }
+}
+
+/** Connection-specific headers are illegal on h2 (RFC 9113 §8.2.2); they are dropped, not sent. */
+const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+/** The h2/h2c response writer, over Node's compatibility-layer response. */
+export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
+  get fullDuplex(): boolean {
+    return true;
+  }
+
+  enableFullDuplex(): void {
+    // h2 streams are full duplex by nature (field lesson 1): nothing to do, nothing to report.
+  }
+
+  declare readonly hijack?: () => Duplex;
+
+  // The compat response lacks these two; they are defined on the prototype below.
+  declare readonly writableNeedDrain: boolean;
+  declare readonly destroyed: boolean;
+  /** Present at runtime, missing from @types/node. */
+  declare flushHeaders: () => void;
+
+  override setHeader(name: string, value: number | string | readonly string[]): this {
+    if (H2_FORBIDDEN.has(name.toLowerCase())) return this;
+    super.setHeader(name, value as string);
+    return this;
+  }
+
+  override appendHeader(name: string, value: string | readonly string[]): this {
+    if (H2_FORBIDDEN.has(name.toLowerCase())) return this;
+    super.appendHeader(name, value as string);
+    return this;
+  }
+
+  override writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], b?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+    const headers = typeof a === 'string' ? b : a;
+    if (headers && !Array.isArray(headers)) {
+      for (const name of Object.keys(headers)) if (H2_FORBIDDEN.has(name.toLowerCase())) delete headers[name];
+    }
+    super.writeHead(statusCode, headers as OutgoingHttpHeaders);
+    return this;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override write(chunk: any, encoding?: any, cb?: any): boolean {
+    if (!this.headersSent) sniffFirstChunk(this, chunk);
+    return super.write(chunk, encoding, cb);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override end(chunk?: any, encoding?: any, cb?: any): this {
+    if (chunk !== undefined && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
+    super.end(chunk, encoding, cb);
+    return this;
+  }
+
+  flush(): void {
+    if (!this.headersSent) this.flushHeaders();
+  }
+
+  writeInformational(status: number, headers?: OutgoingHttpHeaders): void {
+    checkInformational(status);
+    if (this.headersSent) throw new Error('writeInformational after the final response headers were sent');
+    const block: OutgoingHttpHeaders = { ':status': status };
+    if (headers) for (const [k, v] of Object.entries(headers)) if (!H2_FORBIDDEN.has(k.toLowerCase())) block[k] = v;
+    this.stream.additionalHeaders(block);
+  }
+}
+
+Object.defineProperties(Http2Writer.prototype, {
+  writableNeedDrain: {
+    get(this: Http2Writer) {
+      return this.stream?.writableNeedDrain ?? false;
+    },
+  },
+  destroyed: {
+    get(this: Http2Writer) {
+      return this.stream?.destroyed ?? true;
+    },
+  },
+});
+
+/**
+ * A response writer that forwards everything — capabilities included — to the writer it wraps
+ * (Caddy's `ResponseWriterWrapper`). Subclass it and override only what you change.
+ */
+export class ResponseWriterWrapper implements ResponseWriter {
+  constructor(protected readonly inner: ResponseWriter) {}
+
+  /** The writer this one wraps. */
+  unwrap(): ResponseWriter {
+    return this.inner;
+  }
+
+  get statusCode(): number {
+    return this.inner.statusCode;
+  }
+  set statusCode(v: number) {
+    this.inner.statusCode = v;
+  }
+  get statusMessage(): string {
+    return this.inner.statusMessage;
+  }
+  set statusMessage(v: string) {
+    this.inner.statusMessage = v;
+  }
+  get headersSent(): boolean {
+    return this.inner.headersSent;
+  }
+  get writableEnded(): boolean {
+    return this.inner.writableEnded;
+  }
+  get writableFinished(): boolean {
+    return this.inner.writableFinished;
+  }
+  get writableNeedDrain(): boolean {
+    return this.inner.writableNeedDrain;
+  }
+  get destroyed(): boolean {
+    return this.inner.destroyed;
+  }
+  get fullDuplex(): boolean {
+    return this.inner.fullDuplex;
+  }
+  get hijack(): (() => Duplex) | undefined {
+    return this.inner.hijack;
+  }
+
+  setHeader(name: string, value: number | string | readonly string[]): this {
+    this.inner.setHeader(name, value);
+    return this;
+  }
+  appendHeader(name: string, value: string | readonly string[]): this {
+    this.inner.appendHeader(name, value);
+    return this;
+  }
+  getHeader(name: string): number | string | string[] | undefined {
+    return this.inner.getHeader(name);
+  }
+  getHeaders(): OutgoingHttpHeaders {
+    return this.inner.getHeaders();
+  }
+  getHeaderNames(): string[] {
+    return this.inner.getHeaderNames();
+  }
+  hasHeader(name: string): boolean {
+    return this.inner.hasHeader(name);
+  }
+  removeHeader(name: string): void {
+    this.inner.removeHeader(name);
+  }
+  writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], b?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+    this.inner.writeHead(statusCode, a as string, b);
+    return this;
+  }
+  write(chunk: unknown, encoding?: BufferEncoding | WriteCb, cb?: WriteCb): boolean {
+    return this.inner.write(chunk, encoding as BufferEncoding, cb);
+  }
+  end(chunk?: unknown, encoding?: BufferEncoding | (() => void), cb?: () => void): this {
+    this.inner.end(chunk, encoding as BufferEncoding, cb);
+    return this;
+  }
+  flushHeaders(): void {
+    this.inner.flushHeaders();
+  }
+  flush(): void {
+    this.inner.flush();
+  }
+  writeInformational(status: number, headers?: OutgoingHttpHeaders): void {
+    this.inner.writeInformational(status, headers);
+  }
+  enableFullDuplex(): void {
+    this.inner.enableFullDuplex();
+  }
+  destroy(error?: Error): this {
+    this.inner.destroy(error);
+    return this;
+  }
+  on(event: string | symbol, listener: (...args: any[]) => void): this {
+    this.inner.on(event, listener);
+    return this;
+  }
+  once(event: string | symbol, listener: (...args: any[]) => void): this {
+    this.inner.once(event, listener);
+    return this;
+  }
+  off(event: string | symbol, listener: (...args: any[]) => void): this {
+    this.inner.off(event, listener);
+    return this;
+  }
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    this.inner.removeListener(event, listener);
+    return this;
+  }
+  emit(event: string | symbol, ...args: any[]): boolean {
+    return this.inner.emit(event, ...args);
+  }
+}
