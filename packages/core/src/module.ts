@@ -79,10 +79,18 @@ export function defineModule<const Id extends string, S extends z.ZodType>(def: 
   if (typeof def.id !== 'string' || !ID.test(def.id)) {
     throw new TypeError(`module id "${String(def.id)}" is not a namespaced ID like "http.handlers.greet"`);
   }
-  if (!(def.config instanceof z.ZodType)) throw new TypeError(`module ${def.id}: config must be a zod schema`);
+  if (!isSchema(def.config)) throw new TypeError(`module ${def.id}: config must be a zod schema`);
   if (typeof def.provision !== 'function') throw new TypeError(`module ${def.id}: provision must be a function`);
   const kind: ModuleKind = def.id.startsWith('http.handlers.') ? 'handler' : def.id.startsWith('http.matchers.') ? 'matcher' : 'other';
   return Object.freeze({ ...def, kind, name: def.id.slice(def.id.lastIndexOf('.') + 1) });
+}
+
+/**
+ * A zod schema, duck-typed: a plugin may bring its own copy of zod, whose classes are not ours.
+ * (Import `z` from @ferry/core to share ours and get strict unknown-option checks for free.)
+ */
+function isSchema(value: unknown): value is z.ZodType {
+  return value instanceof z.ZodType || (typeof value === 'object' && value !== null && typeof (value as z.ZodType).safeParse === 'function');
 }
 
 /** Tells a module value apart from anything else a plugin file might export. */
@@ -91,7 +99,7 @@ export function isModule(value: unknown): value is AnyModule {
     typeof value === 'object' && value !== null &&
     typeof (value as AnyModule).id === 'string' &&
     typeof (value as AnyModule).provision === 'function' &&
-    (value as AnyModule).config instanceof z.ZodType
+    isSchema((value as AnyModule).config)
   );
 }
 
