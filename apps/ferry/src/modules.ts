@@ -1,7 +1,8 @@
 import { coreModules, Registry, type AnyModule } from '@ferry/core';
+import { encodeModule } from '@ferry/encode';
 
 /** Every standard module of the `ferry` distribution. */
-export const standardModules: readonly AnyModule[] = [...coreModules];
+export const standardModules: readonly AnyModule[] = [...coreModules, encodeModule];
 
 /** A registry with every standard module, ready for plugins. */
 export function distributionRegistry(): Registry {

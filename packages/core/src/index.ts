@@ -47,3 +47,11 @@ export { query, queryMatcher } from './match/query.js';
 export { protocol, protocolMatcher } from './match/protocol.js';
 export { remoteIp, remoteIpMatcher } from './match/remote_ip.js';
 export { not, notMatcher } from './match/not.js';
+export {
+  compileResponseMatcher,
+  responseMatcherSchema,
+  statusMatches,
+  valuePattern,
+  type ResponseMatcher,
+  type ResponseMatcherConfig,
+} from './response_match.js';

@@ -9,26 +9,27 @@ export interface CompiledRoute {
   group: string | undefined;
 }
 
-/** Fails loudly when a middleware calls `next` twice: a response written twice is always a bug. */
-function once(next: Handler): Handler {
-  let called = false;
-  return (req, res) => {
-    if (called) return Promise.reject(new Error('next() called more than once by a middleware'));
-    called = true;
-    return next(req, res);
-  };
-}
+const twice = (): Promise<void> => Promise.reject(new Error('next() called more than once by a middleware'));
 
-/** Folds a list of middlewares into one: each one's `next` is the one after it, the last one's is the outer `next`. */
+/**
+ * Folds a list of middlewares into one: each one's `next` is the one after it, the last one's is
+ * the outer `next`. A `next` called twice rejects: a response written twice is always a bug.
+ */
 export function compose(list: readonly Middleware[]): Middleware {
   const n = list.length;
   if (n === 0) return (req, res, next) => next(req, res);
   if (n === 1) return list[0]!;
-  const step =
-    (i: number, next: Handler): Handler =>
-    (req, res) =>
-      i === n ? next(req, res) : list[i]!(req, res, once(step(i + 1, next)));
-  return (req, res, next) => list[0]!(req, res, once(step(1, next)));
+  // One closure per step, holding its own "called" flag: the hot path allocates nothing else.
+  const step = (i: number, next: Handler): Handler => {
+    let called = false;
+    return (req, res) => {
+      if (called) return twice();
+      called = true;
+      return i === n ? next(req, res) : list[i]!(req, res, step(i + 1, next));
+    };
+  };
+  const first = list[0]!;
+  return (req, res, next) => first(req, res, step(1, next));
 }
 
 /** ANDs the matchers of one set; ORs the sets of a route (Caddy's matcher-set semantics). */

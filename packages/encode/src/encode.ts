@@ -1,0 +1,114 @@
+import { compileResponseMatcher, defineModule, moduleFactory, responseMatcherSchema, z, type FerryRequest, type Middleware } from '@ferry/core';
+import { createEncoder, zstdAvailable, type Encoder, type EncodingName } from './encoders.js';
+import { negotiate } from './negotiate.js';
+import { EncodeWriter } from './writer.js';
+
+/** Caddy's default `match`: text-based content types worth compressing. */
+export const DEFAULT_TYPES = [
+  'application/atom+xml*', 'application/eot*', 'application/font*', 'application/geo+json*',
+  'application/graphql+json*', 'application/javascript*', 'application/json*', 'application/ld+json*',
+  'application/manifest+json*', 'application/opentype*', 'application/otf*', 'application/rss+xml*',
+  'application/truetype*', 'application/ttf*', 'application/vnd.api+json*', 'application/vnd.ms-fontobject*',
+  'application/wasm*', 'application/x-httpd-cgi*', 'application/x-javascript*', 'application/x-opentype*',
+  'application/x-otf*', 'application/x-perl*', 'application/x-protobuf*', 'application/x-ttf*',
+  'application/xhtml+xml*', 'application/xml*', 'font/ttf*', 'font/otf*', 'image/svg+xml*',
+  'image/vnd.microsoft.icon*', 'image/x-icon*', 'multipart/bag*', 'multipart/mixed*', 'text/*',
+];
+
+/** Caddy's named zstd levels. */
+const ZSTD_LEVELS = { fastest: 1, default: 3, better: 7, best: 11 } as const;
+
+const config = z.strictObject({
+  encodings: z
+    .strictObject({
+      zstd: z.strictObject({ level: z.union([z.enum(['fastest', 'default', 'better', 'best']), z.number().int().min(1).max(22)]).optional() }).optional(),
+      br: z.strictObject({ level: z.number().int().min(0).max(11).optional() }).optional(),
+      gzip: z.strictObject({ level: z.number().int().min(0).max(9).optional() }).optional(),
+    })
+    .optional(),
+  prefer: z.array(z.enum(['zstd', 'br', 'gzip'])).optional(),
+  minimum_length: z.number().int().min(0).optional(),
+  match: responseMatcherSchema.optional(),
+});
+
+export type EncodeConfig = z.input<typeof config>;
+
+const ORDER: EncodingName[] = ['zstd', 'br', 'gzip'];
+
+function hasToken(value: string | string[] | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  return (Array.isArray(value) ? value.join(',') : value).split(',').some((v) => v.trim().toLowerCase() === token);
+}
+
+/**
+ * CONNECT (HTTP/1.1 and RFC 8441 extended CONNECT) and WebSocket/Upgrade handshakes bypass
+ * encode entirely: their status is what the peer waits on (field lesson 3), and the handler
+ * needs the writer's capabilities untouched.
+ */
+function bypass(req: FerryRequest): boolean {
+  return req.isConnect || req.upgrade !== undefined || req.headers.upgrade !== undefined || req.headers['sec-websocket-key'] !== undefined;
+}
+
+/** `http.handlers.encode`: compresses responses with gzip, br or zstd, negotiated per request. */
+export const encodeModule = defineModule({
+  id: 'http.handlers.encode',
+  description: 'Compresses responses (gzip, br, zstd) when the client accepts it and it pays.',
+  config,
+  validate(cfg) {
+    const problems: string[] = [];
+    const configured = Object.keys(cfg.encodings ?? {});
+    if (cfg.encodings?.zstd && !zstdAvailable) {
+      problems.push(`zstd needs Node 22.15+ or 23.8+ (this is Node ${process.versions.node}); remove it from encodings or upgrade Node`);
+    }
+    const seen = new Set<string>();
+    for (const name of cfg.prefer ?? []) {
+      if (cfg.encodings && !configured.includes(name)) problems.push(`prefer names "${name}", which is not in encodings`);
+      if (seen.has(name)) problems.push(`prefer names "${name}" twice`);
+      seen.add(name);
+    }
+    return problems;
+  },
+  provision(cfg): Middleware {
+    // Without `encodings`, Caddy's Caddyfile default: zstd (where this Node has it) and gzip.
+    const wanted = cfg.encodings ?? { ...(zstdAvailable ? { zstd: {} } : {}), gzip: {} };
+    const encoders = new Map<string, Encoder>();
+    for (const name of ORDER) {
+      const opts = wanted[name];
+      if (!opts) continue;
+      const level = typeof opts.level === 'string' ? ZSTD_LEVELS[opts.level] : opts.level;
+      encoders.set(name, createEncoder(name, level));
+    }
+    // Ties between equal q-values go to `prefer`, then to zstd, br, gzip.
+    const offered = [...new Set([...(cfg.prefer ?? []), ...ORDER])].filter((n) => encoders.has(n));
+    const settings = {
+      minimumLength: cfg.minimum_length ?? 512,
+      match: compileResponseMatcher(cfg.match ?? { headers: { 'Content-Type': DEFAULT_TYPES } }),
+    };
+    return async (req, res, next) => {
+      if (bypass(req) || hasToken(req.headers['cache-control'], 'no-transform')) return next(req, res);
+      const name = negotiate(req.headers['accept-encoding'], offered);
+      const encoder = name === undefined ? undefined : encoders.get(name);
+      if (encoder) {
+        // The handler made the ETag; it knows it without our suffix (see #setEncodedHeaders).
+        const inm = req.headers['if-none-match'];
+        const suffix = `-${encoder.name}"`;
+        if (typeof inm === 'string' && !inm.startsWith('W/') && inm.endsWith(suffix)) {
+          req.headers['if-none-match'] = `${inm.slice(0, -suffix.length)}"`;
+        }
+      }
+      const w = new EncodeWriter(res, req, encoder, settings);
+      try {
+        await next(req, w);
+      } catch (err) {
+        // A handler that throws turns encoding off, so its error page is not garbled.
+        w.abandon();
+        throw err;
+      }
+      if (!w.writableEnded) w.end();
+      await w.done;
+    };
+  },
+});
+
+/** `encode({ encodings: { gzip: {}, zstd: {} }, minimumLength: 1024 })` — the code front door. */
+export const encode = moduleFactory(encodeModule);

@@ -1,0 +1,67 @@
+import * as zlib from 'node:zlib';
+import type { Transform } from 'node:stream';
+
+export type EncodingName = 'zstd' | 'br' | 'gzip';
+
+/** Whether this Node's zlib has zstd (Node 22.15+, 23.8+). */
+export const zstdAvailable = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';
+
+interface ZstdZlib {
+  createZstdCompress(options?: { params?: Record<number, number> }): Transform & { flush(kind: number, cb?: () => void): void };
+  zstdCompress(buf: Buffer, options: { params?: Record<number, number> }, cb: (err: Error | null, out: Buffer) => void): void;
+  constants: Record<string, number>;
+}
+
+const Z = zlib.constants as unknown as Record<string, number>;
+
+/** A compressor factory for one encoding at one level, streaming or one-shot. */
+export interface Encoder {
+  readonly name: EncodingName;
+  /** A streaming compressor. */
+  stream(sizeHint?: number): Transform;
+  /** Pushes out everything written so far (a sync flush), keeping the stream open. */
+  flush(stream: Transform, cb: () => void): void;
+  /** Compresses a whole body at once. */
+  oneShot(body: Buffer): Promise<Buffer>;
+}
+
+export function createEncoder(name: EncodingName, level: number | undefined): Encoder {
+  switch (name) {
+    case 'gzip': {
+      const opts = { level: level ?? 6 };
+      return {
+        name,
+        stream: () => zlib.createGzip(opts),
+        flush: (s, cb) => (s as zlib.Gzip).flush(zlib.constants.Z_SYNC_FLUSH, cb),
+        oneShot: (body) => new Promise((resolve, reject) => zlib.gzip(body, opts, (err, out) => (err ? reject(err) : resolve(out)))),
+      };
+    }
+    case 'br': {
+      // Quality 4 is the usual choice for on-the-fly brotli: near gzip's speed, smaller output.
+      const quality = level ?? 4;
+      const opts = (size?: number) => ({
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: quality,
+          ...(size !== undefined ? { [zlib.constants.BROTLI_PARAM_SIZE_HINT]: size } : {}),
+        },
+      });
+      return {
+        name,
+        stream: (size) => zlib.createBrotliCompress(opts(size)),
+        flush: (s, cb) => (s as zlib.BrotliCompress).flush(zlib.constants.BROTLI_OPERATION_FLUSH, cb),
+        oneShot: (body) =>
+          new Promise((resolve, reject) => zlib.brotliCompress(body, opts(body.length), (err, out) => (err ? reject(err) : resolve(out)))),
+      };
+    }
+    case 'zstd': {
+      const z = zlib as unknown as ZstdZlib;
+      const opts = { params: { [Z.ZSTD_c_compressionLevel!]: level ?? 3 } };
+      return {
+        name,
+        stream: () => z.createZstdCompress(opts),
+        flush: (s, cb) => (s as ReturnType<ZstdZlib['createZstdCompress']>).flush(Z.ZSTD_e_flush!, cb),
+        oneShot: (body) => new Promise((resolve, reject) => z.zstdCompress(body, opts, (err, out) => (err ? reject(err) : resolve(out)))),
+      };
+    }
+  }
+}

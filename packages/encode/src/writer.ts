@@ -1,0 +1,365 @@
+import { EventEmitter } from 'node:events';
+import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
+import type { Transform } from 'node:stream';
+import { ResponseWriterWrapper, sniffContentType, type FerryRequest, type ResponseMatcher, type ResponseWriter } from '@ferry/core';
+import type { Encoder } from './encoders.js';
+
+type WriteCb = (err?: Error | null) => void;
+
+/** What the wrapper needs from the middleware's config. */
+export interface EncodeSettings {
+  minimumLength: number;
+  match: ResponseMatcher;
+}
+
+const enum State {
+  /** Headers not sent; body bytes buffered (at most about minimum_length) until we can decide. */
+  Pending,
+  /** Decided: the body goes through unchanged. */
+  Identity,
+  /** Decided: the body goes through the compressor. */
+  Compress,
+  /** The handler threw: nothing more goes out through this wrapper. */
+  Abandoned,
+}
+
+function hasToken(value: number | string | string[] | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  const list = Array.isArray(value) ? value.join(',') : String(value);
+  return list.split(',').some((v) => v.trim().toLowerCase() === token);
+}
+
+function toBuffer(chunk: unknown, encoding?: BufferEncoding): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError('response body chunks must be strings, Buffers or Uint8Arrays');
+}
+
+/**
+ * The encode response writer. It holds the status and headers only while it cannot yet tell
+ * whether compression pays (the first `minimum_length` bytes), and never past a `flush()`,
+ * a 1xx, or an event stream's first write — so no peer ever waits on a held status.
+ */
+export class EncodeWriter extends ResponseWriterWrapper {
+  #state = State.Pending;
+  #buffered: Buffer[] = [];
+  #bufferedLength = 0;
+  #ended = false;
+  #eventStream = false;
+  #compressor: Transform | undefined;
+  #needDrain = false;
+  readonly #events = new EventEmitter();
+  readonly #done: Promise<void>;
+  #resolveDone!: () => void;
+
+  constructor(
+    inner: ResponseWriter,
+    private readonly req: FerryRequest,
+    private readonly encoder: Encoder | undefined,
+    private readonly settings: EncodeSettings,
+  ) {
+    super(inner);
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+    inner.once('close', () => {
+      // The client went away (or the response finished): the compressor has nothing left to do.
+      this.#compressor?.destroy();
+      this.#resolveDone();
+    });
+  }
+
+  /** Settles once the last byte has been handed to the underlying writer (or the client left). */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  override get writableEnded(): boolean {
+    return this.#ended;
+  }
+
+  override get writableNeedDrain(): boolean {
+    return this.#state === State.Compress ? this.#needDrain : this.#state === State.Pending ? false : this.inner.writableNeedDrain;
+  }
+
+  override get headersSent(): boolean {
+    return this.#state !== State.Pending && this.inner.headersSent;
+  }
+
+  /** The handler threw: drop what is buffered so the error page is not garbled. */
+  abandon(): void {
+    if (this.#state === State.Pending) {
+      this.#buffered = [];
+      this.#bufferedLength = 0;
+    }
+    this.#state = State.Abandoned;
+    this.#compressor?.destroy();
+    this.#resolveDone();
+  }
+
+  // 'drain' is ours when the compressor is the one pushing back; everything else is the inner writer's.
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    if (event === 'drain') this.#events.on(event, listener);
+    else super.on(event, listener);
+    return this;
+  }
+  override once(event: string | symbol, listener: (...args: any[]) => void): this {
+    if (event === 'drain') this.#events.once(event, listener);
+    else super.once(event, listener);
+    return this;
+  }
+  override off(event: string | symbol, listener: (...args: any[]) => void): this {
+    if (event === 'drain') this.#events.off(event, listener);
+    else super.off(event, listener);
+    return this;
+  }
+  override removeListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    return this.off(event, listener);
+  }
+  override emit(event: string | symbol, ...args: any[]): boolean {
+    return event === 'drain' ? this.#events.emit(event, ...args) : super.emit(event, ...args);
+  }
+
+  override writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], b?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+    const headers = typeof a === 'string' ? b : a;
+    if (statusCode < 200) {
+      // 1xx pass straight through: nobody waits behind us for them.
+      this.inner.writeInformational(statusCode, Array.isArray(headers) ? undefined : headers);
+      return this;
+    }
+    if (this.#state !== State.Pending) {
+      this.inner.writeHead(statusCode, a as string, b);
+      return this;
+    }
+    if (typeof a === 'string') this.inner.statusMessage = a;
+    this.inner.statusCode = statusCode;
+    if (Array.isArray(headers)) {
+      for (let i = 0; i + 1 < headers.length; i += 2) this.inner.setHeader(String(headers[i]), headers[i + 1] as string);
+    } else if (headers) {
+      for (const [k, v] of Object.entries(headers)) if (v !== undefined) this.inner.setHeader(k, v as string);
+    }
+    // An event stream's headers go out at once (field lesson 5's twin: a client waits for them).
+    if (this.#isEventStream()) this.#decide(undefined, true);
+    return this;
+  }
+
+  override write(chunk: unknown, encoding?: BufferEncoding | WriteCb, cb?: WriteCb): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (this.#ended) throw new Error('write after end');
+    const buf = toBuffer(chunk, encoding);
+    switch (this.#state) {
+      case State.Pending: {
+        if (buf.length > 0) {
+          this.#buffered.push(buf);
+          this.#bufferedLength += buf.length;
+        }
+        if (this.#isEventStream()) {
+          this.#decide(undefined, true);
+        } else if (this.#bufferedLength >= this.settings.minimumLength || this.#knownLength() !== undefined) {
+          this.#decide(this.#knownLength(), false);
+        }
+        if (cb) queueMicrotask(() => cb!());
+        return true;
+      }
+      case State.Identity: {
+        return this.inner.write(buf, cb);
+      }
+      case State.Compress: {
+        const ok = this.#compressor!.write(buf, cb);
+        if (this.#eventStream) this.#syncFlush();
+        if (!ok) this.#needDrain = true;
+        return ok;
+      }
+      case State.Abandoned:
+        return false;
+    }
+  }
+
+  override end(chunk?: unknown, encoding?: BufferEncoding | (() => void), cb?: () => void): this {
+    if (typeof chunk === 'function') {
+      cb = chunk as () => void;
+      chunk = undefined;
+    } else if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (this.#ended) return this;
+    this.#ended = true;
+    const buf = chunk === undefined || chunk === null ? undefined : toBuffer(chunk, encoding as BufferEncoding | undefined);
+    switch (this.#state) {
+      case State.Pending: {
+        if (buf && buf.length > 0) {
+          this.#buffered.push(buf);
+          this.#bufferedLength += buf.length;
+        }
+        // The whole body is here: its length is known.
+        const known = this.req.method === 'HEAD' ? this.#knownLength() : this.#bufferedLength;
+        this.#finishWhole(known, cb);
+        break;
+      }
+      case State.Identity:
+        this.inner.end(buf, cb);
+        this.#resolveDone();
+        break;
+      case State.Compress:
+        if (buf) this.#compressor!.end(buf);
+        else this.#compressor!.end();
+        if (cb) this.#compressor!.once('end', cb);
+        break;
+      case State.Abandoned:
+        break;
+    }
+    return this;
+  }
+
+  override flushHeaders(): void {
+    this.flush();
+  }
+
+  /** Status and headers go out now (deciding the encoding from what is known) and the compressor is sync-flushed. */
+  override flush(): void {
+    if (this.#state === State.Pending) this.#decide(this.#knownLength(), true);
+    if (this.#state === State.Compress) this.#syncFlush();
+    else if (this.#state === State.Identity) this.inner.flush();
+  }
+
+  #isEventStream(): boolean {
+    const type = this.inner.getHeader('content-type');
+    return typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream');
+  }
+
+  /** The body length if the handler declared it (Content-Length). */
+  #knownLength(): number | undefined {
+    const cl = this.inner.getHeader('content-length');
+    if (cl === undefined) return undefined;
+    const n = Number(cl);
+    return Number.isInteger(n) && n >= 0 ? n : undefined;
+  }
+
+  /** Can encode change this response at all? Decides Vary as well as compression. */
+  #eligible(): boolean {
+    const res = this.inner;
+    const status = res.statusCode;
+    if (status === 304) return true; // RFC 9110 §15.4.5: a 304 carries the Vary the 200 would
+    if (status < 200 || status === 204 || status === 206) return false;
+    if (res.hasHeader('content-encoding') || res.hasHeader('content-range')) return false;
+    if (hasToken(res.getHeader('cache-control'), 'no-transform')) return false;
+    if (!res.hasHeader('content-type') && this.#bufferedLength > 0) {
+      res.setHeader('content-type', sniffContentType(Buffer.concat(this.#buffered, Math.min(this.#bufferedLength, 512))));
+    }
+    return this.settings.match(status, (name) => res.getHeader(name));
+  }
+
+  /**
+   * Chooses identity or compression. `known` is the body length if known; an unknown length
+   * is presumed long (a streamed response). With `send`, status and headers go out now.
+   */
+  #decide(known: number | undefined, send: boolean): void {
+    const res = this.inner;
+    const eligible = this.#eligible();
+    if (eligible && !hasToken(res.getHeader('vary'), 'accept-encoding')) res.appendHeader('vary', 'Accept-Encoding');
+    const compress =
+      eligible && this.encoder !== undefined && res.statusCode !== 304 && (known === undefined || known >= this.settings.minimumLength);
+    if (compress) {
+      this.#setEncodedHeaders();
+      this.#eventStream = this.#isEventStream();
+      this.#startCompressor(known);
+      this.#state = State.Compress;
+    } else {
+      this.#state = State.Identity;
+      res.on('drain', () => this.#events.emit('drain'));
+    }
+    if (send) res.flush();
+    const pending = this.#buffered;
+    this.#buffered = [];
+    this.#bufferedLength = 0;
+    for (const buf of pending) {
+      if (this.#state === State.Compress) this.#compressor!.write(buf);
+      else res.write(buf);
+    }
+    if (send && this.#state === State.Compress && pending.length > 0) this.#syncFlush();
+  }
+
+  #setEncodedHeaders(): void {
+    const res = this.inner;
+    res.setHeader('content-encoding', this.encoder!.name);
+    res.removeHeader('content-length');
+    res.removeHeader('accept-ranges');
+    // RFC 9110 §8.8.3.3: a strong validator names one representation, so the encoded one gets its own.
+    const etag = res.getHeader('etag');
+    if (typeof etag === 'string' && !etag.startsWith('W/') && etag.endsWith('"')) {
+      res.setHeader('etag', `${etag.slice(0, -1)}-${this.encoder!.name}"`);
+    }
+  }
+
+  /** The whole body is known at end(): decide, and compress it in one go when it pays. */
+  #finishWhole(known: number | undefined, cb?: () => void): void {
+    const res = this.inner;
+    const eligible = this.#eligible();
+    if (eligible && !hasToken(res.getHeader('vary'), 'accept-encoding')) res.appendHeader('vary', 'Accept-Encoding');
+    const compress =
+      eligible && this.encoder !== undefined && res.statusCode !== 304 && known !== undefined && known >= this.settings.minimumLength;
+    const body = this.#bufferedLength > 0 ? Buffer.concat(this.#buffered, this.#bufferedLength) : undefined;
+    this.#buffered = [];
+    this.#bufferedLength = 0;
+    if (!compress) {
+      this.#state = State.Identity;
+      res.end(body, cb);
+      this.#resolveDone();
+      return;
+    }
+    this.#setEncodedHeaders();
+    this.#state = State.Compress;
+    if (!body || this.req.method === 'HEAD') {
+      res.end(cb);
+      this.#resolveDone();
+      return;
+    }
+    this.encoder!.oneShot(body).then(
+      (out) => {
+        if (res.destroyed || this.#state !== State.Compress) return this.#resolveDone();
+        res.setHeader('content-length', out.length);
+        res.end(out, cb);
+        this.#resolveDone();
+      },
+      (err: Error) => {
+        res.destroy(err);
+        this.#resolveDone();
+      },
+    );
+  }
+
+  #startCompressor(sizeHint: number | undefined): void {
+    const res = this.inner;
+    const c = (this.#compressor = this.encoder!.stream(sizeHint));
+    c.on('data', (out: Buffer) => {
+      // Backpressure from the client pauses the compressor; its input side then fills and
+      // our write() returns false until 'drain'.
+      if (!res.write(out)) {
+        c.pause();
+        res.once('drain', () => c.resume());
+      }
+    });
+    c.on('drain', () => {
+      this.#needDrain = false;
+      this.#events.emit('drain');
+    });
+    c.once('end', () => {
+      if (!res.destroyed) res.end();
+      this.#resolveDone();
+    });
+    c.once('error', (err) => {
+      res.destroy(err);
+      this.#resolveDone();
+    });
+  }
+
+  #syncFlush(): void {
+    const c = this.#compressor!;
+    this.encoder!.flush(c, () => {
+      if (!this.inner.destroyed) this.inner.flush();
+    });
+  }
+}
