@@ -1,8 +1,9 @@
 import { coreModules, Registry, type AnyModule } from '@ferry/core';
 import { encodeModule } from '@ferry/encode';
+import { sseModule, ssePublishModule } from '@ferry/sse';
 
 /** Every standard module of the `ferry` distribution. */
-export const standardModules: readonly AnyModule[] = [...coreModules, encodeModule];
+export const standardModules: readonly AnyModule[] = [...coreModules, encodeModule, sseModule, ssePublishModule];
 
 /** A registry with every standard module, ready for plugins. */
 export function distributionRegistry(): Registry {

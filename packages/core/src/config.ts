@@ -157,19 +157,48 @@ function hasHostMatcher(routes: unknown[] | undefined): boolean {
   });
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A bad field outside the servers (an unknown top-level key, a typo in `admin`) must not hide
+ * the problems inside them: every problem is reported at once. The servers are checked on
+ * their own — with the TLS certificates when that part is sound — and their issues added.
+ */
+async function withServerIssues(issues: ConfigIssue[], json: unknown, options: LoadOptions): Promise<ConfigIssue[]> {
+  const apps = isObject(json) ? json.apps : undefined;
+  const http = isObject(apps) ? apps.http : undefined;
+  const servers = isObject(http) ? http.servers : undefined;
+  if (!isObject(servers) || issues.some((i) => i.path.startsWith('apps.http.servers'))) return issues;
+  const tlsSound = isObject(apps) && apps.tls !== undefined && !issues.some((i) => i.path.startsWith('apps.tls'));
+  try {
+    const app = await loadConfig({ apps: { http: { servers }, ...(tlsSound ? { tls: (apps as Record<string, unknown>).tls } : {}) } }, options);
+    await app.stop(0);
+    return issues;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // Without sound TLS settings no certificate is loaded: that is not a problem of the servers.
+    const own = tlsSound ? err.issues : err.issues.filter((i) => !i.path.endsWith('.tls_connection_policies'));
+    return [...issues, ...own];
+  }
+}
+
+/** `:8080`, `0.0.0.0:8080` and `[::]:8080` take the port on every address: they clash with any other listener on it. */
+const allInterfaces = (host: string | undefined) => host === undefined || host === '0.0.0.0' || host === '::';
+
 /**
  * Validates a config and provisions every module in it. Nothing listens yet; every problem,
  * with its JSON path, comes back as one ConfigError.
  */
 export async function loadConfig(json: unknown, options: LoadOptions = {}): Promise<FerryApp> {
   const parsed = configSchema.safeParse(json);
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, ''));
+  if (!parsed.success) throw new ConfigError(await withServerIssues(zodIssues(parsed.error, ''), json, options));
   const cfg = parsed.data;
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   const registry = options.registry ?? defaultRegistry;
   const logger = options.logger ?? createLogger();
   const metrics = options.metrics ?? new MetricsRegistry();
+  const shared = new Map<string, unknown>();
 
   if (cfg.admin && cfg.admin.disabled !== true) {
     warnings.push({ path: 'admin', message: 'the admin API is not available in this version of Ferry; set "disabled": true to silence this' });
@@ -192,7 +221,7 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
 
   const http = cfg.apps?.http;
   const httpPort = http?.http_port ?? 80;
-  const seen = new Map<string, string>();
+  const seen: { host: string | undefined; port: number; path: string }[] = [];
   const servers: FerryServer[] = [];
   for (const [name, rawServer] of Object.entries(http?.servers ?? {})) {
     const base = joinPath('apps.http.servers', name);
@@ -214,10 +243,10 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
     }
     for (const [i, l] of s.listen.entries()) {
       const a = parseListen(l);
-      const key = `${a.host ?? '*'}:${a.port}`;
-      const other = seen.get(key);
-      if (a.port !== 0 && other) issues.push({ path: joinPath(base, 'listen', i), message: `"${l}" is already used by ${other}` });
-      seen.set(key, joinPath(base, 'listen', i));
+      const at = joinPath(base, 'listen', i);
+      const other = seen.find((o) => o.port === a.port && (o.host === a.host || allInterfaces(o.host) || allInterfaces(a.host)));
+      if (a.port !== 0 && other) issues.push({ path: at, message: `"${l}" is already used by ${other.path}` });
+      seen.push({ host: a.host, port: a.port, path: at });
     }
     let tls: { certificates: CertificatePair[] } | undefined;
     if (s.tls_connection_policies) {
@@ -257,6 +286,7 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
         logger,
         registry,
         metrics,
+        shared,
         requestMetrics: http?.metrics !== undefined,
         gracePeriod: http?.grace_period,
       }),

@@ -28,6 +28,11 @@ export interface ProvisionContext {
   readonly server: ServerInfo;
   /** Runs `fn` on shutdown and reload, after the requests using this module drained. */
   onCleanup(fn: () => void | Promise<void>): void;
+  /**
+   * A value shared by every module of the app (all servers of one config): created by `create`
+   * the first time `key` is asked for. Namespace keys by package (`"ferry.sse.hub"`).
+   */
+  app<T>(key: string, create: () => T): T;
   /** Reports a problem that does not stop the config (printed by `ferry validate` and at start-up). */
   warn(message: string): void;
   /** Compiles a nested route list (as `subroute` does); problems are reported under `path`. */

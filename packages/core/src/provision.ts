@@ -70,6 +70,7 @@ export class Provisioner {
     readonly logger: Logger,
     readonly metrics: MetricsRegistry,
     readonly server: ServerInfo,
+    readonly shared: Map<string, unknown> = new Map(),
   ) {}
 
   issue(path: string, message: string): void {
@@ -100,6 +101,10 @@ export class Provisioner {
       server: this.server,
       onCleanup: (fn) => void this.cleanups.push(fn),
       warn: (message) => this.warn(path, message),
+      app: <T>(key: string, create: () => T): T => {
+        if (!this.shared.has(key)) this.shared.set(key, create());
+        return this.shared.get(key) as T;
+      },
       compileRoutes: (routes, p) => this.compileRoutes(routes, p),
       compileHandlers: (handlers, p) => this.compileHandlers(handlers, p),
       compileMatcherSet: (set, p) => this.compileMatcherSet(set, p),

@@ -64,6 +64,12 @@ export interface ServerOptions {
   logger?: Logger | false;
   /** Modules available to JSON handler and matcher objects in `routes`. Default: the standard ones. */
   registry?: Registry;
+  /**
+   * Values modules share across every server of one app (`ctx.app(key, create)`), e.g. the SSE
+   * hub's topics. A config's servers get one map; give several code-first servers the same map
+   * to let them share.
+   */
+  shared?: Map<string, unknown>;
   /** Where metrics go; default a fresh prom-client registry. */
   metrics?: MetricsRegistry;
   /** Collect per-request metrics (`ferry_http_requests_total`, …). */
@@ -177,7 +183,7 @@ export class FerryServer {
   async provision(): Promise<void> {
     if (this.#handler) return;
     const info: ServerInfo = { name: this.name, enableFullDuplex: this.#options.enableFullDuplex === true, stopping: this.#stopping.signal };
-    const p = (this.#provisioner = new Provisioner(this.#registry, this.logger, this.metrics, info));
+    const p = (this.#provisioner = new Provisioner(this.#registry, this.logger, this.metrics, info, this.#options.shared ?? new Map()));
     const base = this.#options.configPath ?? '';
     const at = (s: string) => (base ? `${base}.${s}` : s);
     let chain: Middleware;
@@ -253,8 +259,16 @@ export class FerryServer {
     server.requestTimeout = o.requestTimeout;
     server.headersTimeout = o.headersTimeout;
     server.keepAliveTimeout = o.keepAliveTimeout;
+    // An h2 server with allowHTTP1 checks these timeouts every 30 s by default, whatever they are:
+    // a 500ms read_header_timeout would hold a stalled client for up to 30 s.
+    server.connectionsCheckingInterval = o.connectionsCheckingInterval;
     if (o.maxHeaderSize !== undefined) (server as HttpServer & { maxHeaderSize?: number }).maxHeaderSize = o.maxHeaderSize;
-    server.on('request', (req: IncomingMessage, res: Http1Writer) => this.#dispatch(req, res, 'http/1.1', secure));
+    // On an h2 server with allowHTTP1 this listener sits beside #attachH2's on the same emitter:
+    // h2 requests are #attachH2's, or each would be handled twice (once mislabelled http/1.1).
+    server.on('request', (req: IncomingMessage | Http2ServerRequest, res: Http1Writer) => {
+      if (req instanceof Http2ServerRequest) return;
+      this.#dispatch(req, res, 'http/1.1', secure);
+    });
     // With these listeners Node stops parsing at an Upgrade/CONNECT and hands us the socket and the
     // bytes it read past the headers (`head`): the only lossless way to take a connection over.
     const takeover = (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -315,7 +329,14 @@ export class FerryServer {
     if (tls) {
       if (tls.certificates.length === 0) throw new Error('TLS is on but no certificate is loaded');
       const { defaults, SNICallback } = sniSelector(tls.certificates);
-      const tlsOpts = { cert: defaults.cert, key: defaults.key, ...(SNICallback ? { SNICallback } : {}) };
+      const tlsOpts = {
+        cert: defaults.cert,
+        key: defaults.key,
+        ...(SNICallback ? { SNICallback } : {}),
+        // As Go's tlsHandshakeTimeout: a client that never finishes its handshake is bounded by
+        // read_header_timeout too, not by Node's default of 120 s.
+        ...(o.readHeaderTimeout !== undefined ? { handshakeTimeout: ms(o.readHeaderTimeout, 120_000) } : {}),
+      };
       if (protocols.has('h2')) {
         const s = createH2SecureServer({
           ...tlsOpts,
@@ -341,9 +362,16 @@ export class FerryServer {
         // One cleartext port, two protocols: the h2 connection preface (RFC 9113 §3.4) tells them apart.
         const h1s = h1;
         const h2s = h2;
+        // Until its first bytes a connection belongs to neither server, so neither's timeouts
+        // apply: a client that connects and stays silent gets read_header_timeout here.
+        const sniffTimeout = ms(o.readHeaderTimeout, 60_000);
         server = createNetServer({ noDelay: true }, (socket) => {
           socket.on('error', () => {});
+          const silent = () => socket.destroy();
+          socket.setTimeout(sniffTimeout, silent);
           socket.once('data', (chunk: Buffer) => {
+            socket.setTimeout(0);
+            socket.off('timeout', silent);
             socket.pause();
             if (chunk.toString('latin1', 0, 4) === H2_PREFACE_START) {
               h2s.emit('connection', new ReplaySocket(socket, chunk));
@@ -373,6 +401,9 @@ export class FerryServer {
         resolve();
       });
     });
+    // The h1 server of a shared cleartext port never listens itself, and Node starts its connection
+    // tracking (headersTimeout, requestTimeout, closeIdleConnections) on 'listening': start it now.
+    if (h1 && h1 !== server) h1.emit('listening');
     const address = server.address() as AddressInfo;
     this.logger.info({ server: this.name, listen: addr.text, port: address.port, tls: Boolean(tls), protocols: [...protocols] }, 'listening');
     return { server, h1, h2, address };
@@ -480,6 +511,8 @@ export class FerryServer {
       });
     }
     for (const l of this.#listeners) {
+      // A shared port's h1 server is not listening; close() only stops its connection checker.
+      if (l.h1 && l.h1 !== l.server) l.h1.close();
       l.h1?.closeAllConnections();
       if (l.server !== l.h1 && 'closeAllConnections' in l.server) (l.server as HttpServer).closeAllConnections();
     }

@@ -1,0 +1,64 @@
+import { Counter, Gauge, type Registry as MetricsRegistry } from 'prom-client';
+import { Channel } from './channel.js';
+
+interface HubMetrics {
+  subscribers: Gauge<'topic'>;
+  published: Counter<'topic'>;
+  delivered: Counter<'topic'>;
+  dropped: Counter<'topic'>;
+}
+
+function metric<T>(registry: MetricsRegistry, name: string, create: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+function hubMetrics(registry: MetricsRegistry): HubMetrics {
+  const registers = [registry];
+  return {
+    subscribers: metric(registry, 'ferry_sse_subscribers', () => new Gauge({ name: 'ferry_sse_subscribers', help: 'Open SSE subscriptions, by topic', labelNames: ['topic'], registers })),
+    published: metric(registry, 'ferry_sse_events_published_total', () => new Counter({ name: 'ferry_sse_events_published_total', help: 'Events published, by topic', labelNames: ['topic'], registers })),
+    delivered: metric(registry, 'ferry_sse_events_delivered_total', () => new Counter({ name: 'ferry_sse_events_delivered_total', help: 'Events handed to subscribers, by topic', labelNames: ['topic'], registers })),
+    dropped: metric(registry, 'ferry_sse_events_dropped_total', () => new Counter({ name: 'ferry_sse_events_dropped_total', help: 'Events dropped for slow subscribers, by topic', labelNames: ['topic'], registers })),
+  };
+}
+
+/** Topics by name, each a Channel, created on first use; with metrics when given a registry. */
+export class Hub {
+  readonly #topics = new Map<string, Channel>();
+  readonly #metrics: HubMetrics | undefined;
+  readonly #history: number;
+
+  constructor(options: { metrics?: MetricsRegistry; history?: number } = {}) {
+    this.#metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
+    this.#history = options.history ?? 100;
+  }
+
+  /** The channel for `name`, keeping at least `history` events. */
+  topic(name: string, history = this.#history): Channel {
+    let ch = this.#topics.get(name);
+    if (!ch) {
+      const m = this.#metrics;
+      ch = new Channel({
+        history,
+        hooks: m && {
+          published: () => m.published.inc({ topic: name }),
+          delivered: (n) => m.delivered.inc({ topic: name }, n),
+          dropped: (n) => m.dropped.inc({ topic: name }, n),
+          subscribers: (n) => m.subscribers.set({ topic: name }, n),
+        },
+      });
+      this.#topics.set(name, ch);
+    } else ch.ensureHistory(history);
+    return ch;
+  }
+
+  /** Topic names with a channel. */
+  topics(): string[] {
+    return [...this.#topics.keys()];
+  }
+
+  /** Closes every stream of every topic (shutdown). */
+  closeAll(): void {
+    for (const ch of this.#topics.values()) ch.closeAll();
+  }
+}

@@ -1,0 +1,122 @@
+import { defineModule, duration, HttpError, moduleFactory, z, type Middleware, type ProvisionContext } from '@ferry/core';
+import type { SseEvent } from './format.js';
+import { Hub } from './hub.js';
+import { EventStream } from './stream.js';
+
+/** The hub every `sse` and `sse_publish` handler of one app shares. */
+function appHub(ctx: ProvisionContext): Hub {
+  return ctx.app('ferry.sse.hub', () => {
+    const hub = new Hub({ metrics: ctx.metrics });
+    ctx.onCleanup(() => hub.closeAll());
+    return hub;
+  });
+}
+
+const subscribeConfig = z.strictObject({
+  /** Topic to subscribe to; placeholders allowed (`"chat/{http.request.uri.query.room}"`). */
+  topic: z.string().min(1),
+  /** Comment heartbeat interval; `0` turns it off. Default 15s. */
+  heartbeat: duration().optional(),
+  /** Events kept per topic for Last-Event-ID replay. Default 100. */
+  history: z.number().int().min(0).optional(),
+  /** Reconnect delay hint sent to the client, as a duration. */
+  retry: duration().optional(),
+  /** Events held for a slow subscriber before the slow-client policy applies. Default 1000. */
+  max_queued_events: z.number().int().min(1).optional(),
+  /** Bytes held for a slow subscriber before the slow-client policy applies. Default 1 MiB. */
+  max_queued_bytes: z.number().int().min(1).optional(),
+  /** `drop_oldest` (default) or `disconnect`. */
+  slow_client: z.enum(['drop_oldest', 'disconnect']).optional(),
+});
+
+/** `http.handlers.sse`: subscribes the client to a topic of the app's hub, with replay from Last-Event-ID. */
+export const sseModule = defineModule({
+  id: 'http.handlers.sse',
+  description: 'Subscribes the client to a hub topic as an event stream (heartbeat, history replay).',
+  config: subscribeConfig,
+  provision(cfg, ctx): Middleware {
+    const hub = appHub(ctx);
+    const topic = ctx.template(cfg.topic, `${ctx.path}.topic`);
+    const history = cfg.history ?? 100;
+    const options = {
+      heartbeat: cfg.heartbeat ?? 15_000,
+      ...(cfg.retry !== undefined ? { retry: Math.round(cfg.retry) } : {}),
+      maxQueuedEvents: cfg.max_queued_events,
+      maxQueuedBytes: cfg.max_queued_bytes,
+      slowClient: cfg.slow_client === 'disconnect' ? ('disconnect' as const) : ('drop-oldest' as const),
+      signal: ctx.server.stopping,
+    };
+    return async (req, res) => {
+      const channel = hub.topic(topic.render(req), history);
+      const stream = new EventStream(req, res, options);
+      channel.subscribe(stream, { lastEventId: stream.lastEventId });
+      await stream.closed;
+    };
+  },
+});
+
+const publishConfig = z.strictObject({
+  /** Topic to publish to; placeholders allowed. */
+  topic: z.string().min(1),
+  /** Largest request body accepted, in bytes. Default 1 MiB. */
+  max_body_bytes: z.number().int().min(1).optional(),
+});
+
+async function readBody(req: { body: AsyncIterable<Buffer> }, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    if (size > limit) throw new HttpError(413, `event body larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const jsonEvent = z.strictObject({ event: z.string().optional(), data: z.unknown().optional(), id: z.string().optional() });
+
+/**
+ * `http.handlers.sse_publish`: publishes the request body to a topic and answers 202 with the
+ * event's id. `Content-Type: application/json` bodies carry `{"event", "data", "id"}`; any other
+ * body is the event's data.
+ */
+export const ssePublishModule = defineModule({
+  id: 'http.handlers.sse_publish',
+  description: 'Publishes the request body (or JSON {event, data, id}) to a hub topic; answers 202.',
+  config: publishConfig,
+  provision(cfg, ctx): Middleware {
+    const hub = appHub(ctx);
+    const topic = ctx.template(cfg.topic, `${ctx.path}.topic`);
+    const limit = cfg.max_body_bytes ?? 1024 * 1024;
+    return async (req, res) => {
+      const body = await readBody(req, limit);
+      let ev: SseEvent;
+      const type = req.headers['content-type'] ?? '';
+      if (/^application\/json\b/i.test(type)) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body.toString('utf8'));
+        } catch {
+          throw new HttpError(400, 'body is not valid JSON');
+        }
+        const checked = jsonEvent.safeParse(parsed);
+        if (!checked.success) throw new HttpError(400, 'expected a JSON object with optional "event" (string), "data" and "id" (string)');
+        ev = checked.data;
+      } else {
+        ev = { data: body.toString('utf8') };
+      }
+      if ((ev.event && /[\r\n]/.test(ev.event)) || (ev.id && /[\r\n\0]/.test(ev.id))) {
+        throw new HttpError(400, 'event and id must not contain line breaks');
+      }
+      const published = hub.topic(topic.render(req)).publish(ev);
+      res.statusCode = 202;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ id: published.id }));
+    };
+  },
+});
+
+/** `sse({ topic: 'news', heartbeat: '15s', history: 100 })` — the code front door of `http.handlers.sse`. */
+export const sse = moduleFactory(sseModule);
+/** `ssePublish({ topic: 'news' })` — the code front door of `http.handlers.sse_publish`. */
+export const ssePublish = moduleFactory(ssePublishModule);
