@@ -22,8 +22,12 @@ export function parseDuration(input: string | number): number {
     return input / 1e6;
   }
   const s = input.trim();
-  if (s === '0') return 0;
-  if (/^-?\d+$/.test(s)) return Number(s) / 1e6;
+  // As Go's time.ParseDuration: a bare number in a string is an error ("missing unit"), except 0.
+  // A "30" meant as seconds must not silently become 30ns; integer nanoseconds are a JSON number.
+  if (/^[-+]?\d+$/.test(s)) {
+    if (Number(s) === 0) return 0;
+    throw new Error(`invalid duration "${input}": missing unit (e.g. "${s}s"; integer nanoseconds go as a number, not a string)`);
+  }
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/gy;
   let sign = 1;
   let i = 0;

@@ -55,3 +55,13 @@ export {
   type ResponseMatcher,
   type ResponseMatcherConfig,
 } from './response_match.js';
+export {
+  compileHeaderOps,
+  headerOpsSchema,
+  headerOpsShape,
+  recordTarget,
+  writerTarget,
+  type HeaderOps,
+  type HeaderOpsConfig,
+  type HeaderTarget,
+} from './header_ops.js';

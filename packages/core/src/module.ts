@@ -181,6 +181,8 @@ function snakeKey(key: string): string {
 export function snakeize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeize);
   if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  // Code matchers and handlers inside options (a subroute's routes) are passed through as they are.
+  if (isModuleRef(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[snakeKey(k)] = snakeize(v);
   return out;

@@ -31,6 +31,15 @@ function headerValue(req: FerryRequest, name: string): string {
   return v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v);
 }
 
+/**
+ * The client's IP as Go prints it: an IPv4 client of a dual-stack (`[::]`) listener shows as
+ * `::ffff:a.b.c.d` in Node, but as `a.b.c.d` in Caddy.
+ */
+function remoteHost(req: FerryRequest): string {
+  const ip = req.remoteAddress;
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
 /** Resolves one placeholder key; `undefined` means the key is unknown (it stays as written). */
 export function resolvePlaceholder(key: string, req: FerryRequest): string | undefined {
   if (key.startsWith('http.request.')) {
@@ -45,8 +54,11 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
       case 'host': return req.host;
       case 'hostport': return req.authority;
       case 'port': return req.port;
-      case 'remote': return `${req.remoteAddress}:${req.remotePort}`;
-      case 'remote.host': return req.remoteAddress;
+      case 'remote': {
+        const ip = remoteHost(req);
+        return `${ip.includes(':') ? `[${ip}]` : ip}:${req.remotePort}`;
+      }
+      case 'remote.host': return remoteHost(req);
       case 'remote.port': return String(req.remotePort);
     }
     if (k.startsWith('uri.path.')) return indexed(req.path.split('/').filter(Boolean), k.slice(9));

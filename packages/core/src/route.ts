@@ -9,6 +9,8 @@ export interface CompiledRoute {
   group: string | undefined;
 }
 
+const ENDED: Handler = () => Promise.resolve();
+
 const twice = (): Promise<void> => Promise.reject(new Error('next() called more than once by a middleware'));
 
 /**
@@ -58,7 +60,7 @@ export function matchAny(sets: readonly Matcher[]): Matcher | undefined {
 export function chainRoutes(routes: readonly CompiledRoute[]): Middleware {
   const n = routes.length;
   if (n === 0) return (req, res, next) => next(req, res);
-  if (n === 1 && routes[0]!.group === undefined) {
+  if (n === 1 && routes[0]!.group === undefined && !routes[0]!.terminal) {
     const r = routes[0]!;
     if (!r.match) return r.handler;
     const m = r.match;
@@ -70,10 +72,16 @@ export function chainRoutes(routes: readonly CompiledRoute[]): Middleware {
       if (r.group !== undefined && groups?.has(r.group)) continue;
       if (r.match !== undefined && !r.match(req)) continue;
       if (r.group !== undefined) (groups ??= new Set()).add(r.group);
-      if (r.terminal) return r.handler(req, res, next);
+      // A terminal route ends the chain here (Caddy gives its handlers an empty `next`).
+      if (r.terminal) return r.handler(req, res, ENDED);
       const after = i + 1;
       const g = groups;
-      return r.handler(req, res, (rq, rs) => run(after, rq, rs, next, g));
+      let called = false;
+      return r.handler(req, res, (rq, rs) => {
+        if (called) return twice();
+        called = true;
+        return run(after, rq, rs, next, g);
+      });
     }
     return next(req, res);
   };

@@ -84,6 +84,14 @@ const ms = (v: number | string | undefined, fallback: number): number =>
 /** What a stream handler sees of a stopping server. */
 const END: Handler = () => Promise.resolve();
 
+/**
+ * The end of the error routes, Caddy's errorEmptyHandler: error routes that answer nothing still
+ * send the error's status (with an empty body), not the empty 200 of the main chain.
+ */
+const ERROR_END: Handler = async (req, res) => {
+  if (!res.headersSent) res.statusCode = req.error?.status ?? 500;
+};
+
 interface RequestMetrics {
   total: Counter<'server' | 'method' | 'code'>;
   duration: Histogram<'server' | 'method' | 'code'>;
@@ -261,7 +269,7 @@ export class FerryServer {
     server.keepAliveTimeout = o.keepAliveTimeout;
     // An h2 server with allowHTTP1 checks these timeouts every 30 s by default, whatever they are:
     // a 500ms read_header_timeout would hold a stalled client for up to 30 s.
-    server.connectionsCheckingInterval = o.connectionsCheckingInterval;
+    (server as HttpServer & { connectionsCheckingInterval: number }).connectionsCheckingInterval = o.connectionsCheckingInterval;
     if (o.maxHeaderSize !== undefined) (server as HttpServer & { maxHeaderSize?: number }).maxHeaderSize = o.maxHeaderSize;
     // On an h2 server with allowHTTP1 this listener sits beside #attachH2's on the same emitter:
     // h2 requests are #attachH2's, or each would be handled twice (once mislabelled http/1.1).
@@ -544,8 +552,10 @@ async function handleError(req: FerryRequest, res: ResponseWriter, err: unknown,
   }
   if (errors) {
     req.error = he;
+    // Error routes that write nothing still answer with the error's status (Caddy's errorEmptyHandler).
+    res.statusCode = he.status;
     try {
-      await errors(req, res, END);
+      await errors(req, res, ERROR_END);
       return;
     } catch (again) {
       logger.error({ err: again }, 'error route failed');

@@ -68,7 +68,9 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   }
 
   flush(): void {
-    if (!this.headersSent) this.flushHeaders();
+    // Not `headersSent`: Node sets it as soon as writeHead() has *built* the head, which then waits
+    // for the first body write. `_headerSent` says whether the head is on the wire.
+    if (!(this as unknown as { _headerSent: boolean })._headerSent) this.flushHeaders();
   }
 
   writeInformational(status: number, headers?: OutgoingHttpHeaders): void {
@@ -97,7 +99,16 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
    */
   attachUpgradeSocket(socket: Socket, head: Buffer): void {
     this.shouldKeepAlive = false;
+    // RFC 9110 §9.3.6: a 2xx answer to CONNECT has no Transfer-Encoding; what follows it is the
+    // tunnel, so body writes go on the wire as they are, not chunked.
+    if (this.req.method === 'CONNECT') this.useChunkedEncodingByDefault = false;
     this.assignSocket(socket);
+    // Node's server closes a `Connection: close` socket after the response (resOnFinish), but not
+    // one it handed to 'upgrade'/'connect': a response the handler did not take over would leave
+    // the client waiting and the request counted as in flight. Close it as Node would.
+    this.once('finish', () => {
+      if (!this.#hijacked) socket.destroySoon();
+    });
     this.hijack = () => {
       if (this.#hijacked) throw new Error('connection already hijacked');
       this.#hijacked = true;
@@ -177,7 +188,20 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   }
 }
 
+const compatWritableFinished = Object.getOwnPropertyDescriptor(Http2ServerResponse.prototype, 'writableFinished')?.get;
+
 Object.defineProperties(Http2Writer.prototype, {
+  // When a client resets a stream (or drops the session) Node ends the stream's writable side
+  // itself after emitting 'aborted' (closeStream in lib/internal/http2/core.js), so the compat
+  // layer's writableFinished turns true for a response that never completed. An aborted stream
+  // did not finish: req.signal, the 499 of the access log and write_timeout depend on it.
+  writableFinished: {
+    get(this: Http2Writer) {
+      const stream = this.stream;
+      if (!stream || stream.aborted) return false;
+      return compatWritableFinished ? (compatWritableFinished.call(this) as boolean) : stream.writableFinished;
+    },
+  },
   writableNeedDrain: {
     get(this: Http2Writer) {
       return this.stream?.writableNeedDrain ?? false;

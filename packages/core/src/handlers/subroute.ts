@@ -22,10 +22,26 @@ export const subrouteModule = defineModule({
       } catch (err) {
         if (res.headersSent) throw err;
         req.error = HttpError.from(err);
-        await errors(req, res, () => Promise.resolve());
+        // Caddy ends its error routes with errorEmptyHandler: unanswered, the error's status still goes out.
+        await errors(req, res, async (_q, rs) => {
+          if (!rs.headersSent) rs.statusCode = req.error!.status;
+        });
       }
     };
   },
 });
 
-export const subroute = moduleFactory(subrouteModule);
+/**
+ * `subroute({ routes, errors })`. The options pass through as given: the nested routes hold
+ * code matchers and handlers (module refs, functions), which a camelCase-to-config conversion
+ * would take apart.
+ */
+export const subroute = moduleFactory(
+  subrouteModule,
+  (options: SubrouteOptions = {}) => options as { routes?: unknown[]; errors?: { routes: unknown[] } },
+);
+
+export interface SubrouteOptions {
+  routes?: readonly RouteInput[];
+  errors?: { routes: readonly RouteInput[] };
+}

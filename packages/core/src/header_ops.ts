@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import type { ProvisionContext } from './module.js';
+import type { Template } from './placeholders.js';
+import type { FerryRequest } from './request.js';
+import type { ResponseWriter } from './types.js';
+
+const replacement = z
+  .strictObject({ search: z.string().optional(), search_regexp: z.string().optional(), replace: z.string().optional() })
+  .refine((r) => (r.search === undefined) !== (r.search_regexp === undefined), 'give exactly one of search, search_regexp');
+
+const headerMap = z.record(z.string(), z.array(z.string()));
+
+/** Caddy's HeaderOps fields: `add`, `set`, `delete` (with `*` wildcards), `replace`. Values may hold placeholders. */
+export const headerOpsShape = {
+  add: headerMap.optional(),
+  set: headerMap.optional(),
+  delete: z.array(z.string()).optional(),
+  replace: z.record(z.string(), z.array(replacement)).optional(),
+};
+
+export const headerOpsSchema = z.strictObject(headerOpsShape);
+export type HeaderOpsConfig = z.output<typeof headerOpsSchema>;
+
+/** A header field set that ops can change: request headers, a response writer, an upstream's headers. */
+export interface HeaderTarget {
+  names(): string[];
+  get(name: string): string | undefined;
+  set(name: string, values: string[]): void;
+  add(name: string, values: string[]): void;
+  delete(name: string): void;
+}
+
+/** A plain header record (lower-case keys, as Node keeps them) as a target. */
+export function recordTarget(h: Record<string, string | string[] | number | undefined>): HeaderTarget {
+  return {
+    names: () => Object.keys(h),
+    get: (n) => {
+      const v = h[n.toLowerCase()];
+      return v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v);
+    },
+    set: (n, v) => void (h[n.toLowerCase()] = v.length === 1 ? v[0]! : v),
+    add: (n, v) => {
+      const k = n.toLowerCase();
+      const cur = h[k];
+      h[k] = cur === undefined ? (v.length === 1 ? v[0]! : v) : [...(Array.isArray(cur) ? cur : [String(cur)]), ...v];
+    },
+    delete: (n) => void delete h[n.toLowerCase()],
+  };
+}
+
+/** A response writer's header fields as a target (before they are sent). */
+export function writerTarget(res: ResponseWriter): HeaderTarget {
+  return {
+    names: () => res.getHeaderNames(),
+    get: (n) => {
+      const v = res.getHeader(n);
+      return v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v);
+    },
+    set: (n, v) => void res.setHeader(n, v.length === 1 ? v[0]! : v),
+    add: (n, v) => void res.appendHeader(n, v),
+    delete: (n) => res.removeHeader(n),
+  };
+}
+
+/** Compiled header ops: apply them to a target, rendering placeholders against `req`. */
+export type HeaderOps = (req: FerryRequest, target: HeaderTarget) => void;
+
+/** Compiles header ops once (templates parsed, regexps built); undefined when there is nothing to do. */
+export function compileHeaderOps(o: HeaderOpsConfig | undefined, ctx: Pick<ProvisionContext, 'template'>, path: string): HeaderOps | undefined {
+  if (!o || (!o.add && !o.set && !o.delete && !o.replace)) return undefined;
+  const tmpl = (list: string[], at: string) => list.map((v, i) => ctx.template(v, `${at}[${i}]`));
+  const render = (req: FerryRequest, list: Template[]) => list.map((t) => t.render(req));
+  const add = Object.entries(o.add ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.add[${JSON.stringify(n)}]`)] as const);
+  const set = Object.entries(o.set ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.set[${JSON.stringify(n)}]`)] as const);
+  // Caddy's HeaderOps.ApplyTo: "*" clears every field before add and set, so what they add stays.
+  const clearAll = (o.delete ?? []).includes('*');
+  const del = (o.delete ?? []).filter((pattern) => pattern !== '*').map((pattern) => {
+    const p = pattern.toLowerCase();
+    if (p.length > 1 && p.startsWith('*') && p.endsWith('*')) return (n: string) => n.toLowerCase().includes(p.slice(1, -1));
+    if (p.endsWith('*')) return (n: string) => n.toLowerCase().startsWith(p.slice(0, -1));
+    if (p.startsWith('*')) return (n: string) => n.toLowerCase().endsWith(p.slice(1));
+    return (n: string) => n.toLowerCase() === p;
+  });
+  const replace = Object.entries(o.replace ?? {}).map(([name, reps]) => ({
+    name,
+    reps: reps.map((r) => ({
+      re: r.search_regexp !== undefined ? new RegExp(r.search_regexp, 'g') : undefined,
+      search: r.search,
+      replace: ctx.template(r.replace ?? '', path),
+    })),
+  }));
+  return (req, t) => {
+    if (clearAll) for (const n of t.names()) t.delete(n);
+    for (const [n, v] of add) t.add(n, render(req, v));
+    for (const [n, v] of set) t.set(n, render(req, v));
+    if (del.length > 0) for (const n of t.names()) if (del.some((d) => d(n))) t.delete(n);
+    for (const { name, reps } of replace) {
+      for (const n of name === '*' ? t.names() : [name]) {
+        let v = t.get(n);
+        if (v === undefined) continue;
+        for (const r of reps) {
+          const to = r.replace.render(req);
+          v = r.re ? v.replace(r.re, to) : v.split(r.search!).join(to);
+        }
+        t.set(n, [v]);
+      }
+    }
+  };
+}
