@@ -1,0 +1,358 @@
+import { BlockList, isIP } from 'node:net';
+import {
+  compileHeaderOps,
+  defineModule,
+  duration,
+  headerOpsSchema,
+  HttpError,
+  moduleFactory,
+  recordTarget,
+  z,
+  type FerryRequest,
+  type Middleware,
+  type ResponseWriter,
+} from '@ferry/core';
+import { RoundTripError } from './errors.js';
+import { startActiveChecks } from './health.js';
+import { addVia, endToEnd, type HeaderRecord } from './hop.js';
+import { createSelector, type SelectionConfig } from './selection.js';
+import { createTransport, MidBodyError, type OutRequest, type ResponseSink } from './transport.js';
+import { proxyUpgrade } from './upgrade.js';
+import { Upstream, type PassiveHealth } from './upstream.js';
+
+const policyNames = ['random', 'round_robin', 'weighted_round_robin', 'least_conn', 'first', 'ip_hash', 'client_ip_hash', 'uri_hash', 'header', 'cookie'] as const;
+
+type Policy = { policy: (typeof policyNames)[number]; weights?: number[]; field?: string; name?: string; secret?: string; fallback?: Policy };
+const selectionPolicy: z.ZodType<Policy> = z.lazy(() =>
+  z.strictObject({
+    policy: z.enum(policyNames),
+    weights: z.array(z.number().int().min(0)).optional(),
+    field: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    secret: z.string().optional(),
+    fallback: selectionPolicy.optional(),
+  }),
+);
+
+const config = z.strictObject({
+  upstreams: z.array(z.strictObject({ dial: z.string().min(1), max_requests: z.number().int().min(1).optional() })).min(1),
+  load_balancing: z
+    .strictObject({
+      selection_policy: selectionPolicy.optional(),
+      retries: z.number().int().min(0).optional(),
+      try_duration: duration().optional(),
+      try_interval: duration().optional(),
+    })
+    .optional(),
+  health_checks: z
+    .strictObject({
+      active: z
+        .strictObject({
+          uri: z.string().optional(),
+          path: z.string().optional(),
+          port: z.number().int().min(1).max(65535).optional(),
+          headers: z.record(z.string(), z.array(z.string())).optional(),
+          interval: duration().optional(),
+          timeout: duration().optional(),
+          expect_status: z.number().int().optional(),
+          expect_body: z.string().optional(),
+          passes: z.number().int().min(1).optional(),
+          fails: z.number().int().min(1).optional(),
+        })
+        .optional(),
+      passive: z
+        .strictObject({
+          fail_duration: duration().optional(),
+          max_fails: z.number().int().min(1).optional(),
+          unhealthy_status: z.array(z.number().int()).optional(),
+          unhealthy_latency: duration().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  headers: z.strictObject({ request: headerOpsSchema.optional(), response: headerOpsSchema.optional() }).optional(),
+  /** Flush to the client every so often while streaming; -1 flushes after every write. */
+  flush_interval: z.union([z.literal(-1), duration()]).optional(),
+  stream_timeout: duration().optional(),
+  stream_close_delay: duration().optional(),
+  trusted_proxies: z.array(z.string()).optional(),
+  transport: z
+    .strictObject({
+      protocol: z.literal('http').optional(),
+      dial_timeout: duration().optional(),
+      response_header_timeout: duration().optional(),
+      keep_alive: z
+        .strictObject({
+          enabled: z.boolean().optional(),
+          idle_timeout: duration().optional(),
+          max_idle_conns_per_host: z.number().int().min(1).optional(),
+        })
+        .optional(),
+      versions: z.array(z.enum(['1.1', 'h2c'])).min(1).optional(),
+    })
+    .optional(),
+});
+
+export type ReverseProxyConfig = z.input<typeof config>;
+
+function trustedList(ranges: readonly string[]): (ip: string) => boolean {
+  if (ranges.length === 0) return () => false;
+  const list = new BlockList();
+  for (const r of ranges) {
+    const [addr, bits] = r.split('/');
+    const fam = isIP(addr ?? '');
+    if (!fam) throw new Error(`trusted_proxies: "${r}" is not an IP address or CIDR range`);
+    const type = fam === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(addr!, type);
+    else list.addSubnet(addr!, Number(bits), type);
+  }
+  return (ip) => {
+    const v4 = ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+    const fam = isIP(v4);
+    return fam !== 0 && list.check(v4, fam === 6 ? 'ipv6' : 'ipv4');
+  };
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+function isEventStream(headers: HeaderRecord): boolean {
+  const t = headers['content-type'];
+  return typeof t === 'string' && t.toLowerCase().startsWith('text/event-stream');
+}
+
+/** `http.handlers.reverse_proxy`: load-balanced, health-checked proxying, upgrades included. */
+export const reverseProxyModule = defineModule({
+  id: 'http.handlers.reverse_proxy',
+  description: 'Proxies requests to upstreams: load balancing, health checks, streaming, WebSocket and RFC 8441 upgrades.',
+  config,
+  validate(cfg) {
+    const problems: string[] = [];
+    const p = cfg.load_balancing?.selection_policy;
+    if (p?.policy === 'weighted_round_robin' && p.weights && p.weights.length !== cfg.upstreams.length) {
+      problems.push(`selection_policy.weights has ${p.weights.length} entries for ${cfg.upstreams.length} upstreams`);
+    }
+    if (p?.policy === 'header' && !p.field) problems.push('selection_policy "header" needs a "field"');
+    return problems;
+  },
+  provision(cfg, ctx): Middleware {
+    const lb = cfg.load_balancing ?? {};
+    const weights = lb.selection_policy?.weights;
+    const trusted = trustedList(cfg.trusted_proxies ?? []);
+    const select = createSelector(lb.selection_policy as SelectionConfig | undefined, trusted);
+    const retries = lb.retries ?? 0;
+    const tryDuration = lb.try_duration ?? 0;
+    const tryInterval = lb.try_interval ?? 250;
+    const t = cfg.transport ?? {};
+    const transport = createTransport({
+      versions: t.versions ?? ['1.1'],
+      dialTimeout: t.dial_timeout ?? 3000,
+      responseHeaderTimeout: t.response_header_timeout ?? 0,
+      keepAlive: t.keep_alive?.enabled ?? true,
+      idleTimeout: t.keep_alive?.idle_timeout ?? 120_000,
+      maxConnsPerHost: t.keep_alive?.max_idle_conns_per_host,
+    });
+    ctx.onCleanup(() => transport.close());
+    const pa = cfg.health_checks?.passive;
+    const passive: PassiveHealth | undefined = pa
+      ? {
+          failDuration: pa.fail_duration ?? 0,
+          maxFails: pa.max_fails ?? 1,
+          unhealthyStatus: pa.unhealthy_status ?? [],
+          unhealthyLatency: pa.unhealthy_latency ?? 0,
+        }
+      : undefined;
+
+    // Static upstreams are made once; ones with placeholders are resolved per request (and cached).
+    const staticUps: Upstream[] = [];
+    const dynamic = cfg.upstreams.map((u, i) => {
+      const tpl = ctx.template(u.dial, `${ctx.path}.upstreams[${i}].dial`);
+      if (tpl.isStatic) {
+        const up = new Upstream(tpl.render(null as never), weights?.[i] ?? 1);
+        staticUps.push(up);
+        return { up, tpl, max: u.max_requests };
+      }
+      return { up: undefined, tpl, max: u.max_requests };
+    });
+    const dynamicCache = new Map<string, Upstream>();
+    const resolve = (req: FerryRequest): { up: Upstream; max: number | undefined }[] =>
+      dynamic.map(({ up, tpl, max }, i) => {
+        if (up) return { up, max };
+        const dial = tpl.render(req);
+        let hit = dynamicCache.get(dial);
+        if (!hit) {
+          hit = new Upstream(dial, weights?.[i] ?? 1);
+          if (dynamicCache.size > 1024) dynamicCache.delete(dynamicCache.keys().next().value!);
+          dynamicCache.set(dial, hit);
+        }
+        return { up: hit, max };
+      });
+
+    const active = cfg.health_checks?.active;
+    if (active && staticUps.length > 0) {
+      const stop = startActiveChecks(
+        staticUps,
+        {
+          uri: active.uri ?? active.path ?? '/',
+          port: active.port,
+          interval: active.interval ?? 30_000,
+          timeout: active.timeout ?? 5000,
+          expectStatus: active.expect_status,
+          expectBody: active.expect_body ? new RegExp(active.expect_body) : undefined,
+          passes: active.passes ?? 1,
+          fails: active.fails ?? 1,
+          headers: Object.fromEntries(Object.entries(active.headers ?? {}).map(([k, v]) => [k, v.join(', ')])),
+        },
+        (up) => transport.dispatcher(up),
+        ctx.logger,
+      );
+      ctx.onCleanup(stop);
+    }
+
+    const reqOps = compileHeaderOps(cfg.headers?.request, ctx, `${ctx.path}.headers.request`);
+    const resOps = compileHeaderOps(cfg.headers?.response, ctx, `${ctx.path}.headers.response`);
+    const flushInterval = cfg.flush_interval ?? 0;
+    const streamSettings = {
+      dialTimeout: t.dial_timeout ?? 3000,
+      streamTimeout: cfg.stream_timeout ?? 0,
+      streamCloseDelay: cfg.stream_close_delay ?? 0,
+      stopping: ctx.server.stopping,
+      logger: ctx.logger,
+    };
+    const logger = ctx.logger;
+
+    /** The request as the upstream will see it. */
+    const outgoing = (req: FerryRequest): HeaderRecord => {
+      const h = endToEnd(req.headers);
+      delete h.expect; // Node answered any 100-continue already
+      if (req.protocol !== 'http/1.1') h.host = req.authority;
+      const client = req.remoteAddress.startsWith('::ffff:') ? req.remoteAddress.slice(7) : req.remoteAddress;
+      // X-Forwarded-*: extended for trusted proxies, replaced for everyone else (spoofing guard).
+      if (trusted(req.remoteAddress)) {
+        const prior = h['x-forwarded-for'];
+        h['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client;
+        h['x-forwarded-proto'] ??= req.scheme;
+        h['x-forwarded-host'] ??= req.authority;
+      } else {
+        h['x-forwarded-for'] = client;
+        h['x-forwarded-proto'] = req.scheme;
+        h['x-forwarded-host'] = req.authority;
+      }
+      addVia(h, req.protocol === 'http/1.1' ? '1.1' : '2.0');
+      if (reqOps) reqOps(req, recordTarget(h));
+      return h;
+    };
+    const answer = (req: FerryRequest, headers: HeaderRecord): HeaderRecord => {
+      addVia(headers, '1.1');
+      if (resOps) resOps(req, recordTarget(headers));
+      return headers;
+    };
+
+    const pick = (req: FerryRequest, res: ResponseWriter, tried: Set<Upstream>): Upstream | undefined => {
+      const now = Date.now();
+      const all = resolve(req);
+      const fits = (x: { up: Upstream; max: number | undefined }) => x.up.healthy(passive, now) && (x.max === undefined || x.up.inFlight < x.max);
+      let available = all.filter((x) => fits(x) && !tried.has(x.up)).map((x) => x.up);
+      // Every healthy upstream tried already: a retry may go back to one.
+      if (available.length === 0) available = all.filter(fits).map((x) => x.up);
+      return available.length === 0 ? undefined : select(available, req, res);
+    };
+
+    const forward = (up: Upstream, req: FerryRequest, res: ResponseWriter, out: OutRequest): Promise<void> => {
+      const start = Date.now();
+      let streaming = false;
+      let headTimer: NodeJS.Timeout | undefined;
+      const sink: ResponseSink = {
+        informational(status, headers) {
+          if (status !== 101) res.writeInformational(status, endToEnd(headers) as Record<string, string>);
+        },
+        head(status, headers) {
+          if (passive) {
+            if (passive.unhealthyStatus.includes(status)) up.fail(passive);
+            else if (passive.unhealthyLatency > 0 && Date.now() - start > passive.unhealthyLatency) up.fail(passive);
+          }
+          const h = answer(req, endToEnd(headers));
+          streaming = flushInterval === -1 || isEventStream(h) || h['content-length'] === undefined;
+          for (const [k, v] of Object.entries(h)) if (v !== undefined) res.setHeader(k, v as string | string[]);
+          res.statusCode = status;
+          if (streaming) res.flush();
+          // Headers go out even when the body is slow to start.
+          else headTimer = setTimeout(() => res.flush(), flushInterval > 0 ? flushInterval : 100);
+        },
+        data(chunk, resume) {
+          if (headTimer) headTimer = void clearTimeout(headTimer);
+          const ok = res.write(chunk);
+          if (streaming) res.flush();
+          if (!ok) res.once('drain', resume);
+          return ok;
+        },
+        end() {
+          if (headTimer) clearTimeout(headTimer);
+          res.end();
+        },
+      };
+      up.inFlight++;
+      return transport.roundTrip(up, out, sink).finally(() => {
+        up.inFlight--;
+        if (headTimer) clearTimeout(headTimer);
+      });
+    };
+
+    return async (req, res) => {
+      const tried = new Set<Upstream>();
+      const started = Date.now();
+      const upgrade = req.upgrade !== undefined || (req.isConnect && req.extendedConnectProtocol !== undefined);
+      const bodyless = (req.method === 'GET' || req.method === 'HEAD') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
+      for (let attempt = 0; ; attempt++) {
+        const up = pick(req, res, tried);
+        if (!up) {
+          if (tryDuration > 0 && Date.now() - started + tryInterval < tryDuration && !req.signal.aborted) {
+            await sleep(tryInterval, req.signal);
+            continue;
+          }
+          throw new HttpError(503, 'no upstream available');
+        }
+        tried.add(up);
+        const out: OutRequest = { method: req.method, path: req.url, headers: outgoing(req), body: bodyless ? null : req.body, signal: req.signal };
+        try {
+          if (upgrade) await proxyUpgrade(up, req, res, out.headers, { ...streamSettings, responseHeaders: (h) => answer(req, h) });
+          else await forward(up, req, res, out);
+          return;
+        } catch (err) {
+          if (err instanceof MidBodyError) {
+            // The response has started: abort it, never end it as if complete.
+            logger.warn({ upstream: up.dial, err: err.cause }, 'upstream failed mid-response');
+            res.destroy();
+            return;
+          }
+          const e = err as RoundTripError;
+          if (e.kind === 'client-gone') {
+            logger.info({ upstream: up.dial, status: 499, uri: req.url }, 'client went away before the upstream answered');
+            return;
+          }
+          up.fail(passive);
+          // A dial failure sent nothing, so any request may move on; others only when no body was sent.
+          const safe = e.kind === 'dial' || (bodyless && !upgrade);
+          const more = attempt < retries || (tryDuration > 0 && Date.now() - started + tryInterval < tryDuration);
+          logger.warn({ upstream: up.dial, err: e.cause ?? e, retrying: safe && more }, e.message);
+          if (safe && more && !req.signal.aborted) {
+            await sleep(tryInterval, req.signal);
+            continue;
+          }
+          throw new HttpError(e.kind === 'timeout' ? 504 : 502, undefined, { cause: e });
+        }
+      }
+    };
+  },
+});
+
+/** `reverseProxy({ upstreams: [{ dial: '127.0.0.1:9000' }], loadBalancing: { … } })` — the code front door. */
+export const reverseProxy = moduleFactory(reverseProxyModule);

@@ -1,0 +1,145 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { FerryRequest, ResponseWriter } from '@ferry/core';
+import type { Upstream } from './upstream.js';
+
+/** Picks one of the available upstreams for a request (undefined when none fits). */
+export type Selector = (available: readonly Upstream[], req: FerryRequest, res: ResponseWriter) => Upstream | undefined;
+
+export interface SelectionConfig {
+  policy: string;
+  weights?: number[];
+  field?: string;
+  name?: string;
+  secret?: string;
+  fallback?: SelectionConfig;
+}
+
+function hash(s: string): number {
+  // FNV-1a, 32 bit: fast, well spread, stable across processes.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** Rendezvous (highest random weight) hashing, as Caddy does: removing one upstream moves only its keys. */
+export function hashPick(available: readonly Upstream[], key: string): Upstream | undefined {
+  let best: Upstream | undefined;
+  let bestScore = -1;
+  for (const up of available) {
+    const score = hash(`${up.dial}${key}`);
+    if (score > bestScore) {
+      best = up;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+const random: Selector = (available) => available[Math.floor(Math.random() * available.length)];
+
+/** The client's address; with `trusted` proxies in front, the first untrusted hop of X-Forwarded-For. */
+export function clientIp(req: FerryRequest, trusted: (ip: string) => boolean): string {
+  let ip = req.remoteAddress;
+  if (!trusted(ip)) return ip;
+  const xff = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',').map((s) => s.trim()).filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    ip = hops[i]!;
+    if (!trusted(ip)) return ip;
+  }
+  return ip;
+}
+
+function cookieValue(req: FerryRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** Builds a selection policy (Caddy's `load_balancing.selection_policy`). */
+export function createSelector(cfg: SelectionConfig | undefined, trusted: (ip: string) => boolean): Selector {
+  const policy = cfg?.policy ?? 'random';
+  const fallback = () => (cfg?.fallback ? createSelector(cfg.fallback, trusted) : random);
+  switch (policy) {
+    case 'random':
+      return random;
+    case 'first':
+      return (available) => available[0];
+    case 'round_robin': {
+      let n = 0;
+      return (available) => available[n++ % available.length];
+    }
+    case 'weighted_round_robin': {
+      // Smooth weighted round robin (nginx's): an even interleaving, not bursts.
+      const current = new Map<Upstream, number>();
+      return (available) => {
+        let total = 0;
+        let best: Upstream | undefined;
+        for (const up of available) {
+          const w = up.weight;
+          total += w;
+          const c = (current.get(up) ?? 0) + w;
+          current.set(up, c);
+          if (!best || c > current.get(best)!) best = up;
+        }
+        if (best) current.set(best, current.get(best)! - total);
+        return best;
+      };
+    }
+    case 'least_conn':
+      return (available) => {
+        let min = Infinity;
+        let picks: Upstream[] = [];
+        for (const up of available) {
+          if (up.inFlight < min) {
+            min = up.inFlight;
+            picks = [up];
+          } else if (up.inFlight === min) picks.push(up);
+        }
+        return picks[Math.floor(Math.random() * picks.length)];
+      };
+    case 'ip_hash':
+      return (available, req) => hashPick(available, req.remoteAddress);
+    case 'client_ip_hash':
+      return (available, req) => hashPick(available, clientIp(req, trusted));
+    case 'uri_hash':
+      return (available, req) => hashPick(available, req.url);
+    case 'header': {
+      const field = (cfg?.field ?? '').toLowerCase();
+      const fb = fallback();
+      return (available, req, res) => {
+        const v = req.headers[field];
+        const s = Array.isArray(v) ? v.join(',') : v;
+        return s ? hashPick(available, s) : fb(available, req, res);
+      };
+    }
+    case 'cookie': {
+      const name = cfg?.name ?? 'lb';
+      const secret = cfg?.secret ?? '';
+      const sign = (dial: string) =>
+        secret ? createHmac('sha256', secret).update(dial).digest('hex') : createHash('sha256').update(dial).digest('hex');
+      const fb = fallback();
+      return (available, req, res) => {
+        const want = cookieValue(req, name);
+        if (want) {
+          const hit = available.find((up) => sign(up.dial) === want);
+          if (hit) return hit;
+        }
+        const up = fb(available, req, res);
+        if (up && !res.headersSent) {
+          res.appendHeader('set-cookie', `${name}=${sign(up.dial)}; Path=/; HttpOnly${req.secure ? '; Secure' : ''}`);
+        }
+        return up;
+      };
+    }
+    default:
+      throw new Error(`unknown selection policy "${policy}"`);
+  }
+}

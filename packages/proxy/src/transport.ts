@@ -1,0 +1,185 @@
+import { connect as h2connect, constants as h2c, type ClientHttp2Session, type IncomingHttpHeaders as H2Headers } from 'node:http2';
+import type { Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import type { HeaderRecord } from './hop.js';
+import { classify, RoundTripError } from './errors.js';
+import type { Upstream } from './upstream.js';
+
+export interface TransportConfig {
+  versions: readonly ('1.1' | 'h2c')[];
+  dialTimeout: number;
+  responseHeaderTimeout: number;
+  keepAlive: boolean;
+  idleTimeout: number;
+  maxConnsPerHost: number | undefined;
+}
+
+/** One request to an upstream. */
+export interface OutRequest {
+  method: string;
+  path: string;
+  headers: HeaderRecord;
+  body: Readable | null;
+  signal: AbortSignal;
+}
+
+/** Where a response goes, callback by callback; `data` returning false means "pause until resume()". */
+export interface ResponseSink {
+  informational(status: number, headers: HeaderRecord): void;
+  head(status: number, headers: HeaderRecord, statusText: string): void;
+  data(chunk: Buffer, resume: () => void): boolean;
+  end(): void;
+}
+
+/**
+ * Sends `out` and streams the answer into `sink`. Rejects with a RoundTripError only before
+ * `sink.head` was called; a failure after that rejects with `{ afterHead: true }` so the caller
+ * aborts the client's response instead of retrying.
+ */
+export type RoundTrip = (up: Upstream, out: OutRequest, sink: ResponseSink) => Promise<void>;
+
+/** Failure after the response started: the client's response must be aborted, never ended. */
+export class MidBodyError extends Error {
+  constructor(cause: unknown) {
+    super('upstream failed mid-response', { cause });
+    this.name = 'MidBodyError';
+  }
+}
+
+export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; dispatcher: (up: Upstream) => Dispatcher; close: () => Promise<void> } {
+  const pools = new Set<Upstream>();
+  const sessions = new Map<Upstream, ClientHttp2Session>();
+  const dispatcher = (up: Upstream) => {
+    pools.add(up);
+    return up.dispatcher(
+      (origin) =>
+        new Pool(origin, {
+          connect: { timeout: cfg.dialTimeout },
+          headersTimeout: cfg.responseHeaderTimeout,
+          bodyTimeout: 0, // streams may be quiet for long; stream_timeout governs them
+          keepAliveTimeout: cfg.idleTimeout,
+          pipelining: cfg.keepAlive ? 1 : 0,
+          ...(cfg.maxConnsPerHost ? { connections: cfg.maxConnsPerHost } : {}),
+        }),
+    );
+  };
+
+  const viaUndici: RoundTrip = (up, out, sink) =>
+    new Promise((resolve, reject) => {
+      let started = false;
+      let controller: Dispatcher.DispatchController | undefined;
+      const onAbort = () => controller?.abort(out.signal.reason);
+      out.signal.addEventListener('abort', onAbort, { once: true });
+      const done = (err?: unknown) => {
+        out.signal.removeEventListener('abort', onAbort);
+        if (err === undefined) resolve();
+        else if (out.signal.aborted) reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
+        else reject(started ? new MidBodyError(err) : classify(err));
+      };
+      dispatcher(up).dispatch(
+        { path: out.path, method: out.method, headers: out.headers as Record<string, string | string[]>, body: out.body },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (out.signal.aborted) c.abort(out.signal.reason);
+          },
+          onResponseStart(_c, status, headers, statusText) {
+            if (status < 200) return sink.informational(status, headers as HeaderRecord);
+            started = true;
+            sink.head(status, headers as HeaderRecord, statusText ?? "");
+          },
+          onResponseData(c, chunk) {
+            if (!sink.data(chunk, () => c.resume())) c.pause();
+          },
+          onResponseEnd() {
+            sink.end();
+            done();
+          },
+          onResponseError(_c, err) {
+            done(err);
+          },
+        },
+      );
+    });
+
+  const session = (up: Upstream): ClientHttp2Session => {
+    const cur = sessions.get(up);
+    if (cur && !cur.closed && !cur.destroyed) return cur;
+    const s = h2connect(up.origin, { settings: { enablePush: false } });
+    s.on('error', () => {});
+    s.once('close', () => sessions.get(up) === s && sessions.delete(up));
+    s.once('goaway', () => sessions.get(up) === s && sessions.delete(up));
+    if (cfg.idleTimeout > 0) s.setTimeout(cfg.idleTimeout, () => s.close());
+    sessions.set(up, s);
+    return s;
+  };
+
+  const viaH2c: RoundTrip = (up, out, sink) =>
+    new Promise((resolve, reject) => {
+      let started = false;
+      const s = session(up);
+      const headers: Record<string, string | string[]> = {
+        ':method': out.method,
+        ':path': out.path,
+        ':scheme': 'http',
+        ':authority': String(out.headers.host ?? up.dial),
+      };
+      for (const [k, v] of Object.entries(out.headers)) if (k !== 'host' && v !== undefined) headers[k] = typeof v === 'number' ? String(v) : v;
+      const stream = s.request(headers, { endStream: out.body === null });
+      const fail = (err: unknown) => {
+        out.signal.removeEventListener('abort', onAbort);
+        if (out.signal.aborted) reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
+        else reject(started ? new MidBodyError(err) : classify(err));
+      };
+      const onAbort = () => stream.close(h2c.NGHTTP2_CANCEL);
+      out.signal.addEventListener('abort', onAbort, { once: true });
+      const dial = setTimeout(() => stream.destroy(Object.assign(new Error('response header timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), cfg.responseHeaderTimeout || 2 ** 31 - 1);
+      dial.unref();
+      stream.on('error', (err) => {
+        clearTimeout(dial);
+        fail(err);
+      });
+      stream.on('headers', (h: H2Headers) => {
+        const status = Number(h[':status']);
+        if (status >= 100 && status < 200) sink.informational(status, strip(h));
+      });
+      stream.on('response', (h: H2Headers) => {
+        clearTimeout(dial);
+        started = true;
+        sink.head(Number(h[':status']), strip(h), '');
+      });
+      stream.on('data', (chunk: Buffer) => {
+        if (!sink.data(chunk, () => stream.resume())) stream.pause();
+      });
+      stream.on('end', () => {
+        out.signal.removeEventListener('abort', onAbort);
+        sink.end();
+        resolve();
+      });
+      stream.on('close', () => {
+        clearTimeout(dial);
+        if (stream.rstCode && stream.rstCode !== h2c.NGHTTP2_NO_ERROR) fail(Object.assign(new Error(`stream reset (${stream.rstCode})`), { code: 'ERR_HTTP2_STREAM_ERROR' }));
+        else if (!started) fail(Object.assign(new Error('stream closed without a response'), { code: 'ECONNRESET' }));
+      });
+      if (out.body) {
+        out.body.on('error', (err) => stream.destroy(err));
+        out.body.pipe(stream);
+      }
+    });
+
+  return {
+    roundTrip: cfg.versions.includes('h2c') ? viaH2c : viaUndici,
+    dispatcher,
+    async close() {
+      for (const s of sessions.values()) s.close();
+      sessions.clear();
+      await Promise.all([...pools].map((up) => up.close()));
+    },
+  };
+}
+
+function strip(h: H2Headers): HeaderRecord {
+  const out: HeaderRecord = {};
+  for (const [k, v] of Object.entries(h)) if (!k.startsWith(':') && v !== undefined) out[k] = v as string | string[];
+  return out;
+}

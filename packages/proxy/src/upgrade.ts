@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
+import { pipeline, type Readable, type Writable } from 'node:stream';
+import type { FerryRequest, Logger, ResponseWriter } from '@ferry/core';
+import { endToEnd, type HeaderRecord } from './hop.js';
+import { classify, RoundTripError } from './errors.js';
+import type { Upstream } from './upstream.js';
+
+export interface StreamSettings {
+  dialTimeout: number;
+  streamTimeout: number;
+  streamCloseDelay: number;
+  stopping: AbortSignal;
+  logger: Logger;
+  /** Response header ops, applied to the upstream's handshake answer. */
+  responseHeaders: (headers: HeaderRecord) => HeaderRecord;
+}
+
+/** A WebSocket close frame with status 1001 "going away" (RFC 6455 §5.5.1, §7.4.1); masked toward a server. */
+function goingAway(masked: boolean): Buffer {
+  const payload = Buffer.from([0x03, 0xe9]);
+  if (!masked) return Buffer.concat([Buffer.from([0x88, payload.length]), payload]);
+  const mask = randomBytes(4);
+  const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+  return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), mask, body]);
+}
+
+/**
+ * Proxies an HTTP/1.1 Upgrade, or an RFC 8441 WebSocket over h2 (translated to an HTTP/1.1
+ * upgrade toward the upstream). Every byte read ahead on either side is forwarded first and
+ * in order (field lesson 4, caddy#6273): the client's early bytes stay in its socket (core
+ * unshifts them at hijack), the upstream's come as `head` and are written before the splice.
+ */
+export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWriter, out: HeaderRecord, s: StreamSettings): Promise<void> {
+  const overH2 = req.extendedConnectProtocol !== undefined;
+  const headers: HeaderRecord = { ...out };
+  if (overH2) {
+    // RFC 8441 §5: the h2 side has no key/accept handshake; the h1 upstream needs one.
+    headers.connection = 'Upgrade';
+    headers.upgrade = req.extendedConnectProtocol!;
+    headers['sec-websocket-key'] = randomBytes(16).toString('base64');
+    headers['sec-websocket-version'] ??= '13';
+  } else {
+    headers.connection = 'Upgrade';
+    headers.upgrade = req.headers.upgrade!;
+  }
+  const websocket = (overH2 ? req.extendedConnectProtocol : req.upgrade)?.toLowerCase() === 'websocket';
+
+  return new Promise((resolve, reject) => {
+    const upReq = httpRequest({
+      host: up.host,
+      port: up.port,
+      method: overH2 ? 'GET' : req.method,
+      path: req.url || '/',
+      headers: headers as Record<string, string | string[]>,
+      agent: false,
+      setHost: false,
+    });
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      reject(req.signal.aborted ? new RoundTripError('client-gone', 'client went away', { cause: err }) : classify(err));
+    };
+    // Error handlers first, before anything can fail (STYLE: every socket gets one before the first await).
+    upReq.on('error', fail);
+    const dialTimer = s.dialTimeout > 0 ? setTimeout(() => upReq.destroy(Object.assign(new Error('dial timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), s.dialTimeout) : undefined;
+    upReq.once('socket', (sock: Socket) => sock.once('connect', () => clearTimeout(dialTimer)));
+    const onClientGone = () => upReq.destroy();
+    req.signal.addEventListener('abort', onClientGone, { once: true });
+
+    upReq.once('response', (upRes: IncomingMessage) => {
+      // No switch: an ordinary response, forwarded as such.
+      clearTimeout(dialTimer);
+      settled = true;
+      req.signal.removeEventListener('abort', onClientGone);
+      res.writeHead(upRes.statusCode ?? 502, s.responseHeaders(endToEnd(upRes.headers)));
+      pipeline(upRes, res as unknown as Writable, () => resolve());
+    });
+
+    upReq.once('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
+      clearTimeout(dialTimer);
+      settled = true;
+      req.signal.removeEventListener('abort', onClientGone);
+      upSocket.on('error', () => {});
+      upSocket.setTimeout(0);
+      upSocket.setNoDelay(true);
+      let toClient: Writable;
+      let fromClient: Readable;
+      if (overH2) {
+        const answer = s.responseHeaders(endToEnd(upRes.headers));
+        delete answer['sec-websocket-accept'];
+        res.writeHead(200, answer);
+        res.flush(); // the h2 client waits for this 200 before it speaks (field lesson 3)
+        toClient = (req.raw as Http2ServerRequest).stream as ServerHttp2Stream;
+        fromClient = req.body;
+      } else {
+        res.writeInformational(101, s.responseHeaders(endToEnd(upRes.headers, ['upgrade', 'connection'])) as Record<string, string>);
+        const socket = res.hijack!() as Socket;
+        socket.setNoDelay?.(true);
+        toClient = socket;
+        fromClient = socket;
+      }
+      toClient.on('error', () => {});
+      fromClient.on('error', () => {});
+      if (upHead.length > 0) toClient.write(upHead);
+      splice(fromClient, toClient, upSocket, upHead.length, websocket, overH2, up, s).then(resolve);
+    });
+
+    if (overH2) upReq.end();
+    else req.body.pipe(upReq);
+  });
+}
+
+function splice(
+  fromClient: Readable,
+  toClient: Writable,
+  upSocket: Socket,
+  headBytes: number,
+  websocket: boolean,
+  overH2: boolean,
+  up: Upstream,
+  s: StreamSettings,
+): Promise<void> {
+  const started = Date.now();
+  let bytesUp = 0;
+  let bytesDown = headBytes;
+  fromClient.on('data', (c: Buffer) => (bytesUp += c.length));
+  upSocket.on('data', (c: Buffer) => (bytesDown += c.length));
+  return new Promise((resolve) => {
+    let open = 2;
+    let closing = false;
+    const timers: NodeJS.Timeout[] = [];
+    const finish = () => {
+      if (--open > 0) return;
+      for (const t of timers) clearTimeout(t);
+      s.stopping.removeEventListener('abort', onStopping);
+      upSocket.destroy();
+      if (!overH2) (toClient as Socket).destroy();
+      else toClient.end();
+      s.logger.info({ upstream: up.dial, bytes_to_upstream: bytesUp, bytes_from_upstream: bytesDown, duration: (Date.now() - started) / 1000 }, 'stream closed');
+      resolve();
+    };
+    // Each direction ends on its own (half-close); an error tears down both.
+    pipeline(fromClient, upSocket, (err) => {
+      if (err) {
+        upSocket.destroy();
+        (toClient as Writable).destroy();
+      }
+      finish();
+    });
+    pipeline(upSocket, toClient, (err) => {
+      if (err) {
+        upSocket.destroy();
+        fromClient.destroy();
+      }
+      finish();
+    });
+    const close = () => {
+      if (closing) return;
+      closing = true;
+      if (websocket) {
+        // A clean goodbye on both sides (masked toward the upstream, as a client must).
+        if (!toClient.destroyed) toClient.write(goingAway(false));
+        if (!upSocket.destroyed) upSocket.write(goingAway(true));
+        timers.push(setTimeout(() => (upSocket.destroy(), fromClient.destroy(), toClient.destroy()), 1000).unref());
+      } else {
+        upSocket.destroy();
+        toClient.destroy();
+      }
+    };
+    const onStopping = () => {
+      timers.push(setTimeout(close, s.streamCloseDelay).unref());
+    };
+    if (s.stopping.aborted) onStopping();
+    else s.stopping.addEventListener('abort', onStopping, { once: true });
+    if (s.streamTimeout > 0) timers.push(setTimeout(close, s.streamTimeout).unref());
+  });
+}

@@ -1,0 +1,65 @@
+import type { Dispatcher } from 'undici';
+
+/** Passive health settings (Caddy's `health_checks.passive`), durations in ms. */
+export interface PassiveHealth {
+  failDuration: number;
+  maxFails: number;
+  unhealthyStatus: readonly number[];
+  unhealthyLatency: number;
+}
+
+/**
+ * One backend: where to dial, its connection pool, and what is known of its health.
+ * Passive failures are remembered for `fail_duration` each; active checks flip `checkedHealthy`.
+ */
+export class Upstream {
+  readonly host: string;
+  readonly port: number;
+  /** Requests in flight to it now (least_conn). */
+  inFlight = 0;
+  /** Set by active health checks; true until a check says otherwise. */
+  checkedHealthy = true;
+  #fails: number[] = [];
+  #dispatcher: Dispatcher | undefined;
+
+  constructor(
+    readonly dial: string,
+    readonly weight = 1,
+  ) {
+    const colon = dial.lastIndexOf(':');
+    if (colon <= 0) throw new Error(`upstream dial "${dial}" must be host:port`);
+    let host = dial.slice(0, colon);
+    if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+    const port = Number(dial.slice(colon + 1));
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`upstream dial "${dial}" has no valid port`);
+    this.host = host;
+    this.port = port;
+  }
+
+  /** The address as a URL origin, for undici. */
+  get origin(): string {
+    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+  }
+
+  dispatcher(create: (origin: string) => Dispatcher): Dispatcher {
+    return (this.#dispatcher ??= create(this.origin));
+  }
+
+  /** Counts one passive failure (a dial error, an unhealthy status or latency). */
+  fail(passive: PassiveHealth | undefined, now = Date.now()): void {
+    if (!passive || passive.failDuration <= 0) return;
+    this.#fails.push(now + passive.failDuration);
+  }
+
+  healthy(passive: PassiveHealth | undefined, now = Date.now()): boolean {
+    if (!this.checkedHealthy) return false;
+    if (!passive || passive.failDuration <= 0) return true;
+    while (this.#fails.length > 0 && this.#fails[0]! <= now) this.#fails.shift();
+    return this.#fails.length < passive.maxFails;
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher?.close().catch(() => {});
+    this.#dispatcher = undefined;
+  }
+}
