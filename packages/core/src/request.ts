@@ -64,6 +64,17 @@ export class FerryRequest {
     const socket = raw.socket as (typeof raw.socket & { stream?: { remoteAddress?: string; remotePort?: number } }) | undefined;
     this.remoteAddress = socket?.remoteAddress ?? socket?.stream?.remoteAddress ?? '';
     this.remotePort = socket?.remotePort ?? socket?.stream?.remotePort ?? 0;
+    // Expect: 100-continue is answered when the handler first reads the body (RFC 9110 §10.1.1),
+    // not up front: a handler that refuses the request never invites the upload.
+    if (typeof raw.headers.expect === 'string' && raw.headers.expect.toLowerCase() === '100-continue') {
+      const body = raw as unknown as { _read(n: number): void };
+      const read = body._read;
+      body._read = function (this: unknown, n: number) {
+        body._read = read;
+        if (!res.headersSent && !res.destroyed) res.writeInformational(100);
+        return read.call(this, n);
+      };
+    }
     if (protocol === 'http/1.1') {
       const up = raw.headers.upgrade;
       this.upgrade = up ? up.trim().toLowerCase() : undefined;
