@@ -4,6 +4,8 @@ import { STATUS_CODES } from 'node:http';
  * An error that carries an HTTP status. Throw it from a handler to stop the chain;
  * the server's error routes (or the default error response) take over.
  */
+const HTTP_ERROR = Symbol.for('ferry.HttpError');
+
 export class HttpError extends Error {
   readonly status: number;
   /** Whether `message` may be shown to the client. True when a message was given explicitly. */
@@ -16,6 +18,12 @@ export class HttpError extends Error {
     this.name = 'HttpError';
     this.status = code;
     this.expose = message !== undefined && code < 500;
+    (this as unknown as Record<symbol, true>)[HTTP_ERROR] = true;
+  }
+
+  /** Recognizes HttpErrors from any copy of @ferry/core (a plugin may bundle its own). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[HTTP_ERROR] === true;
   }
 
   /** Any thrown value as an HttpError: non-HttpErrors become 500 and keep the original as `cause`. */

@@ -30,36 +30,59 @@ export interface HeaderTarget {
   delete(name: string): void;
 }
 
+type HeaderRecordLike = Record<string, string | string[] | number | undefined>;
+
 /** A plain header record (lower-case keys, as Node keeps them) as a target. */
-export function recordTarget(h: Record<string, string | string[] | number | undefined>): HeaderTarget {
-  return {
-    names: () => Object.keys(h),
-    get: (n) => {
-      const v = h[n.toLowerCase()];
-      return v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v);
-    },
-    set: (n, v) => void (h[n.toLowerCase()] = v.length === 1 ? v[0]! : v),
-    add: (n, v) => {
-      const k = n.toLowerCase();
-      const cur = h[k];
-      h[k] = cur === undefined ? (v.length === 1 ? v[0]! : v) : [...(Array.isArray(cur) ? cur : [String(cur)]), ...v];
-    },
-    delete: (n) => void delete h[n.toLowerCase()],
-  };
+class RecordTarget implements HeaderTarget {
+  constructor(private readonly h: HeaderRecordLike) {}
+  names(): string[] {
+    return Object.keys(this.h);
+  }
+  get(n: string): string | undefined {
+    const v = this.h[n.toLowerCase()];
+    return v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v);
+  }
+  set(n: string, v: string[]): void {
+    this.h[n.toLowerCase()] = v.length === 1 ? v[0]! : v;
+  }
+  add(n: string, v: string[]): void {
+    const k = n.toLowerCase();
+    const cur = this.h[k];
+    this.h[k] = cur === undefined ? (v.length === 1 ? v[0]! : v) : [...(Array.isArray(cur) ? cur : [String(cur)]), ...v];
+  }
+  delete(n: string): void {
+    delete this.h[n.toLowerCase()];
+  }
 }
 
-/** A response writer's header fields as a target (before they are sent). */
+/** A response writer's header fields (before they are sent) as a target. */
+class WriterTarget implements HeaderTarget {
+  constructor(private readonly res: ResponseWriter) {}
+  names(): string[] {
+    return this.res.getHeaderNames();
+  }
+  get(n: string): string | undefined {
+    const v = this.res.getHeader(n);
+    return v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v);
+  }
+  set(n: string, v: string[]): void {
+    this.res.setHeader(n, v.length === 1 ? v[0]! : v);
+  }
+  add(n: string, v: string[]): void {
+    this.res.appendHeader(n, v);
+  }
+  delete(n: string): void {
+    this.res.removeHeader(n);
+  }
+}
+
+// Classes rather than object literals of closures: one small allocation per request on the hot path.
+export function recordTarget(h: HeaderRecordLike): HeaderTarget {
+  return new RecordTarget(h);
+}
+
 export function writerTarget(res: ResponseWriter): HeaderTarget {
-  return {
-    names: () => res.getHeaderNames(),
-    get: (n) => {
-      const v = res.getHeader(n);
-      return v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v);
-    },
-    set: (n, v) => void res.setHeader(n, v.length === 1 ? v[0]! : v),
-    add: (n, v) => void res.appendHeader(n, v),
-    delete: (n) => res.removeHeader(n),
-  };
+  return new WriterTarget(res);
 }
 
 /** Compiled header ops: apply them to a target, rendering placeholders against `req`. */

@@ -139,7 +139,7 @@ export function compileTemplate(input: string): Template {
     const fixed = p.key.startsWith('env.') || p.key.startsWith('system.') ? resolveStatic(p.key) : undefined;
     return fixed ?? p;
   });
-  const unknown = parse(input).flatMap((p) => (typeof p !== 'string' && !isKnownPlaceholder(p.key) ? [p.key] : []));
+  const unknown = [...new Set(parse(input).flatMap((p) => (typeof p !== 'string' && !isKnownPlaceholder(p.key) ? [p.key] : [])))];
   const merged: Part[] = [];
   for (const p of parts) {
     const last = merged[merged.length - 1];

@@ -38,8 +38,7 @@ export class FerryRequest {
   readonly upgrade: string | undefined;
   /** The `:protocol` of an RFC 8441 extended CONNECT over h2 (e.g. `"websocket"`). */
   readonly extendedConnectProtocol: string | undefined;
-  /** Captures of `path_regexp` / `header_regexp` matchers, keyed like their placeholders (`name.1`). */
-  readonly captures: Map<string, string> = new Map();
+  #captures: Map<string, string> | undefined;
   /** The error being handled, inside error routes. */
   error: HttpError | undefined;
 
@@ -84,6 +83,11 @@ export class FerryRequest {
       const p = raw.headers[':protocol'];
       this.extendedConnectProtocol = typeof p === 'string' ? p : undefined;
     }
+  }
+
+  /** Captures of `path_regexp` / `header_regexp` matchers, keyed like their placeholders (`name.1`). */
+  get captures(): Map<string, string> {
+    return (this.#captures ??= new Map());
   }
 
   /** True for every CONNECT, classic or RFC 8441 extended. */

@@ -155,6 +155,8 @@ export class FerryServer {
   #accessLog: Logger | undefined;
   #reqMetrics: RequestMetrics | undefined;
   #closing: Promise<void> | undefined;
+  readonly #fullDuplex: boolean;
+  readonly #writeTimeout: number;
 
   constructor(options: ServerOptions = {}) {
     this.#options = options;
@@ -167,6 +169,8 @@ export class FerryServer {
     this.#protocols = new Set(options.protocols ?? ['h1', 'h2']);
     if (options.logs) this.#accessLog = this.logger.child({ logger: 'http.log.access', server: this.name });
     if (options.requestMetrics) this.#reqMetrics = requestMetrics(this.metrics);
+    this.#fullDuplex = options.enableFullDuplex === true;
+    this.#writeTimeout = ms(options.writeTimeout, 0);
   }
 
   /** Aborts when the server begins to stop: long-lived streams (SSE, WebSocket, duplex) end on it. */
@@ -425,7 +429,7 @@ export class FerryServer {
   #dispatch(raw: IncomingMessage | Http2ServerRequest, res: Http1Writer | Http2Writer, protocol: Protocol, secure: boolean): void {
     const handler = this.#handler!;
     const req = new FerryRequest(raw, res, protocol, secure);
-    if (this.#options.enableFullDuplex) res.enableFullDuplex();
+    if (this.#fullDuplex) res.enableFullDuplex();
     this.#active++;
     const start = this.#accessLog || this.#reqMetrics ? performance.now() : 0;
     if (start) this.#reqMetrics?.inFlight.inc({ server: this.name });
@@ -436,11 +440,11 @@ export class FerryServer {
       if (start) this.#observe(req, res, start);
       if (--this.#active === 0) this.#drained?.();
     };
-    res.once('close', finished);
-    if (res instanceof Http1Writer && res.hijack) {
+    res.on('close', finished);
+    if (res.hijack !== undefined) {
       const hijack = res.hijack;
       // A taken-over connection leaves the request count at once; the socket stays tracked until it closes.
-      res.hijack = () => {
+      (res as Http1Writer).hijack = () => {
         const socket = hijack() as Socket;
         this.#hijacked.add(socket);
         socket.once('close', () => this.#hijacked.delete(socket));
@@ -449,7 +453,7 @@ export class FerryServer {
       };
     }
     if (this.#stopping.signal.aborted && res instanceof Http1Writer) res.shouldKeepAlive = false;
-    const writeTimeout = ms(this.#options.writeTimeout, 0);
+    const writeTimeout = this.#writeTimeout;
     if (writeTimeout > 0) {
       const t = setTimeout(() => {
         if (!res.writableFinished) res.destroy();

@@ -6,7 +6,7 @@ import type { Middleware } from '../types.js';
 export const metricsModule = defineModule({
   id: 'http.handlers.metrics',
   description: 'Serves the Prometheus text exposition of the metrics registry.',
-  config: z.strictObject({ disable_openmetrics: z.boolean().optional() }),
+  config: z.strictObject({}),
   provision(_cfg, ctx): Middleware {
     const registry = ctx.metrics;
     return async (_req, res) => {

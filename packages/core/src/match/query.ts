@@ -20,6 +20,8 @@ export const queryMatcher = defineModule({
         return any || got.some((v) => set.has(v));
       };
     });
+    // Caddy: an empty query matcher matches requests without a query string.
+    if (checks.length === 0) return (req) => req.rawQuery === '';
     return (req) => {
       const q = req.query;
       return checks.every((c) => c(q));
