@@ -29,6 +29,23 @@ const config = z.strictObject({
   prefer: z.array(z.enum(['zstd', 'br', 'gzip'])).optional(),
   minimum_length: z.number().int().min(0).optional(),
   match: responseMatcherSchema.optional(),
+}).superRefine((cfg, ctx) => {
+  // Checks the shape cannot express, each reported at its own JSON path (not just the handler's).
+  if (cfg.encodings?.zstd && !zstdAvailable) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['encodings', 'zstd'],
+      message: `zstd needs Node 22.15+ or 23.8+ (this is Node ${process.versions.node}); remove it from encodings or upgrade Node`,
+    });
+  }
+  const seen = new Set<string>();
+  for (const [i, name] of (cfg.prefer ?? []).entries()) {
+    if (cfg.encodings && !(name in cfg.encodings)) {
+      ctx.addIssue({ code: 'custom', path: ['prefer', i], message: `prefer names "${name}", which is not in encodings` });
+    }
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['prefer', i], message: `prefer names "${name}" twice` });
+    seen.add(name);
+  }
 });
 
 export type EncodeConfig = z.input<typeof config>;
@@ -49,25 +66,30 @@ function bypass(req: FerryRequest): boolean {
   return req.isConnect || req.upgrade !== undefined || req.headers.upgrade !== undefined || req.headers['sec-websocket-key'] !== undefined;
 }
 
+/**
+ * Strips our `-<encoding>` suffix from every strong entity tag in `If-None-Match` (a list: a
+ * cache holding several variants sends them all; a tag may itself contain commas, so tags are
+ * matched whole, RFC 9110 §8.8.3). Returns whether any tag was ours.
+ */
+function stripEncodedTags(req: FerryRequest, encoding: string): boolean {
+  const inm = req.headers['if-none-match'];
+  if (typeof inm !== 'string') return false;
+  const suffix = `-${encoding}"`;
+  let stripped = false;
+  const out = inm.replace(/(W\/)?"[^"]*"/g, (tag, weak: string | undefined) => {
+    if (weak || !tag.endsWith(suffix)) return tag;
+    stripped = true;
+    return `${tag.slice(0, -suffix.length)}"`;
+  });
+  if (stripped) req.headers['if-none-match'] = out;
+  return stripped;
+}
+
 /** `http.handlers.encode`: compresses responses with gzip, br or zstd, negotiated per request. */
 export const encodeModule = defineModule({
   id: 'http.handlers.encode',
   description: 'Compresses responses (gzip, br, zstd) when the client accepts it and it pays.',
   config,
-  validate(cfg) {
-    const problems: string[] = [];
-    const configured = Object.keys(cfg.encodings ?? {});
-    if (cfg.encodings?.zstd && !zstdAvailable) {
-      problems.push(`zstd needs Node 22.15+ or 23.8+ (this is Node ${process.versions.node}); remove it from encodings or upgrade Node`);
-    }
-    const seen = new Set<string>();
-    for (const name of cfg.prefer ?? []) {
-      if (cfg.encodings && !configured.includes(name)) problems.push(`prefer names "${name}", which is not in encodings`);
-      if (seen.has(name)) problems.push(`prefer names "${name}" twice`);
-      seen.add(name);
-    }
-    return problems;
-  },
   provision(cfg): Middleware {
     // Without `encodings`, Caddy's Caddyfile default: zstd (where this Node has it) and gzip.
     const wanted = cfg.encodings ?? { ...(zstdAvailable ? { zstd: {} } : {}), gzip: {} };
@@ -88,15 +110,9 @@ export const encodeModule = defineModule({
       if (bypass(req) || hasToken(req.headers['cache-control'], 'no-transform')) return next(req, res);
       const name = negotiate(req.headers['accept-encoding'], offered);
       const encoder = name === undefined ? undefined : encoders.get(name);
-      if (encoder) {
-        // The handler made the ETag; it knows it without our suffix (see #setEncodedHeaders).
-        const inm = req.headers['if-none-match'];
-        const suffix = `-${encoder.name}"`;
-        if (typeof inm === 'string' && !inm.startsWith('W/') && inm.endsWith(suffix)) {
-          req.headers['if-none-match'] = `${inm.slice(0, -suffix.length)}"`;
-        }
-      }
-      const w = new EncodeWriter(res, req, encoder, settings);
+      // The handler made the ETag; it knows it without our suffix (see #setEncodedHeaders).
+      const stripped = encoder !== undefined && stripEncodedTags(req, encoder.name);
+      const w = new EncodeWriter(res, req, encoder, settings, { encodedValidator: stripped });
       try {
         await next(req, w);
       } catch (err) {

@@ -19,9 +19,14 @@ export function negotiate(header: string | undefined, offered: readonly string[]
         weight = Number.isFinite(n) && n >= 0 && n <= 1 ? n : 0;
       }
     }
-    if (name === '*') star = Math.max(star ?? 0, weight);
-    // x-gzip is gzip's old alias (RFC 9110 §8.4.1.3).
-    else q.set(name === 'x-gzip' ? 'gzip' : name, Math.max(q.get(name) ?? 0, weight));
+    if (name === '*') {
+      star = Math.max(star ?? 0, weight);
+      continue;
+    }
+    // x-gzip is gzip's old alias (RFC 9110 §8.4.1.3). Look up the canonical name too, so an
+    // `x-gzip;q=0.1` after `gzip;q=0.9` cannot lower gzip's weight.
+    const canonical = name === 'x-gzip' ? 'gzip' : name;
+    q.set(canonical, Math.max(q.get(canonical) ?? 0, weight));
   }
   let best: string | undefined;
   let bestQ = 0;

@@ -12,6 +12,15 @@ export interface EncodeSettings {
   match: ResponseMatcher;
 }
 
+/** What the wrapper needs to know about this one request. */
+export interface EncodeRequestInfo {
+  /**
+   * The client's `If-None-Match` named our encoded ETag (`"abc-gzip"`), which the middleware
+   * stripped back to the handler's (`"abc"`): a 304 then gets the suffix back.
+   */
+  encodedValidator?: boolean;
+}
+
 const enum State {
   /** Headers not sent; body bytes buffered (at most about minimum_length) until we can decide. */
   Pending,
@@ -58,6 +67,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
     private readonly req: FerryRequest,
     private readonly encoder: Encoder | undefined,
     private readonly settings: EncodeSettings,
+    private readonly info: EncodeRequestInfo = {},
   ) {
     super(inner);
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
@@ -194,8 +204,10 @@ export class EncodeWriter extends ResponseWriterWrapper {
           this.#buffered.push(buf);
           this.#bufferedLength += buf.length;
         }
-        // The whole body is here: its length is known.
-        const known = this.req.method === 'HEAD' ? this.#knownLength() : this.#bufferedLength;
+        // The whole body is here: its length is known. A HEAD handler may declare the length or
+        // write the GET's body (which Node then drops): either tells what the GET would get.
+        const known =
+          this.req.method === 'HEAD' ? (this.#knownLength() ?? (this.#bufferedLength > 0 ? this.#bufferedLength : undefined)) : this.#bufferedLength;
         this.#finishWhole(known, cb);
         break;
       }
@@ -259,7 +271,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
   #decide(known: number | undefined, send: boolean): void {
     const res = this.inner;
     const eligible = this.#eligible();
-    if (eligible && !hasToken(res.getHeader('vary'), 'accept-encoding')) res.appendHeader('vary', 'Accept-Encoding');
+    this.#varyAndValidator(eligible);
     const compress =
       eligible && this.encoder !== undefined && res.statusCode !== 304 && (known === undefined || known >= this.settings.minimumLength);
     if (compress) {
@@ -282,23 +294,37 @@ export class EncodeWriter extends ResponseWriterWrapper {
     if (send && this.#state === State.Compress && pending.length > 0) this.#syncFlush();
   }
 
-  #setEncodedHeaders(): void {
+  /** Vary on every response encode could have changed; a 304 for our encoded ETag gets that ETag back. */
+  #varyAndValidator(eligible: boolean): void {
     const res = this.inner;
-    res.setHeader('content-encoding', this.encoder!.name);
-    res.removeHeader('content-length');
-    res.removeHeader('accept-ranges');
-    // RFC 9110 §8.8.3.3: a strong validator names one representation, so the encoded one gets its own.
+    if (eligible && !hasToken(res.getHeader('vary'), 'accept-encoding')) res.appendHeader('vary', 'Accept-Encoding');
+    // RFC 9110 §15.4.5: a 304 carries the ETag the 200 would have. The client validated the
+    // encoded representation, so that is the one it must see, or its cache cannot update the entry.
+    if (res.statusCode === 304 && this.info.encodedValidator) this.#suffixEtag();
+  }
+
+  /** RFC 9110 §8.8.3.3: a strong validator names one representation, so the encoded one gets its own. */
+  #suffixEtag(): void {
+    const res = this.inner;
     const etag = res.getHeader('etag');
     if (typeof etag === 'string' && !etag.startsWith('W/') && etag.endsWith('"')) {
       res.setHeader('etag', `${etag.slice(0, -1)}-${this.encoder!.name}"`);
     }
   }
 
+  #setEncodedHeaders(): void {
+    const res = this.inner;
+    res.setHeader('content-encoding', this.encoder!.name);
+    res.removeHeader('content-length');
+    res.removeHeader('accept-ranges');
+    this.#suffixEtag();
+  }
+
   /** The whole body is known at end(): decide, and compress it in one go when it pays. */
   #finishWhole(known: number | undefined, cb?: () => void): void {
     const res = this.inner;
     const eligible = this.#eligible();
-    if (eligible && !hasToken(res.getHeader('vary'), 'accept-encoding')) res.appendHeader('vary', 'Accept-Encoding');
+    this.#varyAndValidator(eligible);
     const compress =
       eligible && this.encoder !== undefined && res.statusCode !== 304 && known !== undefined && known >= this.settings.minimumLength;
     const body = this.#bufferedLength > 0 ? Buffer.concat(this.#buffered, this.#bufferedLength) : undefined;

@@ -1,0 +1,328 @@
+/**
+ * Real-socket plumbing for the encode tests: Ferry servers on 127.0.0.1 with ephemeral ports,
+ * real clients (node:http, node:https, node:http2), node:zlib decoders, and a cleanup list so
+ * every server, session and socket a test opened is closed when it ends, whatever happened.
+ */
+import { once, type EventEmitter } from 'node:events';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
+import { connect as h2connect, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import type { Readable, Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { afterEach } from 'vitest';
+import { createServer, type FerryServer, type ResponseWriter, type ServerOptions } from '@ferry/core';
+import { selfSigned } from './certs.js';
+
+type Cleanup = () => unknown;
+const cleanups: Cleanup[] = [];
+
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch {
+      // Best effort: a socket the test already destroyed may complain.
+    }
+  }
+});
+
+/** Runs `fn` after the current test, in reverse order of registration. */
+export function defer(fn: Cleanup): void {
+  cleanups.push(fn);
+}
+
+/**
+ * `await once(res, 'drain')`, typed: @types/node 20's `once` takes only an EventEmitter or an
+ * EventTarget, and a ResponseWriter is typed as neither. Rejects when `signal` aborts.
+ */
+export function drain(res: ResponseWriter, signal?: AbortSignal): Promise<unknown[]> {
+  return once(res as unknown as EventEmitter, 'drain', signal ? { signal } : {});
+}
+
+/** A promise with its resolvers outside, for handlers the test controls. */
+export function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** The self-signed certificate: the server's pair, and the CA a client trusts. */
+export function certificates() {
+  const { cert, key } = selfSigned();
+  return { tls: { certificates: [{ cert, key }] }, ca: cert };
+}
+
+/**
+ * A started Ferry server on 127.0.0.1, logging nothing, closed after the test. `secure` serves
+ * h1 and h2 over TLS (ALPN); otherwise plain HTTP/1.1.
+ */
+export async function serve(options: ServerOptions & { secure?: boolean }): Promise<FerryServer> {
+  const { secure, ...rest } = options;
+  const server = createServer({
+    listen: '127.0.0.1:0',
+    logger: false,
+    ...(secure ? { tls: certificates().tls, protocols: ['h1', 'h2'] as const } : {}),
+    ...rest,
+  });
+  await server.listen();
+  defer(() => server.close({ gracePeriod: 0 }));
+  return server;
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body exactly as it came off the wire (still encoded). */
+  body: Buffer;
+}
+
+/** Collects a readable into one Buffer. */
+export async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Starts one HTTP/1.1 request (node:http, or node:https against a `secure` server) on a fresh
+ * connection, its body sent. Listen on it for 'information' and 'response'. Torn down after the test.
+ */
+export function h1Request(url: string, path: string, options: RequestOptions & { body?: string | Buffer } = {}): ClientRequest {
+  const { body, ...rest } = options;
+  const u = new URL(url);
+  const secure = u.protocol === 'https:';
+  const req = (secure ? httpsRequest : httpRequest)({
+    host: u.hostname,
+    port: u.port,
+    path,
+    agent: false,
+    ...(secure ? { ca: certificates().ca } : {}),
+    ...rest,
+  });
+  defer(() => {
+    req.on('error', () => {}); // the teardown's own "socket hang up"
+    req.destroy();
+  });
+  req.end(body);
+  return req;
+}
+
+/** One HTTP/1.1 request; resolves with the response as soon as its head arrives. */
+export async function h1Response(url: string, path: string, options: RequestOptions & { body?: string | Buffer } = {}): Promise<IncomingMessage> {
+  const [res] = (await once(h1Request(url, path, options), 'response')) as [IncomingMessage];
+  return res;
+}
+
+/** One HTTP/1.1 request; resolves with the whole (still encoded) body. */
+export async function h1Get(url: string, path: string, options: RequestOptions & { body?: string | Buffer } = {}): Promise<Reply> {
+  const res = await h1Response(url, path, options);
+  const body = await collect(res);
+  return { status: res.statusCode!, headers: res.headers, body };
+}
+
+/** An h2 session to a `secure` server, trusting its certificate, destroyed after the test. */
+export async function h2Connect(url: string): Promise<ClientHttp2Session> {
+  const session = h2connect(url, { ca: certificates().ca });
+  defer(() => session.destroy());
+  session.on('error', () => {});
+  await once(session, 'connect');
+  return session;
+}
+
+/**
+ * Waits for the server's SETTINGS to say SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3): only
+ * then may a client send an extended CONNECT.
+ */
+export async function connectProtocolAllowed(session: ClientHttp2Session): Promise<boolean> {
+  if (session.remoteSettings.enableConnectProtocol !== true) await once(session, 'remoteSettings');
+  return session.remoteSettings.enableConnectProtocol === true;
+}
+
+/** One h2 request; resolves with the whole (still encoded) body. */
+export async function h2Get(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders = {}): Promise<Reply> {
+  const stream = session.request({ ':path': path, ...headers });
+  const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+  const body = await collect(stream);
+  return { status: Number(head[':status']), headers: head, body };
+}
+
+export type Protocol = 'HTTP/1.1' | 'h2';
+
+/** A response whose head has arrived and whose body is still coming. */
+export interface Opened {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Readable;
+}
+
+/**
+ * Starts a GET over HTTP/1.1 (node:http, plain server) or h2 (node:http2, `secure` server) and
+ * resolves as soon as the response head arrives.
+ */
+export async function open(protocol: Protocol, server: FerryServer, path: string, headers: OutgoingHttpHeaders = {}): Promise<Opened> {
+  if (protocol === 'HTTP/1.1') {
+    const res = await h1Response(server.url, path, { headers: headers as Record<string, string> });
+    return { status: res.statusCode!, headers: res.headers, body: res };
+  }
+  const session = await h2Connect(server.url);
+  const stream = session.request({ ':path': path, ...headers });
+  const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+  return { status: Number(head[':status']), headers: head, body: stream };
+}
+
+/** zstd is only in Node 22.15+/23.8+ zlib, and only in newer @types/node. */
+interface ZstdZlib {
+  zstdDecompressSync(buf: Buffer): Buffer;
+  createZstdDecompress(): Transform;
+}
+
+/** Decodes a whole body as its Content-Encoding says (none: as is). */
+export function decode(body: Buffer, encoding: string | string[] | undefined): Buffer {
+  switch (encoding) {
+    case undefined:
+      return body;
+    case 'gzip':
+      return zlib.gunzipSync(body);
+    case 'br':
+      return zlib.brotliDecompressSync(body);
+    case 'zstd':
+      return (zlib as unknown as ZstdZlib).zstdDecompressSync(body);
+    default:
+      throw new Error(`unexpected Content-Encoding ${String(encoding)}`);
+  }
+}
+
+/** A streaming decoder for a Content-Encoding: what a browser does with a body that arrives in pieces. */
+export function decoder(encoding: string): Transform {
+  switch (encoding) {
+    case 'gzip':
+      return zlib.createGunzip();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    case 'zstd':
+      return (zlib as unknown as ZstdZlib).createZstdDecompress();
+    default:
+      throw new Error(`unexpected Content-Encoding ${encoding}`);
+  }
+}
+
+/**
+ * Feeds an encoded response into a streaming decoder and hands out the decoded text as it
+ * becomes available: `until(text => …)` resolves as soon as what was decoded so far satisfies it.
+ */
+export class DecodedStream {
+  text = '';
+  /** Settles when the decoded stream ends (rejects if it fails). */
+  readonly done: Promise<string>;
+  #waiters = new Set<() => void>();
+  #ended = false;
+
+  /** `onText` sees the decoded text each time it grows, at the moment it grows. */
+  constructor(source: NodeJS.ReadableStream, encoding: string | undefined, onText?: (text: string) => void) {
+    const out = encoding === undefined ? source : source.pipe(decoder(encoding));
+    const end = deferred<string>();
+    this.done = end.promise;
+    out.on('data', (c: Buffer | string) => {
+      this.text += c.toString();
+      onText?.(this.text);
+      this.#wake();
+    });
+    out.on('end', () => {
+      this.#ended = true;
+      end.resolve(this.text);
+      this.#wake();
+    });
+    out.on('error', (err) => {
+      this.#ended = true;
+      end.reject(err);
+      this.#wake();
+    });
+    this.done.catch(() => {}); // awaited only by the tests that want it
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters) w();
+  }
+
+  until(test: (text: string) => boolean): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (test(this.text)) {
+          this.#waiters.delete(check);
+          resolve(this.text);
+        } else if (this.#ended) {
+          this.#waiters.delete(check);
+          reject(new Error(`stream ended; decoded so far: ${JSON.stringify(this.text.slice(-300))}`));
+        }
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+}
+
+/** A small seeded PRNG (mulberry32): the same "random" text in every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let corpusCache: Buffer | undefined;
+
+/**
+ * The first `size` bytes of a 10 MiB text of words drawn at random from a vocabulary of 4096
+ * made-up words: random-ish, so it does not collapse to nothing, yet compressible like prose.
+ */
+export function text(size: number): Buffer {
+  if (!corpusCache) {
+    const rnd = prng(0xfe77e);
+    const letters = 'etaoinshrdlcumwfgypbvkjxqz';
+    const vocabulary = Array.from({ length: 4096 }, () => {
+      const n = 2 + Math.floor(rnd() * 9);
+      let w = '';
+      for (let i = 0; i < n; i++) w += letters[Math.floor(rnd() * rnd() * letters.length)];
+      return w;
+    });
+    const total = 10 * 1024 * 1024;
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    while (at < total) {
+      const word = vocabulary[Math.floor(rnd() * vocabulary.length)]!;
+      const sep = rnd() < 0.08 ? '.\n' : ' ';
+      at += out.write(word + sep, at, 'latin1');
+    }
+    corpusCache = out;
+  }
+  return corpusCache.subarray(0, size);
+}
+
+let noisyCache: Buffer | undefined;
+
+/**
+ * The first `size` bytes of 10 MiB of base64 lines of random bytes, like a mail attachment: gzip
+ * saves only a quarter of it, so its compressed form outgrows the kernel's socket buffers, which
+ * the backpressure tests need to be sure a paused client really holds the handler back.
+ */
+export function noisyText(size: number): Buffer {
+  if (!noisyCache) {
+    const rnd = prng(0x5eed);
+    const raw = Buffer.alloc((10 * 1024 * 1024 * 3) / 4);
+    for (let i = 0; i < raw.length; i++) raw[i] = Math.floor(rnd() * 256);
+    const b64 = raw.toString('base64');
+    noisyCache = Buffer.from(b64.replace(/.{76}/g, '$&\n').slice(0, 10 * 1024 * 1024), 'latin1');
+  }
+  return noisyCache.subarray(0, size);
+}
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
