@@ -80,9 +80,12 @@ export class Channel {
       const before = sub.stream.dropped;
       sub.stream.writeRaw(text);
       if (sub.stream.dropped > before) dropped += sub.stream.dropped - before;
-      delivered++;
+      // Handed over (written or queued), unless the write closed the stream (slow-client disconnect).
+      if (!sub.stream.isClosed) delivered++;
     }
-    if (delivered) this.#hooks.delivered?.(delivered - dropped);
+    // Kept apart: one large event can push several queued ones out, so "delivered - dropped"
+    // could go negative, and a prom-client counter throws when decremented.
+    if (delivered) this.#hooks.delivered?.(delivered);
     if (dropped) this.#hooks.dropped?.(dropped);
     return ev;
   }

@@ -26,11 +26,23 @@ function hubMetrics(registry: MetricsRegistry): HubMetrics {
 export class Hub {
   readonly #topics = new Map<string, Channel>();
   readonly #metrics: HubMetrics | undefined;
-  readonly #history: number;
+  #history: number;
+  #historyConfigured = false;
 
   constructor(options: { metrics?: MetricsRegistry; history?: number } = {}) {
     this.#metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
     this.#history = options.history ?? 100;
+  }
+
+  /**
+   * Sets the history every topic keeps: the largest any subscriber handler of the app asks for
+   * (the first call replaces the default). A topic is often made by its first publish, before any
+   * subscriber: it must keep what the config says from the start, not the default.
+   */
+  requireHistory(n: number): void {
+    this.#history = this.#historyConfigured ? Math.max(this.#history, n) : n;
+    this.#historyConfigured = true;
+    for (const ch of this.#topics.values()) ch.ensureHistory(this.#history);
   }
 
   /** The channel for `name`, keeping at least `history` events. */

@@ -37,7 +37,8 @@ export const sseModule = defineModule({
   provision(cfg, ctx): Middleware {
     const hub = appHub(ctx);
     const topic = ctx.template(cfg.topic, `${ctx.path}.topic`);
-    const history = cfg.history ?? 100;
+    // Declared at provision time, so a topic made by a publish before any subscriber keeps it too.
+    hub.requireHistory(cfg.history ?? 100);
     const options = {
       heartbeat: cfg.heartbeat ?? 15_000,
       ...(cfg.retry !== undefined ? { retry: Math.round(cfg.retry) } : {}),
@@ -47,7 +48,7 @@ export const sseModule = defineModule({
       signal: ctx.server.stopping,
     };
     return async (req, res) => {
-      const channel = hub.topic(topic.render(req), history);
+      const channel = hub.topic(topic.render(req));
       const stream = new EventStream(req, res, options);
       channel.subscribe(stream, { lastEventId: stream.lastEventId });
       await stream.closed;

@@ -26,6 +26,9 @@ export interface EventStreamOptions {
 /** Why a stream ended. */
 export type CloseReason = 'client-gone' | 'closed' | 'slow-client' | 'stopping' | 'error';
 
+/** Ends a stream because its handler failed (module-private: streamEvents uses it). */
+let failStream: (stream: EventStream) => void;
+
 /**
  * An open event stream. Headers went out (and were flushed) when it was made; `signal` aborts and
  * `closed` settles within a second of the client leaving, whether or not anything is being sent.
@@ -48,6 +51,10 @@ export class EventStream {
   readonly #cleanups: (() => void)[] = [];
   readonly #drainWaiters: (() => void)[] = [];
 
+  static {
+    failStream = (stream) => stream.#end('error');
+  }
+
   constructor(req: FerryRequest, res: ResponseWriter, options: EventStreamOptions = {}) {
     this.#res = res;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -56,12 +63,18 @@ export class EventStream {
     this.#policy = options.slowClient ?? 'drop-oldest';
     this.#onDrop = options.onDrop;
     const header = req.headers['last-event-id'];
-    // EventSource polyfills that cannot set headers send it in the query.
-    this.lastEventId = (typeof header === 'string' ? header : undefined) ?? req.query.get('lastEventId') ?? undefined;
+    // EventSource polyfills that cannot set headers send it in the query. An empty value means
+    // "no event seen yet" (an EventSource sends no Last-Event-ID then), not an id to replay from.
+    this.lastEventId = (typeof header === 'string' && header !== '' ? header : undefined) ?? (req.query.get('lastEventId') || undefined);
 
     const gone = () => this.#end('client-gone');
-    req.signal.addEventListener('abort', gone, { once: true });
-    this.#cleanups.push(() => req.signal.removeEventListener('abort', gone));
+    // A handler may make the stream after an await, when the client has already left: an
+    // already-aborted signal never fires 'abort', so that case must be caught here.
+    if (req.signal.aborted) queueMicrotask(gone);
+    else {
+      req.signal.addEventListener('abort', gone, { once: true });
+      this.#cleanups.push(() => req.signal.removeEventListener('abort', gone));
+    }
     if (options.signal) {
       const stop = () => this.#end('stopping');
       if (options.signal.aborted) queueMicrotask(stop);
@@ -83,7 +96,11 @@ export class EventStream {
 
     const every = options.heartbeat === undefined ? 15_000 : typeof options.heartbeat === 'number' ? options.heartbeat : parseDuration(options.heartbeat);
     if (every > 0) {
-      this.#timer = setInterval(() => this.comment(), every);
+      // Only an idle connection needs a heartbeat: one queued behind a slow client would just
+      // take the place of an event (drop-oldest) or count toward a disconnect.
+      this.#timer = setInterval(() => {
+        if (!this.#waiting && this.#queue.length === 0) this.comment();
+      }, every);
       this.#timer.unref();
     }
   }
@@ -128,7 +145,8 @@ export class EventStream {
 
   /** Resolves once nothing is queued (at once if nothing is). */
   drained(): Promise<void> {
-    if (!this.#waiting && this.#queue.length === 0) return Promise.resolve();
+    // A closed stream has nothing left to drain (it may have closed while waiting for 'drain').
+    if (this.isClosed || (!this.#waiting && this.#queue.length === 0)) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
@@ -205,7 +223,8 @@ export class EventStream {
       }
     }
     for (const w of this.#drainWaiters.splice(0)) w();
-    if (reason === 'slow-client') this.#res.destroy();
+    // Cut, not ended: a client must not mistake a dropped or failed stream for a finished one.
+    if (reason === 'slow-client' || reason === 'error') this.#res.destroy();
     else if (!this.#res.writableEnded && !this.#res.destroyed) this.#res.end();
     this.#resolveClosed(reason);
   }
@@ -229,7 +248,9 @@ export function streamEvents(
     try {
       await fn(stream, req);
     } catch (err) {
-      stream.close();
+      // Not close(): a clean end would hide the failure from the client (and from core, which
+      // aborts a response whose handler threw after the headers went out).
+      failStream(stream);
       throw err;
     }
     await stream.closed;

@@ -1,0 +1,80 @@
+import { createGunzip } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { encode } from '@ferry/encode';
+import { Channel, streamEvents, type EventStream } from '../src/index.js';
+import { deferred, get, h2Get, h2Session, parseAll, selfSigned, startServer, TextCollector } from './helpers.js';
+
+/** encode in front of an event stream, as `routes: [{handle:[encode()]}, {handle:[streamEvents()]}]`. */
+async function encodedStreamServer(extra: { protocols?: readonly ('h1' | 'h2' | 'h2c')[]; tls?: boolean } = {}) {
+  const channel = new Channel();
+  const opened = deferred<EventStream>();
+  const server = await startServer({
+    ...(extra.protocols ? { protocols: extra.protocols } : {}),
+    ...(extra.tls ? { tls: { certificates: [selfSigned()] } } : {}),
+    routes: [
+      { handle: [encode({ minimumLength: 4096 })] },
+      {
+        handle: [
+          streamEvents((stream) => {
+            channel.subscribe(stream);
+            opened.resolve(stream);
+          }, { heartbeat: 0 }),
+        ],
+      },
+    ],
+  });
+  return { server, channel, opened: opened.promise };
+}
+
+describe('event streams through encode', () => {
+  it('are gzip-compressed, with the head sent before any event and each event decodable on arrival', async () => {
+    const { server, channel, opened } = await encodedStreamServer();
+    const res = await get(server.url, { 'accept-encoding': 'gzip' });
+    // The head is out though nothing was written and 4096 bytes (minimum_length) are far away.
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers['vary']).toMatch(/accept-encoding/i);
+    const body = new TextCollector(res.pipe(createGunzip()));
+    await opened;
+    for (let i = 1; i <= 5; i++) {
+      // Small events, far below minimum_length: each is sync-flushed through the compressor.
+      channel.publish({ data: `event number ${i}` });
+      await body.contains(`data: event number ${i}\n\n`, 2000);
+      expect(parseAll(body.text)).toHaveLength(i);
+    }
+    expect(parseAll(body.text).map((e) => e.lastEventId)).toEqual(['1', '2', '3', '4', '5']);
+  });
+
+  it('comments and heartbeats come through the compressor at once too', async () => {
+    const { server, opened } = await encodedStreamServer();
+    const res = await get(server.url, { 'accept-encoding': 'gzip' });
+    const body = new TextCollector(res.pipe(createGunzip()));
+    const stream = await opened;
+    stream.comment('ping');
+    await body.contains(': ping\n\n', 2000);
+  });
+
+  it('over h2 too: compressed, and events arrive one by one', async () => {
+    const { server, channel, opened } = await encodedStreamServer({ protocols: ['h1', 'h2'], tls: true });
+    const session = await h2Session(server.url.replace('http:', 'https:'), { ca: selfSigned().cert });
+    const { stream, headers } = await h2Get(session, '/', { 'accept-encoding': 'gzip' });
+    expect(headers['content-encoding']).toBe('gzip');
+    const body = new TextCollector(stream.pipe(createGunzip()));
+    await opened;
+    for (let i = 1; i <= 3; i++) {
+      channel.publish({ event: 'h2', data: { i } });
+      await body.contains(`data: {"i":${i}}\n\n`, 2000);
+    }
+  });
+
+  it('a client that does not accept gzip gets the events uncompressed', async () => {
+    const { server, channel, opened } = await encodedStreamServer();
+    const res = await get(server.url, { 'accept-encoding': 'identity' });
+    expect(res.headers['content-encoding']).toBeUndefined();
+    const body = new TextCollector(res);
+    await opened;
+    channel.publish({ data: 'plain' });
+    await body.contains('id: 1\ndata: plain\n\n');
+  });
+});

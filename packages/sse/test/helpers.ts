@@ -1,0 +1,400 @@
+/**
+ * Real-socket plumbing for the SSE tests: servers on 127.0.0.1 with ephemeral ports, real clients
+ * (node:http, node:http2, undici, raw node:net), an EventSource-semantics client, and a cleanup list
+ * so every server, session and socket a test opened is closed when it ends, whatever happened.
+ */
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { connect as h2connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type SecureClientSessionOptions } from 'node:http2';
+import { connect as netConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Client } from 'undici';
+import { afterEach } from 'vitest';
+import { createServer, type FerryServer, type ServerOptions } from '@ferry/core';
+
+type Cleanup = () => unknown;
+const cleanups: Cleanup[] = [];
+
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch {
+      // Best effort: a socket the test already destroyed may complain.
+    }
+  }
+});
+
+/** Runs `fn` after the current test, in reverse order of registration. */
+export function defer(fn: Cleanup): void {
+  cleanups.push(fn);
+}
+
+/** A promise with its resolvers outside. */
+export function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Rejects after `ms` with a message naming what was awaited. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms}ms`)), ms))),
+  ]);
+}
+
+/**
+ * Resolves once `test()` holds, polling every few ms: only for state with no event to await
+ * (a server-side counter seen from the client side).
+ */
+export async function eventually(test: () => boolean | Promise<boolean>, withinMs = 2000, what = test.toString()): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  while (!(await test())) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${withinMs}ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+let gc: (() => void) | undefined;
+
+/**
+ * Heap and external memory still held after a full collection, in bytes: what the process keeps,
+ * not garbage V8 has yet to collect (tests push many MB of event text through).
+ */
+export function retainedBytes(): number {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+/** A started Ferry server on 127.0.0.1, logging nothing, closed after the test. */
+export async function startServer(options: ServerOptions): Promise<FerryServer> {
+  const server = createServer({ listen: '127.0.0.1:0', logger: false, ...options });
+  await server.listen();
+  defer(() => server.close({ gracePeriod: 0 }));
+  return server;
+}
+
+let cert: { cert: Buffer; key: Buffer } | undefined;
+
+/** A self-signed certificate for localhost/127.0.0.1, made once with the system's openssl. */
+export function selfSigned(): { cert: Buffer; key: Buffer } {
+  if (cert) return cert;
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-sse-cert-'));
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ], { stdio: 'ignore' });
+  cert = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  return cert;
+}
+
+/** A GET with node:http on a fresh connection; resolves at the response head (body not read yet). */
+export function get(url: string, headers: OutgoingHttpHeaders = {}): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers, agent: false }, resolve);
+    req.on('error', reject);
+    defer(() => req.destroy());
+    req.end();
+  });
+}
+
+/** An h2 or h2c session (by the URL's scheme), connected, destroyed after the test. */
+export async function h2Session(url: string, options: SecureClientSessionOptions = {}): Promise<ClientHttp2Session> {
+  const session = h2connect(url, options);
+  defer(() => session.destroy());
+  session.on('error', () => {});
+  await once(session, 'connect');
+  return session;
+}
+
+/** An h2 request; resolves with the stream and its response headers. */
+export async function h2Get(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders = {}): Promise<{ stream: ClientHttp2Stream; headers: H2Headers }> {
+  const stream = session.request({ ':path': path, ...headers });
+  stream.on('error', () => {});
+  const [h] = (await once(stream, 'response')) as [H2Headers];
+  return { stream, headers: h };
+}
+
+/** A raw TCP connection that sent `request` and read the response head, then reads nothing more. */
+export async function rawStalledGet(url: string, path: string): Promise<{ socket: Socket; head: string }> {
+  const u = new URL(url);
+  const socket = netConnect({ host: u.hostname, port: Number(u.port) });
+  defer(() => socket.destroy());
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\nAccept: text/event-stream\r\n\r\n`);
+  let head = '';
+  while (!head.includes('\r\n\r\n')) {
+    const [chunk] = (await once(socket, 'data')) as [Buffer];
+    head += chunk.toString('latin1');
+  }
+  // From here on the client reads nothing: the kernel's buffers fill, then the server's.
+  socket.pause();
+  return { socket, head: head.slice(0, head.indexOf('\r\n\r\n')) };
+}
+
+/** Collects a readable's text and lets a test await what it expects to arrive next. */
+export class TextCollector {
+  text = '';
+  ended = false;
+  error: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(stream: Readable) {
+    stream.setEncoding('utf8');
+    stream.on('data', (s: string) => {
+      this.text += s;
+      this.#wake?.();
+    });
+    stream.on('end', () => {
+      this.ended = true;
+      this.#wake?.();
+    });
+    stream.on('error', (err: Error) => {
+      this.error = err;
+      this.#wake?.();
+    });
+    stream.on('close', () => {
+      this.#wake?.();
+    });
+  }
+
+  /** Resolves once `pred(text)` holds; rejects if the stream ends first or after `ms`. */
+  async until(pred: (text: string) => boolean, ms = 3000, what = pred.toString()): Promise<string> {
+    const deadline = performance.now() + ms;
+    while (!pred(this.text)) {
+      if (this.ended || this.error) throw new Error(`stream ended before ${what}; got ${JSON.stringify(this.text.slice(-300))}`);
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`not within ${ms}ms: ${what}; got ${JSON.stringify(this.text.slice(-300))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    return this.text;
+  }
+
+  /** Resolves once `text` has arrived. */
+  contains(text: string, ms?: number): Promise<string> {
+    return this.until((t) => t.includes(text), ms, JSON.stringify(text));
+  }
+}
+
+/** A dispatched event, as an EventSource's `MessageEvent` would carry it. */
+export interface ReceivedEvent {
+  type: string;
+  data: string;
+  lastEventId: string;
+}
+
+/**
+ * The event stream interpretation of WHATWG HTML §9.2.6: lines end at CRLF, LF or CR; a blank line
+ * dispatches; `data` lines join with LF; `id` (without NUL) sets the last event ID, which persists;
+ * `retry` takes digits only; comments are counted; an event with no data is not dispatched.
+ */
+export class EventStreamParser {
+  lastEventId = '';
+  retry: number | undefined;
+  comments = 0;
+  #buf = '';
+  #first = true;
+  #skipLF = false;
+  #data = '';
+  #type = '';
+  #idBuf = '';
+
+  /**
+   * `lastEventId`: the event source's last event ID so far. The spec starts each connection's id
+   * buffer empty, but browsers (and undici's EventSource) carry it over a reconnection, so an
+   * event without `id:` right after reconnecting keeps it; this parser does what they do.
+   */
+  constructor(
+    private readonly onEvent: (ev: ReceivedEvent) => void,
+    lastEventId = '',
+  ) {
+    this.lastEventId = this.#idBuf = lastEventId;
+  }
+
+  feed(chunk: string): void {
+    if (this.#first && chunk.length > 0) {
+      this.#first = false;
+      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+    }
+    if (this.#skipLF && chunk.length > 0) {
+      // The previous chunk ended with CR: a LF now is the second half of that CRLF.
+      if (chunk[0] === '\n') chunk = chunk.slice(1);
+      this.#skipLF = false;
+    }
+    this.#buf += chunk;
+    const re = /\r\n|\r|\n/g;
+    let start = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(this.#buf))) {
+      if (m[0] === '\r' && m.index === this.#buf.length - 1) this.#skipLF = true;
+      this.#line(this.#buf.slice(start, m.index));
+      start = m.index + m[0].length;
+    }
+    this.#buf = this.#buf.slice(start);
+  }
+
+  #line(line: string): void {
+    if (line === '') return this.#dispatch();
+    if (line[0] === ':') {
+      this.comments++;
+      return;
+    }
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value[0] === ' ') value = value.slice(1);
+    if (field === 'event') this.#type = value;
+    else if (field === 'data') this.#data += `${value}\n`;
+    else if (field === 'id') {
+      if (!value.includes('\0')) this.#idBuf = value;
+    } else if (field === 'retry') {
+      if (/^\d+$/.test(value)) this.retry = Number(value);
+    }
+  }
+
+  #dispatch(): void {
+    this.lastEventId = this.#idBuf;
+    if (this.#data === '') {
+      this.#type = '';
+      return;
+    }
+    const data = this.#data.endsWith('\n') ? this.#data.slice(0, -1) : this.#data;
+    const ev = { type: this.#type || 'message', data, lastEventId: this.lastEventId };
+    this.#data = '';
+    this.#type = '';
+    this.onEvent(ev);
+  }
+}
+
+/** Parses everything in `text` (a whole captured stream) into events. */
+export function parseAll(text: string): ReceivedEvent[] {
+  const out: ReceivedEvent[] = [];
+  new EventStreamParser((ev) => out.push(ev)).feed(text);
+  return out;
+}
+
+/**
+ * A client with EventSource semantics over undici: it keeps the last event ID it saw and sends it
+ * on every reconnection — as the `Last-Event-ID` header, or (as polyfills that cannot set headers
+ * do) as `?lastEventId=`. Each connection is its own undici `Client`, so leaving really closes the
+ * TCP connection.
+ */
+export class EventSourceClient {
+  readonly events: ReceivedEvent[] = [];
+  lastEventId = '';
+  connections = 0;
+  #cursor = 0;
+  #client: Client | undefined;
+  #wake: (() => void) | undefined;
+  #ended = false;
+
+  constructor(
+    readonly url: string,
+    readonly options: { idInQuery?: boolean; headers?: Record<string, string> } = {},
+  ) {
+    defer(() => this.disconnect());
+  }
+
+  /** Opens the stream (sending the last event ID if there is one); resolves at the response head. */
+  async connect(): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined> }> {
+    const u = new URL(this.url);
+    const headers: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...this.options.headers };
+    if (this.lastEventId !== '') {
+      if (this.options.idInQuery) u.searchParams.set('lastEventId', this.lastEventId);
+      else headers['last-event-id'] = this.lastEventId;
+    }
+    const client = (this.#client = new Client(u.origin));
+    this.connections++;
+    this.#ended = false;
+    const res = await client.request({ method: 'GET', path: u.pathname + u.search, headers });
+    const parser = new EventStreamParser((ev) => {
+      this.events.push(ev);
+      this.#wake?.();
+    }, this.lastEventId);
+    // UTF-8 decoded as a stream (a character may be split between chunks), as EventSource does.
+    const decoder = new TextDecoder();
+    res.body.on('data', (chunk: Buffer) => {
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      this.lastEventId = parser.lastEventId;
+    });
+    const ended = () => {
+      this.#ended = true;
+      this.#wake?.();
+    };
+    res.body.on('end', ended);
+    res.body.on('error', ended);
+    res.body.on('close', ended);
+    return { statusCode: res.statusCode, headers: res.headers };
+  }
+
+  /** The next event not yet taken. */
+  async next(ms = 3000): Promise<ReceivedEvent> {
+    const deadline = performance.now() + ms;
+    while (this.#cursor >= this.events.length) {
+      if (this.#ended) throw new Error(`stream ended; events so far: ${JSON.stringify(this.events)}`);
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`no event within ${ms}ms; events so far: ${JSON.stringify(this.events)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    return this.events[this.#cursor++]!;
+  }
+
+  /** The next `n` events. */
+  async take(n: number, ms?: number): Promise<ReceivedEvent[]> {
+    const out: ReceivedEvent[] = [];
+    for (let i = 0; i < n; i++) out.push(await this.next(ms));
+    return out;
+  }
+
+  /** Events received but not taken yet. */
+  get pending(): number {
+    return this.events.length - this.#cursor;
+  }
+
+  /** Leaves: the TCP connection is closed at once. */
+  async disconnect(): Promise<void> {
+    const c = this.#client;
+    this.#client = undefined;
+    if (c) await c.destroy();
+  }
+
+  /** Leaves and comes back with the last event ID seen, as an EventSource does after a lost connection. */
+  async reconnect() {
+    await this.disconnect();
+    return this.connect();
+  }
+}

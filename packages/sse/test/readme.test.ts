@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { request } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ConfigError, coreModules, loadConfig, Registry, silentLogger, type FerryServer } from '@ferry/core';
+import { sseModule, ssePublishModule } from '../src/index.js';
+import { defer, EventSourceClient, within, type ReceivedEvent } from './helpers.js';
+
+const example = readFileSync(new URL('./readme-example.ts', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const registry = () => new Registry([...coreModules, sseModule, ssePublishModule]);
+let server: FerryServer;
+
+beforeAll(async () => {
+  process.env.LISTEN = '127.0.0.1:0';
+  ({ server } = await import('./readme-example.js'));
+});
+afterAll(() => server.close({ gracePeriod: 0 }));
+
+it('the README shows the code example exactly as this test runs it (importing @ferry/sse)', () => {
+  expect(readme).toContain(example.replace("'../src/index.js'", "'@ferry/sse'").trim());
+});
+
+it('the README example streams a greeting, published news and the clock, and stops promptly', async () => {
+  const client = new EventSourceClient(`${server.url}/events`);
+  const head = await client.connect();
+  expect(head.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+  expect(await client.next()).toEqual({ type: 'hello', data: '{"subscribers":1}', lastEventId: '' });
+  const res = await request(`${server.url}/publish`, { method: 'POST', body: 'ferry 1.0 is out' });
+  expect(res.statusCode).toBe(202);
+  const id = await res.body.text();
+  // The clock may tick first: take events until the news arrives, then a tick.
+  const seen: ReceivedEvent[] = [];
+  while (!seen.some((e) => e.type === 'news') || !seen.some((e) => e.type === 'tick')) seen.push(await client.next(2500));
+  expect(seen.find((e) => e.type === 'news')).toEqual({ type: 'news', data: 'ferry 1.0 is out', lastEventId: id });
+  const t0 = performance.now();
+  await within(server.close({ gracePeriod: 10_000 }), 2000, 'server.close()');
+  expect(performance.now() - t0).toBeLessThan(1000);
+});
+
+it('the README\'s hub config runs: subscribe, publish from a local client, metrics', async () => {
+  const json = /```json\n([\s\S]*?)```/.exec(readme)![1]!.replace('":8080"', '"127.0.0.1:0"');
+  const app = await loadConfig(JSON.parse(json), { registry: registry(), logger: silentLogger() });
+  await app.start();
+  defer(() => app.stop(0));
+  const url = app.servers[0]!.url;
+  const sub = new EventSourceClient(`${url}/sub/news`);
+  await sub.connect();
+  const res = await request(`${url}/pub/news`, { method: 'POST', body: 'hello' });
+  expect(res.statusCode).toBe(202);
+  expect(await res.body.json()).toEqual({ id: '1' });
+  expect(await sub.next()).toEqual({ type: 'message', data: 'hello', lastEventId: '1' });
+  const metrics = await (await request(`${url}/metrics`)).body.text();
+  expect(metrics).toContain('ferry_sse_subscribers{topic="news"} 1');
+});
+
+it('the README quotes the config errors as Ferry words them', async () => {
+  const config = { apps: { http: { servers: { srv0: { listen: ['127.0.0.1:0'], routes: [
+    { handle: [{ handler: 'sse', topic: 't', history: -1, heartbeat: 'soon', bogus: 1 }] },
+  ] } } } } };
+  const err = (await loadConfig(config, { registry: registry(), logger: silentLogger() }).catch((e: unknown) => e)) as ConfigError;
+  expect(err).toBeInstanceOf(ConfigError);
+  const line = (field: string) => err.issues.find((i) => i.path.endsWith(`.${field}`))!;
+  expect(readme).toContain(`apps.http.servers.srv0.routes[0].handle[0].history: ${line('history').message}`);
+  expect(readme).toContain(`….handle[0].bogus: ${line('bogus').message}`);
+  expect(line('heartbeat').message).toMatch(/^invalid duration "soon"/);
+});
