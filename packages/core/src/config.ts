@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { duration } from './duration.js';
 import { ConfigError, joinPath, type ConfigIssue } from './errors.js';
+import { internalCertificate } from './internal_ca.js';
 import { parseListen } from './listen.js';
 import { createLogger } from './log.js';
 import type { Registry } from './module.js';
@@ -19,7 +20,7 @@ const listenAddress = z.string().superRefine((v, ctx) => {
   }
 });
 
-const serverSchema = z.strictObject({
+export const serverSchema = z.strictObject({
   listen: z.array(listenAddress).min(1),
   protocols: z.array(z.string()).min(1).optional(),
   routes: z.array(z.unknown()).optional(),
@@ -81,6 +82,27 @@ export const configSchema = z.strictObject({
         .strictObject({
           certificates: z
             .strictObject({ load_files: z.array(certFile).optional(), load_pem: z.array(certPem).optional() })
+            .optional(),
+          /** Only Caddy's internal issuer: a self-signed certificate, made and cached locally. */
+          automation: z
+            .strictObject({
+              policies: z
+                .array(
+                  z.strictObject({
+                    subjects: z.array(z.string().min(1)).min(1),
+                    issuers: z
+                      .array(
+                        z.strictObject({
+                          module: z.string().refine((m) => m === 'internal', {
+                            message: 'only the "internal" issuer is supported: Ferry obtains no certificates from ACME',
+                          }),
+                        }),
+                      )
+                      .min(1),
+                  }),
+                )
+                .min(1),
+            })
             .optional(),
         })
         .optional(),
@@ -210,6 +232,14 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
     }
   }
   for (const p of certCfg?.load_pem ?? []) certs.push({ cert: p.certificate, key: p.key, tags: p.tags ?? [] });
+  for (const [i, policy] of (cfg.apps?.tls?.automation?.policies ?? []).entries()) {
+    try {
+      const { cert, key } = await internalCertificate(policy.subjects);
+      certs.push({ cert, key, tags: [] });
+    } catch (err) {
+      issues.push({ path: joinPath('apps.tls.automation.policies', i), message: `cannot make an internal certificate: ${(err as Error).message}` });
+    }
+  }
 
   const http = cfg.apps?.http;
   const httpPort = http?.http_port ?? 80;
@@ -258,6 +288,10 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
           message: 'Caddy would serve this server with automatic HTTPS; Ferry obtains no certificates and serves it as plain HTTP (set automatic_https.disable to silence this)',
         });
       }
+    }
+    if (!s.tls_connection_policies && protocols.length > 0 && !protocols.includes('h1') && !protocols.includes('h2c')) {
+      // h2 needs TLS (ALPN); without it nothing listed could be served.
+      issues.push({ path: joinPath(base, 'protocols'), message: 'h2 needs TLS (tls_connection_policies); for cleartext HTTP/2 list "h2c"' });
     }
     servers.push(
       new FerryServer({

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry as MetricsRegistry } from 'prom-client';
+import { HttpError } from '@ferry/core';
 import { Channel } from './channel.js';
 
 interface HubMetrics {
@@ -28,10 +29,28 @@ export class Hub {
   readonly #metrics: HubMetrics | undefined;
   #history: number;
   #historyConfigured = false;
+  readonly #maxTopics: number;
 
-  constructor(options: { metrics?: MetricsRegistry; history?: number } = {}) {
+  /**
+   * `maxTopics` bounds memory when topic names come from requests (placeholders): past it, the
+   * least recently used topic without subscribers is forgotten (its history with it); when every
+   * topic has subscribers, a new one is refused with 503.
+   */
+  constructor(options: { metrics?: MetricsRegistry; history?: number; maxTopics?: number } = {}) {
     this.#metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
     this.#history = options.history ?? 100;
+    this.#maxTopics = options.maxTopics ?? 10_000;
+  }
+
+  #evictOne(): boolean {
+    for (const [name, ch] of this.#topics) {
+      if (ch.size > 0) continue;
+      this.#topics.delete(name);
+      const m = this.#metrics;
+      if (m) for (const metric of [m.subscribers, m.published, m.delivered, m.dropped]) metric.remove({ topic: name });
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -48,7 +67,15 @@ export class Hub {
   /** The channel for `name`, keeping at least `history` events. */
   topic(name: string, history = this.#history): Channel {
     let ch = this.#topics.get(name);
+    if (ch) {
+      // Most recently used last: eviction walks from the front.
+      this.#topics.delete(name);
+      this.#topics.set(name, ch);
+    }
     if (!ch) {
+      if (this.#topics.size >= this.#maxTopics && !this.#evictOne()) {
+        throw new HttpError(503, `too many topics (${this.#maxTopics}), all with subscribers`);
+      }
       const m = this.#metrics;
       ch = new Channel({
         history,
