@@ -26,7 +26,7 @@ export {
 } from './module.js';
 export { Provisioner, zodIssues, type HandlerInput, type MatcherInput, type MatcherSetInput, type RouteInput } from './provision.js';
 export { createServer, FerryServer, writeErrorResponse, type ServerOptions, type CertificatePair, type HttpProtocolName } from './server.js';
-export { loadConfig, readConfigFile, configSchema, FerryApp, type FerryConfig, type LoadOptions } from './config.js';
+export { loadConfig, readConfigFile, configSchema, serverSchema, FerryApp, type FerryConfig, type LoadOptions } from './config.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export { parseListen, type ListenAddress } from './listen.js';
 export { coreModules, standardRegistry, defaultRegistry, registerModule } from './standard.js';
@@ -65,3 +65,4 @@ export {
   type HeaderOpsConfig,
   type HeaderTarget,
 } from './header_ops.js';
+export { internalCertificate, certificateCacheDir } from './internal_ca.js';

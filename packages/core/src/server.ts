@@ -291,7 +291,10 @@ export class FerryServer {
     };
     server.on('upgrade', takeover);
     // Without this listener Node answers 100 Continue itself, before any handler has looked.
-    server.on('checkContinue', (req: IncomingMessage, res: Http1Writer) => this.#dispatch(req, res, 'http/1.1', secure));
+    server.on('checkContinue', (req: IncomingMessage | Http2ServerRequest, res: Http1Writer) => {
+      if (req instanceof Http2ServerRequest) return; // h2, handled by #attachH2
+      this.#dispatch(req, res, 'http/1.1', secure);
+    });
     server.on('connect', (req: IncomingMessage, a: unknown, head: unknown) => {
       if (a instanceof Http2ServerResponse) return; // h2 CONNECT, handled by #attachH2
       takeover(req, a as Socket, head as Buffer);
@@ -587,18 +590,9 @@ export function writeErrorResponse(res: ResponseWriter, he: HttpError): void {
 }
 
 /** After the chain: a response nobody wrote is Caddy's empty 200; a CONNECT nobody handled is 501. */
-/** An unread request body up to this size is drained to keep the connection; a larger one closes it. */
-const DRAIN_LIMIT = 1024 * 1024;
-
 function finishResponse(req: FerryRequest, res: ResponseWriter): void {
   if (res.writableEnded || res.destroyed) return;
   if (res instanceof Http1Writer && res.hijacked) return;
-  if (res instanceof Http1Writer && !res.headersSent && !(req.raw as IncomingMessage).complete) {
-    // The handler left the body unread. Node drains it to keep the connection in step; past a
-    // limit (or of unknown length) closing is cheaper than reading what nobody wants.
-    const cl = Number(req.headers['content-length']);
-    if (!(cl <= DRAIN_LIMIT)) res.shouldKeepAlive = false;
-  }
   if (!res.headersSent && req.isConnect) {
     res.statusCode = 501;
     res.end();

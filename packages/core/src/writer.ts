@@ -31,6 +31,9 @@ function informationalHead(status: number, headers: OutgoingHttpHeaders | undefi
   return head + '\r\n';
 }
 
+/** An unread request body up to this size is drained after the response to keep the connection. */
+const DRAIN_LIMIT = 1024 * 1024;
+
 const STATUS_TEXT: Record<number, string> = {
   100: 'Continue',
   101: 'Switching Protocols',
@@ -71,6 +74,23 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
     // Not `headersSent`: Node sets it as soon as writeHead() has *built* the head, which then waits
     // for the first body write. `_headerSent` says whether the head is on the wire.
     if (!(this as unknown as { _headerSent: boolean })._headerSent) this.flushHeaders();
+  }
+
+  // Every final head goes through here (Node's implicit head calls writeHead too).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override writeHead(statusCode: number, a?: any, b?: any): this {
+    const req = this.req;
+    if (!req.complete && this.hijack === undefined) {
+      // The body is not all read yet. Node drains what is left after the response to keep the
+      // connection in step; past a limit (or of unknown length: chunked) closing beats reading
+      // what may never be wanted. Without Content-Length or Transfer-Encoding there is no body
+      // (RFC 9112 §6.3), even though Node marks the request complete only after this tick.
+      const cl = req.headers['content-length'];
+      if (req.headers['transfer-encoding'] !== undefined || (cl !== undefined && !(Number(cl) <= DRAIN_LIMIT))) {
+        this.shouldKeepAlive = false;
+      }
+    }
+    return super.writeHead(statusCode, a, b);
   }
 
   writeInformational(status: number, headers?: OutgoingHttpHeaders): void {
@@ -115,6 +135,9 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
       this.detachSocket(socket);
       socket.setTimeout(0);
       if (head.length > 0) socket.unshift(head);
+      // Node's HTTP server gives each socket an own setEncoding that throws (it guards HTTP
+      // framing) and never takes it back after an upgrade: the new protocol may use it.
+      if (Object.hasOwn(socket, 'setEncoding')) delete (socket as { setEncoding?: unknown }).setEncoding;
       return socket;
     };
   }

@@ -31,12 +31,28 @@ export interface DuplexOptions {
 /** Result a duplex function may return: a Web stream (or Node Readable) that becomes the response body. */
 type DuplexResult = void | ReadableStream<Uint8Array> | Readable;
 
+/**
+ * Writes one chunk and resolves once the connection can take more. Rejects when the client is gone:
+ * 'drain' never comes to a closed connection, so waiting for it alone would hang the writer
+ * forever; the abort signal and the write's own error end the wait.
+ */
+function writeChunk(res: ResponseWriter, chunk: string | Uint8Array, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  if (res.destroyed) return Promise.reject(new Error('the client went away'));
+  return new Promise<void>((resolve, reject) => {
+    const ok = res.write(chunk, (err) => {
+      if (err) reject(err);
+    });
+    if (ok) resolve();
+    else once(res as unknown as NodeJS.EventEmitter, 'drain', { signal }).then(() => resolve(), reject);
+  });
+}
+
 /** A Writable over the response writer, for Web Streams interop and pipelines. */
-function responseWritable(res: ResponseWriter): Writable {
+function responseWritable(res: ResponseWriter, signal: AbortSignal): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, cb) {
-      if (res.write(chunk)) cb();
-      else res.once('drain', () => cb());
+      writeChunk(res, chunk, signal).then(() => cb(), cb);
     },
     final(cb) {
       res.end();
@@ -63,23 +79,28 @@ export function duplex(fn: (ctx: DuplexContext) => DuplexResult | Promise<Duplex
       res,
       body: req.body,
       signal: req.signal,
-      async write(chunk) {
-        if (res.destroyed) throw new Error('the client went away');
-        if (!res.write(chunk)) await once(res as unknown as NodeJS.EventEmitter, 'drain', { signal: req.signal });
-      },
+      write: (chunk) => writeChunk(res, chunk, req.signal),
       flush: () => res.flush(),
       get readable() {
         return (readable ??= Readable.toWeb(req.body) as unknown as ReadableStream<Uint8Array>);
       },
       get writable() {
-        return (writable ??= Writable.toWeb(responseWritable(res)) as unknown as WritableStream<Uint8Array>);
+        return (writable ??= Writable.toWeb(responseWritable(res, req.signal)) as unknown as WritableStream<Uint8Array>);
       },
     };
-    const out = await fn(ctx);
-    if (out instanceof Readable) {
-      for await (const chunk of out) await ctx.write(chunk as Buffer);
-    } else if (out && typeof (out as ReadableStream).getReader === 'function') {
-      for await (const chunk of out as unknown as AsyncIterable<Uint8Array>) await ctx.write(chunk);
+    try {
+      const out = await fn(ctx);
+      if (out instanceof Readable) {
+        for await (const chunk of out) await ctx.write(chunk as Buffer);
+      } else if (out && typeof (out as ReadableStream).getReader === 'function') {
+        for await (const chunk of out as unknown as AsyncIterable<Uint8Array>) await ctx.write(chunk);
+      }
+    } catch (err) {
+      // The client went away: the read or write that broke ("aborted", "Premature close", an
+      // AbortError) broke because of it. Nobody is left to answer and it is no server error, so
+      // the handler ends quietly instead of reaching the error log as a 500.
+      if (req.signal.aborted || res.destroyed) return;
+      throw err;
     }
     if (!res.writableEnded && !res.destroyed) res.end();
   };

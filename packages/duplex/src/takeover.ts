@@ -1,3 +1,5 @@
+import { ServerResponse } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ResponseWriter } from '@ferry/core';
 
@@ -21,14 +23,33 @@ export function canSwitchProtocols(res: ResponseWriter): boolean {
  * client that speaks first loses nothing.
  */
 export function switchProtocols(res: ResponseWriter, protocol: string, headers: Record<string, string> = {}): Duplex {
-  if (!res.hijack) {
-    throw new TakeoverUnavailableError(
-      res.fullDuplex && !('shouldKeepAlive' in res)
-        ? 'connection takeover is not available on HTTP/2: streams are full duplex already; use duplex() instead'
-        : 'connection takeover needs an HTTP/1.1 request with "Connection: upgrade" and an "Upgrade" header',
-    );
-  }
+  if (!res.hijack) throw new TakeoverUnavailableError(whyUnavailable(res));
   if (/[\r\n]/.test(protocol)) throw new TypeError('protocol must not contain CR or LF');
   res.writeInformational(101, { connection: 'Upgrade', upgrade: protocol, ...headers });
-  return res.hijack();
+  const conn = res.hijack();
+  // Node's HTTP server gives every socket an own `setEncoding` that throws ERR_HTTP_SOCKET_ENCODING
+  // (meant for HTTP framing) and never takes it back after an upgrade; the stream is the new
+  // protocol's now, so the ordinary Readable method comes back.
+  if (Object.hasOwn(conn, 'setEncoding')) delete (conn as { setEncoding?: unknown }).setEncoding;
+  return conn;
+}
+
+/** The writer under every wrapper (`unwrap()`, Caddy's ResponseWriterWrapper), where the protocol shows. */
+function innermost(res: ResponseWriter): ResponseWriter {
+  let r = res as ResponseWriter & { unwrap?: () => ResponseWriter };
+  while (typeof r.unwrap === 'function') r = r.unwrap();
+  return r;
+}
+
+/**
+ * Why there is nothing to take over. Decided on the innermost writer, not on `fullDuplex`: an
+ * HTTP/1.1 response with full duplex on, seen through a wrapper, is not HTTP/2.
+ */
+function whyUnavailable(res: ResponseWriter): string {
+  const inner = innermost(res);
+  if (inner instanceof Http2ServerResponse) {
+    return 'connection takeover is not available on HTTP/2: streams are full duplex already; use duplex() instead';
+  }
+  const needs = 'connection takeover needs an HTTP/1.1 request with "Connection: upgrade" and an "Upgrade" header';
+  return inner instanceof ServerResponse ? needs : `${needs} (HTTP/2 has none: use duplex() there)`;
 }
