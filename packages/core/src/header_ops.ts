@@ -92,7 +92,18 @@ export type HeaderOps = (req: FerryRequest, target: HeaderTarget) => void;
 export function compileHeaderOps(o: HeaderOpsConfig | undefined, ctx: Pick<ProvisionContext, 'template'>, path: string): HeaderOps | undefined {
   if (!o || (!o.add && !o.set && !o.delete && !o.replace)) return undefined;
   const tmpl = (list: string[], at: string) => list.map((v, i) => ctx.template(v, `${at}[${i}]`));
-  const render = (req: FerryRequest, list: Template[]) => list.map((t) => t.render(req));
+  // Values without placeholders are rendered once, here, not per request.
+  const fixed = new WeakMap<Template[], string[]>();
+  const render = (req: FerryRequest, list: Template[]) => {
+    const f = fixed.get(list);
+    if (f) return f;
+    if (list.every((t) => t.isStatic)) {
+      const values = list.map((t) => t.render(req));
+      fixed.set(list, values);
+      return values;
+    }
+    return list.map((t) => t.render(req));
+  };
   const add = Object.entries(o.add ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.add[${JSON.stringify(n)}]`)] as const);
   const set = Object.entries(o.set ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.set[${JSON.stringify(n)}]`)] as const);
   // Caddy's HeaderOps.ApplyTo: "*" clears every field before add and set, so what they add stays.

@@ -1,6 +1,6 @@
 /** The zod Ferry's schemas are made with: module authors import it from here to share one copy. */
 export { z } from 'zod';
-export type { Handler, Middleware, Matcher, ResponseWriter, Protocol } from './types.js';
+export { DONE, type Handler, type Middleware, type Matcher, type ResponseWriter, type Protocol } from './types.js';
 export { FerryRequest, ClientGoneError } from './request.js';
 export { Http1Writer, Http2Writer, ResponseWriterWrapper } from './writer.js';
 export { HttpError, ConfigError, formatIssue, joinPath, type ConfigIssue } from './errors.js';

@@ -4,6 +4,16 @@ import type { Readable } from 'node:stream';
 import type { HttpError } from './errors.js';
 import type { Protocol, ResponseWriter } from './types.js';
 
+/** How the server received a request, which tells what it may hold. */
+export enum Arrival {
+  /** The ordinary path. */
+  Request,
+  /** Through 'checkContinue': the client waits for 100 Continue before it sends the body. */
+  Continue,
+  /** Through 'upgrade'/'connect': Node stopped parsing; the connection may be taken over. */
+  Takeover,
+}
+
 /** Why `req.signal` aborted: the client closed the connection or reset the stream. */
 export class ClientGoneError extends Error {
   constructor() {
@@ -29,11 +39,8 @@ export class FerryRequest {
   /** The underlying `node:http` or `node:http2` request object. */
   readonly raw: IncomingMessage | Http2ServerRequest;
   readonly method: string;
-  readonly headers: IncomingHttpHeaders;
   readonly protocol: Protocol;
   readonly secure: boolean;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
   /** The HTTP/1.1 `Upgrade` token, lower-cased, when the client asked for a protocol switch. */
   readonly upgrade: string | undefined;
   /** The `:protocol` of an RFC 8441 extended CONNECT over h2 (e.g. `"websocket"`). */
@@ -51,21 +58,18 @@ export class FerryRequest {
   #ac: AbortController | undefined;
   #res: ResponseWriter;
 
-  constructor(raw: IncomingMessage | Http2ServerRequest, res: ResponseWriter, protocol: Protocol, secure: boolean) {
+  constructor(raw: IncomingMessage | Http2ServerRequest, res: ResponseWriter, protocol: Protocol, secure: boolean, arrival: Arrival = Arrival.Request) {
     this.raw = raw;
     this.#res = res;
     this.method = raw.method ?? 'GET';
-    this.headers = raw.headers;
     this.#url = raw.url ?? '';
     this.protocol = protocol;
     this.secure = secure;
-    // An h2c connection sniffed on a shared port runs over a JS stream wrapper; its peer is one level down.
-    const socket = raw.socket as (typeof raw.socket & { stream?: { remoteAddress?: string; remotePort?: number } }) | undefined;
-    this.remoteAddress = socket?.remoteAddress ?? socket?.stream?.remoteAddress ?? '';
-    this.remotePort = socket?.remotePort ?? socket?.stream?.remotePort ?? 0;
-    // Expect: 100-continue is answered when the handler first reads the body (RFC 9110 §10.1.1),
-    // not up front: a handler that refuses the request never invites the upload.
-    if (typeof raw.headers.expect === 'string' && raw.headers.expect.toLowerCase() === '100-continue') {
+    // Nothing here reads the header object on the common path: Node builds it lazily, and a
+    // handler that never looks at headers should not pay for it.
+    if (arrival === Arrival.Continue) {
+      // Expect: 100-continue is answered when the handler first reads the body (RFC 9110
+      // §10.1.1), not up front: a handler that refuses the request never invites the upload.
       const body = raw as unknown as { _read(n: number): void };
       const read = body._read;
       body._read = function (this: unknown, n: number) {
@@ -75,14 +79,42 @@ export class FerryRequest {
       };
     }
     if (protocol === 'http/1.1') {
-      const up = raw.headers.upgrade;
+      const up = arrival === Arrival.Takeover ? raw.headers.upgrade : undefined;
       this.upgrade = up ? up.trim().toLowerCase() : undefined;
       this.extendedConnectProtocol = undefined;
     } else {
       this.upgrade = undefined;
-      const p = raw.headers[':protocol'];
+      const p = this.method === 'CONNECT' ? raw.headers[':protocol'] : undefined;
       this.extendedConnectProtocol = typeof p === 'string' ? p : undefined;
+      // An h2 stream's socket view goes away with the stream: read the peer now.
+      this.#peer();
     }
+  }
+
+  /** The request header fields (lower-case names; h2 pseudo-headers included). Mutable: header ops change it. */
+  get headers(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+
+  #remoteAddress: string | undefined;
+  #remotePort = 0;
+
+  #peer(): void {
+    // An h2c connection sniffed on a shared port runs over a JS stream wrapper; its peer is one level down.
+    const socket = this.raw.socket as (IncomingMessage['socket'] & { stream?: { remoteAddress?: string; remotePort?: number } }) | undefined;
+    this.#remoteAddress = socket?.remoteAddress ?? socket?.stream?.remoteAddress ?? '';
+    this.#remotePort = socket?.remotePort ?? socket?.stream?.remotePort ?? 0;
+  }
+
+  /** The client's address (the connection's peer). */
+  get remoteAddress(): string {
+    if (this.#remoteAddress === undefined) this.#peer();
+    return this.#remoteAddress!;
+  }
+
+  get remotePort(): number {
+    if (this.#remoteAddress === undefined) this.#peer();
+    return this.#remotePort;
   }
 
   /** Captures of `path_regexp` / `header_regexp` matchers, keyed like their placeholders (`name.1`). */

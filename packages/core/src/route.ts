@@ -1,4 +1,4 @@
-import type { Handler, Matcher, Middleware } from './types.js';
+import { DONE, type Handler, type Matcher, type Middleware } from './types.js';
 
 /** A route after provisioning: its matcher sets folded into one predicate, its handlers into one middleware. */
 export interface CompiledRoute {
@@ -9,7 +9,7 @@ export interface CompiledRoute {
   group: string | undefined;
 }
 
-const ENDED: Handler = () => Promise.resolve();
+const ENDED: Handler = () => DONE;
 
 const twice = (): Promise<void> => Promise.reject(new Error('next() called more than once by a middleware'));
 

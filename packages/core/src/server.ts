@@ -19,8 +19,8 @@ import { parseListen, type ListenAddress } from './listen.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { Registry, type ServerInfo } from './module.js';
 import { Provisioner, type HandlerInput, type RouteInput } from './provision.js';
-import { FerryRequest } from './request.js';
-import type { Handler, Middleware, Protocol, ResponseWriter } from './types.js';
+import { Arrival, FerryRequest } from './request.js';
+import { DONE, type Handler, type Middleware, type Protocol, type ResponseWriter } from './types.js';
 import { Http1Writer, Http2Writer } from './writer.js';
 import { parseDuration } from './duration.js';
 import { ReplaySocket } from './replay.js';
@@ -81,8 +81,8 @@ export interface ServerOptions {
 const ms = (v: number | string | undefined, fallback: number): number =>
   v === undefined ? fallback : typeof v === 'number' ? v : parseDuration(v);
 
-/** What a stream handler sees of a stopping server. */
-const END: Handler = () => Promise.resolve();
+/** The end of the chain: nothing more to do. */
+const END: Handler = () => DONE;
 
 /**
  * The end of the error routes, Caddy's errorEmptyHandler: error routes that answer nothing still
@@ -157,6 +157,7 @@ export class FerryServer {
   #closing: Promise<void> | undefined;
   readonly #fullDuplex: boolean;
   readonly #writeTimeout: number;
+  #stoppingNow = false;
 
   constructor(options: ServerOptions = {}) {
     this.#options = options;
@@ -218,13 +219,25 @@ export class FerryServer {
 
   #serve(chain: Middleware, errors: Middleware | undefined): Handler {
     const logger = this.logger;
-    return async (req, res) => {
+    const slow = async (req: FerryRequest, res: ResponseWriter, pending: Promise<void>) => {
       try {
-        await chain(req, res, END);
+        await pending;
       } catch (err) {
         await handleError(req, res, err, errors, logger);
       }
       finishResponse(req, res);
+    };
+    return (req, res) => {
+      let pending: Promise<void>;
+      try {
+        pending = chain(req, res, END);
+      } catch (err) {
+        pending = Promise.reject(err);
+      }
+      // Handlers that finish synchronously return the shared DONE: no promise is made or awaited.
+      if (pending !== DONE) return slow(req, res, pending);
+      finishResponse(req, res);
+      return DONE;
     };
   }
 
@@ -265,7 +278,7 @@ export class FerryServer {
     };
   }
 
-  #attachH1(server: HttpServer, secure: boolean): void {
+  #attachH1(server: HttpServer, secure: boolean, sharedWithH2 = false): void {
     const o = this.#h1Options();
     // https/http2-with-allowHTTP1 servers read these from the instance, not the options.
     server.requestTimeout = o.requestTimeout;
@@ -277,23 +290,26 @@ export class FerryServer {
     if (o.maxHeaderSize !== undefined) (server as HttpServer & { maxHeaderSize?: number }).maxHeaderSize = o.maxHeaderSize;
     // On an h2 server with allowHTTP1 this listener sits beside #attachH2's on the same emitter:
     // h2 requests are #attachH2's, or each would be handled twice (once mislabelled http/1.1).
-    server.on('request', (req: IncomingMessage | Http2ServerRequest, res: Http1Writer) => {
-      if (req instanceof Http2ServerRequest) return;
-      this.#dispatch(req, res, 'http/1.1', secure);
-    });
+    if (sharedWithH2) {
+      server.on('request', (req: IncomingMessage | Http2ServerRequest, res: Http1Writer) => {
+        if (!(req instanceof Http2ServerRequest)) this.#dispatch(req, res, 'http/1.1', secure, Arrival.Request);
+      });
+    } else {
+      server.on('request', (req: IncomingMessage, res: Http1Writer) => this.#dispatch(req, res, 'http/1.1', secure, Arrival.Request));
+    }
     // With these listeners Node stops parsing at an Upgrade/CONNECT and hands us the socket and the
     // bytes it read past the headers (`head`): the only lossless way to take a connection over.
     const takeover = (req: IncomingMessage, socket: Socket, head: Buffer) => {
       socket.on('error', () => {});
       const res = new Http1Writer(req);
       res.attachUpgradeSocket(socket, head);
-      this.#dispatch(req, res, 'http/1.1', secure);
+      this.#dispatch(req, res, 'http/1.1', secure, Arrival.Takeover);
     };
     server.on('upgrade', takeover);
     // Without this listener Node answers 100 Continue itself, before any handler has looked.
     server.on('checkContinue', (req: IncomingMessage | Http2ServerRequest, res: Http1Writer) => {
       if (req instanceof Http2ServerRequest) return; // h2, handled by #attachH2
-      this.#dispatch(req, res, 'http/1.1', secure);
+      this.#dispatch(req, res, 'http/1.1', secure, Arrival.Continue);
     });
     server.on('connect', (req: IncomingMessage, a: unknown, head: unknown) => {
       if (a instanceof Http2ServerResponse) return; // h2 CONNECT, handled by #attachH2
@@ -310,14 +326,14 @@ export class FerryServer {
 
   #attachH2(server: Http2Server | Http2SecureServer, protocol: Protocol, secure: boolean): void {
     server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2Writer | Http1Writer) => {
-      if (req instanceof Http2ServerRequest) this.#dispatch(req, res as Http2Writer, protocol, secure);
+      if (req instanceof Http2ServerRequest) this.#dispatch(req, res as Http2Writer, protocol, secure, Arrival.Request);
     });
     // The compat layer answers CONNECT with 405 unless someone listens for 'connect' (nodejs/node#36977).
     server.on('checkContinue', (req: Http2ServerRequest | IncomingMessage, res: Http2Writer | Http1Writer) => {
-      if (req instanceof Http2ServerRequest) this.#dispatch(req, res as Http2Writer, protocol, secure);
+      if (req instanceof Http2ServerRequest) this.#dispatch(req, res as Http2Writer, protocol, secure, Arrival.Continue);
     });
     server.on('connect', (req: Http2ServerRequest | IncomingMessage, res: unknown) => {
-      if (res instanceof Http2ServerResponse) this.#dispatch(req as Http2ServerRequest, res as Http2Writer, protocol, secure);
+      if (res instanceof Http2ServerResponse) this.#dispatch(req as Http2ServerRequest, res as Http2Writer, protocol, secure, Arrival.Request);
     });
     server.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
@@ -366,7 +382,7 @@ export class FerryServer {
           Http2ServerResponse: Http2Writer as unknown as typeof Http2ServerResponse,
         });
         this.#attachH2(s, 'h2', true);
-        if (protocols.has('h1')) this.#attachH1(s as unknown as HttpServer, true);
+        if (protocols.has('h1')) this.#attachH1(s as unknown as HttpServer, true, true);
         server = h2 = s;
       } else {
         const s = createHttpsServer({ ...tlsOpts, ...this.#h1Options() });
@@ -429,44 +445,59 @@ export class FerryServer {
     return { server, h1, h2, address };
   }
 
-  #dispatch(raw: IncomingMessage | Http2ServerRequest, res: Http1Writer | Http2Writer, protocol: Protocol, secure: boolean): void {
-    const handler = this.#handler!;
-    const req = new FerryRequest(raw, res, protocol, secure);
+  #dispatch(raw: IncomingMessage | Http2ServerRequest, res: Http1Writer | Http2Writer, protocol: Protocol, secure: boolean, arrival: Arrival): void {
+    const req = new FerryRequest(raw, res, protocol, secure, arrival);
     if (this.#fullDuplex) res.enableFullDuplex();
     this.#active++;
-    const start = this.#accessLog || this.#reqMetrics ? performance.now() : 0;
-    if (start) this.#reqMetrics?.inFlight.inc({ server: this.name });
-    let done = false;
-    const finished = () => {
-      if (done) return;
-      done = true;
-      if (start) this.#observe(req, res, start);
-      if (--this.#active === 0) this.#drained?.();
-    };
-    res.on('close', finished);
-    if (res.hijack !== undefined) {
-      const hijack = res.hijack;
-      // A taken-over connection leaves the request count at once; the socket stays tracked until it closes.
-      (res as Http1Writer).hijack = () => {
-        const socket = hijack() as Socket;
-        this.#hijacked.add(socket);
-        socket.once('close', () => this.#hijacked.delete(socket));
-        finished();
-        return socket;
+    // A request counts as in flight until its response has closed (all bytes written, or aborted).
+    let onClose = this.#settle;
+    if (this.#accessLog || this.#reqMetrics) {
+      const start = performance.now();
+      void req.remoteAddress; // read the peer while the connection is surely there
+      this.#reqMetrics?.inFlight.inc({ server: this.name });
+      onClose = () => {
+        this.#observe(req, res, start);
+        this.#settle();
       };
     }
-    if (this.#stopping.signal.aborted && res instanceof Http1Writer) res.shouldKeepAlive = false;
-    const writeTimeout = this.#writeTimeout;
-    if (writeTimeout > 0) {
+    res.once('close', onClose);
+    if (res.hijack !== undefined) this.#trackTakeover(res as Http1Writer, onClose);
+    if (this.#stoppingNow && res instanceof Http1Writer) res.shouldKeepAlive = false;
+    if (this.#writeTimeout > 0) {
       const t = setTimeout(() => {
         if (!res.writableFinished) res.destroy();
-      }, writeTimeout);
+      }, this.#writeTimeout);
       res.once('close', () => clearTimeout(t));
     }
-    handler(req, res).catch((err: unknown) => {
+    const done = this.#handler!(req, res);
+    // The common case settles synchronously with the shared resolved promise: nothing to await.
+    if (done !== DONE) done.catch(this.#unhandled(res));
+  }
+
+  /** One request left flight. Shared by every request, so the hot path allocates no closure for it. */
+  readonly #settle = (): void => {
+    if (--this.#active === 0) this.#drained?.();
+  };
+
+  #unhandled(res: ResponseWriter) {
+    return (err: unknown) => {
       this.logger.error({ err }, 'unhandled error while finishing a response');
       if (!res.destroyed) res.destroy();
-    });
+    };
+  }
+
+  /** A taken-over connection leaves the request count at once; its socket stays tracked until it closes. */
+  #trackTakeover(res: Http1Writer, onClose: () => void): void {
+    const hijack = res.hijack!;
+    res.hijack = () => {
+      const socket = hijack() as Socket;
+      this.#hijacked.add(socket);
+      socket.once('close', () => this.#hijacked.delete(socket));
+      // The response will never 'close' now (its socket was detached): settle it here.
+      res.removeListener('close', onClose);
+      onClose();
+      return socket;
+    };
   }
 
   #observe(req: FerryRequest, res: ResponseWriter, start: number): void {
@@ -509,6 +540,7 @@ export class FerryServer {
 
   async #close(grace: number): Promise<void> {
     this.#stopping.abort();
+    this.#stoppingNow = true;
     const closed = this.#listeners.map(
       (l) => new Promise<void>((resolve) => (l.server.listening ? l.server.close(() => resolve()) : resolve())),
     );

@@ -80,7 +80,9 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override writeHead(statusCode: number, a?: any, b?: any): this {
     const req = this.req;
-    if (!req.complete && this.hijack === undefined) {
+    // (GET and HEAD skip the look: they carry no body worth limiting, and reading the header
+    // object would make Node build it for every request.)
+    if (!req.complete && this.hijack === undefined && req.method !== 'GET' && req.method !== 'HEAD') {
       // The body is not all read yet. Node drains what is left after the response to keep the
       // connection in step; past a limit (or of unknown length: chunked) closing beats reading
       // what may never be wanted. Without Content-Length or Transfer-Encoding there is no body

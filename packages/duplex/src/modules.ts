@@ -1,5 +1,15 @@
-import { defineModule, moduleFactory, z, type Middleware } from '@ferry/core';
+import { defineModule, moduleFactory, z, type Middleware, type ProvisionContext } from '@ferry/core';
+import { Gauge } from 'prom-client';
 import { duplex } from './duplex.js';
+
+/** `ferry_duplex_streams_open`: full-duplex exchanges in progress, shared by every duplex_echo of an app. */
+function streamsGauge(ctx: ProvisionContext): Gauge {
+  const name = 'ferry_duplex_streams_open';
+  return (
+    (ctx.metrics.getSingleMetric(name) as Gauge | undefined) ??
+    new Gauge({ name, help: 'Full-duplex streams in progress', registers: [ctx.metrics] })
+  );
+}
 
 /** `http.handlers.duplex_echo`: streams each chunk of the request body back as it arrives, headers sent at once. */
 export const duplexEchoModule = defineModule({
@@ -9,21 +19,26 @@ export const duplexEchoModule = defineModule({
     /** Status of the echo response. Default 200. */
     status_code: z.number().int().min(200).max(599).optional(),
   }),
-  provision(cfg): Middleware {
+  provision(cfg, ctx): Middleware {
+    const open = streamsGauge(ctx);
     const handler = duplex(
-      async ({ req, body, write, flush }) => {
+      async ({ body, write, flush }) => {
         for await (const chunk of body) {
           await write(chunk);
           flush();
         }
-        void req;
       },
       { status: cfg.status_code ?? 200 },
     );
-    return (req, res) => {
+    return async (req, res) => {
       const type = req.headers['content-type'];
       res.setHeader('content-type', typeof type === 'string' ? type : 'application/octet-stream');
-      return handler(req, res);
+      open.inc();
+      try {
+        await handler(req, res);
+      } finally {
+        open.dec();
+      }
     };
   },
 });

@@ -78,7 +78,7 @@ export const headersModule = defineModule({
       if (require && !require(res.statusCode, (name) => res.getHeader(name))) return;
       resOps!(req, writerTarget(res));
     };
-    return async (req, res, next) => {
+    return (req, res, next) => {
       if (reqOps) reqOps(req, recordTarget(req.headers as Record<string, string | string[] | undefined>));
       if (!resOps) return next(req, res);
       if (!deferred) {

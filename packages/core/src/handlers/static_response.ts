@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
-import type { Middleware } from '../types.js';
+import { DONE, type Middleware } from '../types.js';
 
 const config = z.strictObject({
   /** A number, or a string with placeholders (`"{http.error.status_code}"`). */
@@ -20,8 +20,9 @@ export const staticResponseModule = defineModule({
   config,
   provision(cfg, ctx): Middleware {
     if (cfg.abort) {
-      return async (_req, res) => {
+      return (_req, res) => {
         res.destroy();
+        return DONE;
       };
     }
     const at = (s: string) => `${ctx.path}.${s}`;
@@ -38,7 +39,8 @@ export const staticResponseModule = defineModule({
     const body = cfg.body === undefined ? undefined : ctx.template(cfg.body, at('body'));
     const staticBody = body?.isStatic ? Buffer.from(body.render(null as never)) : undefined;
     const close = cfg.close === true;
-    return async (req, res) => {
+    // Not async: a static response finishes synchronously and returns the shared DONE.
+    return (req, res) => {
       for (const h of headers) {
         res.setHeader(h.name, h.values.length === 1 ? h.values[0]!.render(req) : h.values.map((v) => v.render(req)));
       }
@@ -51,11 +53,12 @@ export const staticResponseModule = defineModule({
       if (close && req.protocol === 'http/1.1') res.setHeader('connection', 'close');
       if (body === undefined) {
         res.end();
-        return;
+        return DONE;
       }
       // Caddy's default for a static body without a type.
       if (!hasType && !res.hasHeader('content-type')) res.setHeader('content-type', 'text/plain; charset=utf-8');
       res.end(staticBody ?? body.render(req));
+      return DONE;
     };
   },
 });

@@ -13,11 +13,11 @@ export const varsModule = defineModule({
       k,
       typeof v === 'string' ? ctx.template(v, `${ctx.path}.${k}`) : v,
     ]);
-    return async (req, res, next) => {
+    return (req, res, next) => {
       for (const [k, v] of entries) {
         req.vars[k] = typeof v === 'object' && v !== null && 'render' in v ? (v as Template).render(req) : v;
       }
-      await next(req, res);
+      return next(req, res);
     };
   },
 });

@@ -5,6 +5,8 @@ import type { Matcher } from '../types.js';
 /** Resolves `.`/`..` segments and repeated slashes, keeping a trailing slash (Go's path.Clean, nearly). */
 export function cleanPath(p: string): string {
   if (p === '') return '/';
+  // Most paths are clean already: no '//' and no dot segments. Skip the split and join.
+  if (p.charCodeAt(0) === 47 && !p.includes('//') && !p.includes('/.')) return p;
   const trailing = p.length > 1 && p.endsWith('/');
   const out: string[] = [];
   for (const seg of p.split('/')) {
