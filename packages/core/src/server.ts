@@ -158,6 +158,7 @@ export class FerryServer {
   readonly #fullDuplex: boolean;
   readonly #writeTimeout: number;
   #stoppingNow = false;
+  #hijackedGone: (() => void) | undefined;
 
   constructor(options: ServerOptions = {}) {
     this.#options = options;
@@ -272,7 +273,9 @@ export class FerryServer {
       ServerResponse: Http1Writer as unknown as typeof import('node:http').ServerResponse,
       maxHeaderSize: o.maxHeaderBytes,
       requestTimeout: ms(o.readTimeout, 0),
-      headersTimeout: ms(o.readHeaderTimeout, 60_000),
+      // Node wants headersTimeout ≤ requestTimeout: a read_timeout shorter than the default
+      // header timeout bounds the headers too.
+      headersTimeout: Math.min(ms(o.readHeaderTimeout, 60_000), ms(o.readTimeout, 0) || Infinity),
       keepAliveTimeout: ms(o.idleTimeout, 300_000),
       connectionsCheckingInterval: Math.max(250, Math.min(30_000, ms(o.readHeaderTimeout, 60_000) / 4)),
     };
@@ -492,7 +495,10 @@ export class FerryServer {
     res.hijack = () => {
       const socket = hijack() as Socket;
       this.#hijacked.add(socket);
-      socket.once('close', () => this.#hijacked.delete(socket));
+      socket.once('close', () => {
+        this.#hijacked.delete(socket);
+        this.#hijackedGone?.();
+      });
       // The response will never 'close' now (its socket was detached): settle it here.
       res.removeListener('close', onClose);
       onClose();
@@ -552,11 +558,24 @@ export class FerryServer {
     };
     for (const s of this.#sessions) s.close();
     idle();
+    const deadline = Date.now() + grace;
     if (this.#active > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, grace);
         this.#drained = () => {
           idle();
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    // Taken-over connections (WebSockets, custom protocols) get the rest of the grace period to
+    // close themselves — their owners were told through `stopping` (stream_close_delay, 1001).
+    if (this.#hijacked.size > 0 && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        this.#hijackedGone = () => {
+          if (this.#hijacked.size > 0) return;
           clearTimeout(timer);
           resolve();
         };

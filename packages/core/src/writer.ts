@@ -204,6 +204,15 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
     if (!this.headersSent) this.flushHeaders();
   }
 
+  /**
+   * Aborting a response must look like one to the client: without an error Node resets the stream
+   * with NO_ERROR, which h2 clients take for a clean end. An abort always resets with an error.
+   */
+  override destroy(err?: Error): this {
+    super.destroy(err ?? new Error('response aborted'));
+    return this;
+  }
+
   writeInformational(status: number, headers?: OutgoingHttpHeaders): void {
     checkInformational(status);
     if (this.headersSent) throw new Error('writeInformational after the final response headers were sent');

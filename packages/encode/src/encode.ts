@@ -110,6 +110,8 @@ export const encodeModule = defineModule({
       if (bypass(req) || hasToken(req.headers['cache-control'], 'no-transform')) return next(req, res);
       const name = negotiate(req.headers['accept-encoding'], offered);
       const encoder = name === undefined ? undefined : encoders.get(name);
+      // Readable as {http.vars.encode.encoding}: what this request negotiated (used when the response qualifies).
+      req.vars['encode.encoding'] = encoder?.name ?? 'identity';
       // The handler made the ETag; it knows it without our suffix (see #setEncodedHeaders).
       const stripped = encoder !== undefined && stripEncodedTags(req, encoder.name);
       const w = new EncodeWriter(res, req, encoder, settings, { encodedValidator: stripped });

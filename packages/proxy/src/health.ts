@@ -1,18 +1,20 @@
-import { request, type Dispatcher } from 'undici';
 import type { Logger } from '@ferry/core';
 import type { Upstream } from './upstream.js';
 
 export interface ActiveHealth {
-  uri: string;
-  port: number | undefined;
   interval: number;
-  timeout: number;
   expectStatus: number | undefined;
   expectBody: RegExp | undefined;
   passes: number;
   fails: number;
-  headers: Record<string, string>;
 }
+
+/**
+ * Asks one upstream for the health URI and reports the answer; rejects on any failure or
+ * timeout. Made by the proxy over its own transport (h2c upstreams are probed over h2c) and
+ * toward the health `port` when one is set.
+ */
+export type Probe = (up: Upstream) => Promise<{ status: number; body: string }>;
 
 function statusOk(expect: number | undefined, status: number): boolean {
   if (expect === undefined) return status >= 200 && status < 300;
@@ -26,7 +28,7 @@ function statusOk(expect: number | undefined, status: number): boolean {
 export function startActiveChecks(
   upstreams: readonly Upstream[],
   cfg: ActiveHealth,
-  dispatcher: (up: Upstream) => Dispatcher,
+  probe: Probe,
   logger: Logger,
 ): () => void {
   const streak = new Map<Upstream, number>();
@@ -34,16 +36,8 @@ export function startActiveChecks(
   const check = async (up: Upstream) => {
     let ok = false;
     try {
-      const url = new URL(cfg.uri, cfg.port ? `http://${up.host}:${cfg.port}` : up.origin);
-      const res = await request(url, {
-        dispatcher: dispatcher(up),
-        headers: cfg.headers,
-        headersTimeout: cfg.timeout,
-        bodyTimeout: cfg.timeout,
-        signal: AbortSignal.timeout(cfg.timeout),
-      });
-      const body = await res.body.text();
-      ok = statusOk(cfg.expectStatus, res.statusCode) && (!cfg.expectBody || cfg.expectBody.test(body));
+      const res = await probe(up);
+      ok = statusOk(cfg.expectStatus, res.status) && (!cfg.expectBody || cfg.expectBody.test(res.body));
     } catch {
       ok = false;
     }

@@ -13,7 +13,7 @@ import {
   type ResponseWriter,
 } from '@ferry/core';
 import { RoundTripError } from './errors.js';
-import { startActiveChecks } from './health.js';
+import { startActiveChecks, type Probe } from './health.js';
 import { addVia, endToEnd, type HeaderRecord } from './hop.js';
 import { createSelector, type SelectionConfig } from './selection.js';
 import { createTransport, MidBodyError, type OutRequest, type ResponseSink } from './transport.js';
@@ -23,7 +23,8 @@ import { Upstream, type PassiveHealth } from './upstream.js';
 const policyNames = ['random', 'round_robin', 'weighted_round_robin', 'least_conn', 'first', 'ip_hash', 'client_ip_hash', 'uri_hash', 'header', 'cookie'] as const;
 
 type Policy = { policy: (typeof policyNames)[number]; weights?: number[]; field?: string; name?: string; secret?: string; fallback?: Policy };
-const selectionPolicy: z.ZodType<Policy> = z.lazy(() =>
+// Input typed too (z.ZodType's defaults to unknown), so reverseProxy({ loadBalancing: { selectionPolicy } }) is checked.
+const selectionPolicy: z.ZodType<Policy, Policy> = z.lazy(() =>
   z.strictObject({
     policy: z.enum(policyNames),
     weights: z.array(z.number().int().min(0)).optional(),
@@ -34,8 +35,21 @@ const selectionPolicy: z.ZodType<Policy> = z.lazy(() =>
   }),
 );
 
+/** `host:port`, checked here when it holds no placeholder, so the error carries the dial's own path. */
+const dialAddress = z
+  .string()
+  .min(1)
+  .superRefine((dial, ctx) => {
+    if (dial.includes('{')) return;
+    try {
+      new Upstream(dial);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+
 const config = z.strictObject({
-  upstreams: z.array(z.strictObject({ dial: z.string().min(1), max_requests: z.number().int().min(1).optional() })).min(1),
+  upstreams: z.array(z.strictObject({ dial: dialAddress, max_requests: z.number().int().min(1).optional() })).min(1),
   load_balancing: z
     .strictObject({
       selection_policy: selectionPolicy.optional(),
@@ -198,20 +212,43 @@ export const reverseProxyModule = defineModule({
 
     const active = cfg.health_checks?.active;
     if (active && staticUps.length > 0) {
+      const uri = active.uri ?? active.path ?? '/';
+      const timeout = active.timeout ?? 5000;
+      const checkHeaders = Object.fromEntries(Object.entries(active.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v.join(', ')]));
+      // Probes go through the proxy's own transport (an h2c upstream is probed over h2c, which
+      // undici's HTTP/1.1 pool could not do) and to the health `port` when one is set.
+      const targets = new Map(staticUps.map((up) => [up, active.port ? new Upstream(`${up.host.includes(':') ? `[${up.host}]` : up.host}:${active.port}`) : up]));
+      const probe: Probe = (up) =>
+        new Promise((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          let status = 0;
+          const sink: ResponseSink = {
+            informational() {},
+            head(s) {
+              status = s;
+            },
+            data(chunk) {
+              // expect_body looks at the start of the body; the rest is read and dropped.
+              if (size < 64 * 1024) chunks.push(chunk);
+              size += chunk.length;
+              return true;
+            },
+            end() {},
+          };
+          const out: OutRequest = { method: 'GET', path: uri, headers: { host: up.dial, ...checkHeaders }, body: null, signal: AbortSignal.timeout(timeout) };
+          transport.roundTrip(targets.get(up)!, out, sink).then(() => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }), reject);
+        });
       const stop = startActiveChecks(
         staticUps,
         {
-          uri: active.uri ?? active.path ?? '/',
-          port: active.port,
           interval: active.interval ?? 30_000,
-          timeout: active.timeout ?? 5000,
           expectStatus: active.expect_status,
           expectBody: active.expect_body ? new RegExp(active.expect_body) : undefined,
           passes: active.passes ?? 1,
           fails: active.fails ?? 1,
-          headers: Object.fromEntries(Object.entries(active.headers ?? {}).map(([k, v]) => [k, v.join(', ')])),
         },
-        (up) => transport.dispatcher(up),
+        probe,
         ctx.logger,
       );
       ctx.onCleanup(stop);
@@ -270,6 +307,7 @@ export const reverseProxyModule = defineModule({
       const start = Date.now();
       let streaming = false;
       let headTimer: NodeJS.Timeout | undefined;
+      let flushTimer: NodeJS.Timeout | undefined;
       const sink: ResponseSink = {
         informational(status, headers) {
           if (status !== 101) res.writeInformational(status, endToEnd(headers) as Record<string, string>);
@@ -281,7 +319,12 @@ export const reverseProxyModule = defineModule({
           }
           const h = answer(req, endToEnd(headers));
           streaming = flushInterval === -1 || isEventStream(h) || h['content-length'] === undefined;
-          for (const [k, v] of Object.entries(h)) if (v !== undefined) res.setHeader(k, v as string | string[]);
+          for (const [k, v] of Object.entries(h)) {
+            if (v === undefined) continue;
+            // Set-Cookie is appended: the cookie selection policy's `lb` cookie is already there.
+            if (k === 'set-cookie') res.appendHeader(k, v as string | string[]);
+            else res.setHeader(k, v as string | string[]);
+          }
           res.statusCode = status;
           if (streaming) res.flush();
           // Headers go out even when the body is slow to start.
@@ -291,18 +334,28 @@ export const reverseProxyModule = defineModule({
           if (headTimer) headTimer = void clearTimeout(headTimer);
           const ok = res.write(chunk);
           if (streaming) res.flush();
+          // A positive flush_interval bounds how long written bytes may wait in a wrapper (encode's
+          // compressor) before they go out, as Go's maxLatencyWriter does.
+          else if (flushInterval > 0 && !flushTimer) {
+            flushTimer = setTimeout(() => {
+              flushTimer = undefined;
+              res.flush();
+            }, flushInterval);
+          }
           if (!ok) res.once('drain', resume);
           return ok;
         },
         end() {
-          if (headTimer) clearTimeout(headTimer);
+          clearTimeout(headTimer);
+          clearTimeout(flushTimer);
           res.end();
         },
       };
       up.inFlight++;
       return transport.roundTrip(up, out, sink).finally(() => {
         up.inFlight--;
-        if (headTimer) clearTimeout(headTimer);
+        clearTimeout(headTimer);
+        clearTimeout(flushTimer);
       });
     };
 
@@ -328,9 +381,11 @@ export const reverseProxyModule = defineModule({
           return;
         } catch (err) {
           if (err instanceof MidBodyError) {
-            // The response has started: abort it, never end it as if complete.
+            // The response has started: abort it, never end it as if complete. Destroy *with* an
+            // error: on h2 a bare destroy() resets the stream with NO_ERROR, which a client takes
+            // for a complete response; an error makes it RST_STREAM(INTERNAL_ERROR), as Go does.
             logger.warn({ upstream: up.dial, err: err.cause }, 'upstream failed mid-response');
-            res.destroy();
+            res.destroy(err);
             return;
           }
           const e = err as RoundTripError;

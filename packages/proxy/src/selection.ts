@@ -15,13 +15,21 @@ export interface SelectionConfig {
 }
 
 function hash(s: string): number {
-  // FNV-1a, 32 bit: fast, well spread, stable across processes.
+  // FNV-1a, 32 bit: fast and stable across processes.
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return h;
+  // FNV-1a alone barely mixes its last characters, so keys that differ only at the end
+  // ("user-1", "user-2") all ranked the upstreams alike and landed on one: finish with
+  // murmur3's fmix32 avalanche so every input bit moves the whole score.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 /** Rendezvous (highest random weight) hashing, as Caddy does: removing one upstream moves only its keys. */
@@ -134,7 +142,9 @@ export function createSelector(cfg: SelectionConfig | undefined, trusted: (ip: s
         }
         const up = fb(available, req, res);
         if (up && !res.headersSent) {
-          res.appendHeader('set-cookie', `${name}=${sign(up.dial)}; Path=/; HttpOnly${req.secure ? '; Secure' : ''}`);
+          // A retry picks again: replace the cookie an earlier attempt set rather than send two.
+          const prior = [res.getHeader('set-cookie') ?? []].flat().map(String).filter((c) => !c.startsWith(`${name}=`));
+          res.setHeader('set-cookie', [...prior, `${name}=${sign(up.dial)}; Path=/; HttpOnly${req.secure ? '; Secure' : ''}`]);
         }
         return up;
       };

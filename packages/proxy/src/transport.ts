@@ -55,7 +55,9 @@ export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; d
       (origin) =>
         new Pool(origin, {
           connect: { timeout: cfg.dialTimeout },
-          headersTimeout: cfg.responseHeaderTimeout,
+          // response_header_timeout is timed in viaUndici: undici runs this one on its coarse
+          // "fast timers" (~1 s resolution), so a 200ms timeout fired only after ~1 s.
+          headersTimeout: 0,
           bodyTimeout: 0, // streams may be quiet for long; stream_timeout governs them
           keepAliveTimeout: cfg.idleTimeout,
           pipelining: cfg.keepAlive ? 1 : 0,
@@ -70,7 +72,19 @@ export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; d
       let controller: Dispatcher.DispatchController | undefined;
       const onAbort = () => controller?.abort(out.signal.reason);
       out.signal.addEventListener('abort', onAbort, { once: true });
+      // response_header_timeout counts from the end of the request (as Go's ResponseHeaderTimeout).
+      let headTimer: NodeJS.Timeout | undefined;
+      let finished = false;
+      const armHeadTimer = () => {
+        if (cfg.responseHeaderTimeout <= 0 || started || finished || headTimer) return;
+        headTimer = setTimeout(() => {
+          const err = Object.assign(new Error('no response headers within response_header_timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+          controller?.abort(err);
+        }, cfg.responseHeaderTimeout);
+      };
       const done = (err?: unknown) => {
+        finished = true;
+        clearTimeout(headTimer);
         out.signal.removeEventListener('abort', onAbort);
         if (err === undefined) resolve();
         else if (out.signal.aborted) reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
@@ -82,8 +96,11 @@ export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; d
           onRequestStart(c) {
             controller = c;
             if (out.signal.aborted) c.abort(out.signal.reason);
+            else if (!out.body || out.body.readableEnded) armHeadTimer();
+            else out.body.once('end', armHeadTimer);
           },
           onResponseStart(_c, status, headers, statusText) {
+            clearTimeout(headTimer);
             if (status < 200) return sink.informational(status, headers as HeaderRecord);
             started = true;
             sink.head(status, headers as HeaderRecord, statusText ?? "");
@@ -125,14 +142,13 @@ export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; d
         ':authority': String(out.headers.host ?? up.dial),
       };
       for (const [k, v] of Object.entries(out.headers)) if (k !== 'host' && v !== undefined) headers[k] = typeof v === 'number' ? String(v) : v;
-      const stream = s.request(headers, { endStream: out.body === null });
+      // With the signal, an abort resets the stream (RST_STREAM CANCEL) without ending it first:
+      // stream.close() would send END_STREAM and the upstream would take a cut upload as whole.
+      const stream = s.request(headers, { endStream: out.body === null, signal: out.signal });
       const fail = (err: unknown) => {
-        out.signal.removeEventListener('abort', onAbort);
         if (out.signal.aborted) reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
         else reject(started ? new MidBodyError(err) : classify(err));
       };
-      const onAbort = () => stream.close(h2c.NGHTTP2_CANCEL);
-      out.signal.addEventListener('abort', onAbort, { once: true });
       const dial = setTimeout(() => stream.destroy(Object.assign(new Error('response header timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), cfg.responseHeaderTimeout || 2 ** 31 - 1);
       dial.unref();
       stream.on('error', (err) => {
@@ -152,7 +168,9 @@ export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; d
         if (!sink.data(chunk, () => stream.resume())) stream.pause();
       });
       stream.on('end', () => {
-        out.signal.removeEventListener('abort', onAbort);
+        // A session that dies mid-stream (GOAWAY, connection lost) also ends the readable side,
+        // with rstCode already set: that is a failure, reported by 'close', never a clean end.
+        if (stream.rstCode !== undefined && stream.rstCode !== h2c.NGHTTP2_NO_ERROR) return;
         sink.end();
         resolve();
       });

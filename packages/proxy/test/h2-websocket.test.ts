@@ -1,0 +1,98 @@
+import { once } from 'node:events';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import { describe, expect, it } from 'vitest';
+import { encode } from '@ferry/encode';
+import { certificates, h2Session, startProxy, wsEchoUpstream, type ProxyOptions } from './helpers/net.js';
+import { encodeFrame, FrameReader, OP_TEXT, type Frame } from './helpers/ws-frames.js';
+import type { HandlerInput } from '@ferry/core';
+
+/** Opens an RFC 8441 extended CONNECT for `websocket` once the server allowed it in its SETTINGS. */
+async function extendedConnect(session: ClientHttp2Session, scheme: 'https' | 'http', extra: Record<string, string> = {}) {
+  if (!session.remoteSettings.enableConnectProtocol) await once(session, 'remoteSettings');
+  expect(session.remoteSettings.enableConnectProtocol).toBe(true);
+  const stream = session.request(
+    { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': scheme, ':path': '/chat?room=1', 'sec-websocket-version': '13', ...extra },
+    { endStream: false },
+  );
+  stream.on('error', () => {});
+  return stream;
+}
+
+/** Resolves with the next complete frame read from `stream`. */
+function nextFrame(stream: ClientHttp2Stream, reader = new FrameReader()): Promise<Frame> {
+  return new Promise((resolve) => {
+    const onData = (c: Buffer) => {
+      const [f] = reader.push(c);
+      if (f) {
+        stream.off('data', onData);
+        resolve(f);
+      }
+    };
+    stream.on('data', onData);
+  });
+}
+
+/** A proxy to a `ws` echo upstream served over h2 (TLS) or h2c, optionally with middlewares in front. */
+async function setup(kind: 'h2' | 'h2c', before: readonly HandlerInput[] = [], options: Partial<ProxyOptions> = {}) {
+  const up = await wsEchoUpstream();
+  const { tls, ca } = certificates();
+  const proxy = await startProxy(
+    { upstreams: [{ dial: up.dial }], ...options },
+    kind === 'h2' ? { tls, protocols: ['h1', 'h2'], before } : { protocols: ['h1', 'h2c'], before },
+  );
+  const session = await h2Session(proxy.url, kind === 'h2' ? { ca } : {});
+  return { up, proxy, session };
+}
+
+/** Status 200 with nothing sent yet, then a masked text frame and its echo. */
+async function roundTrip(session: ClientHttp2Session, scheme: 'https' | 'http', extra: Record<string, string> = {}) {
+  const stream = await extendedConnect(session, scheme, extra);
+  // The 200 must come while the client has sent nothing: a client that waits for it would
+  // otherwise wait forever (field lesson 3).
+  const [headers] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+  expect(headers[':status']).toBe(200);
+  const echo = nextFrame(stream);
+  stream.write(encodeFrame('hello over h2', { mask: true }));
+  const frame = await echo;
+  expect(frame.opcode).toBe(OP_TEXT);
+  expect(frame.masked).toBe(false);
+  expect(frame.payload.toString()).toBe('hello over h2');
+  return { stream, headers };
+}
+
+describe('WebSocket over h2, RFC 8441 (field lesson 3)', () => {
+  it('proxies an extended CONNECT over TLS h2 to an HTTP/1.1 WebSocket upstream', async () => {
+    const { up, session } = await setup('h2');
+    const { headers } = await roundTrip(session, 'https');
+    expect(headers['sec-websocket-accept']).toBeUndefined();
+    const hs = up.handshakes[0]!;
+    expect(hs.method).toBe('GET');
+    expect(hs.url).toBe('/chat?room=1');
+    expect(hs.headers.upgrade).toBe('websocket');
+    expect(hs.headers.connection?.toLowerCase()).toContain('upgrade');
+    expect(Buffer.from(hs.headers['sec-websocket-key']!, 'base64')).toHaveLength(16);
+    expect(hs.headers['sec-websocket-version']).toBe('13');
+  });
+
+  it('proxies an extended CONNECT over h2c', async () => {
+    const { up, session } = await setup('h2c');
+    const { headers } = await roundTrip(session, 'http');
+    expect(headers['sec-websocket-accept']).toBeUndefined();
+    expect(up.handshakes[0]!.headers.upgrade).toBe('websocket');
+  });
+
+  it('answers 200 at once with encode in front, even when the client asks for compression', async () => {
+    const { session } = await setup('h2', [encode({ encodings: { gzip: {}, br: {} }, minimumLength: 0 })]);
+    const { headers } = await roundTrip(session, 'https', { 'accept-encoding': 'gzip, br' });
+    expect(headers['content-encoding']).toBeUndefined();
+  });
+
+  it('gives every stream a fresh Sec-WebSocket-Key toward the upstream', async () => {
+    const { up, session } = await setup('h2');
+    await roundTrip(session, 'https');
+    await roundTrip(session, 'https');
+    const keys = up.handshakes.map((h) => h.headers['sec-websocket-key']);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).not.toBe(keys[1]);
+  });
+});
