@@ -4,6 +4,7 @@ import { ConfigError, createLogger, formatIssue, loadConfig, readConfigFile, typ
 import { distributionRegistry } from './modules.js';
 import { loadPlugins, PluginError } from './plugins.js';
 import { defaultConfig } from './default-config.js';
+import { configJsonSchema, configReference } from './schema.js';
 
 const USAGE = `usage: ferry <command> [options]
 
@@ -13,6 +14,8 @@ commands:
   validate --config FILE [--plugin P]... check a config: every problem with its JSON path
   list-modules [--plugin P]... [--verbose]
                                         print every registered module ID, one per line
+  schema [--plugin P]...                print the JSON Schema of ferry.json (for editors)
+  reference [--plugin P]...             print the config reference (Markdown), as in docs/reference.md
   version                               print the version
 
 --plugin takes a file path or an installed package name whose default export is a module
@@ -62,6 +65,8 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
       out(USAGE);
       return command === undefined ? 2 : 0;
     case 'list-modules':
+    case 'schema':
+    case 'reference':
     case 'validate':
     case 'run':
       break;
@@ -83,6 +88,14 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
 
   if (command === 'list-modules') {
     for (const m of registry.modules()) out(args.verbose && m.description ? `${m.id}\t${m.description}\n` : `${m.id}\n`);
+    return 0;
+  }
+  if (command === 'schema') {
+    out(`${JSON.stringify(configJsonSchema(registry), null, 2)}\n`);
+    return 0;
+  }
+  if (command === 'reference') {
+    out(configReference(registry));
     return 0;
   }
   if (command === 'run' && args['print-default-config']) {
@@ -121,7 +134,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     return 1;
   }
   if (!args.config) {
-    for (const s of app.servers) for (const a of s.addresses) process.stderr.write(`ferry: serving the embedded default on port ${a.port} (see it at http://localhost:${a.port}/)\n`);
+    process.stderr.write('ferry: serving the embedded default: http://localhost:8080/ and https://localhost:8443/ (self-signed)\n');
   }
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -3,6 +3,8 @@ import { duplexEchoModule } from '@ferry/duplex';
 import { encodeModule } from '@ferry/encode';
 import { reverseProxyModule } from '@ferry/proxy';
 import { sseModule, ssePublishModule } from '@ferry/sse';
+import { statusModule } from './demo/status.js';
+import { websocketEchoModule } from './demo/websocket_echo.js';
 
 /** Every standard module of the `ferry` distribution. */
 export const standardModules: readonly AnyModule[] = [
@@ -12,6 +14,8 @@ export const standardModules: readonly AnyModule[] = [
   sseModule,
   ssePublishModule,
   duplexEchoModule,
+  websocketEchoModule,
+  statusModule,
 ];
 
 /** A registry with every standard module, ready for plugins. */

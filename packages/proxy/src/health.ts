@@ -55,11 +55,17 @@ export function startActiveChecks(
     }
   };
   const run = () => void Promise.all(upstreams.map(check));
-  run();
-  const timer = setInterval(run, cfg.interval);
+  // The first check waits a moment: upstreams in the same config may not be listening yet at
+  // provision time. Until then an upstream counts as healthy (as in Caddy).
+  let timer = setTimeout(() => {
+    run();
+    timer = setInterval(run, cfg.interval);
+    timer.unref();
+  }, Math.min(cfg.interval, 500));
   timer.unref();
   return () => {
     stopped = true;
+    clearTimeout(timer);
     clearInterval(timer);
   };
 }

@@ -17,6 +17,7 @@ import { startActiveChecks, type Probe } from './health.js';
 import { addVia, endToEnd, type HeaderRecord } from './hop.js';
 import { createSelector, type SelectionConfig } from './selection.js';
 import { createTransport, MidBodyError, type OutRequest, type ResponseSink } from './transport.js';
+import { proxyMetrics } from './metrics.js';
 import { proxyUpgrade } from './upgrade.js';
 import { Upstream, type PassiveHealth } from './upstream.js';
 
@@ -210,6 +211,8 @@ export const reverseProxyModule = defineModule({
         return { up: hit, max };
       });
 
+    const metrics = proxyMetrics(ctx.metrics);
+    ctx.onCleanup(metrics.watchHealth(() => staticUps.map((up) => [up.dial, up.healthy(passive)] as const)));
     const active = cfg.health_checks?.active;
     if (active && staticUps.length > 0) {
       const uri = active.uri ?? active.path ?? '/';
@@ -376,7 +379,15 @@ export const reverseProxyModule = defineModule({
         tried.add(up);
         const out: OutRequest = { method: req.method, path: req.url, headers: outgoing(req), body: bodyless ? null : req.body, signal: req.signal };
         try {
-          if (upgrade) await proxyUpgrade(up, req, res, out.headers, { ...streamSettings, responseHeaders: (h) => answer(req, h) });
+          if (upgrade) {
+            const kind = (req.upgrade ?? req.extendedConnectProtocol ?? '').toLowerCase() === 'websocket' ? 'websocket' : 'upgrade';
+            metrics.streams.inc({ kind });
+            try {
+              await proxyUpgrade(up, req, res, out.headers, { ...streamSettings, responseHeaders: (h) => answer(req, h) });
+            } finally {
+              metrics.streams.dec({ kind });
+            }
+          }
           else await forward(up, req, res, out);
           return;
         } catch (err) {
