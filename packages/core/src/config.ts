@@ -20,31 +20,82 @@ const listenAddress = z.string().superRefine((v, ctx) => {
   }
 });
 
+const routeList = () => z.array(z.unknown().meta({ title: 'route' }));
+
+/** A server's options. The defaults stated here are applied by FerryServer (server.ts) and loadConfig. */
 export const serverSchema = z.strictObject({
-  listen: z.array(listenAddress).min(1),
-  protocols: z.array(z.string()).min(1).optional(),
-  routes: z.array(z.unknown()).optional(),
-  errors: z.strictObject({ routes: z.array(z.unknown()) }).optional(),
-  read_timeout: duration().optional(),
-  read_header_timeout: duration().optional(),
-  write_timeout: duration().optional(),
-  idle_timeout: duration().optional(),
-  max_header_bytes: z.number().int().positive().optional(),
-  enable_full_duplex: z.boolean().optional(),
-  /** Access log on. (Caddy's logger-name mapping is not supported: its fields are errors.) */
-  logs: z.strictObject({}).optional(),
+  listen: z
+    .array(listenAddress)
+    .min(1)
+    .describe('Addresses to listen on: `":8080"` (every interface), `"127.0.0.1:8443"`, `"[::1]:80"`; port 0 picks a free port. No port ranges.'),
+  protocols: z
+    .array(z.string())
+    .min(1)
+    .optional()
+    .meta({
+      description: 'HTTP versions to serve: `h1`, `h2` (only with TLS), `h2c` (cleartext HTTP/2 by prior knowledge). `h3` is not supported.',
+      default: ['h1', 'h2'],
+    }),
+  routes: routeList().optional().meta({ description: 'The routes every request runs through, in order; a request none answers gets an empty 200 (as in Caddy).', default: [] }),
+  errors: z
+    .strictObject({ routes: routeList().describe('Error routes, with `{http.error.status_code}` and `{http.error.message}`.') })
+    .optional()
+    .describe("Handles errors raised by `routes`; unanswered, the error's status is sent with an empty body. Unset: the status and a short plain-text body."),
+  read_timeout: duration()
+    .optional()
+    .meta({ description: 'How long an HTTP/1.1 client may take to send a whole request, header and body; 0 means no limit.', default: '0s' }),
+  read_header_timeout: duration()
+    .optional()
+    .meta({
+      description: 'How long a client may take to send the request header (HTTP/1.1); when set, it bounds the TLS handshake too (else 2m).',
+      default: '1m',
+    }),
+  write_timeout: duration()
+    .optional()
+    .meta({ description: 'How long a response may take, from the request header read to its last byte written; an unfinished one is aborted. 0 means no limit.', default: '0s' }),
+  idle_timeout: duration()
+    .optional()
+    .meta({ description: 'How long an idle keep-alive connection (HTTP/1.1) or a session without streams (HTTP/2) is kept open.', default: '5m' }),
+  max_header_bytes: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Largest request header accepted, in bytes (HTTP/1.1 header size, HTTP/2 header list size). Unset: Node's limits (16 KiB for HTTP/1.1)."),
+  enable_full_duplex: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Let handlers write the response while an HTTP/1.1 request body is still arriving (HTTP/2 always can).', default: false }),
+  logs: z
+    .strictObject({})
+    .optional()
+    .describe("Present (`{}`): an access log line per request (logger `http.log.access`). Caddy's logger-name mapping is not supported: its fields are errors."),
   tls_connection_policies: z
-    .array(z.strictObject({ certificate_selection: z.strictObject({ any_tag: z.array(z.string()).min(1) }).optional() }))
-    .optional(),
+    .array(
+      z.strictObject({
+        certificate_selection: z
+          .strictObject({
+            any_tag: z.array(z.string()).min(1).describe('Tags (from `apps.tls.certificates`) a certificate must have one of; the tags of all policies count together.'),
+          })
+          .optional()
+          .describe('Which loaded certificates to serve. Unset: every loaded certificate.'),
+      }),
+    )
+    .optional()
+    .describe('Serve HTTPS (certificates chosen by SNI). Unset: plain HTTP.'),
   automatic_https: z
     .strictObject({
-      disable: z.boolean().optional(),
-      disable_redirects: z.boolean().optional(),
-      disable_certificates: z.boolean().optional(),
-      skip: z.array(z.string()).optional(),
-      skip_certificates: z.array(z.string()).optional(),
+      disable: z
+        .boolean()
+        .optional()
+        .meta({ description: 'Silences the warning that Caddy would serve this server with automatic HTTPS (Ferry obtains no certificates).', default: false }),
+      disable_redirects: z.boolean().optional().describe('Accepted for Caddy configs; no effect: Ferry adds no HTTP-to-HTTPS redirects.'),
+      disable_certificates: z.boolean().optional().describe('Accepted for Caddy configs; no effect: Ferry obtains no certificates.'),
+      skip: z.array(z.string()).optional().describe('Accepted for Caddy configs; no effect.'),
+      skip_certificates: z.array(z.string()).optional().describe('Accepted for Caddy configs; no effect.'),
     })
-    .optional(),
+    .optional()
+    .describe("Caddy's automatic HTTPS settings: Ferry has no automatic HTTPS; only `disable` matters."),
 });
 
 const certFile = z.strictObject({

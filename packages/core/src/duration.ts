@@ -46,9 +46,12 @@ export function parseDuration(input: string | number): number {
   return sign * total;
 }
 
-/** Zod schema for a duration option: accepts what `parseDuration` does, yields milliseconds. */
+/**
+ * Zod schema for a duration option: accepts what `parseDuration` does, yields milliseconds.
+ * Titled `duration` for the JSON Schema and the generated reference.
+ */
 export const duration = () =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
+  z.union([z.string(), z.number()]).meta({ title: 'duration' }).transform((v, ctx) => {
     try {
       return parseDuration(v);
     } catch (err) {

@@ -5,17 +5,31 @@ import type { FerryRequest } from './request.js';
 import type { ResponseWriter } from './types.js';
 
 const replacement = z
-  .strictObject({ search: z.string().optional(), search_regexp: z.string().optional(), replace: z.string().optional() })
+  .strictObject({
+    search: z.string().optional().describe('Substring to replace, every occurrence (give this or `search_regexp`).'),
+    search_regexp: z
+      .string()
+      .optional()
+      .describe('Regular expression (JavaScript syntax) to replace, every match; `replace` may use `$1`, `$<name>` (give this or `search`).'),
+    replace: z.string().optional().meta({ description: 'Replacement text; placeholders allowed.', default: '' }),
+  })
   .refine((r) => (r.search === undefined) !== (r.search_regexp === undefined), 'give exactly one of search, search_regexp');
 
-const headerMap = z.record(z.string(), z.array(z.string()));
+const fieldName = () => z.string().meta({ title: 'field' });
+const headerMap = z.record(fieldName(), z.array(z.string()));
 
-/** Caddy's HeaderOps fields: `add`, `set`, `delete` (with `*` wildcards), `replace`. Values may hold placeholders. */
+/** Caddy's HeaderOps fields (applied in this order: `delete: ["*"]`, add, set, delete, replace). */
 export const headerOpsShape = {
-  add: headerMap.optional(),
-  set: headerMap.optional(),
-  delete: z.array(z.string()).optional(),
-  replace: z.record(z.string(), z.array(replacement)).optional(),
+  add: headerMap.optional().describe('Fields to add, keeping the values already there; values may hold placeholders.'),
+  set: headerMap.optional().describe('Fields to set, replacing the values already there; values may hold placeholders.'),
+  delete: z
+    .array(z.string())
+    .optional()
+    .describe('Names of fields to delete, case-insensitive, with `*` wildcards at either end; `"*"` alone deletes every field before add and set.'),
+  replace: z
+    .record(fieldName(), z.array(replacement))
+    .optional()
+    .describe('Substring or regexp replacements in the values of a field (`"*"`: every field), applied in order.'),
 };
 
 export const headerOpsSchema = z.strictObject(headerOpsShape);

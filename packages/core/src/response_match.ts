@@ -1,14 +1,18 @@
 import { z } from 'zod';
 
 /**
- * Caddy's ResponseMatcher: a response matches when its status is one of `status_code` (a single
- * digit matches its class: `2` is any 2xx) and every field in `headers` matches — `null` means
- * the field must be absent, `[]` that it must be present, otherwise one of its values must match
- * one pattern (`*` wildcards at either end). Used by `headers.response.require` and `encode.match`.
+ * Caddy's ResponseMatcher: a response matches when both its fields do. Used by
+ * `headers.response.require` and `encode.match`.
  */
 export const responseMatcherSchema = z.strictObject({
-  status_code: z.array(z.number().int().min(1).max(999)).optional(),
-  headers: z.record(z.string(), z.array(z.string()).nullable()).optional(),
+  status_code: z
+    .array(z.number().int().min(1).max(999))
+    .optional()
+    .describe('Status codes, one of which the response must have; a single digit matches its class (`2` is any 2xx). Unset or empty: any status.'),
+  headers: z
+    .record(z.string().meta({ title: 'field' }), z.array(z.string()).nullable())
+    .optional()
+    .describe('Fields that must all match: `null` requires the field absent, `[]` present, else one value must match one pattern (`*` wildcards at either end).'),
 });
 
 export type ResponseMatcherConfig = z.output<typeof responseMatcherSchema>;

@@ -16,8 +16,7 @@ export const duplexEchoModule = defineModule({
   id: 'http.handlers.duplex_echo',
   description: 'Echoes the request body chunk by chunk as it arrives (full duplex), headers sent at once.',
   config: z.strictObject({
-    /** Status of the echo response. Default 200. */
-    status_code: z.number().int().min(200).max(599).optional(),
+    status_code: z.number().int().min(200).max(599).optional().meta({ description: 'Status of the echo response.', default: 200 }),
   }),
   provision(cfg, ctx): Middleware {
     const open = streamsGauge(ctx);

@@ -21,14 +21,39 @@ const ZSTD_LEVELS = { fastest: 1, default: 3, better: 7, best: 11 } as const;
 const config = z.strictObject({
   encodings: z
     .strictObject({
-      zstd: z.strictObject({ level: z.union([z.enum(['fastest', 'default', 'better', 'best']), z.number().int().min(1).max(22)]).optional() }).optional(),
-      br: z.strictObject({ level: z.number().int().min(0).max(11).optional() }).optional(),
-      gzip: z.strictObject({ level: z.number().int().min(0).max(9).optional() }).optional(),
+      zstd: z
+        .strictObject({
+          level: z
+            .union([z.enum(['fastest', 'default', 'better', 'best']), z.number().int().min(1).max(22)])
+            .optional()
+            .meta({ description: 'Compression level: `fastest`, `default`, `better`, `best` (1, 3, 7, 11), or 1–22.', default: 'default' }),
+        })
+        .optional()
+        .describe('Zstandard (`zstd`); needs Node 22.15+ or 23.8+.'),
+      br: z
+        .strictObject({ level: z.number().int().min(0).max(11).optional().meta({ description: 'Brotli quality, 0–11.', default: 4 }) })
+        .optional()
+        .describe('Brotli (`br`).'),
+      gzip: z
+        .strictObject({ level: z.number().int().min(0).max(9).optional().meta({ description: 'Compression level, 0–9.', default: 6 }) })
+        .optional()
+        .describe('Gzip (`gzip`).'),
     })
-    .optional(),
-  prefer: z.array(z.enum(['zstd', 'br', 'gzip'])).optional(),
-  minimum_length: z.number().int().min(0).optional(),
-  match: responseMatcherSchema.optional(),
+    .optional()
+    .describe("The encodings to offer, each with its options. Unset: zstd (where Node has it) and gzip, as Caddy's Caddyfile default."),
+  prefer: z
+    .array(z.enum(['zstd', 'br', 'gzip']))
+    .optional()
+    .describe('Order to choose in when the client accepts several equally (same q-value); then zstd, br, gzip. Unset: zstd, br, gzip.'),
+  minimum_length: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .meta({ description: 'Smallest response body to compress, in bytes; smaller ones are sent uncompressed.', default: 512 }),
+  match: responseMatcherSchema
+    .optional()
+    .describe("Compress only responses this matches. Unset: a Content-Type in Caddy's list of text-based types (`text/*`, `application/json*`, `image/svg+xml*`, …)."),
 }).superRefine((cfg, ctx) => {
   // Checks the shape cannot express, each reported at its own JSON path (not just the handler's).
   if (cfg.encodings?.zstd && !zstdAvailable) {

@@ -13,20 +13,31 @@ function appHub(ctx: ProvisionContext): Hub {
 }
 
 const subscribeConfig = z.strictObject({
-  /** Topic to subscribe to; placeholders allowed (`"chat/{http.request.uri.query.room}"`). */
-  topic: z.string().min(1),
-  /** Comment heartbeat interval; `0` turns it off. Default 15s. */
-  heartbeat: duration().optional(),
-  /** Events kept per topic for Last-Event-ID replay. Default 100. */
-  history: z.number().int().min(0).optional(),
-  /** Reconnect delay hint sent to the client, as a duration. */
-  retry: duration().optional(),
-  /** Events held for a slow subscriber before the slow-client policy applies. Default 1000. */
-  max_queued_events: z.number().int().min(1).optional(),
-  /** Bytes held for a slow subscriber before the slow-client policy applies. Default 1 MiB. */
-  max_queued_bytes: z.number().int().min(1).optional(),
-  /** `drop_oldest` (default) or `disconnect`. */
-  slow_client: z.enum(['drop_oldest', 'disconnect']).optional(),
+  topic: z.string().min(1).describe('Topic to subscribe to; placeholders allowed (`"chat/{http.request.uri.query.room}"`).'),
+  heartbeat: duration().optional().meta({ description: 'Interval of comment heartbeats on an idle stream; 0 turns them off.', default: '15s' }),
+  history: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .meta({ description: 'Events kept per topic for Last-Event-ID replay (the hub keeps the largest any `sse` handler asks for).', default: 100 }),
+  retry: duration().optional().describe('Reconnect delay hint sent to the client first (the `retry:` field, in ms). Unset: none sent.'),
+  max_queued_events: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: 'Events held for a slow subscriber before `slow_client` applies.', default: 1000 }),
+  max_queued_bytes: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: 'Bytes held for a slow subscriber before `slow_client` applies (1 MiB).', default: 1048576 }),
+  slow_client: z
+    .enum(['drop_oldest', 'disconnect'])
+    .optional()
+    .meta({ description: "When a subscriber's queue is full: `drop_oldest` drops its oldest queued event, `disconnect` ends its stream.", default: 'drop_oldest' }),
 });
 
 /** `http.handlers.sse`: subscribes the client to a topic of the app's hub, with replay from Last-Event-ID. */
@@ -57,10 +68,13 @@ export const sseModule = defineModule({
 });
 
 const publishConfig = z.strictObject({
-  /** Topic to publish to; placeholders allowed. */
-  topic: z.string().min(1),
-  /** Largest request body accepted, in bytes. Default 1 MiB. */
-  max_body_bytes: z.number().int().min(1).optional(),
+  topic: z.string().min(1).describe('Topic to publish to; placeholders allowed.'),
+  max_body_bytes: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: 'Largest request body accepted, in bytes (1 MiB); a larger one gets 413.', default: 1048576 }),
 });
 
 async function readBody(req: { body: AsyncIterable<Buffer> }, limit: number): Promise<Buffer> {

@@ -27,8 +27,7 @@ export const statusModule = defineModule({
   id: 'http.handlers.ferry_status',
   description: 'An SSE stream of clock ticks and live server status (req/s, open streams, upstream health).',
   config: z.strictObject({
-    /** How often to send. Default 1s. */
-    interval: duration().optional(),
+    interval: duration().optional().meta({ description: 'How often to send the `clock` and `status` events.', default: '1s' }),
   }),
   provision(cfg, ctx): Middleware {
     const every = cfg.interval ?? 1000;

@@ -10,8 +10,12 @@ export const websocketEchoModule = defineModule({
   id: 'http.handlers.websocket_echo',
   description: 'A WebSocket echo endpoint (HTTP/1.1 Upgrade): greets, then echoes each message.',
   config: z.strictObject({
-    /** Largest message accepted, in bytes. Default 1 MiB. */
-    max_message_bytes: z.number().int().min(1).optional(),
+    max_message_bytes: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'Largest message accepted, in bytes (1 MiB); a larger one closes the connection with 1009.', default: 1048576 }),
   }),
   provision(cfg, ctx): Middleware {
     const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.max_message_bytes ?? 1024 * 1024 });

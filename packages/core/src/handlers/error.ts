@@ -8,8 +8,14 @@ export const errorModule = defineModule({
   id: 'http.handlers.error',
   description: 'Raises an HTTP error (status_code, error message) handled by the error routes.',
   config: z.strictObject({
-    error: z.string().optional(),
-    status_code: z.union([z.number().int().min(400).max(599), z.string()]).optional(),
+    error: z.string().optional().describe('Error message, readable as `{http.error.message}`; placeholders allowed. Unset: no message.'),
+    status_code: z
+      .union([z.number().int().min(400).max(599), z.string()])
+      .optional()
+      .meta({
+        description: 'HTTP status of the error, readable as `{http.error.status_code}`: an integer, or a string with placeholders; one that renders to no integer gives 500.',
+        default: 500,
+      }),
   }),
   provision(cfg, ctx): Middleware {
     const message = cfg.error === undefined ? undefined : ctx.template(cfg.error, `${ctx.path}.error`);

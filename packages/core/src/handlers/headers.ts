@@ -8,16 +8,18 @@ import type { Middleware, ResponseWriter } from '../types.js';
 import { ResponseWriterWrapper } from '../writer.js';
 
 const config = z.strictObject({
-  request: z.strictObject(headerOpsShape).optional(),
+  request: z.strictObject(headerOpsShape).optional().describe('Operations on the request header fields, before the next handler runs.'),
   response: z
     .strictObject({
       ...headerOpsShape,
-      /** Apply the ops just before the response headers are sent, seeing what later handlers set. */
-      deferred: z.boolean().optional(),
-      /** Apply the ops only to responses this matches (implies deferred). */
-      require: responseMatcherSchema.optional(),
+      deferred: z
+        .boolean()
+        .optional()
+        .meta({ description: 'Apply the ops just before the response header is sent, seeing the fields later handlers set.', default: false }),
+      require: responseMatcherSchema.optional().describe('Apply the ops only to responses this matches (implies `deferred`). Unset: every response.'),
     })
-    .optional(),
+    .optional()
+    .describe('Operations on the response header fields.'),
 });
 
 /** Applies response header ops once, just before the header block is sent (Caddy's deferred ops). */

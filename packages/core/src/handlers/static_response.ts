@@ -3,14 +3,23 @@ import { defineModule, moduleFactory } from '../module.js';
 import { DONE, type Middleware } from '../types.js';
 
 const config = z.strictObject({
-  /** A number, or a string with placeholders (`"{http.error.status_code}"`). */
-  status_code: z.union([z.number().int().min(100).max(999), z.string()]).optional(),
-  headers: z.record(z.string(), z.array(z.string())).optional(),
-  body: z.string().optional(),
-  /** Close the connection after the response (HTTP/1.1). */
-  close: z.boolean().optional(),
-  /** Abort the connection (or reset the stream) without a response. */
-  abort: z.boolean().optional(),
+  status_code: z
+    .union([z.number().int().min(100).max(999), z.string()])
+    .optional()
+    .meta({
+      description: 'HTTP status code to respond with: an integer, or a string with placeholders (`"{http.error.status_code}"`); one that renders outside 100–999 sends 500.',
+      default: 200,
+    }),
+  headers: z
+    .record(z.string().meta({ title: 'field' }), z.array(z.string()))
+    .optional()
+    .describe('Header fields to set on the response, replacing any set before; values may hold placeholders.'),
+  body: z
+    .string()
+    .optional()
+    .describe('Response body; placeholders allowed. Sent as `text/plain; charset=utf-8` unless a Content-Type is set. Unset: no body.'),
+  close: z.boolean().optional().meta({ description: 'Close the connection after the response (`Connection: close`, HTTP/1.1).', default: false }),
+  abort: z.boolean().optional().meta({ description: 'Abort the connection (or reset the HTTP/2 stream) without a response; the other options are ignored.', default: false }),
 });
 
 /** `http.handlers.static_response`: a fixed response; status, headers and body may hold placeholders. */

@@ -9,8 +9,16 @@ export const subrouteModule = defineModule({
   id: 'http.handlers.subroute',
   description: 'Runs a nested list of routes; its errors.routes handle errors raised inside it.',
   config: z.strictObject({
-    routes: z.array(z.unknown()).optional(),
-    errors: z.strictObject({ routes: z.array(z.unknown()) }).optional(),
+    routes: z
+      .array(z.unknown().meta({ title: 'route' }))
+      .optional()
+      .meta({ description: "Routes to run, in order, as a server's; unmatched requests go on to the next handler.", default: [] }),
+    errors: z
+      .strictObject({
+        routes: z.array(z.unknown().meta({ title: 'route' })).describe('Error routes, with `{http.error.status_code}` and `{http.error.message}`.'),
+      })
+      .optional()
+      .describe("Handles errors raised in `routes`; unanswered, the error's status is sent. Unset: errors go to the enclosing error routes."),
   }),
   async provision(cfg, ctx): Promise<Middleware> {
     const routes = await ctx.compileRoutes((cfg.routes ?? []) as RouteInput[], `${ctx.path}.routes`);

@@ -7,7 +7,10 @@ import type { Middleware } from '../types.js';
 export const varsModule = defineModule({
   id: 'http.handlers.vars',
   description: 'Sets per-request variables, readable as {http.vars.NAME}.',
-  config: z.record(z.string(), z.unknown()),
+  config: z.record(
+    z.string().meta({ title: 'name' }),
+    z.unknown().describe('Value of `{http.vars.NAME}`: any JSON value; a string may hold placeholders, rendered per request.'),
+  ),
   provision(vars, ctx): Middleware {
     const entries: [string, Template | unknown][] = Object.entries(vars).map(([k, v]) => [
       k,

@@ -31,7 +31,13 @@ function valueTest(pattern: string): (v: string) => boolean {
 export const headerMatcher = defineModule({
   id: 'http.matchers.header',
   description: 'Matches request header fields by value (with * wildcards), presence ([]), or absence (null).',
-  config: z.record(z.string(), z.array(z.string()).nullable()),
+  config: z.record(
+    z.string().meta({ title: 'field' }),
+    z
+      .array(z.string())
+      .nullable()
+      .describe('Values, one of which must match (`*` wildcards at either end); `[]`: the field must be present, `null`: absent. Field names are case-insensitive.'),
+  ),
   provision(fields): Matcher {
     const checks = Object.entries(fields).map(([name, values]) => {
       const key = name.toLowerCase();
@@ -53,7 +59,10 @@ export const header = moduleFactory(headerMatcher, (fields: Record<string, strin
 export const headerRegexpMatcher = defineModule({
   id: 'http.matchers.header_regexp',
   description: 'Matches request header fields against regular expressions; captures become {http.regexp.*}.',
-  config: z.record(z.string(), regexpConfig),
+  config: z.record(
+    z.string().meta({ title: 'field' }),
+    regexpConfig.describe("The regular expression the field's values (joined with `,`) must match; a missing field does not match."),
+  ),
   provision(fields): Matcher {
     const checks = Object.entries(fields).map(([name, cfg]) => {
       const key = name.toLowerCase();

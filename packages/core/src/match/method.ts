@@ -6,7 +6,7 @@ import type { Matcher } from '../types.js';
 export const methodMatcher = defineModule({
   id: 'http.matchers.method',
   description: 'Matches the request method.',
-  config: z.array(z.string().min(1)),
+  config: z.array(z.string().min(1)).describe('Methods (`GET`, `POST`, …), case-insensitive; any one may match.'),
   provision(methods): Matcher {
     const set = new Set(methods.map((m) => m.toUpperCase()));
     return (req) => set.has(req.method);

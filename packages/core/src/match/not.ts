@@ -8,7 +8,10 @@ import type { Matcher } from '../types.js';
 export const notMatcher = defineModule({
   id: 'http.matchers.not',
   description: 'Negates its matcher sets: matches when none of them match.',
-  config: z.array(z.unknown()).min(1),
+  config: z
+    .array(z.unknown().meta({ title: 'matcherSet' }))
+    .min(1)
+    .describe('Matcher sets (objects of matchers, AND-ed), OR-ed, then negated; an empty set `{}` matches everything, so its negation nothing.'),
   async provision(sets, ctx): Promise<Matcher> {
     const compiled: Matcher[] = [];
     let always = false;

@@ -55,7 +55,9 @@ function compilePattern(pattern: string): (path: string) => boolean {
 export const pathMatcher = defineModule({
   id: 'http.matchers.path',
   description: 'Matches the request path against exact, prefix, suffix, substring or glob patterns.',
-  config: z.array(z.string()),
+  config: z
+    .array(z.string())
+    .describe('Path patterns, case-insensitive, matched against the cleaned path: exact, `/prefix*`, `*suffix`, `*substring*`, or a glob (`*` within one segment). Any one may match.'),
   provision(patterns): Matcher {
     const tests = patterns.map(compilePattern);
     if (tests.length === 1) {

@@ -4,8 +4,11 @@ import type { FerryRequest } from '../request.js';
 import type { Matcher } from '../types.js';
 
 export const regexpConfig = z.strictObject({
-  pattern: z.string(),
-  name: z.string().optional(),
+  pattern: z.string().describe('Regular expression (JavaScript syntax, unanchored: use `^` and `$`) to match.'),
+  name: z
+    .string()
+    .optional()
+    .describe('Name for the captures: `{http.regexp.NAME.1}`, `{http.regexp.NAME.GROUP}`. Unset: `{http.regexp.1}`, `{http.regexp.GROUP}`.'),
 });
 
 /** Compiles a pattern that stores its captures as `{http.regexp.NAME.N}` / `{http.regexp.NAME.GROUP}`. */

@@ -9,7 +9,12 @@ import type { Matcher } from '../types.js';
 export const queryMatcher = defineModule({
   id: 'http.matchers.query',
   description: 'Matches query parameters by key and value ("*" matches any value).',
-  config: z.record(z.string(), z.array(z.string())),
+  config: z
+    .record(
+      z.string().meta({ title: 'key' }),
+      z.array(z.string()).describe('Values, one of which the parameter must have (exact); `"*"` matches any value, but the key must be there.'),
+    )
+    .describe('Every key listed must match; an empty `{}` matches requests without a query string.'),
   provision(fields): Matcher {
     const checks = Object.entries(fields).map(([key, values]) => {
       const any = values.includes('*');
