@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
 import { afterEach } from 'vitest';
 import { createServer, type FerryServer, type ServerOptions } from '@ferry/core';
-import { selfSigned } from '../helpers/certs.js';
+import { selfSigned } from '@ferry/test-kit/certs';
 
 type Cleanup = () => unknown;
 const cleanups: Cleanup[] = [];

@@ -3,7 +3,7 @@ import { connect as h2connect } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, silentLogger, type ConfigIssue, type FerryApp } from '../src/index.js';
-import { selfSigned } from './helpers/certs.js';
+import { selfSigned } from '@ferry/test-kit/certs';
 import { accepts, freePort, send } from './helpers/http.js';
 
 const started: FerryApp[] = [];

@@ -16,7 +16,7 @@ import {
   staticResponse,
   type MatcherSetInput,
 } from '../src/index.js';
-import { selfSigned } from './helpers/certs.js';
+import { selfSigned } from '@ferry/test-kit/certs';
 import { bodyOf, send, useServers, type SendOptions } from './helpers/http.js';
 
 const serve = useServers();

@@ -13,7 +13,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import type { Handler, ResponseWriter } from '@ferry/core';
 import { encode, EncodeWriter } from '../src/index.js';
 import { connectProtocolAllowed, defer, deferred, h2Connect, serve } from './helpers/net.js';
-import { encodeFrame, FrameReader, OP_CLOSE, OP_TEXT, type Frame } from './helpers/ws-frames.js';
+import { encodeFrame, FrameReader, OP_CLOSE, OP_TEXT, type Frame } from '@ferry/test-kit/ws-frames';
 
 // A held status is a wait that never ends: fail in seconds, not at the suite timeout.
 const DEADLOCK = { timeout: 5000 };

@@ -3,7 +3,7 @@ import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 
 import { describe, expect, it } from 'vitest';
 import { encode } from '@ferry/encode';
 import { certificates, h2Session, startProxy, wsEchoUpstream, type ProxyOptions } from './helpers/net.js';
-import { encodeFrame, FrameReader, OP_TEXT, type Frame } from './helpers/ws-frames.js';
+import { encodeFrame, FrameReader, OP_TEXT, type Frame } from '@ferry/test-kit/ws-frames';
 import type { HandlerInput } from '@ferry/core';
 
 /** Opens an RFC 8441 extended CONNECT for `websocket` once the server allowed it in its SETTINGS. */

@@ -5,7 +5,7 @@ import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { capturedLogger, certificates, eventually, h2Session, portOf, rawClient, readUntil, startProxy, wsClient, wsEchoUpstream } from './helpers/net.js';
-import { encodeFrame, FrameReader, OP_CLOSE, type Frame } from './helpers/ws-frames.js';
+import { encodeFrame, FrameReader, OP_CLOSE, type Frame } from '@ferry/test-kit/ws-frames';
 
 const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
 

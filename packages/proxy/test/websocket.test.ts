@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { acceptFor, deadPort, defer, get, netUpstream, portOf, rawClient, readUntil, startProxy, wsClient, wsEchoUpstream } from './helpers/net.js';
-import { encodeFrame, FrameReader, type Frame } from './helpers/ws-frames.js';
+import { encodeFrame, FrameReader, type Frame } from '@ferry/test-kit/ws-frames';
 
 /** Splits a raw 101 answer into its head and the frames that followed it. */
 function parseUpgrade(buf: Buffer): { head: string; frames: Frame[] } | undefined {

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { afterEach } from 'vitest';
 import { createServer, type FerryServer, type ServerOptions } from '@ferry/core';
-import { selfSigned } from './certs.js';
+import { selfSigned } from '@ferry/test-kit/certs';
 
 type Cleanup = () => unknown;
 const cleanups: Cleanup[] = [];

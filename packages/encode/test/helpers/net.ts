@@ -11,7 +11,7 @@ import type { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { afterEach } from 'vitest';
 import { createServer, type FerryServer, type ResponseWriter, type ServerOptions } from '@ferry/core';
-import { selfSigned } from './certs.js';
+import { selfSigned } from '@ferry/test-kit/certs';
 
 type Cleanup = () => unknown;
 const cleanups: Cleanup[] = [];

@@ -22,7 +22,7 @@ import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { afterEach } from 'vitest';
 import { createServer, type FerryServer, type HandlerInput, type ServerOptions } from '@ferry/core';
 import { reverseProxy, type ReverseProxyConfig } from '../../src/index.js';
-import { selfSigned } from './certs.js';
+import { selfSigned } from '@ferry/test-kit/certs';
 
 type Cleanup = () => unknown;
 const cleanups: Cleanup[] = [];
