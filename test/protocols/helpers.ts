@@ -9,38 +9,12 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
-import { afterEach } from 'vitest';
 import { createServer, type FerryServer, type ServerOptions } from '@ferry/core';
 import { selfSigned } from '@ferry/test-kit/certs';
+import { defer, deferred } from '@ferry/test-kit/lifecycle';
+export { defer, deferred };
 
-type Cleanup = () => unknown;
-const cleanups: Cleanup[] = [];
 
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch {
-      // Cleanup is best effort: a socket the test already destroyed may complain.
-    }
-  }
-});
-
-/** Runs `fn` after the current test, in reverse order of registration. */
-export function defer(fn: Cleanup): void {
-  cleanups.push(fn);
-}
-
-/** A promise with its resolvers outside, for handlers the test controls. */
-export function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /**
  * Resolves once `test()` holds, checking after each turn of the event loop, for state that

@@ -15,26 +15,10 @@ import type { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Client } from 'undici';
-import { afterEach } from 'vitest';
 import { createServer, type FerryServer, type ServerOptions } from '@ferry/core';
+import { defer } from '@ferry/test-kit/lifecycle';
+export { defer };
 
-type Cleanup = () => unknown;
-const cleanups: Cleanup[] = [];
-
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch {
-      // Best effort: a socket the test already destroyed may complain.
-    }
-  }
-});
-
-/** Runs `fn` after the current test, in reverse order of registration. */
-export function defer(fn: Cleanup): void {
-  cleanups.push(fn);
-}
 
 /** A promise with its resolvers outside. */
 export function deferred<T = void>() {

@@ -9,27 +9,11 @@ import { connect as h2connect, type ClientHttp2Session, type OutgoingHttpHeaders
 import { request as httpsRequest } from 'node:https';
 import type { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { afterEach } from 'vitest';
 import { createServer, type FerryServer, type ResponseWriter, type ServerOptions } from '@ferry/core';
 import { selfSigned } from '@ferry/test-kit/certs';
+import { defer, deferred } from '@ferry/test-kit/lifecycle';
+export { defer, deferred };
 
-type Cleanup = () => unknown;
-const cleanups: Cleanup[] = [];
-
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch {
-      // Best effort: a socket the test already destroyed may complain.
-    }
-  }
-});
-
-/** Runs `fn` after the current test, in reverse order of registration. */
-export function defer(fn: Cleanup): void {
-  cleanups.push(fn);
-}
 
 /**
  * `await once(res, 'drain')`, typed: @types/node 20's `once` takes only an EventEmitter or an
@@ -39,16 +23,6 @@ export function drain(res: ResponseWriter, signal?: AbortSignal): Promise<unknow
   return once(res as unknown as EventEmitter, 'drain', signal ? { signal } : {});
 }
 
-/** A promise with its resolvers outside, for handlers the test controls. */
-export function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** The self-signed certificate: the server's pair, and the CA a client trusts. */
 export function certificates() {

@@ -19,39 +19,13 @@ import { connect as netConnect, createServer as createNetServer, type AddressInf
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
-import { afterEach } from 'vitest';
 import { createServer, type FerryServer, type HandlerInput, type ServerOptions } from '@ferry/core';
 import { reverseProxy, type ReverseProxyConfig } from '../../src/index.js';
 import { selfSigned } from '@ferry/test-kit/certs';
+import { defer, deferred } from '@ferry/test-kit/lifecycle';
+export { defer, deferred };
 
-type Cleanup = () => unknown;
-const cleanups: Cleanup[] = [];
 
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch {
-      // Best effort: a socket the test already destroyed may complain.
-    }
-  }
-});
-
-/** Runs `fn` after the current test, in reverse order of registration. */
-export function defer(fn: Cleanup): void {
-  cleanups.push(fn);
-}
-
-/** A promise with its resolvers outside, for handlers the test controls. */
-export function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /**
  * Resolves once `test()` holds, checked on a short poll: for state that settles on the far side
