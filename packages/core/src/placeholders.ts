@@ -47,7 +47,8 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
     switch (k) {
       case 'method': return req.method;
       case 'scheme': return req.scheme;
-      case 'proto': return PROTO[req.protocol];
+      // HTTP/1.0 requests share the h1 path; the version is the request's own.
+      case 'proto': return req.protocol === 'http/1.1' ? `HTTP/${(req.raw as { httpVersion?: string }).httpVersion ?? '1.1'}` : PROTO[req.protocol];
       case 'uri': return req.url;
       case 'uri.path': return req.path;
       case 'uri.query': return req.rawQuery;

@@ -17,10 +17,24 @@ const config = z.strictObject({
   body: z
     .string()
     .optional()
-    .describe('Response body; placeholders allowed. Sent as `text/plain; charset=utf-8` unless a Content-Type is set. Unset: no body.'),
+    .describe('Response body; placeholders allowed. Without a Content-Type header it is sent as `application/json` when it is JSON, else `text/plain; charset=utf-8`. Unset: no body.'),
   close: z.boolean().optional().meta({ description: 'Close the connection after the response (`Connection: close`, HTTP/1.1).', default: false }),
   abort: z.boolean().optional().meta({ description: 'Abort the connection (or reset the HTTP/2 stream) without a response; the other options are ignored.', default: false }),
 });
+
+const JSON_TYPE = 'application/json';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+function isJson(text: string): boolean {
+  const c = text.trimStart()[0];
+  if (c !== '{' && c !== '[') return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** `http.handlers.static_response`: a fixed response; status, headers and body may hold placeholders. */
 export const staticResponseModule = defineModule({
@@ -48,12 +62,14 @@ export const staticResponseModule = defineModule({
     const body = cfg.body === undefined ? undefined : ctx.template(cfg.body, at('body'));
     const staticBody = body?.isStatic ? Buffer.from(body.render(null as never)) : undefined;
     const close = cfg.close === true;
+    const staticIsJson = staticBody !== undefined && isJson(staticBody.toString());
     // Not async: a static response finishes synchronously and returns the shared DONE.
     return (req, res) => {
       for (const h of headers) {
         res.setHeader(h.name, h.values.length === 1 ? h.values[0]!.render(req) : h.values.map((v) => v.render(req)));
       }
-      let code = fixedStatus;
+      // In error routes, Caddy's default status is the error's own, not 200.
+      let code = cfg.status_code === undefined && req.error ? req.error.status : fixedStatus;
       if (status) {
         const n = Number(status.render(req));
         code = Number.isInteger(n) && n >= 100 && n <= 999 ? n : 500;
@@ -64,9 +80,10 @@ export const staticResponseModule = defineModule({
         res.end();
         return DONE;
       }
-      // Caddy's default for a static body without a type.
-      if (!hasType && !res.hasHeader('content-type')) res.setHeader('content-type', 'text/plain; charset=utf-8');
-      res.end(staticBody ?? body.render(req));
+      // Caddy's default for a body without a type: JSON if it is JSON, else plain text.
+      const text = staticBody ?? body.render(req);
+      if (!hasType && !res.hasHeader('content-type')) res.setHeader('content-type', (staticBody ? staticIsJson : isJson(text as string)) ? JSON_TYPE : TEXT_TYPE);
+      res.end(text);
       return DONE;
     };
   },

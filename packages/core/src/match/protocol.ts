@@ -23,7 +23,7 @@ export const protocolMatcher = defineModule({
     const plus = proto.endsWith('+');
     const want = Number(proto.slice(5, plus ? -1 : undefined));
     return (req) => {
-      const v = VERSION[req.protocol]!;
+      const v = req.protocol === 'http/1.1' ? Number((req.raw as { httpVersion?: string }).httpVersion ?? '1.1') : VERSION[req.protocol]!;
       return plus ? v >= want : v === want;
     };
   },
