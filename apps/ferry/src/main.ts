@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, formatIssue, loadConfig, readConfigFile, type ConfigIssue, type FerryApp } from '@ferry/core';
+import { AdminServer, ConfigError, createLogger, formatIssue, loadConfig, readConfigFile, type ConfigIssue, type FerryApp } from '@ferry/core';
 import { distributionRegistry } from './modules.js';
 import { loadPlugins, PluginError } from './plugins.js';
 import { defaultConfig } from './default-config.js';
@@ -14,6 +14,8 @@ commands:
   validate --config FILE [--plugin P]... check a config: every problem with its JSON path
   list-modules [--plugin P]... [--verbose]
                                         print every registered module ID, one per line
+  reload --config FILE [--address A]    load FILE into a running ferry through its admin API
+                                        (default address localhost:2019), without dropping requests
   schema [--plugin P]...                print the JSON Schema of ferry.json (for editors)
   reference [--plugin P]...             print the config reference (Markdown), as in docs/reference.md
   version                               print the version
@@ -45,6 +47,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
         plugin: { type: 'string', multiple: true, default: [] },
         verbose: { type: 'boolean', default: false },
         'print-default-config': { type: 'boolean', default: false },
+        address: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -64,6 +67,8 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     case undefined:
       out(USAGE);
       return command === undefined ? 2 : 0;
+    case 'reload':
+      return reload(args.config, args.address);
     case 'list-modules':
     case 'schema':
     case 'reference':
@@ -136,7 +141,28 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
   if (!args.config) {
     process.stderr.write('ferry: serving the embedded default: http://localhost:8080/ and https://localhost:8443/ (self-signed)\n');
   }
+  // The admin API, as in Caddy: on localhost:2019 unless the config says otherwise.
+  const adminCfg = (app.config as { admin?: { disabled?: boolean; listen?: string; origins?: string[]; enforce_origin?: boolean } } | undefined)?.admin;
+  let admin: AdminServer | undefined;
+  let stopped: (code: number) => void = () => {};
+  if (adminCfg?.disabled !== true) {
+    admin = new AdminServer(app, {
+      listen: adminCfg?.listen ?? 'localhost:2019',
+      origins: adminCfg?.origins ?? [],
+      enforceOrigin: adminCfg?.enforce_origin === true,
+      logger,
+      onStop: () => stopped(0),
+    });
+    try {
+      await admin.start();
+    } catch (err) {
+      await app.stop(0);
+      process.stderr.write(`error: ${(err as Error).message} (set "admin": {"disabled": true} or another admin.listen)\n`);
+      return 1;
+    }
+  }
   return new Promise<number>((resolve) => {
+    stopped = resolve;
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -146,7 +172,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
       }
       stopping = true;
       logger.info({ signal }, 'stopping');
-      app.stop().then(
+      Promise.all([app.stop(), admin?.close()]).then(
         () => resolve(0),
         (err: unknown) => {
           logger.error({ err }, 'error while stopping');
@@ -157,4 +183,38 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/** `ferry reload`: posts a config file to a running ferry's admin API (`POST /load`). */
+async function reload(config: string | undefined, address = 'localhost:2019'): Promise<number> {
+  if (!config) {
+    process.stderr.write('ferry reload: --config FILE is required\n');
+    return 2;
+  }
+  let json: unknown;
+  try {
+    json = await readConfigFile(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      printIssues('error', err.issues);
+      return 1;
+    }
+    throw err;
+  }
+  const base = /^[a-z]+:\/\//.test(address) ? address : `http://${address}`;
+  let res: Response;
+  try {
+    res = await fetch(new URL('/load', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
+  } catch (err) {
+    process.stderr.write(`error: cannot reach the admin API at ${base}: ${(err as Error).cause ?? (err as Error).message}\n`);
+    return 1;
+  }
+  if (res.ok) {
+    process.stdout.write('config loaded\n');
+    return 0;
+  }
+  const answer = (await res.json().catch(() => ({}))) as { error?: string; issues?: ConfigIssue[] };
+  printIssues('error', answer.issues ?? []);
+  process.stderr.write(`error: ${answer.error ?? res.statusText} (the running config is unchanged)\n`);
+  return 1;
 }

@@ -12,7 +12,7 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import { HttpError } from './errors.js';
 import { parseListen, type ListenAddress } from './listen.js';
@@ -92,6 +92,19 @@ const ERROR_END: Handler = async (req, res) => {
   if (!res.headersSent) res.statusCode = req.error?.status ?? 500;
 };
 
+/** One provisioned config of a server: its chain, its modules, and the requests it is serving. */
+interface Generation {
+  handler: Handler;
+  provisioner: Provisioner;
+  /** Aborted when this generation stops taking requests (server stop, or replaced by a reload). */
+  stopping: AbortController;
+  active: number;
+  drained: (() => void) | undefined;
+  /** The owning server's count; a reload hands the generation to the server that keeps listening. */
+  release: () => void;
+  settle: () => void;
+}
+
 interface RequestMetrics {
   total: Counter<'server' | 'method' | 'code'>;
   duration: Histogram<'server' | 'method' | 'code'>;
@@ -142,9 +155,11 @@ export class FerryServer {
   readonly #registry: Registry;
   readonly #listen: ListenAddress[];
   readonly #protocols: Set<HttpProtocolName>;
-  readonly #stopping = new AbortController();
-  #provisioner: Provisioner | undefined;
-  #handler: Handler | undefined;
+  #stopping = new AbortController();
+  /** The provisioned config serving new requests; a reload swaps it (see adopt). */
+  #gen: Generation | undefined;
+  /** Earlier generations still finishing their requests, then their cleanup. */
+  readonly #retiring = new Set<Promise<void>>();
   #listeners: { server: NetServer | HttpServer | Http2Server | Http2SecureServer; h1?: HttpServer; h2?: Http2Server | Http2SecureServer; address?: AddressInfo }[] = [];
   #active = 0;
   #drained: (() => void) | undefined;
@@ -187,7 +202,7 @@ export class FerryServer {
 
   /** Warnings found while provisioning (unknown placeholders, …). */
   get warnings() {
-    return this.#provisioner?.warnings ?? [];
+    return this.#gen?.provisioner.warnings ?? [];
   }
 
   /**
@@ -195,9 +210,9 @@ export class FerryServer {
    * and every problem is reported (as one ConfigError) before anything listens.
    */
   async provision(): Promise<void> {
-    if (this.#handler) return;
+    if (this.#gen) return;
     const info: ServerInfo = { name: this.name, enableFullDuplex: this.#options.enableFullDuplex === true, stopping: this.#stopping.signal };
-    const p = (this.#provisioner = new Provisioner(this.#registry, this.logger, this.metrics, info, this.#options.shared ?? new Map()));
+    const p = (new Provisioner(this.#registry, this.logger, this.metrics, info, this.#options.shared ?? new Map()));
     const base = this.#options.configPath ?? '';
     const at = (s: string) => (base ? `${base}.${s}` : s);
     let chain: Middleware;
@@ -215,7 +230,65 @@ export class FerryServer {
     }
     // Config front door: loadConfig's caller reports the warnings of all servers together.
     if (this.#options.configPath === undefined) for (const w of p.warnings) this.logger.warn({ path: w.path }, w.message);
-    this.#handler = this.#serve(chain, errors);
+    const gen: Generation = {
+      handler: this.#serve(chain, errors),
+      provisioner: p,
+      stopping: this.#stopping,
+      active: 0,
+      drained: undefined,
+      release: this.#release,
+      settle: () => {
+        if (--gen.active === 0) gen.drained?.();
+        gen.release();
+      },
+    };
+    this.#gen = gen;
+  }
+
+  /**
+   * What must be equal for a reload to keep this server's listeners: everything but the routes.
+   * (A change here — addresses, protocols, TLS material, timeouts — means new listeners.)
+   */
+  listenerKey(): string {
+    const o = this.#options;
+    const certs = o.tls?.certificates.map((c) => createHash('sha256').update(c.cert).update(c.key).digest('hex'));
+    return JSON.stringify([
+      this.name, this.#listen.map((l) => l.text), [...this.#protocols].sort(), certs, o.readTimeout, o.readHeaderTimeout,
+      o.writeTimeout, o.idleTimeout, o.maxHeaderBytes, o.enableFullDuplex, o.logs, o.requestMetrics, o.gracePeriod,
+    ]);
+  }
+
+  /**
+   * Zero-downtime reload: this server keeps its listeners and connections, and new requests go to
+   * `next`'s provisioned routes from now on. Requests in flight finish on the old routes; the old
+   * modules are told to stop (long-lived streams get their close delay) and are cleaned up once
+   * their requests have drained, or after the grace period. `next` must be provisioned and is
+   * not used after this.
+   */
+  adopt(next: FerryServer): void {
+    const fresh = next.#gen;
+    if (!fresh) throw new Error('adopt: provision the new server first');
+    const old = this.#gen;
+    fresh.release = this.#release;
+    this.#gen = fresh;
+    this.#stopping = fresh.stopping;
+    if (!old) return;
+    const grace = ms(this.#options.gracePeriod, 10_000);
+    const retire = (async () => {
+      old.stopping.abort();
+      if (old.active > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, grace);
+          old.drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      await old.provisioner.cleanup();
+    })();
+    this.#retiring.add(retire);
+    void retire.finally(() => this.#retiring.delete(retire));
   }
 
   #serve(chain: Middleware, errors: Middleware | undefined): Handler {
@@ -342,7 +415,7 @@ export class FerryServer {
       this.#sessions.add(session);
       session.on('error', () => {});
       session.once('close', () => this.#sessions.delete(session));
-      if (this.#stopping.signal.aborted) session.close();
+      if (this.#stoppingNow) session.close();
     });
     const idle = ms(this.#options.idleTimeout, 300_000);
     server.setTimeout(idle);
@@ -451,16 +524,19 @@ export class FerryServer {
   #dispatch(raw: IncomingMessage | Http2ServerRequest, res: Http1Writer | Http2Writer, protocol: Protocol, secure: boolean, arrival: Arrival): void {
     const req = new FerryRequest(raw, res, protocol, secure, arrival);
     if (this.#fullDuplex) res.enableFullDuplex();
+    const gen = this.#gen!;
+    gen.active++;
     this.#active++;
-    // A request counts as in flight until its response has closed (all bytes written, or aborted).
-    let onClose = this.#settle;
+    // A request counts as in flight until its response has closed (all bytes written, or aborted),
+    // in the generation (config) that took it: a reload lets it finish there.
+    let onClose = gen.settle;
     if (this.#accessLog || this.#reqMetrics) {
       const start = performance.now();
       void req.remoteAddress; // read the peer while the connection is surely there
       this.#reqMetrics?.inFlight.inc({ server: this.name });
       onClose = () => {
         this.#observe(req, res, start);
-        this.#settle();
+        gen.settle();
       };
     }
     res.once('close', onClose);
@@ -472,13 +548,13 @@ export class FerryServer {
       }, this.#writeTimeout);
       res.once('close', () => clearTimeout(t));
     }
-    const done = this.#handler!(req, res);
+    const done = gen.handler(req, res);
     // The common case settles synchronously with the shared resolved promise: nothing to await.
     if (done !== DONE) done.catch(this.#unhandled(res));
   }
 
-  /** One request left flight. Shared by every request, so the hot path allocates no closure for it. */
-  readonly #settle = (): void => {
+  /** One request left flight (server-wide count). Shared by every request: no closure per request. */
+  readonly #release = (): void => {
     if (--this.#active === 0) this.#drained?.();
   };
 
@@ -598,7 +674,8 @@ export class FerryServer {
     for (const s of this.#hijacked) s.destroy();
     for (const s of this.#sockets) s.destroy();
     await Promise.all(closed);
-    await this.#provisioner?.cleanup();
+    await Promise.all(this.#retiring);
+    await this.#gen?.provisioner.cleanup();
     if (this.#listeners.length > 0) this.logger.info({ server: this.name }, 'stopped');
   }
 }

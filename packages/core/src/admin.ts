@@ -1,0 +1,233 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP, type AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { FerryApp } from './config.js';
+import { ConfigError } from './errors.js';
+import { parseListen } from './listen.js';
+
+export interface AdminOptions {
+  /** Default `localhost:2019`. */
+  listen?: string;
+  /** Origins (`host:port` or `scheme://host:port`) allowed besides the listen address's own. */
+  origins?: readonly string[];
+  /** Require an allowed `Origin` header on every request (not only when one is sent). */
+  enforceOrigin?: boolean;
+  logger: Logger;
+  /** Called after `POST /stop` has stopped the app (the CLI exits there). */
+  onStop?: () => void;
+  /** Largest config body accepted, in bytes. Default 16 MiB. */
+  maxBodyBytes?: number;
+}
+
+class AdminError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly issues?: readonly { path: string; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+/** Caddy's config paths: `/config/apps/http/servers/srv0/routes/0` → keys and array indices. */
+function segments(path: string): string[] {
+  return path.split('/').filter(Boolean).map(decodeURIComponent);
+}
+
+type Container = Record<string, unknown> | unknown[];
+
+function walk(root: unknown, segs: readonly string[]): { parent: Container | undefined; key: string; value: unknown; exists: boolean } {
+  let cur: unknown = root;
+  for (let i = 0; i < segs.length - 1; i++) {
+    const seg = segs[i]!;
+    if (Array.isArray(cur)) cur = cur[Number(seg)];
+    else if (cur && typeof cur === 'object') cur = (cur as Record<string, unknown>)[seg];
+    else throw new AdminError(404, `path not found at "${segs.slice(0, i + 1).join('/')}"`);
+    if (cur === undefined) throw new AdminError(404, `path not found at "${segs.slice(0, i + 1).join('/')}"`);
+  }
+  const key = segs[segs.length - 1]!;
+  if (Array.isArray(cur)) {
+    const idx = Number(key);
+    if (!Number.isInteger(idx) || idx < 0) throw new AdminError(400, `"${key}" is not an array index`);
+    return { parent: cur, key, value: cur[idx], exists: idx < cur.length };
+  }
+  if (cur && typeof cur === 'object') {
+    const rec = cur as Record<string, unknown>;
+    return { parent: rec, key, value: rec[key], exists: Object.hasOwn(rec, key) };
+  }
+  throw new AdminError(404, `path not found at "${segs.slice(0, -1).join('/')}"`);
+}
+
+/** Applies one /config change to a copy of the config (Caddy's semantics), returning the copy. */
+export function changeConfig(config: unknown, method: string, path: string, body: unknown): unknown {
+  const segs = segments(path);
+  if (segs.length === 0) {
+    if (method === 'DELETE') return {};
+    if (method === 'PATCH' && config === undefined) throw new AdminError(404, 'no config to patch');
+    return body;
+  }
+  const root = structuredClone(config ?? {});
+  const { parent, key, value, exists } = walk(root, segs);
+  const arr = Array.isArray(parent) ? parent : undefined;
+  const idx = Number(key);
+  switch (method) {
+    case 'POST':
+      // POST appends to an array, otherwise creates or replaces.
+      if (Array.isArray(value)) Array.isArray(body) ? value.push(...body) : value.push(body);
+      else if (arr) arr[idx] = body;
+      else (parent as Record<string, unknown>)[key] = body;
+      break;
+    case 'PUT':
+      // PUT creates: inserts into an array, and refuses to overwrite a key.
+      if (arr) arr.splice(idx, 0, body);
+      else if (exists) throw new AdminError(409, `"${segs.join('/')}" already exists (use PATCH to replace it)`);
+      else (parent as Record<string, unknown>)[key] = body;
+      break;
+    case 'PATCH':
+      if (!exists) throw new AdminError(404, `"${segs.join('/')}" does not exist (use PUT or POST to create it)`);
+      if (arr) arr[idx] = body;
+      else (parent as Record<string, unknown>)[key] = body;
+      break;
+    case 'DELETE':
+      if (!exists) throw new AdminError(404, `"${segs.join('/')}" does not exist`);
+      if (arr) arr.splice(idx, 1);
+      else delete (parent as Record<string, unknown>)[key];
+      break;
+    default:
+      throw new AdminError(405, `method ${method} not allowed on /config`);
+  }
+  return root;
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new AdminError(413, `body larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new AdminError(400, `body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function send(res: ServerResponse, status: number, body?: unknown): void {
+  const text = body === undefined ? '' : `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
+
+/**
+ * The admin API (Caddy's shape): `POST /load`, `GET|POST|PUT|PATCH|DELETE /config/[path]`,
+ * `POST /stop`. Every change reloads the app with zero downtime; a config that does not
+ * validate is refused with its JSON-path problems and the running one stays. Requests must name
+ * the admin address as their Host (DNS-rebinding guard), and an Origin, when sent, must be allowed.
+ */
+export class AdminServer {
+  readonly #app: FerryApp;
+  readonly #o: AdminOptions;
+  readonly #server: Server;
+  #allowed = new Set<string>();
+
+  constructor(app: FerryApp, options: AdminOptions) {
+    this.#app = app;
+    this.#o = options;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+    this.#server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  /** The bound address. */
+  get address(): AddressInfo {
+    return this.#server.address() as AddressInfo;
+  }
+
+  async start(): Promise<void> {
+    const addr = parseListen(this.#o.listen ?? 'localhost:2019');
+    const host = addr.host ?? '0.0.0.0';
+    if (!LOOPBACK.has(host.replace(/^\[|\]$/g, ''))) {
+      this.#o.logger.warn({ listen: addr.text }, 'the admin API listens beyond loopback: anyone who reaches it can change the config');
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', (err) => reject(new Error(`admin API cannot listen on ${addr.text}: ${err.message}`, { cause: err })));
+      this.#server.listen({ host, port: addr.port }, () => resolve());
+    });
+    const port = this.address.port;
+    const hosts = new Set([host, 'localhost', '127.0.0.1', '[::1]']);
+    for (const h of hosts) this.#allowed.add(`${isIP(h) === 6 ? `[${h}]` : h}:${port}`);
+    for (const o of this.#o.origins ?? []) this.#allowed.add(o.replace(/^[a-z]+:\/\//, ''));
+    this.#o.logger.info({ listen: `${host}:${port}` }, 'admin API listening');
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  #checkOrigin(req: IncomingMessage): void {
+    if (!this.#allowed.has(req.headers.host ?? '')) throw new AdminError(403, `host not allowed: ${req.headers.host ?? '(none)'}`);
+    const origin = req.headers.origin;
+    if (origin === undefined) {
+      if (this.#o.enforceOrigin) throw new AdminError(403, 'an Origin header is required');
+      return;
+    }
+    if (!this.#allowed.has(origin.replace(/^[a-z]+:\/\//, ''))) throw new AdminError(403, `origin not allowed: ${origin}`);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      this.#checkOrigin(req);
+      const url = new URL(req.url ?? '/', 'http://admin');
+      const method = req.method ?? 'GET';
+      const limit = this.#o.maxBodyBytes ?? 16 * 1024 * 1024;
+      if (url.pathname === '/load') {
+        if (method !== 'POST') throw new AdminError(405, 'use POST /load');
+        await this.#apply(await readJson(req, limit));
+        return send(res, 200);
+      }
+      if (url.pathname === '/stop') {
+        if (method !== 'POST') throw new AdminError(405, 'use POST /stop');
+        send(res, 200);
+        await this.#app.stop();
+        await this.close();
+        this.#o.onStop?.();
+        return;
+      }
+      if (url.pathname === '/config' || url.pathname.startsWith('/config/')) {
+        const path = url.pathname.slice('/config'.length);
+        if (method === 'GET') {
+          const segs = segments(path);
+          if (segs.length === 0) return send(res, 200, this.#app.config ?? null);
+          const found = walk(this.#app.config, segs);
+          if (!found.exists) throw new AdminError(404, `"${segs.join('/')}" does not exist`);
+          return send(res, 200, found.value);
+        }
+        const body = method === 'DELETE' ? undefined : await readJson(req, limit);
+        await this.#apply(changeConfig(this.#app.config, method, path, body));
+        return send(res, 200);
+      }
+      throw new AdminError(404, `no such endpoint: ${url.pathname}`);
+    } catch (err) {
+      if (err instanceof AdminError) return send(res, err.status, { error: err.message, ...(err.issues ? { issues: err.issues } : {}) });
+      this.#o.logger.error({ err }, 'admin request failed');
+      return send(res, 500, { error: (err as Error).message });
+    }
+  }
+
+  async #apply(config: unknown): Promise<void> {
+    try {
+      await this.#app.reload(config);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new AdminError(400, 'invalid config: nothing changed', err.issues);
+      throw err;
+    }
+  }
+}
