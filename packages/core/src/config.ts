@@ -111,12 +111,13 @@ const certPem = z.strictObject({ certificate: z.string().min(1), key: z.string()
 export const configSchema = z.strictObject({
   admin: z
     .strictObject({
-      disabled: z.boolean().optional(),
-      listen: z.string().optional(),
-      enforce_origin: z.boolean().optional(),
-      origins: z.array(z.string()).optional(),
+      disabled: z.boolean().optional().describe('Turn the admin API off (`ferry run` serves it otherwise).'),
+      listen: listenAddress.optional().meta({ description: 'Where the admin API listens.', default: 'localhost:2019' }),
+      enforce_origin: z.boolean().optional().describe('Require an allowed Origin header on every admin request.'),
+      origins: z.array(z.string()).optional().describe('Origins allowed besides the admin address itself (`host:port` or `scheme://host:port`).'),
     })
-    .optional(),
+    .optional()
+    .describe('The admin API: /load, /config/[path], /stop, with zero-downtime reloads.'),
   apps: z
     .strictObject({
       http: z
