@@ -135,6 +135,11 @@ export class AdminServer {
   readonly #o: AdminOptions;
   readonly #server: Server;
   #allowed = new Set<string>();
+  /**
+   * Changes are applied one at a time, each reading the config the previous one left: a /config
+   * change is a read-modify-write, and two of them overlapping (a load doing I/O) lost one.
+   */
+  #changes: Promise<unknown> = Promise.resolve();
 
   constructor(app: FerryApp, options: AdminOptions) {
     this.#app = app;
@@ -190,7 +195,8 @@ export class AdminServer {
       const limit = this.#o.maxBodyBytes ?? 16 * 1024 * 1024;
       if (url.pathname === '/load') {
         if (method !== 'POST') throw new AdminError(405, 'use POST /load');
-        await this.#apply(await readJson(req, limit));
+        const json = await readJson(req, limit);
+        await this.#serial(() => this.#apply(json));
         return send(res, 200);
       }
       if (url.pathname === '/stop') {
@@ -211,7 +217,7 @@ export class AdminServer {
           return send(res, 200, found.value);
         }
         const body = method === 'DELETE' ? undefined : await readJson(req, limit);
-        await this.#apply(changeConfig(this.#app.config, method, path, body));
+        await this.#serial(() => this.#apply(changeConfig(this.#app.config, method, path, body)));
         return send(res, 200);
       }
       throw new AdminError(404, `no such endpoint: ${url.pathname}`);
@@ -222,12 +228,19 @@ export class AdminServer {
     }
   }
 
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#changes.then(fn);
+    this.#changes = run.catch(() => {});
+    return run;
+  }
+
   async #apply(config: unknown): Promise<void> {
     try {
       await this.#app.reload(config);
     } catch (err) {
       if (err instanceof ConfigError) throw new AdminError(400, 'invalid config: nothing changed', err.issues);
-      throw err;
+      // Valid but not applicable (a port in use): the app went back to the previous config.
+      throw new AdminError(400, `cannot apply the config: ${(err as Error).message}; the previous config was restored`);
     }
   }
 }

@@ -271,9 +271,23 @@ export class FerryApp {
     // What is left changed its listeners or is gone: stop it first, so its ports are free.
     await Promise.all([...byKey.values()].map((s) => s.close(next.gracePeriod === undefined ? {} : { gracePeriod: next.gracePeriod })));
     this.#servers = [...kept];
-    for (const n of fresh) {
-      await n.listen();
-      this.#servers.push(n);
+    try {
+      for (const n of fresh) {
+        await n.listen();
+        this.#servers.push(n);
+      }
+    } catch (err) {
+      // A new listener failed (a port in use, say): undo — stop what started, clean up the rest,
+      // and go back to the previous config (which switches kept servers back and restarts the
+      // ones closed above), then report the failure.
+      await Promise.all(fresh.map((n) => n.close({ gracePeriod: 0 })));
+      this.#servers = [...kept];
+      try {
+        await this.#reload(this.#config);
+      } catch (again) {
+        this.options.logger?.error({ err: again }, 'could not restore the previous config after a failed reload');
+      }
+      throw err;
     }
     this.#warnings = next.warnings;
     this.#gracePeriod = next.gracePeriod;

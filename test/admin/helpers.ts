@@ -1,0 +1,102 @@
+/** Real-socket plumbing for the admin API and reload tests: node:http clients, no keep-alive unless asked. */
+import { request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
+import { connect as netConnect } from 'node:net';
+import { loadConfig, silentLogger, type FerryApp, type LoadOptions } from '@ferry/core';
+import { defer } from '@ferry/test-kit/lifecycle';
+
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+/** One HTTP/1.1 request to 127.0.0.1:port; `body` is sent as JSON (a Buffer as is). */
+export function call(
+  port: number,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: OutgoingHttpHeaders = {},
+  agent: Agent | false = false,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const text = body === undefined ? undefined : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body);
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent,
+        headers: { ...(text !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}), ...headers },
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/** GET / on the served port: the body, or a thrown error for anything but a 200. */
+export async function served(port: number): Promise<string> {
+  const a = await call(port, 'GET', '/');
+  if (a.status !== 200) throw new Error(`status ${a.status}: ${a.body}`);
+  return a.body;
+}
+
+/** Resolves true when a new TCP connection to the port is refused. */
+export function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = netConnect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Polls until the port refuses connections, within a deadline. */
+export async function untilRefused(port: number, withinMs = 5000): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  while (!(await refused(port))) {
+    if (performance.now() > deadline) throw new Error(`port ${port} still accepts connections after ${withinMs}ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A free port on 127.0.0.1 (bound to 0, then released). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** A one-server config answering every request with `body`. */
+export function config(body: string, listen = '127.0.0.1:0', extra: Record<string, unknown> = {}) {
+  return {
+    ...extra,
+    apps: { http: { servers: { s: { listen: [listen], routes: [{ handle: [{ handler: 'static_response', body }] }] } } } },
+  };
+}
+
+/** Loads and starts a config, silent; stopped after the test. */
+export async function startApp(json: unknown, options: LoadOptions = {}): Promise<FerryApp> {
+  const app = await loadConfig(json, { logger: silentLogger(), ...options });
+  await app.start();
+  defer(() => app.stop(0));
+  return app;
+}
+
+/** The port of the app's server `name`. */
+export function portOf(app: FerryApp, name = 's'): number {
+  return app.server(name)!.addresses[0]!.port;
+}
