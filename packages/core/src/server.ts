@@ -392,7 +392,11 @@ export class FerryServer {
       takeover(req, a as Socket, head as Buffer);
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (socket.writable && !socket.destroyed && err.code !== 'ECONNRESET') {
+      // As Node's own socketOnError: no error head once a response has started on this socket
+      // (e.g. a bad chunk arrives while the handler streams its answer) — it would be spliced
+      // into that response's body. Just cut the connection then.
+      const inFlight = (socket as Socket & { _httpMessage?: { _headerSent?: boolean } | null })._httpMessage;
+      if (socket.writable && !socket.destroyed && err.code !== 'ECONNRESET' && !inFlight?._headerSent) {
         const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
         socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       }
