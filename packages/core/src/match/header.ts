@@ -3,6 +3,7 @@ import { defineModule, moduleFactory } from '../module.js';
 import type { FerryRequest } from '../request.js';
 import type { Matcher } from '../types.js';
 import { captureMatcher, regexpConfig } from './path_regexp.js';
+import { valuePattern } from '../response_match.js';
 
 /** The values of a request header as a list (`Host` read from the authority, as Go does). */
 export function headerValues(req: FerryRequest, name: string): string[] | undefined {
@@ -10,18 +11,6 @@ export function headerValues(req: FerryRequest, name: string): string[] | undefi
   const v = req.headers[name];
   if (v === undefined) return undefined;
   return Array.isArray(v) ? v : [String(v)];
-}
-
-/** One header value pattern: exact, or with a leading and/or trailing `*`. */
-function valueTest(pattern: string): (v: string) => boolean {
-  if (pattern === '*') return () => true;
-  const pre = pattern.startsWith('*');
-  const suf = pattern.endsWith('*') && pattern.length > 1;
-  const core = pattern.slice(pre ? 1 : 0, suf ? -1 : undefined);
-  if (pre && suf) return (v) => v.includes(core);
-  if (pre) return (v) => v.endsWith(core);
-  if (suf) return (v) => v.startsWith(core);
-  return (v) => v === core;
 }
 
 /**
@@ -43,7 +32,7 @@ export const headerMatcher = defineModule({
       const key = name.toLowerCase();
       if (values === null) return (req: FerryRequest) => headerValues(req, key) === undefined;
       if (values.length === 0) return (req: FerryRequest) => headerValues(req, key) !== undefined;
-      const tests = values.map(valueTest);
+      const tests = values.map(valuePattern);
       return (req: FerryRequest) => {
         const got = headerValues(req, key);
         return got !== undefined && got.some((v) => tests.some((t) => t(v)));
