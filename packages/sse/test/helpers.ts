@@ -3,14 +3,10 @@
  * (node:http, node:http2, undici, raw node:net), an EventSource-semantics client, and a cleanup list
  * so every server, session and socket a test opened is closed when it ends, whatever happened.
  */
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { connect as h2connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type SecureClientSessionOptions } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -76,22 +72,8 @@ export async function startServer(options: ServerOptions): Promise<FerryServer> 
   return server;
 }
 
-let cert: { cert: Buffer; key: Buffer } | undefined;
-
-/** A self-signed certificate for localhost/127.0.0.1, made once with the system's openssl. */
-export function selfSigned(): { cert: Buffer; key: Buffer } {
-  if (cert) return cert;
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-sse-cert-'));
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  cert = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
-  return cert;
-}
+/** The shared self-signed certificate (localhost, 127.0.0.1). */
+export { selfSigned } from '@ferry/test-kit/certs';
 
 /** A GET with node:http on a fresh connection; resolves at the response head (body not read yet). */
 export function get(url: string, headers: OutgoingHttpHeaders = {}): Promise<IncomingMessage> {
