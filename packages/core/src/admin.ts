@@ -1,9 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { FerryApp } from './config.js';
 import { ConfigError } from './errors.js';
 import { parseListen } from './listen.js';
+
+/**
+ * What the admin API drives: a running config it can read, replace and stop. A `FerryApp` is one;
+ * `ferry run --workers N` gives it one that fans every change out to its worker processes.
+ */
+export interface AdminTarget {
+  /** The running config (JSON), or undefined before one is loaded. */
+  readonly config: unknown;
+  /**
+   * Replaces the running config. A config that does not validate throws its `ConfigError` and
+   * nothing changes; any other error means it could not be applied and the previous config runs.
+   */
+  reload(json: unknown): Promise<void>;
+  /** Stops gracefully. */
+  stop(): Promise<void>;
+}
 
 export interface AdminOptions {
   /** Default `localhost:2019`. */
@@ -131,7 +146,7 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
  * the admin address as their Host (DNS-rebinding guard), and an Origin, when sent, must be allowed.
  */
 export class AdminServer {
-  readonly #app: FerryApp;
+  readonly #app: AdminTarget;
   readonly #o: AdminOptions;
   readonly #server: Server;
   #allowed = new Set<string>();
@@ -141,7 +156,7 @@ export class AdminServer {
    */
   #changes: Promise<unknown> = Promise.resolve();
 
-  constructor(app: FerryApp, options: AdminOptions) {
+  constructor(app: AdminTarget, options: AdminOptions) {
     this.#app = app;
     this.#o = options;
     this.#server = createServer((req, res) => void this.#handle(req, res));

@@ -66,4 +66,4 @@ export {
   type HeaderTarget,
 } from './header_ops.js';
 export { internalCertificate, certificateCacheDir } from './internal_ca.js';
-export { AdminServer, changeConfig, type AdminOptions } from './admin.js';
+export { AdminServer, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';

@@ -78,10 +78,12 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
   return resolveStatic(key);
 }
 
-/** Placeholders that do not depend on a request: `{env.NAME}`, `{system.hostname}`. */
+/** Placeholders that do not depend on a request: `{env.NAME}`, `{system.hostname}`, `{system.pid}`. */
 export function resolveStatic(key: string): string | undefined {
   if (key.startsWith('env.')) return process.env[key.slice(4)] ?? '';
   if (key === 'system.hostname') return hostname();
+  // Not Caddy's: with `ferry run --workers N` it tells which worker process answered.
+  if (key === 'system.pid') return String(process.pid);
   return undefined;
 }
 
@@ -89,7 +91,7 @@ const KNOWN_EXACT = new Set([
   'http.request.method', 'http.request.scheme', 'http.request.proto', 'http.request.uri',
   'http.request.uri.path', 'http.request.uri.query', 'http.request.host', 'http.request.hostport',
   'http.request.port', 'http.request.remote', 'http.request.remote.host', 'http.request.remote.port',
-  'http.error.status_code', 'http.error.message', 'system.hostname',
+  'http.error.status_code', 'http.error.message', 'system.hostname', 'system.pid',
 ]);
 const KNOWN_PREFIX = [
   'http.request.uri.path.', 'http.request.uri.query.', 'http.request.host.labels.',

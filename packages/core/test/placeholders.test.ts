@@ -141,6 +141,10 @@ describe('static placeholders', () => {
   it('{system.hostname} is the machine host name', async () => {
     expect(await render('{system.hostname}')).toBe(hostname());
   });
+
+  it('{system.pid} is the id of the process that serves the request', async () => {
+    expect(await render('{system.pid}')).toBe(String(process.pid));
+  });
 });
 
 describe('template syntax', () => {
