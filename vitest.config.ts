@@ -22,7 +22,7 @@ const plainSummary: Reporter = {
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/ferry', 'test', 'test/e2e'],
+    projects: ['packages/*', 'apps/ferry', 'test', 'test/e2e', 'test/redis'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     reporters: ['default', plainSummary],

@@ -1,9 +1,19 @@
+import { BrokerUnavailableError, compareIds, type Broker, type Following } from './broker.js';
 import { formatEvent, type SseEvent } from './format.js';
 import type { EventStream } from './stream.js';
 
 /** An event as a channel keeps it: its id is always set. */
 export interface ChannelEvent extends SseEvent {
   id: string;
+}
+
+/** What `publish` resolves with: the event as kept, and whether it was stored for every instance and for replay. */
+export interface PublishedEvent extends ChannelEvent {
+  /**
+   * In process: always true (it is in the channel's history). With a broker: false when the broker
+   * was away, so the event reached only this instance's subscribers and cannot be replayed.
+   */
+  stored: boolean;
 }
 
 export interface SubscribeOptions {
@@ -16,6 +26,8 @@ export interface SubscribeOptions {
 /** What a channel reports, for metrics. */
 export interface ChannelHooks {
   published?(ev: ChannelEvent): void;
+  /** An event the broker could not take, delivered to this instance's subscribers only. */
+  localOnly?(ev: ChannelEvent): void;
   delivered?(count: number): void;
   dropped?(count: number): void;
   subscribers?(count: number): void;
@@ -27,11 +39,22 @@ export const HISTORY_GAP_EVENT = 'ferry.history-gap';
 interface Subscriber {
   stream: EventStream;
   filter: ((ev: ChannelEvent) => boolean) | undefined;
+  /** Live events held while the subscriber's replay is read from the broker. */
+  pending: ChannelEvent[] | undefined;
+}
+
+export interface ChannelOptions {
+  /** Events kept for replay. Default 100. */
+  history?: number;
+  hooks?: ChannelHooks;
+  /** Shares the channel between instances: `broker` stores its events (and their history) as `topic`. */
+  broker?: { broker: Broker; topic: string };
 }
 
 /**
  * Broadcasts events to many streams, each with an optional filter, and keeps a bounded history so
- * a client reconnecting with `Last-Event-ID` gets what it missed.
+ * a client reconnecting with `Last-Event-ID` gets what it missed. With a broker, the history and
+ * the ids are the broker's and every instance's subscribers get every instance's events.
  */
 export class Channel {
   readonly #subs = new Set<Subscriber>();
@@ -39,10 +62,15 @@ export class Channel {
   #historySize: number;
   #seq = 0;
   readonly #hooks: ChannelHooks;
+  readonly #broker: Broker | undefined;
+  readonly #topic: string;
+  #following: Following | undefined;
 
-  constructor(options: { history?: number; hooks?: ChannelHooks } = {}) {
+  constructor(options: ChannelOptions = {}) {
     this.#historySize = Math.max(0, options.history ?? 100);
     this.#hooks = options.hooks ?? {};
+    this.#broker = options.broker?.broker;
+    this.#topic = options.broker?.topic ?? '';
   }
 
   /** Subscribed streams right now. */
@@ -64,19 +92,55 @@ export class Channel {
     return this.#history;
   }
 
-  /** Publishes to every subscriber; an id is assigned when the event has none. Returns the event as kept. */
-  publish(input: SseEvent): ChannelEvent {
+  /**
+   * Publishes to every subscriber; an id is assigned when the event has none. Resolves with the
+   * event as kept. In process, subscribers have it when this returns (before the promise settles).
+   * With a broker, the broker gives the id (an `id` of your own is an error) and subscribers on
+   * every instance get the event once the broker has stored it; when the broker is away, this
+   * instance's subscribers get it at once and `stored` is false.
+   */
+  publish(input: SseEvent): Promise<PublishedEvent> {
+    if (this.#broker) return this.#publishShared(this.#broker, input);
     const ev: ChannelEvent = { ...input, id: input.id ?? String(++this.#seq) };
     if (this.#historySize > 0) {
       this.#history.push(ev);
       if (this.#history.length > this.#historySize) this.#history.splice(0, this.#history.length - this.#historySize);
     }
     this.#hooks.published?.(ev);
+    this.#deliver(ev);
+    return Promise.resolve({ ...ev, stored: true });
+  }
+
+  async #publishShared(broker: Broker, input: SseEvent): Promise<PublishedEvent> {
+    if (input.id !== undefined) throw new TypeError(`event ids are given by the ${broker.kind} broker; publish without "id"`);
+    formatEvent(input); // a malformed event is refused here, not by every instance that receives it
+    try {
+      const id = await broker.publish(this.#topic, input, this.#historySize);
+      const ev = { ...input, id };
+      this.#hooks.published?.(ev);
+      return { ...ev, stored: true };
+    } catch (err) {
+      if (!(err instanceof BrokerUnavailableError)) throw err;
+      // Kept apart from the broker's ids (`<ms>-L<n>`), so a replay knows it was never stored.
+      const ev: ChannelEvent = { ...input, id: `${Date.now()}-L${++this.#seq}` };
+      this.#hooks.published?.(ev);
+      this.#hooks.localOnly?.(ev);
+      this.#deliver(ev);
+      return { ...ev, stored: false };
+    }
+  }
+
+  /** Hands an event to every subscriber (held for those still replaying). */
+  #deliver(ev: ChannelEvent): void {
     const text = formatEvent(ev);
     let delivered = 0;
     let dropped = 0;
     for (const sub of this.#subs) {
       if (sub.filter && !sub.filter(ev)) continue;
+      if (sub.pending) {
+        sub.pending.push(ev);
+        continue;
+      }
       const before = sub.stream.dropped;
       sub.stream.writeRaw(text);
       if (sub.stream.dropped > before) dropped += sub.stream.dropped - before;
@@ -87,7 +151,6 @@ export class Channel {
     // could go negative, and a prom-client counter throws when decremented.
     if (delivered) this.#hooks.delivered?.(delivered);
     if (dropped) this.#hooks.dropped?.(dropped);
-    return ev;
   }
 
   /**
@@ -96,8 +159,24 @@ export class Channel {
    * every new event. The subscription ends with the stream; the returned function ends it sooner.
    */
   subscribe(stream: EventStream, options: SubscribeOptions = {}): () => void {
-    const sub: Subscriber = { stream, filter: options.filter };
-    if (options.lastEventId !== undefined) this.#replay(sub, options.lastEventId);
+    const sub: Subscriber = { stream, filter: options.filter, pending: undefined };
+    const broker = this.#broker;
+    if (broker && !this.#following) {
+      this.#following = broker.follow(this.#topic, {
+        event: (ev) => this.#deliver(ev),
+        gap: () => {
+          // No id: the client's Last-Event-ID must stay the last real event's.
+          const text = formatEvent({ event: HISTORY_GAP_EVENT, data: { reason: 'events were trimmed while this instance was away from the broker' } });
+          for (const s of this.#subs) if (!s.pending) s.stream.writeRaw(text);
+        },
+      });
+    }
+    if (options.lastEventId !== undefined) {
+      if (broker && this.#historySize > 0) {
+        sub.pending = [];
+        void this.#replayShared(broker, this.#following!, sub, options.lastEventId);
+      } else this.#replay(sub, options.lastEventId);
+    }
     this.#subs.add(sub);
     this.#hooks.subscribers?.(this.#subs.size);
     let done = false;
@@ -106,6 +185,11 @@ export class Channel {
       done = true;
       this.#subs.delete(sub);
       this.#hooks.subscribers?.(this.#subs.size);
+      // Nobody here listens any more: stop reading the topic (its history stays with the broker).
+      if (this.#subs.size === 0 && this.#following) {
+        this.#following.stop();
+        this.#following = undefined;
+      }
     };
     stream.onClose(unsubscribe);
     return unsubscribe;
@@ -128,6 +212,33 @@ export class Channel {
     for (let i = from; i < h.length; i++) {
       const ev = h[i]!;
       if (!sub.filter || sub.filter(ev)) sub.stream.writeRaw(formatEvent(ev));
+    }
+  }
+
+  /**
+   * Replays from the broker: once live events flow (they are held meanwhile), what the broker
+   * stored after `lastEventId`, then the held events it did not include.
+   */
+  async #replayShared(broker: Broker, following: Following, sub: Subscriber, lastEventId: string): Promise<void> {
+    let replay: { events: ChannelEvent[]; gap: boolean; reason?: string };
+    try {
+      await following.live;
+      replay = await broker.since(this.#topic, lastEventId);
+    } catch (err) {
+      replay = { events: [], gap: true, reason: err instanceof BrokerUnavailableError ? 'broker unavailable' : (err as Error).message };
+    }
+    const stream = sub.stream;
+    if (replay.gap) stream.send({ event: HISTORY_GAP_EVENT, data: { lastEventId, ...(replay.reason ? { reason: replay.reason } : {}) } });
+    let last = lastEventId;
+    for (const ev of replay.events) {
+      if (!sub.filter || sub.filter(ev)) stream.writeRaw(formatEvent(ev));
+      last = ev.id;
+    }
+    const held = sub.pending ?? [];
+    sub.pending = undefined;
+    for (const ev of held) {
+      // Held events the replay already gave are skipped; an id that does not compare is given.
+      if ((compareIds(ev.id, last) ?? 1) > 0) stream.writeRaw(formatEvent(ev));
     }
   }
 

@@ -1,12 +1,29 @@
 import { Counter, Gauge, type Registry as MetricsRegistry } from 'prom-client';
 import { HttpError } from '@ferry/core';
-import { Channel } from './channel.js';
+import type { Broker, BrokerLogger } from './broker.js';
+import { Channel, type PublishedEvent } from './channel.js';
+import type { SseEvent } from './format.js';
+import { RedisBroker } from './redis.js';
+
+/** Where a hub's topics live: in this process (the default), or shared through Redis. */
+export type BrokerOption = Broker | { redis: { url: string; key_prefix?: string } };
+
+export interface HubOptions {
+  metrics?: MetricsRegistry;
+  history?: number;
+  maxTopics?: number;
+  /** Shares topics with every instance using the same broker; unset, they live in this process. */
+  broker?: BrokerOption;
+  /** Where the broker logs losing and regaining its connection. */
+  logger?: BrokerLogger;
+}
 
 interface HubMetrics {
   subscribers: Gauge<'topic'>;
   published: Counter<'topic'>;
   delivered: Counter<'topic'>;
   dropped: Counter<'topic'>;
+  localOnly: Counter<'topic'>;
 }
 
 function metric<T>(registry: MetricsRegistry, name: string, create: () => T): T {
@@ -20,6 +37,11 @@ function hubMetrics(registry: MetricsRegistry): HubMetrics {
     published: metric(registry, 'ferry_sse_events_published_total', () => new Counter({ name: 'ferry_sse_events_published_total', help: 'Events published, by topic', labelNames: ['topic'], registers })),
     delivered: metric(registry, 'ferry_sse_events_delivered_total', () => new Counter({ name: 'ferry_sse_events_delivered_total', help: 'Events handed to subscribers, by topic', labelNames: ['topic'], registers })),
     dropped: metric(registry, 'ferry_sse_events_dropped_total', () => new Counter({ name: 'ferry_sse_events_dropped_total', help: 'Events dropped for slow subscribers, by topic', labelNames: ['topic'], registers })),
+    localOnly: metric(
+      registry,
+      'ferry_sse_events_local_only_total',
+      () => new Counter({ name: 'ferry_sse_events_local_only_total', help: 'Events published while the broker was away: delivered on this instance only, not stored', labelNames: ['topic'], registers }),
+    ),
   };
 }
 
@@ -30,16 +52,27 @@ export class Hub {
   #history: number;
   #historyConfigured = false;
   readonly #maxTopics: number;
+  readonly #broker: Broker | undefined;
 
   /**
    * `maxTopics` bounds memory when topic names come from requests (placeholders): past it, the
    * least recently used topic without subscribers is forgotten (its history with it); when every
    * topic has subscribers, a new one is refused with 503.
    */
-  constructor(options: { metrics?: MetricsRegistry; history?: number; maxTopics?: number } = {}) {
+  constructor(options: HubOptions = {}) {
     this.#metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
     this.#history = options.history ?? 100;
     this.#maxTopics = options.maxTopics ?? 10_000;
+    const b = options.broker;
+    this.#broker =
+      b && 'redis' in b
+        ? new RedisBroker({ url: b.redis.url, ...(b.redis.key_prefix !== undefined ? { keyPrefix: b.redis.key_prefix } : {}), ...(options.logger ? { logger: options.logger } : {}) })
+        : b;
+  }
+
+  /** The broker sharing this hub's topics, if any. */
+  get broker(): Broker | undefined {
+    return this.#broker;
   }
 
   #evictOne(): boolean {
@@ -47,7 +80,7 @@ export class Hub {
       if (ch.size > 0) continue;
       this.#topics.delete(name);
       const m = this.#metrics;
-      if (m) for (const metric of [m.subscribers, m.published, m.delivered, m.dropped]) metric.remove({ topic: name });
+      if (m) for (const metric of [m.subscribers, m.published, m.delivered, m.dropped, m.localOnly]) metric.remove({ topic: name });
       return true;
     }
     return false;
@@ -84,7 +117,9 @@ export class Hub {
           delivered: (n) => m.delivered.inc({ topic: name }, n),
           dropped: (n) => m.dropped.inc({ topic: name }, n),
           subscribers: (n) => m.subscribers.set({ topic: name }, n),
+          localOnly: () => m.localOnly.inc({ topic: name }),
         },
+        ...(this.#broker ? { broker: { broker: this.#broker, topic: name } } : {}),
       });
       this.#topics.set(name, ch);
     } else ch.ensureHistory(history);
@@ -96,8 +131,19 @@ export class Hub {
     return [...this.#topics.keys()];
   }
 
+  /** Publishes to a topic (see Channel.publish). */
+  publish(topic: string, ev: SseEvent): Promise<PublishedEvent> {
+    return this.topic(topic).publish(ev);
+  }
+
   /** Closes every stream of every topic (shutdown). */
   closeAll(): void {
     for (const ch of this.#topics.values()) ch.closeAll();
+  }
+
+  /** Closes every stream, then the broker's connections. */
+  async close(): Promise<void> {
+    this.closeAll();
+    await this.#broker?.close();
   }
 }

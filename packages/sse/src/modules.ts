@@ -3,16 +3,37 @@ import type { SseEvent } from './format.js';
 import { Hub } from './hub.js';
 import { EventStream } from './stream.js';
 
-/** The hub every `sse` and `sse_publish` handler of one app shares. */
-function appHub(ctx: ProvisionContext): Hub {
-  return ctx.app('ferry.sse.hub', () => {
-    const hub = new Hub({ metrics: ctx.metrics });
-    ctx.onCleanup(() => hub.closeAll());
+const brokerConfig = z
+  .strictObject({
+    redis: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+          .describe('The Redis server: `redis://[user:password@]host:port[/db]`, `rediss://` for TLS.'),
+        key_prefix: z.string().optional().meta({ description: 'Prefix of the stream key and pub/sub channel of each topic.', default: 'ferry:sse:' }),
+      })
+      .describe('Shares topics through Redis: history in a stream per topic (XADD with MAXLEN `history`), new events announced by pub/sub.'),
+  })
+  .optional()
+  .describe(
+    'Where topics live. Unset: in this process. `{"redis": {"url": …}}`: shared by every Ferry instance on that Redis, so a publish anywhere reaches subscribers everywhere and a client may resume on another instance. Handlers with the same broker share topics.',
+  );
+
+type BrokerConfig = z.infer<typeof brokerConfig>;
+
+/** The hub every `sse` and `sse_publish` handler of one app with the same broker shares. */
+function appHub(ctx: ProvisionContext, broker: BrokerConfig): Hub {
+  const key = broker ? `ferry.sse.hub:${JSON.stringify(broker)}` : 'ferry.sse.hub';
+  return ctx.app(key, () => {
+    const hub = new Hub({ metrics: ctx.metrics, ...(broker ? { broker, logger: ctx.logger } : {}) });
+    ctx.onCleanup(() => hub.close());
     return hub;
   });
 }
 
 const subscribeConfig = z.strictObject({
+  broker: brokerConfig,
   topic: z.string().min(1).describe('Topic to subscribe to; placeholders allowed (`"chat/{http.request.uri.query.room}"`).'),
   heartbeat: duration().optional().meta({ description: 'Interval of comment heartbeats on an idle stream; 0 turns them off.', default: '15s' }),
   history: z
@@ -46,7 +67,7 @@ export const sseModule = defineModule({
   description: 'Subscribes the client to a hub topic as an event stream (heartbeat, history replay).',
   config: subscribeConfig,
   provision(cfg, ctx): Middleware {
-    const hub = appHub(ctx);
+    const hub = appHub(ctx, cfg.broker);
     const topic = ctx.template(cfg.topic, `${ctx.path}.topic`);
     // Declared at provision time, so a topic made by a publish before any subscriber keeps it too.
     hub.requireHistory(cfg.history ?? 100);
@@ -68,6 +89,7 @@ export const sseModule = defineModule({
 });
 
 const publishConfig = z.strictObject({
+  broker: brokerConfig,
   topic: z.string().min(1).describe('Topic to publish to; placeholders allowed.'),
   max_body_bytes: z
     .number()
@@ -100,7 +122,7 @@ export const ssePublishModule = defineModule({
   description: 'Publishes the request body (or JSON {event, data, id}) to a hub topic; answers 202.',
   config: publishConfig,
   provision(cfg, ctx): Middleware {
-    const hub = appHub(ctx);
+    const hub = appHub(ctx, cfg.broker);
     const topic = ctx.template(cfg.topic, `${ctx.path}.topic`);
     const limit = cfg.max_body_bytes ?? 1024 * 1024;
     return async (req, res) => {
@@ -123,10 +145,11 @@ export const ssePublishModule = defineModule({
       if ((ev.event && /[\r\n]/.test(ev.event)) || (ev.id && /[\r\n\0]/.test(ev.id))) {
         throw new HttpError(400, 'event and id must not contain line breaks');
       }
-      const published = hub.topic(topic.render(req)).publish(ev);
+      if (ev.id !== undefined && hub.broker) throw new HttpError(400, `event ids are given by the ${hub.broker.kind} broker; publish without "id"`);
+      const published = await hub.publish(topic.render(req), ev);
       res.statusCode = 202;
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ id: published.id }));
+      res.end(JSON.stringify({ id: published.id, stored: published.stored }));
     };
   },
 });

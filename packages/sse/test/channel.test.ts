@@ -76,11 +76,11 @@ describe('channels', () => {
     expect(none.history()).toEqual([]);
   });
 
-  it('keep the id a publisher gives, and assign one otherwise', () => {
+  it('keep the id a publisher gives, and assign one otherwise', async () => {
     const channel = new Channel();
-    expect(channel.publish({ data: 'a' }).id).toBe('1');
-    expect(channel.publish({ data: 'b', id: 'custom' }).id).toBe('custom');
-    expect(channel.publish({ data: 'c' }).id).toBe('2');
+    expect((await channel.publish({ data: 'a' })).id).toBe('1');
+    expect((await channel.publish({ data: 'b', id: 'custom' })).id).toBe('custom');
+    expect(await channel.publish({ data: 'c' })).toEqual({ data: 'c', id: '2', stored: true });
   });
 
   for (const via of ['Last-Event-ID header', '?lastEventId= query'] as const) {

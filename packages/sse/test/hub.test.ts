@@ -55,7 +55,7 @@ describe('the config-level hub (sse + sse_publish + metrics)', () => {
 
     const res = await publish(`${url}/pub/news`, 'hello\nworld');
     expect(res.status).toBe(202);
-    expect(JSON.parse(res.body)).toEqual({ id: '1' });
+    expect(JSON.parse(res.body)).toEqual({ id: '1', stored: true });
     expect(await news.next()).toEqual({ type: 'message', data: 'hello\nworld', lastEventId: '1' });
     expect(await news2.next()).toEqual({ type: 'message', data: 'hello\nworld', lastEventId: '1' });
 
@@ -71,7 +71,7 @@ describe('the config-level hub (sse + sse_publish + metrics)', () => {
     await sub.connect();
     const res = await publish(`${url}/pub/json`, '{"event":"x","data":{"a":1},"id":"custom"}', 'application/json');
     expect(res.status).toBe(202);
-    expect(JSON.parse(res.body)).toEqual({ id: 'custom' });
+    expect(JSON.parse(res.body)).toEqual({ id: 'custom', stored: true });
     expect(await sub.next()).toEqual({ type: 'x', data: '{"a":1}', lastEventId: 'custom' });
     // A string is sent as it is; no id given means one is assigned.
     const res2 = await publish(`${url}/pub/json`, '{"data":"plain text"}', 'application/json; charset=utf-8');

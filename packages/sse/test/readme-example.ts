@@ -24,7 +24,7 @@ export const server = createServer({
         async (req, res) => {
           let text = '';
           for await (const chunk of req.body) text += chunk;
-          const ev = news.publish({ event: 'news', data: text });
+          const ev = await news.publish({ event: 'news', data: text });
           res.statusCode = 202;
           res.end(ev.id);
         },
@@ -35,7 +35,7 @@ export const server = createServer({
 await server.listen();
 
 // A clock for every subscriber; on stop, end the streams so close() need not wait for them.
-const clock = setInterval(() => news.publish({ event: 'tick', data: new Date().toISOString() }), 1000);
+const clock = setInterval(() => void news.publish({ event: 'tick', data: new Date().toISOString() }), 1000);
 server.stopping.addEventListener('abort', () => {
   clearInterval(clock);
   news.closeAll();

@@ -47,7 +47,7 @@ it('the README\'s hub config runs: subscribe, publish from a local client, metri
   await sub.connect();
   const res = await request(`${url}/pub/news`, { method: 'POST', body: 'hello' });
   expect(res.statusCode).toBe(202);
-  expect(await res.body.json()).toEqual({ id: '1' });
+  expect(await res.body.json()).toEqual({ id: '1', stored: true });
   expect(await sub.next()).toEqual({ type: 'message', data: 'hello', lastEventId: '1' });
   const metrics = await (await request(`${url}/metrics`)).body.text();
   expect(metrics).toContain('ferry_sse_subscribers{topic="news"} 1');

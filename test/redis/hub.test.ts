@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { Hub, HISTORY_GAP_EVENT } from '@ferry/sse';
+import { freePort, RedisProcess } from '@ferry/test-kit/redis';
+import { defer, EventSourceClient, hubServer, redisClient, redisServer, until, type ReceivedEvent } from './helpers.js';
+
+function hub(url: string, history = 100): Hub {
+  const h = new Hub({ broker: { redis: { url } }, history });
+  defer(() => h.close());
+  return h;
+}
+
+const datas = (evs: ReceivedEvent[]) => evs.map((e) => e.data);
+
+describe('a hub on Redis (code)', () => {
+  it('shares topics between hubs: ids come from the stream, filters apply, the history is the stream capped at `history`', async () => {
+    const redis = await redisServer();
+    const a = hub(redis.url, 5);
+    const b = hub(redis.url, 5);
+    const { url } = await hubServer(a);
+    const all = new EventSourceClient(`${url}/t1`);
+    const alerts = new EventSourceClient(`${url}/t1?type=alert`);
+    await Promise.all([all.connect(), alerts.connect()]);
+    await until(() => a.topic('t1').size === 2, 2000, 'both subscribed');
+
+    const first = await b.publish('t1', { data: 'one' });
+    expect(first.stored).toBe(true);
+    expect(first.id).toMatch(/^\d+-\d+$/);
+    await b.publish('t1', { event: 'alert', data: { level: 2 } });
+    await a.publish('t1', { data: 'three' });
+    expect(datas(await all.take(3))).toEqual(['one', '{"level":2}', 'three']);
+    expect(await alerts.next()).toMatchObject({ type: 'alert', data: '{"level":2}' });
+    expect(all.events[0]!.lastEventId).toBe(first.id);
+
+    for (let i = 4; i <= 12; i++) await b.publish('t1', { data: `e${i}` });
+    const r = redisClient(redis.url);
+    expect(await r.xlen('ferry:sse:t1')).toBe(5);
+    await expect(b.publish('t1', { data: 'x', id: 'mine' })).rejects.toThrow(/ids are given by the redis broker/);
+  });
+
+  it('reads what its subscriber connection missed from the stream: nothing lost, nothing twice, in order', async () => {
+    const redis = await redisServer();
+    const a = hub(redis.url);
+    const b = hub(redis.url);
+    const { url } = await hubServer(a);
+    const client = new EventSourceClient(`${url}/cut`);
+    await client.connect();
+    await until(() => a.topic('cut').size === 1, 2000, 'subscribed');
+    await b.publish('cut', { data: 'before' });
+    expect((await client.next()).data).toBe('before');
+
+    // Cut every pub/sub connection (A's): B keeps publishing meanwhile.
+    const admin = redisClient(redis.url);
+    expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i <= 50; i++) await b.publish('cut', { data: `m${i}` });
+    const got = await client.take(50, 10_000);
+    expect(datas(got)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i + 1}`));
+    await b.publish('cut', { data: 'after' });
+    expect((await client.next()).data).toBe('after');
+    expect(client.connections).toBe(1);
+  });
+
+  it('tells live subscribers when events were trimmed away while it was disconnected', async () => {
+    const redis = await redisServer();
+    const a = hub(redis.url, 3);
+    const b = hub(redis.url, 3);
+    const { url } = await hubServer(a);
+    const client = new EventSourceClient(`${url}/trim`);
+    await client.connect();
+    await until(() => a.topic('trim').size === 1, 2000, 'subscribed');
+    await b.publish('trim', { data: 'seen' });
+    expect((await client.next()).data).toBe('seen');
+
+    const admin = redisClient(redis.url);
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    for (let i = 1; i <= 10; i++) await b.publish('trim', { data: `m${i}` });
+    const gap = await client.next(10_000);
+    expect(gap.type).toBe(HISTORY_GAP_EVENT);
+    expect(gap.lastEventId).toBe(client.events[0]!.lastEventId); // the notice carries no id
+    expect(datas(await client.take(3))).toEqual(['m8', 'm9', 'm10']);
+  });
+
+  it('replays from Redis for a Last-Event-ID given by another hub, and says so when the history does not reach back', async () => {
+    const redis = await redisServer();
+    const a = hub(redis.url, 4);
+    const b = hub(redis.url, 4);
+    const ids: string[] = [];
+    for (let i = 1; i <= 6; i++) ids.push((await a.publish('r', { data: `e${i}` })).id);
+    const { url } = await hubServer(b);
+
+    const resume = new EventSourceClient(`${url}/r`, { headers: { 'last-event-id': ids[3]! } });
+    await resume.connect();
+    expect(datas(await resume.take(2))).toEqual(['e5', 'e6']);
+    await a.publish('r', { data: 'e7' });
+    expect((await resume.next()).data).toBe('e7');
+    expect(resume.pending).toBe(0);
+
+    // ids[0] was trimmed (MAXLEN 4): a gap, then all that is kept.
+    const old = new EventSourceClient(`${url}/r`, { headers: { 'last-event-id': ids[0]! } });
+    await old.connect();
+    expect((await old.next()).type).toBe(HISTORY_GAP_EVENT);
+    expect(datas(await old.take(4))).toEqual(['e4', 'e5', 'e6', 'e7']);
+
+    // The newest id: nothing to replay, no gap.
+    const upToDate = new EventSourceClient(`${url}/r`, { headers: { 'last-event-id': ids[5]! } });
+    await upToDate.connect();
+    expect((await upToDate.next()).data).toBe('e7');
+    await a.publish('r', { data: 'e8' });
+    expect((await upToDate.next()).data).toBe('e8');
+  });
+
+  it('serves local subscribers while Redis is not there, and joins it once it starts', async () => {
+    const port = await freePort();
+    const a = hub(`redis://127.0.0.1:${port}`);
+    const { url } = await hubServer(a);
+    const client = new EventSourceClient(`${url}/late`);
+    await client.connect();
+    await until(() => a.topic('late').size === 1, 2000, 'subscribed');
+    const local = await a.publish('late', { data: 'alone' });
+    expect(local.stored).toBe(false);
+    expect(local.id).toMatch(/^\d+-L\d+$/);
+    expect(await client.next()).toMatchObject({ data: 'alone', lastEventId: local.id });
+
+    const redis = await RedisProcess.start(port);
+    defer(() => redis.stop());
+    const b = hub(redis.url);
+    // Once A is connected, B's events reach A's subscriber.
+    let n = 0;
+    await until(
+      async () => {
+        await b.publish('late', { data: `probe${++n}` });
+        return client.events.some((e) => e.data.startsWith('probe'));
+      },
+      10_000,
+      "A's subscriber gets B's events",
+    );
+    const stored = await a.publish('late', { data: 'shared' });
+    expect(stored.stored).toBe(true);
+    await until(() => client.events.some((e) => e.data === 'shared'), 2000, 'the shared event arrives');
+  });
+});
