@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { createServer, type FerryServer } from '@ferry/core';
-import { streamEvents, type ChannelEvent, type Hub } from '@ferry/sse';
+import { EventStream, type ChannelEvent, type Hub } from '@ferry/sse';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { RedisProcess } from '@ferry/test-kit/redis';
 
@@ -36,16 +36,17 @@ export async function hubServer(hub: Hub): Promise<{ server: FerryServer; url: s
   const server = createServer({
     listen: '127.0.0.1:0',
     logger: false,
-    handler: streamEvents(
-      (stream, req) => {
-        const type = req.query.get('type');
-        hub.topic(req.path.slice(1)).subscribe(stream, {
-          lastEventId: stream.lastEventId,
-          ...(type ? { filter: (ev: ChannelEvent) => ev.event === type } : {}),
-        });
-      },
-      { heartbeat: 0 },
-    ),
+    handler: async (req, res) => {
+      const channel = hub.topic(req.path.slice(1));
+      await channel.whenLive();
+      const stream = new EventStream(req, res, { heartbeat: 0 });
+      const type = req.query.get('type');
+      channel.subscribe(stream, {
+        lastEventId: stream.lastEventId,
+        ...(type ? { filter: (ev: ChannelEvent) => ev.event === type } : {}),
+      });
+      await stream.closed;
+    },
   });
   await server.listen();
   defer(() => server.close({ gracePeriod: 0 }));

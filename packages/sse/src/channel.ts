@@ -161,20 +161,11 @@ export class Channel {
   subscribe(stream: EventStream, options: SubscribeOptions = {}): () => void {
     const sub: Subscriber = { stream, filter: options.filter, pending: undefined };
     const broker = this.#broker;
-    if (broker && !this.#following) {
-      this.#following = broker.follow(this.#topic, {
-        event: (ev) => this.#deliver(ev),
-        gap: () => {
-          // No id: the client's Last-Event-ID must stay the last real event's.
-          const text = formatEvent({ event: HISTORY_GAP_EVENT, data: { reason: 'events were trimmed while this instance was away from the broker' } });
-          for (const s of this.#subs) if (!s.pending) s.stream.writeRaw(text);
-        },
-      });
-    }
+    const following = broker && this.#follow(broker);
     if (options.lastEventId !== undefined) {
-      if (broker && this.#historySize > 0) {
+      if (broker && following && this.#historySize > 0) {
         sub.pending = [];
-        void this.#replayShared(broker, this.#following!, sub, options.lastEventId);
+        void this.#replayShared(broker, following, sub, options.lastEventId);
       } else this.#replay(sub, options.lastEventId);
     }
     this.#subs.add(sub);
@@ -213,6 +204,35 @@ export class Channel {
       const ev = h[i]!;
       if (!sub.filter || sub.filter(ev)) sub.stream.writeRaw(formatEvent(ev));
     }
+  }
+
+  #follow(broker: Broker): Following {
+    this.#following ??= broker.follow(this.#topic, {
+      event: (ev) => this.#deliver(ev),
+      gap: () => {
+        // No id: the client's Last-Event-ID must stay the last real event's.
+        const text = formatEvent({ event: HISTORY_GAP_EVENT, data: { reason: 'events were trimmed while this instance was away from the broker' } });
+        for (const s of this.#subs) if (!s.pending) s.stream.writeRaw(text);
+      },
+    });
+    return this.#following;
+  }
+
+  /**
+   * With a broker: resolves once events the broker stores from now on reach this channel (it
+   * starts following the topic if it was not). Await it before answering a subscriber, so that
+   * anything published after the client has its response reaches it. In process: at once.
+   * Subscribe right after it resolves (in the same turn), or the channel stops following again.
+   */
+  async whenLive(): Promise<void> {
+    if (!this.#broker) return;
+    await this.#follow(this.#broker).live;
+    setImmediate(() => {
+      if (this.#subs.size === 0 && this.#following) {
+        this.#following.stop();
+        this.#following = undefined;
+      }
+    }).unref();
   }
 
   /**

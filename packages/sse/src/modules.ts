@@ -81,6 +81,9 @@ export const sseModule = defineModule({
     };
     return async (req, res) => {
       const channel = hub.topic(topic.render(req));
+      // With a broker, the head goes out once the topic is followed: what is published after the
+      // client has its response reaches it.
+      await channel.whenLive();
       const stream = new EventStream(req, res, options);
       channel.subscribe(stream, { lastEventId: stream.lastEventId });
       await stream.closed;

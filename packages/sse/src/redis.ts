@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import { BrokerUnavailableError, compareIds, type Broker, type BrokerLogger, type BrokerReplay, type Following, type TopicListener } from './broker.js';
 import type { ChannelEvent } from './channel.js';
 import type { SseEvent } from './format.js';
@@ -143,8 +143,7 @@ export class RedisBroker implements Broker {
     try {
       return await this.#publish(this.#prefix + topic, Math.max(1, history), json);
     } catch (err) {
-      if (this.#cmd.status !== 'ready') throw new BrokerUnavailableError(`Redis connection lost: ${(err as Error).message}`);
-      throw err;
+      throw unavailable(err);
     }
   }
 
@@ -258,8 +257,7 @@ export class RedisBroker implements Broker {
     try {
       entries = (await this.#cmd.xrange(key, start, '+')) as [string, string[]][];
     } catch (err) {
-      if (this.#cmd.status !== 'ready') throw new BrokerUnavailableError(`Redis connection lost: ${(err as Error).message}`);
-      throw err;
+      throw unavailable(err);
     }
     const events = entries.map(([id, fields]) => entryEvent(id, fieldOf(fields, 'e') ?? '{}'));
     const first = entries[0];
@@ -274,6 +272,12 @@ export class RedisBroker implements Broker {
     this.#topics.clear();
     await Promise.all([this.#cmd, this.#sub].map((c) => c.quit().catch(() => c.disconnect())));
   }
+}
+
+/** An error Redis answered is a real error; any other (connection closed, not writable) means Redis is away. */
+function unavailable(err: unknown): Error {
+  if (err instanceof ReplyError) return err as Error;
+  return new BrokerUnavailableError(`Redis connection lost: ${(err as Error).message}`);
 }
 
 function fieldOf(fields: string[], name: string): string | undefined {
