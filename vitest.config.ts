@@ -22,7 +22,7 @@ const plainSummary: Reporter = {
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/ferry', 'test', 'test/e2e', 'test/redis'],
+    projects: ['packages/*', 'apps/ferry', 'test', 'test/e2e', 'test/redis', 'test/scale'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     reporters: ['default', plainSummary],

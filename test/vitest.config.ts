@@ -1,5 +1,5 @@
 import { defineProject } from 'vitest/config';
 
 export default defineProject({
-  test: { name: 'integration', include: ['**/*.test.ts'], exclude: ['**/node_modules/**', 'e2e/**', 'redis/**'] },
+  test: { name: 'integration', include: ['**/*.test.ts'], exclude: ['**/node_modules/**', 'e2e/**', 'redis/**', 'scale/**'] },
 });

@@ -1,15 +1,31 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { AdminServer, ConfigError, createLogger, formatIssue, loadConfig, readConfigFile, type ConfigIssue, type FerryApp } from '@ferry/core';
+import {
+  AdminServer,
+  ConfigError,
+  createLogger,
+  formatIssue,
+  loadConfig,
+  readConfigFile,
+  type AdminTarget,
+  type ConfigIssue,
+  type FerryApp,
+  type Logger,
+} from '@ferry/core';
 import { distributionRegistry } from './modules.js';
 import { loadPlugins, PluginError } from './plugins.js';
 import { defaultConfig } from './default-config.js';
 import { configJsonSchema, configReference } from './schema.js';
+import { WorkerPool } from './workers/primary.js';
+import { isFerryWorker, runWorker } from './workers/worker.js';
 
 const USAGE = `usage: ferry <command> [options]
 
 commands:
   run [--config FILE] [--plugin P]...   start serving (the embedded default config without --config)
+      --workers N                       serve with N worker processes sharing the listeners (N >= 1,
+                                        or "auto": one per core; default 1, or $FERRY_WORKERS)
       --print-default-config            print the embedded default config and exit
   validate --config FILE [--plugin P]... check a config: every problem with its JSON path
   list-modules [--plugin P]... [--verbose]
@@ -48,6 +64,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
         verbose: { type: 'boolean', default: false },
         'print-default-config': { type: 'boolean', default: false },
         address: { type: 'string' },
+        workers: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -80,6 +97,16 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
       return 2;
   }
 
+  let workers = 1;
+  if (command === 'run') {
+    const n = workerCount(args.workers);
+    if (typeof n === 'string') {
+      process.stderr.write(`ferry run: ${n}\n`);
+      return 2;
+    }
+    workers = n;
+  }
+
   const registry = distributionRegistry();
   try {
     await loadPlugins(args.plugin ?? [], registry);
@@ -103,6 +130,10 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     out(configReference(registry));
     return 0;
   }
+  if (command === 'run' && isFerryWorker()) {
+    // A worker of `ferry run --workers N`: the primary sends the config (and every reload).
+    return runWorker(registry, createLogger().child({ worker: Number(process.env.FERRY_WORKER), pid: process.pid }));
+  }
   if (command === 'run' && args['print-default-config']) {
     out(`${JSON.stringify(defaultConfig(), null, 2)}\n`);
     return 0;
@@ -114,8 +145,9 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
 
   const logger = createLogger();
   let app: FerryApp;
+  let json: unknown;
   try {
-    const json = args.config ? await readConfigFile(args.config) : defaultConfig();
+    json = args.config ? await readConfigFile(args.config) : defaultConfig();
     app = await loadConfig(json, { registry, logger });
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -132,21 +164,67 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     return 0;
   }
 
-  try {
-    await app.start();
-  } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    return 1;
+  let running: Running;
+  if (workers === 1) {
+    try {
+      await app.start();
+    } catch (err) {
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+      return 1;
+    }
+    running = { target: app, stopNow: () => app.stop(0), exitNow: () => process.exit(1) };
+  } else {
+    // The primary only checked the config (above): the workers serve it.
+    await app.stop(0);
+    const pool = new WorkerPool({ workers, config: json, registry, logger, args: argv });
+    // Extension point: worker messages the pool does not handle itself (types outside
+    // `ferry.w.*`, such as the SSE relay's `ferry.sse.*`) go to handlers added here with
+    // pool.onWorkerMessage(handler); pool.broadcast(message, exceptSlot) reaches the workers.
+    try {
+      await pool.start();
+    } catch (err) {
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+      return 1;
+    }
+    running = {
+      target: pool,
+      stopNow: () => pool.stop(),
+      exitNow: () => {
+        pool.kill();
+        process.exit(1);
+      },
+    };
   }
   if (!args.config) {
     process.stderr.write('ferry: serving the embedded default: http://localhost:8080/ and https://localhost:8443/ (self-signed)\n');
   }
+  return serve(running, (json as { admin?: AdminConfig } | undefined)?.admin, logger);
+}
+
+/** What `ferry run` serves: one FerryApp, or the pool of `--workers N`. */
+interface Running {
+  /** What the admin API reads, reloads and stops. */
+  target: AdminTarget;
+  /** Stops without a grace period (nothing has been served yet). */
+  stopNow: () => Promise<void>;
+  /** A second signal: ends everything at once. */
+  exitNow: () => void;
+}
+
+interface AdminConfig {
+  disabled?: boolean;
+  listen?: string;
+  origins?: string[];
+  enforce_origin?: boolean;
+}
+
+/** Serves the admin API beside what runs, and stops it all on SIGINT/SIGTERM or POST /stop. */
+async function serve(running: Running, adminCfg: AdminConfig | undefined, logger: Logger): Promise<number> {
   // The admin API, as in Caddy: on localhost:2019 unless the config says otherwise.
-  const adminCfg = (app.config as { admin?: { disabled?: boolean; listen?: string; origins?: string[]; enforce_origin?: boolean } } | undefined)?.admin;
   let admin: AdminServer | undefined;
   let stopped: (code: number) => void = () => {};
   if (adminCfg?.disabled !== true) {
-    admin = new AdminServer(app, {
+    admin = new AdminServer(running.target, {
       listen: adminCfg?.listen ?? 'localhost:2019',
       origins: adminCfg?.origins ?? [],
       enforceOrigin: adminCfg?.enforce_origin === true,
@@ -156,7 +234,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     try {
       await admin.start();
     } catch (err) {
-      await app.stop(0);
+      await running.stopNow();
       process.stderr.write(`error: ${(err as Error).message} (set "admin": {"disabled": true} or another admin.listen)\n`);
       return 1;
     }
@@ -168,11 +246,12 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
       if (stopping) {
         // A second signal means "now".
         process.stderr.write(`ferry: ${signal} again, exiting at once\n`);
-        process.exit(1);
+        running.exitNow();
+        return;
       }
       stopping = true;
       logger.info({ signal }, 'stopping');
-      Promise.all([app.stop(), admin?.close()]).then(
+      Promise.all([running.target.stop(), admin?.close()]).then(
         () => resolve(0),
         (err: unknown) => {
           logger.error({ err }, 'error while stopping');
@@ -180,9 +259,18 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
         },
       );
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // `on`, not `once`: a second signal must reach the handler, not kill the process by default.
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+}
+
+/** `--workers N` (or `$FERRY_WORKERS`): a count ≥ 1, or `auto` for one per core; a string says what is wrong. */
+export function workerCount(flag: string | undefined, env = process.env.FERRY_WORKERS): number | string {
+  const [value, source] = flag !== undefined ? [flag, '--workers'] : env !== undefined && env !== '' ? [env, 'FERRY_WORKERS'] : ['1', ''];
+  if (value === 'auto') return availableParallelism();
+  if (/^[1-9]\d{0,3}$/.test(value)) return Number(value);
+  return `${source} must be a whole number from 1 to 9999, or "auto" (one worker per core); got "${value}"`;
 }
 
 /** `ferry reload`: posts a config file to a running ferry's admin API (`POST /load`). */
