@@ -30,8 +30,10 @@ export interface Following {
 export interface Broker {
   /** A short name for logs and metrics (`"redis"`). */
   readonly kind: string;
+  /** Whether a publisher may give an event's id (else the broker gives every id and one given is an error). */
+  readonly keepsIds: boolean;
   /**
-   * Stores `ev` (its id is the broker's to give) keeping at most `history` events of the topic,
+   * Stores `ev` (its id is the broker's to give, unless `keepsIds`) keeping at most `history` events of the topic,
    * and resolves with the id. Rejects with BrokerUnavailableError when the broker cannot take it.
    */
   publish(topic: string, ev: SseEvent, history: number): Promise<string>;

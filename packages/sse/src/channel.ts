@@ -1,4 +1,4 @@
-import { BrokerUnavailableError, compareIds, type Broker, type Following } from './broker.js';
+import { BrokerUnavailableError, type Broker, type Following } from './broker.js';
 import { formatEvent, type SseEvent } from './format.js';
 import type { EventStream } from './stream.js';
 
@@ -112,7 +112,7 @@ export class Channel {
   }
 
   async #publishShared(broker: Broker, input: SseEvent): Promise<PublishedEvent> {
-    if (input.id !== undefined) throw new TypeError(`event ids are given by the ${broker.kind} broker; publish without "id"`);
+    if (input.id !== undefined && !broker.keepsIds) throw new TypeError(`event ids are given by the ${broker.kind} broker; publish without "id"`);
     formatEvent(input); // a malformed event is refused here, not by every instance that receives it
     try {
       const id = await broker.publish(this.#topic, input, this.#historySize);
@@ -249,17 +249,15 @@ export class Channel {
     }
     const stream = sub.stream;
     if (replay.gap) stream.send({ event: HISTORY_GAP_EVENT, data: { lastEventId, ...(replay.reason ? { reason: replay.reason } : {}) } });
-    let last = lastEventId;
+    const replayed = new Set<string>();
     for (const ev of replay.events) {
       if (!sub.filter || sub.filter(ev)) stream.writeRaw(formatEvent(ev));
-      last = ev.id;
+      replayed.add(ev.id);
     }
     const held = sub.pending ?? [];
     sub.pending = undefined;
-    for (const ev of held) {
-      // Held events the replay already gave are skipped; an id that does not compare is given.
-      if ((compareIds(ev.id, last) ?? 1) > 0) stream.writeRaw(formatEvent(ev));
-    }
+    // Held events came after the topic was followed; the replay may reach past that: skip those it gave.
+    for (const ev of held) if (!replayed.has(ev.id)) stream.writeRaw(formatEvent(ev));
   }
 
   /** Closes every subscribed stream. */

@@ -5,3 +5,4 @@ export { Hub, type BrokerOption, type HubOptions } from './hub.js';
 export { BrokerUnavailableError, compareIds, type Broker, type BrokerLogger, type BrokerReplay, type Following, type TopicListener } from './broker.js';
 export { RedisBroker, type RedisBrokerOptions } from './redis.js';
 export { sse, sseModule, ssePublish, ssePublishModule } from './modules.js';
+export { ClusterBroker, ClusterRelay } from './cluster.js';

@@ -1,5 +1,6 @@
 import { defineModule, duration, HttpError, moduleFactory, z, type Middleware, type ProvisionContext } from '@ferry/core';
 import type { SseEvent } from './format.js';
+import { ClusterBroker } from './cluster.js';
 import { Hub } from './hub.js';
 import { EventStream } from './stream.js';
 
@@ -22,11 +23,18 @@ const brokerConfig = z
 
 type BrokerConfig = z.infer<typeof brokerConfig>;
 
+/** A worker process of `ferry run --workers N` (whose primary runs the ClusterRelay). */
+function inFerryWorker(): boolean {
+  return process.env.FERRY_WORKER !== undefined && typeof process.send === 'function';
+}
+
 /** The hub every `sse` and `sse_publish` handler of one app with the same broker shares. */
 function appHub(ctx: ProvisionContext, broker: BrokerConfig): Hub {
   const key = broker ? `ferry.sse.hub:${JSON.stringify(broker)}` : 'ferry.sse.hub';
   return ctx.app(key, () => {
-    const hub = new Hub({ metrics: ctx.metrics, ...(broker ? { broker, logger: ctx.logger } : {}) });
+    // In a worker of `ferry run --workers N`, topics without a broker are shared through the primary.
+    const shared = broker ?? (inFerryWorker() ? new ClusterBroker() : undefined);
+    const hub = new Hub({ metrics: ctx.metrics, ...(shared ? { broker: shared, logger: ctx.logger } : {}) });
     ctx.onCleanup(() => hub.close());
     return hub;
   });
@@ -148,7 +156,7 @@ export const ssePublishModule = defineModule({
       if ((ev.event && /[\r\n]/.test(ev.event)) || (ev.id && /[\r\n\0]/.test(ev.id))) {
         throw new HttpError(400, 'event and id must not contain line breaks');
       }
-      if (ev.id !== undefined && hub.broker) throw new HttpError(400, `event ids are given by the ${hub.broker.kind} broker; publish without "id"`);
+      if (ev.id !== undefined && hub.broker && !hub.broker.keepsIds) throw new HttpError(400, `event ids are given by the ${hub.broker.kind} broker; publish without "id"`);
       const published = await hub.publish(topic.render(req), ev);
       res.statusCode = 202;
       res.setHeader('content-type', 'application/json');

@@ -59,6 +59,7 @@ function backoff(times: number): number {
  */
 export class RedisBroker implements Broker {
   readonly kind = 'redis';
+  readonly keepsIds = false;
   readonly #cmd: Redis;
   readonly #sub: Redis;
   readonly #publish: PublishCommand;

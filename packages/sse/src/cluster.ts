@@ -1,0 +1,163 @@
+import { BrokerUnavailableError, type Broker, type BrokerReplay, type Following, type TopicListener } from './broker.js';
+import type { ChannelEvent } from './channel.js';
+import type { SseEvent } from './format.js';
+
+/**
+ * The SSE relay of `ferry run --workers N`: without Redis, the workers' hubs share topics through
+ * the primary process. The primary keeps each topic's history and gives the ids (`1`, `2`, …, per
+ * topic, as one process would); a publish on any worker is sent to every worker, in one order.
+ * The messages travel on the cluster IPC channel, all with a `type` starting `ferry.sse.`.
+ */
+type Request =
+  | { type: 'ferry.sse.publish'; rid: number; topic: string; ev: SseEvent; history: number }
+  | { type: 'ferry.sse.since'; rid: number; topic: string; lastEventId: string };
+
+type Reply =
+  | { type: 'ferry.sse.reply'; rid: number; id: string }
+  | { type: 'ferry.sse.reply'; rid: number; replay: BrokerReplay }
+  | { type: 'ferry.sse.reply'; rid: number; error: string };
+
+type WithoutRid<T> = T extends unknown ? Omit<T, 'rid'> : never;
+
+interface Announce {
+  type: 'ferry.sse.event';
+  topic: string;
+  ev: ChannelEvent;
+}
+
+interface Message {
+  type: string;
+  [k: string]: unknown;
+}
+
+interface StoredTopic {
+  seq: number;
+  history: ChannelEvent[];
+}
+
+/**
+ * The primary's side: a topic store answering the workers' publishes and replays. `handle` takes
+ * a message from a worker, answers through `reply` and announces events through `broadcast`
+ * (to every worker, the sender included); it returns false for a message that is not its own.
+ */
+export class ClusterRelay {
+  readonly #topics = new Map<string, StoredTopic>();
+  readonly #maxTopics: number;
+
+  /** `maxTopics`: past it, the topic published to least recently is forgotten. */
+  constructor(options: { maxTopics?: number } = {}) {
+    this.#maxTopics = options.maxTopics ?? 10_000;
+  }
+
+  handle(message: unknown, reply: (m: Reply) => void, broadcast: (m: Announce) => void): boolean {
+    const m = message as Request | undefined;
+    if (m?.type === 'ferry.sse.publish') {
+      const t = this.#topic(m.topic);
+      const ev: ChannelEvent = { ...m.ev, id: m.ev.id ?? String(++t.seq) };
+      t.history.push(ev);
+      if (t.history.length > m.history) t.history.splice(0, t.history.length - m.history);
+      reply({ type: 'ferry.sse.reply', rid: m.rid, id: ev.id });
+      broadcast({ type: 'ferry.sse.event', topic: m.topic, ev });
+      return true;
+    }
+    if (m?.type === 'ferry.sse.since') {
+      const h = this.#topics.get(m.topic)?.history ?? [];
+      const at = h.findIndex((e) => e.id === m.lastEventId);
+      const replay: BrokerReplay = at === -1 ? { events: [...h], gap: true } : { events: h.slice(at + 1), gap: false };
+      reply({ type: 'ferry.sse.reply', rid: m.rid, replay });
+      return true;
+    }
+    return false;
+  }
+
+  #topic(name: string): StoredTopic {
+    let t = this.#topics.get(name);
+    if (t) this.#topics.delete(name); // most recently used last
+    else {
+      t = { seq: 0, history: [] };
+      if (this.#topics.size >= this.#maxTopics) this.#topics.delete(this.#topics.keys().next().value!);
+    }
+    this.#topics.set(name, t);
+    return t;
+  }
+}
+
+/** The worker's side: a Broker over the IPC channel to the primary's ClusterRelay. */
+export class ClusterBroker implements Broker {
+  readonly kind = 'cluster';
+  readonly keepsIds = true;
+  readonly #listeners = new Map<string, TopicListener>();
+  readonly #waiting = new Map<number, { resolve: (r: Reply) => void; timer: NodeJS.Timeout }>();
+  #rid = 0;
+  readonly #onMessage = (m: Message) => this.#message(m);
+  readonly #timeout: number;
+
+  /** `timeout`: how long to wait for the primary before treating it as away (local delivery). */
+  constructor(options: { timeout?: number } = {}) {
+    if (typeof process.send !== 'function') throw new Error('ClusterBroker needs an IPC channel to the primary (a cluster worker)');
+    this.#timeout = options.timeout ?? 2000;
+    process.on('message', this.#onMessage);
+  }
+
+  get available(): boolean {
+    return process.connected;
+  }
+
+  #message(m: Message): void {
+    if (m?.type === 'ferry.sse.event') {
+      const a = m as unknown as Announce;
+      this.#listeners.get(a.topic)?.event(a.ev);
+    } else if (m?.type === 'ferry.sse.reply') {
+      const r = m as unknown as Reply;
+      const w = this.#waiting.get(r.rid);
+      if (!w) return;
+      this.#waiting.delete(r.rid);
+      clearTimeout(w.timer);
+      w.resolve(r);
+    }
+  }
+
+  #ask(req: WithoutRid<Request>): Promise<Reply> {
+    if (!process.connected) return Promise.reject(new BrokerUnavailableError('the primary process is gone'));
+    const rid = ++this.#rid;
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(rid);
+        reject(new BrokerUnavailableError(`no answer from the primary process within ${this.#timeout} ms`));
+      }, this.#timeout);
+      this.#waiting.set(rid, { resolve, timer });
+      process.send!({ ...req, rid }, undefined, undefined, (err) => {
+        if (!err) return;
+        clearTimeout(timer);
+        this.#waiting.delete(rid);
+        reject(new BrokerUnavailableError(`cannot reach the primary process: ${err.message}`));
+      });
+    });
+  }
+
+  async publish(topic: string, ev: SseEvent, history: number): Promise<string> {
+    const r = await this.#ask({ type: 'ferry.sse.publish', topic, ev: { event: ev.event, data: ev.data, retry: ev.retry, id: ev.id }, history });
+    if ('error' in r) throw new Error(r.error);
+    if (!('id' in r)) throw new Error('unexpected answer from the primary');
+    return r.id;
+  }
+
+  follow(topic: string, listener: TopicListener): Following {
+    this.#listeners.set(topic, listener);
+    // Every worker gets every announcement, in the primary's order: live at once.
+    return { live: Promise.resolve(), stop: () => this.#listeners.get(topic) === listener && this.#listeners.delete(topic) };
+  }
+
+  async since(topic: string, lastEventId: string): Promise<BrokerReplay> {
+    const r = await this.#ask({ type: 'ferry.sse.since', topic, lastEventId });
+    if (!('replay' in r)) throw new Error('unexpected answer from the primary');
+    return r.replay;
+  }
+
+  async close(): Promise<void> {
+    process.off('message', this.#onMessage);
+    this.#listeners.clear();
+    for (const w of this.#waiting.values()) clearTimeout(w.timer);
+    this.#waiting.clear();
+  }
+}
