@@ -13,10 +13,12 @@ import {
   type FerryApp,
   type Logger,
 } from '@ferry/core';
+import { ClusterRelay } from '@ferry/sse';
 import { distributionRegistry } from './modules.js';
 import { loadPlugins, PluginError } from './plugins.js';
 import { defaultConfig } from './default-config.js';
 import { configJsonSchema, configReference } from './schema.js';
+import type { WorkerMessage } from './workers/messages.js';
 import { WorkerPool } from './workers/primary.js';
 import { isFerryWorker, runWorker } from './workers/worker.js';
 
@@ -178,8 +180,18 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     await app.stop(0);
     const pool = new WorkerPool({ workers, config: json, registry, logger, args: argv });
     // Extension point: worker messages the pool does not handle itself (types outside
-    // `ferry.w.*`, such as the SSE relay's `ferry.sse.*`) go to handlers added here with
-    // pool.onWorkerMessage(handler); pool.broadcast(message, exceptSlot) reaches the workers.
+    // `ferry.w.*`) go to handlers added here with pool.onWorkerMessage(handler);
+    // pool.broadcast(message, exceptSlot) reaches the workers.
+    // The SSE relay (`ferry.sse.*`): topics without a broker are shared by every worker, their
+    // history kept here (it outlives reloads and replaced workers).
+    const relay = new ClusterRelay();
+    pool.onWorkerMessage((m, from) => {
+      relay.handle(
+        m,
+        (reply) => from.worker.isConnected() && from.worker.send(reply),
+        (announce) => pool.broadcast(announce as unknown as WorkerMessage),
+      );
+    });
     try {
       await pool.start();
     } catch (err) {
