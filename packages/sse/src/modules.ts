@@ -41,7 +41,6 @@ function appHub(ctx: ProvisionContext, broker: BrokerConfig): Hub {
 }
 
 const subscribeConfig = z.strictObject({
-  broker: brokerConfig,
   topic: z.string().min(1).describe('Topic to subscribe to; placeholders allowed (`"chat/{http.request.uri.query.room}"`).'),
   heartbeat: duration().optional().meta({ description: 'Interval of comment heartbeats on an idle stream; 0 turns them off.', default: '15s' }),
   history: z
@@ -67,6 +66,7 @@ const subscribeConfig = z.strictObject({
     .enum(['drop_oldest', 'disconnect'])
     .optional()
     .meta({ description: "When a subscriber's queue is full: `drop_oldest` drops its oldest queued event, `disconnect` ends its stream.", default: 'drop_oldest' }),
+  broker: brokerConfig,
 });
 
 /** `http.handlers.sse`: subscribes the client to a topic of the app's hub, with replay from Last-Event-ID. */
@@ -100,7 +100,6 @@ export const sseModule = defineModule({
 });
 
 const publishConfig = z.strictObject({
-  broker: brokerConfig,
   topic: z.string().min(1).describe('Topic to publish to; placeholders allowed.'),
   max_body_bytes: z
     .number()
@@ -108,6 +107,7 @@ const publishConfig = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: 'Largest request body accepted, in bytes (1 MiB); a larger one gets 413.', default: 1048576 }),
+  broker: brokerConfig,
 });
 
 async function readBody(req: { body: AsyncIterable<Buffer> }, limit: number): Promise<Buffer> {
