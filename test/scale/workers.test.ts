@@ -48,6 +48,19 @@ describe('ferry run --workers N', () => {
     for (const r of replies) expect(r).toMatchObject({ status: 200, body: 'hello' });
   });
 
+  it('a worker sent SIGTERM alone stops gracefully and is replaced; the others keep serving', async () => {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'hello'))]);
+    const [leaving, staying] = pids as [number, number];
+    process.kill(leaving, 'SIGTERM');
+    await ferry.waitFor((e) => e.pid === leaving && e.msg === 'stopping' && e.why === 'SIGTERM', 'the worker stopping');
+    const exit = await ferry.waitFor((e) => e.pid === leaving && /exited unexpectedly/.test(e.msg ?? ''), 'its exit');
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    const fresh = (await ferry.waitFor((e) => e.worker === exit.worker && /replaced/.test(e.msg ?? ''), 'the replacement')).pid!;
+    for (const r of await fromEvery(port, [staying, fresh])) expect(r).toMatchObject({ status: 200, body: 'hello' });
+    expect(alive(ferry.child.pid!)).toBe(true);
+  });
+
   it('starts a replacement with the config loaded since, and backs off when replacements keep dying young', async () => {
     const [port, adminPort] = [await freePort(), await freePort()];
     const routes = (body: string) => [

@@ -53,7 +53,9 @@ const exitText = (code: number | null, signal: string | null) => (signal ? `sign
 
 /**
  * Resolves with what `pick` makes of the first of the worker's messages it accepts (returns
- * something for), and rejects if the worker exits first. Its listeners go either way.
+ * something for), and rejects once the worker is gone without one. "Gone" is its IPC channel
+ * closing, not its exit: 'exit' may come before the last messages have been read from the
+ * channel (a worker says why it failed, then exits), 'disconnect' comes after them.
  */
 function answer<T>(worker: Worker, pick: (m: WorkerMessage) => T | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -64,16 +66,19 @@ function answer<T>(worker: Worker, pick: (m: WorkerMessage) => T | undefined): P
       done();
       resolve(picked);
     };
-    const onExit = (code: number | null, signal: string | null) => {
+    const gone = () => {
       done();
-      reject(new WorkerFailure(`exited (${exitText(code, signal)})`));
+      const { exitCode, signalCode } = worker.process;
+      if (exitCode !== null || signalCode !== null) return reject(new WorkerFailure(`exited (${exitText(exitCode, signalCode)})`));
+      worker.once('exit', (code: number | null, signal: string | null) => reject(new WorkerFailure(`exited (${exitText(code, signal)})`)));
     };
     const done = () => {
       worker.off('message', onMessage);
-      worker.off('exit', onExit);
+      worker.off('disconnect', gone);
     };
     worker.on('message', onMessage);
-    worker.once('exit', onExit);
+    if (!worker.isConnected()) return gone();
+    worker.once('disconnect', gone);
   });
 }
 
@@ -134,9 +139,11 @@ export class WorkerPool implements AdminTarget {
     cluster.setupPrimary({ args: [...this.#o.args] });
     const started = await Promise.allSettled(Array.from({ length: this.#o.workers }, (_, i) => this.#spawn(i + 1)));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
+    // One that listened and died while the others were still starting is a failed start too.
+    const died = [...this.#slots].find(([, s]) => s.worker.isDead());
+    if (failed || died) {
       await this.stop();
-      throw failed.reason;
+      throw failed ? failed.reason : new WorkerFailure(`worker ${died![0]} (pid ${died![1].pid}) exited right after it started`);
     }
     this.#running = true;
     this.#o.logger.info({ workers: this.#o.workers, pids: this.pids }, 'workers listening');
@@ -175,8 +182,10 @@ export class WorkerPool implements AdminTarget {
     const previous = this.#slots.get(slot);
     const entry: Slot = { worker, pid: worker.process.pid, startedAt: Date.now(), serving: false, streak: previous?.streak ?? 0 };
     this.#slots.set(slot, entry);
-    // A send to a worker that just died fails here; its 'exit' says the rest.
-    worker.on('error', (err) => this.#o.logger.warn({ err, worker: slot, pid: entry.pid }, 'worker channel error'));
+    // A send to a worker that just died fails here (EPIPE); its 'exit' says the rest.
+    worker.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_IPC_CHANNEL_CLOSED') this.#o.logger.warn({ err, worker: slot, pid: entry.pid }, 'worker channel error');
+    });
     worker.on('message', (m: unknown) => this.#message(slot, entry, m));
     worker.once('exit', (code: number | null, signal: string | null) => this.#exited(slot, entry, code, signal));
     const listening = answer(worker, (m) => {
@@ -213,7 +222,6 @@ export class WorkerPool implements AdminTarget {
   }
 
   #exited(slot: number, entry: Slot, code: number | null, signal: string | null): void {
-    if (this.#slots.get(slot) === entry && (this.#stopping || !this.#running)) this.#slots.delete(slot);
     // While starting, start() reports failures; while stopping, exits are expected.
     if (!this.#running || this.#stopping) return;
     const lived = Date.now() - entry.startedAt;

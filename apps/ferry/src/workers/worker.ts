@@ -6,10 +6,13 @@ export function isFerryWorker(): boolean {
   return process.env.FERRY_WORKER !== undefined && typeof process.send === 'function';
 }
 
-const send = (m: FromWorker) => {
-  // The channel may be gone already (the primary died): nothing to tell then.
-  if (process.connected) process.send!(m);
-};
+/** Resolves once the message is written (a process.exit right after a send would lose it). */
+const send = (m: FromWorker) =>
+  new Promise<void>((resolve) => {
+    // The channel may be gone already (the primary died): nothing to tell then.
+    if (!process.connected) return resolve();
+    process.send!(m, undefined, {}, () => resolve());
+  });
 
 const describe = (err: unknown) =>
   err instanceof ConfigError ? { error: err.message, issues: [...err.issues] } : { error: (err as Error).message ?? String(err) };
@@ -45,19 +48,19 @@ export async function runWorker(registry: Registry, logger: Logger): Promise<nev
       await app.start();
     } catch (err) {
       // The primary validated this config; what fails here is mostly a listener (a port in use).
-      send({ type: 'ferry.w.failed', ...describe(err) });
+      await send({ type: 'ferry.w.failed', ...describe(err) });
       process.exit(1);
     }
-    send({ type: 'ferry.w.listening' });
+    void send({ type: 'ferry.w.listening' });
   };
 
   const reload = async (id: number, config: unknown) => {
     try {
       if (!app || stopping) throw new Error('the worker is not serving');
       await app.reload(config);
-      send({ type: 'ferry.w.reloaded', id });
+      void send({ type: 'ferry.w.reloaded', id });
     } catch (err) {
-      send({ type: 'ferry.w.reload-failed', id, ...describe(err) });
+      void send({ type: 'ferry.w.reload-failed', id, ...describe(err) });
     }
   };
 
@@ -73,6 +76,6 @@ export async function runWorker(registry: Registry, logger: Logger): Promise<nev
   process.on('SIGTERM', () => void stop('SIGTERM'));
   // If the primary dies, node:cluster exits this worker at once (an unexpected 'disconnect'):
   // a worker never outlives its primary.
-  send({ type: 'ferry.w.ready' });
+  void send({ type: 'ferry.w.ready' });
   return new Promise<never>(() => {});
 }
