@@ -35,13 +35,17 @@ function serverFile(file) {
 
 /**
  * The real `ferry` CLI of the workspace's @ferry/ferry, as built by `pnpm run build`, run from
- * a snapshot of the build taken before the first round (see snapshot.mjs).
+ * a snapshot of the build taken before the first round (see snapshot.mjs). With `workers`, it
+ * runs `ferry run --workers N` (the workers scenario), and with `sched: 'none'` node:cluster's
+ * other scheduling policy (NODE_CLUSTER_SCHED_POLICY); `id` and `label` then say so.
  */
-function ferryContender() {
+function ferryContender({ workers, sched } = {}) {
   let cli;
+  const suffix = `${workers === undefined ? '' : `-w${workers}`}${sched ? `-${sched}` : ''}`;
+  const flags = workers === undefined ? '' : `, --workers ${workers}${sched ? `, NODE_CLUSTER_SCHED_POLICY=${sched}` : ''}`;
   return {
-    id: 'ferry',
-    label: `ferry ${versionOf('@ferry/ferry')} (CLI)`,
+    id: `ferry${suffix}`,
+    label: `ferry ${versionOf('@ferry/ferry')} (CLI${flags})`,
     async prepare(workDir) {
       const pkgDir = dirname(require.resolve('@ferry/ferry/package.json'));
       const { bin } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
@@ -53,7 +57,7 @@ function ferryContender() {
       for (let attempt = 1; ; attempt++) {
         let problem;
         try {
-          cli = join(snapshotPackage(pkgDir, workspaceRoot, join(workDir, `snapshot-${attempt}`)), bin.ferry);
+          cli = join(snapshotPackage(pkgDir, workspaceRoot, join(workDir, `snapshot${suffix}-${attempt}`)), bin.ferry);
           const check = spawnSync(process.execPath, [cli, 'version'], { encoding: 'utf8', timeout: 15_000 });
           if (check.status === 0) return;
           problem = check.stderr || check.stdout || `exit ${check.status}`;
@@ -67,8 +71,18 @@ function ferryContender() {
     start(port, workDir) {
       const config = join(workDir, `ferry-${port}.json`);
       writeFileSync(config, JSON.stringify(ferryConfig(port)));
-      // Log level warn: no access log and no start-up lines, only what is worth reading.
-      return { command: process.execPath, args: [cli, 'run', '--config', config], env: { FERRY_LOG_LEVEL: 'warn' } };
+      if (workers === undefined) {
+        // Log level warn: no access log and no start-up lines, only what is worth reading.
+        return { command: process.execPath, args: [cli, 'run', '--config', config], env: { FERRY_LOG_LEVEL: 'warn' } };
+      }
+      // The port answers once the first worker listens: wait for the line saying all do. (At
+      // level info the config, which has no `logs`, still logs nothing per request.)
+      return {
+        command: process.execPath,
+        args: [cli, 'run', '--config', config, '--workers', String(workers)],
+        env: { FERRY_LOG_LEVEL: 'info', ...(sched ? { NODE_CLUSTER_SCHED_POLICY: sched } : {}) },
+        ready: workers === 1 ? '"msg":"listening"' : '"msg":"workers listening"',
+      };
     },
   };
 }
@@ -86,6 +100,11 @@ export const hello = {
   title: '13-byte "Hello, World!" over HTTP/1.1 keep-alive',
   path: '/',
   body: BODY,
+  baseline: BASELINE,
+  baselineLabel: 'node:http',
+  /** Every server on one core, wrk on the other. */
+  pinned: true,
+  threads: 1,
   contenders: [
     { id: 'node', label: `node:http (${process.version})`, start: serverFile('node-http.mjs') },
     ferryContender(),
@@ -98,3 +117,25 @@ export const hello = {
     { id: 'express', label: `express ${versionOf('express')}`, start: serverFile('express.mjs') },
   ],
 };
+
+/**
+ * The workers scenario: the same hello world and config, `ferry run --workers 1` against
+ * `--workers 2` — with node:cluster's default scheduling on Linux (round-robin: the primary
+ * accepts every connection and hands it to the next worker) and with `none` (the workers accept
+ * from the shared socket themselves). Nothing is pinned: two workers need both cores, and wrk
+ * shares them (the "load generator included" condition of the scaling goal), so wrk runs two threads.
+ */
+export const workers = {
+  id: 'workers',
+  title: '13-byte "Hello, World!" over HTTP/1.1 keep-alive, ferry --workers 1 vs --workers 2 (unpinned)',
+  path: '/',
+  body: BODY,
+  baseline: 'ferry-w1',
+  baselineLabel: 'ferry --workers 1',
+  pinned: false,
+  threads: 2,
+  contenders: [ferryContender({ workers: 1 }), ferryContender({ workers: 2 }), ferryContender({ workers: 2, sched: 'none' })],
+};
+
+/** The scenarios run.mjs knows, by `--scenario`. */
+export const scenarios = { hello, workers };

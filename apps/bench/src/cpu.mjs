@@ -2,7 +2,7 @@
 // shared (other processes, or a VM whose vCPU the host takes away: "steal"), and pinning
 // keeps wrk off the server's core but not everyone else. Linux /proc only; elsewhere every
 // function returns undefined and the harness measures without this check.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 function read(path) {
@@ -22,13 +22,41 @@ function coreTicks(text, cpu) {
   return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
 }
 
+/** The fields of /proc/PID/stat after the command name, which may contain spaces: [0] is state, [1] ppid. */
+function statFields(pid) {
+  const text = read(`/proc/${pid}/stat`);
+  return text ? text.slice(text.lastIndexOf(')') + 2).split(' ') : undefined;
+}
+
 /** utime + stime of a process, all its threads included. */
 function processTicks(pid) {
-  const text = read(`/proc/${pid}/stat`);
-  if (!text) return undefined;
-  // The command name (field 2) may contain spaces; the fields after its ')' are fixed.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  const fields = statFields(pid);
+  return fields ? Number(fields[11]) + Number(fields[12]) : undefined;
+}
+
+/** utime + stime of a process and all its descendants (the workers of `ferry run --workers N`). */
+function treeTicks(pid) {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ppid = statFields(entry)?.[1];
+    if (ppid === undefined) continue;
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(entry);
+  }
+  let total = 0;
+  for (const queue = [String(pid)]; queue.length; ) {
+    const p = queue.pop();
+    total += processTicks(p) ?? 0;
+    queue.push(...(children.get(p) ?? []));
+  }
+  return total;
+}
+
+/** CPU time of this process's children that have exited and been waited for: wrk, once it is done. */
+function reapedChildrenTicks() {
+  const fields = statFields('self');
+  return fields ? Number(fields[13]) + Number(fields[14]) : undefined;
 }
 
 export function sample(serverPid, serverCpu, wrkCpu) {
@@ -90,4 +118,42 @@ export async function waitForQuiet(cores, { threshold = 0.1, windowMs = 1000, ma
     if (!warned) onWait?.(busiest);
     warned = true;
   }
+}
+
+/**
+ * For unpinned runs (the workers scenario), where server and wrk share every core: the whole
+ * machine (the aggregate `cpu` line), the server's process tree, and wrk's time once it has exited.
+ */
+export function sampleMachine(serverPid) {
+  const stat = read('/proc/stat');
+  if (!stat) return undefined;
+  const machine = coreTicks(stat, '');
+  const own = processTicks(serverPid) === undefined ? undefined : treeTicks(serverPid);
+  const wrk = reapedChildrenTicks();
+  return machine && own !== undefined && wrk !== undefined ? { machine, own, wrk } : undefined;
+}
+
+/**
+ * Between two machine samples: `serverSeconds` (the server and its workers), `wrkSeconds`, and
+ * `lost`, the share of all cores that went to anything else or to VM steal. `wrkIdle` is the
+ * machine's idle share (the harness's rule "wrk had headroom" does not apply unpinned, so it is
+ * reported, not used).
+ */
+export function machineUsage(before, after) {
+  if (!before || !after) return undefined;
+  const busy = after.machine.busy - before.machine.busy;
+  const idle = after.machine.idle - before.machine.idle;
+  const steal = after.machine.steal - before.machine.steal;
+  const total = busy + idle + steal;
+  if (total <= 0) return undefined;
+  const server = after.own - before.own;
+  const wrk = after.wrk - before.wrk;
+  const others = Math.max(0, busy - server - wrk);
+  return {
+    serverSeconds: server / 100,
+    wrkSeconds: wrk / 100,
+    lost: (others + steal) / total,
+    steal: steal / total,
+    idle: idle / total,
+  };
 }

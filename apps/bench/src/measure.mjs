@@ -1,18 +1,19 @@
 // One measurement of one contender: start it, check its answer, warm it up, load it, stop it.
 import { Agent, request } from 'node:http';
-import { sample, usage } from './cpu.mjs';
-import { freePort, spawnPinned, stop, waitForPort } from './processes.mjs';
+import { machineUsage, sample, sampleMachine, usage } from './cpu.mjs';
+import { freePort, spawnPinned, stop, waitForOutput, waitForPort } from './processes.mjs';
 import { describeErrors, runWrk } from './wrk.mjs';
 
 /** Starts `contender` on a fresh port, pinned to `cpu`; resolves once it accepts connections. */
 export async function startContender(contender, { cpu, workDir, path = '/', nodeFlags = [] }) {
   const port = await freePort();
-  const { command, args, env } = contender.start(port, workDir);
+  const { command, args, env, ready } = contender.start(port, workDir);
   const child = spawnPinned(cpu, command, [...nodeFlags, ...args], {
     env: { ...process.env, NODE_ENV: 'production', ...env },
   });
   try {
     await waitForPort(port, child, contender.id);
+    if (ready) await waitForOutput(child, ready, contender.id);
   } catch (error) {
     await stop(child);
     throw error;
@@ -75,9 +76,11 @@ export async function measure(contender, { benchmark, serverCpu, wrkCpu, wrk, se
     const load = { url, cpu: wrkCpu, threads: settings.threads, connections: settings.connections };
     // Warm-up lets V8 optimize the hot path before anything is counted; its numbers are discarded.
     if (settings.warmup > 0) await runWrk(wrk, { ...load, duration: settings.warmup });
-    const before = sample(child.pid, serverCpu, wrkCpu);
+    // Pinned: the server's core and wrk's; unpinned (serverCpu undefined): the whole machine.
+    const take = serverCpu === undefined ? () => sampleMachine(child.pid) : () => sample(child.pid, serverCpu, wrkCpu);
+    const before = take();
     const result = await runWrk(wrk, { ...load, duration: settings.duration });
-    result.cpu = usage(before, sample(child.pid, serverCpu, wrkCpu));
+    result.cpu = (serverCpu === undefined ? machineUsage : usage)(before, take());
     // CPU time per request: unlike req/s, it does not move when the server merely waits.
     if (result.cpu && result.requests) result.cpuUsPerRequest = (result.cpu.serverSeconds * 1e6) / result.requests;
     result.errors = describeErrors(result);

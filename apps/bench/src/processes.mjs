@@ -126,6 +126,21 @@ export async function waitForPort(port, child, name, timeoutMs = 15_000) {
   throw new Error(`${name} did not listen on port ${port} within ${timeoutMs} ms:\n${child.output.trim()}`);
 }
 
+/**
+ * Polls until the child has printed `text` (a start-up line saying it is fully up: the port
+ * may answer before every worker of `ferry run --workers N` listens). Fails fast if it dies.
+ */
+export async function waitForOutput(child, text, name, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!child.output.includes(text)) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited before printing ${JSON.stringify(text)}:\n${child.output.trim()}`);
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not print ${JSON.stringify(text)} within ${timeoutMs} ms:\n${child.output.trim()}`);
+    await sleep(50);
+  }
+}
+
 export function describeExit({ code, signal, error }) {
   if (error) return error.message;
   return signal ? `signal ${signal}` : `code ${code}`;
