@@ -90,11 +90,13 @@ describe('ferry run --workers N', () => {
     expect(restartIn).toEqual([0, 250, 500]);
   });
 
-  it('fans a reload out to every worker; an invalid config is refused with its JSON paths and no worker takes it', async () => {
+  it('fans a reload (ferry reload, POST /load) out to every worker; an invalid config is refused with its JSON paths and no worker takes it', async () => {
     const [port, adminPort] = [await freePort(), await freePort()];
     const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'old'))]);
 
-    expect(await call(adminPort, 'POST', '/load', bodyConfig(port, adminPort, 'new'))).toEqual({ status: 200, body: '' });
+    // `ferry reload` posts to /load, as it does without workers.
+    const reload = await ferryExit(['reload', '--config', configFile(bodyConfig(port, adminPort, 'new')), '--address', `127.0.0.1:${adminPort}`]);
+    expect(reload).toMatchObject({ code: 0 });
     for (const r of await fromEvery(port, pids)) expect(r).toMatchObject({ status: 200, body: 'new' });
 
     const bad = bodyConfig(port, adminPort, 'never') as { apps: { http: { servers: { s: { routes: { handle: { handler: string }[] }[] } } } } };
