@@ -1,7 +1,7 @@
 /** Plumbing for the worker-process tests: the built `ferry` CLI as a child, its JSON log awaited line by line. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,12 +166,20 @@ export async function fromEvery(port: number, pids: readonly number[], max = 40)
   return replies;
 }
 
-/** True while a process with this pid exists. */
+/**
+ * True while a process with this pid runs. A zombie has exited: an orphaned worker waits there
+ * until its new parent (init) reaps it.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
   }
 }

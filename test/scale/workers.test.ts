@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -161,6 +162,17 @@ describe('ferry run --workers N', () => {
     expect(await slow).toMatchObject({ status: 200, body: 'slow and done' });
     expect(await ferry.exited).toEqual({ code: 0, signal: null });
     for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+
+  it('workers do not outlive a primary killed with SIGKILL', async () => {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'hello'))]);
+    const closed = once(ferry.child, 'close');
+    ferry.child.kill('SIGKILL');
+    // The workers share the primary's stderr pipe: it closes once the last of them has exited.
+    await closed;
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(await refused(port)).toBe(true);
   });
 
   it('all workers serve the one certificate the internal issuer made, with FERRY_WORKERS=2', async () => {
