@@ -73,13 +73,15 @@ export async function measure(contender, { benchmark, serverCpu, wrkCpu, wrk, se
   try {
     const res = await verifyResponse(contender, url, benchmark.body);
     onVerified?.(res);
-    const load = { url, cpu: wrkCpu, threads: settings.threads, connections: settings.connections };
+    const load = { url, cpu: wrkCpu, threads: settings.threads, connections: settings.connections, pipeline: settings.pipeline };
     // Warm-up lets V8 optimize the hot path before anything is counted; its numbers are discarded.
     if (settings.warmup > 0) await runWrk(wrk, { ...load, duration: settings.warmup });
     // Pinned: the server's core and wrk's; unpinned (serverCpu undefined): the whole machine.
     const take = serverCpu === undefined ? () => sampleMachine(child.pid) : () => sample(child.pid, serverCpu, wrkCpu);
     const before = take();
     const result = await runWrk(wrk, { ...load, duration: settings.duration });
+    // wrk times a pipelined batch as one request: its latency figures do not compare.
+    if (settings.pipeline > 1) result.latencyMs = {};
     result.cpu = (serverCpu === undefined ? machineUsage : usage)(before, take());
     // CPU time per request: unlike req/s, it does not move when the server merely waits.
     if (result.cpu && result.requests) result.cpuUsPerRequest = (result.cpu.serverSeconds * 1e6) / result.requests;

@@ -27,6 +27,8 @@ const USAGE = `usage: node apps/bench/src/run.mjs [options]
   --warmup S          seconds of unmeasured load before each measurement (default 2)
   --connections C     wrk connections, all kept alive (default 50)
   --threads T         wrk threads (default 1; 2 for the workers scenario)
+  --pipeline P        requests each wrk connection sends at once, HTTP/1.1 pipelining
+                      (default 1; 16 for the workers scenario: see README)
   --only a,b          run only these contenders: ${Object.values(scenarios)
     .map((s) => `${s.contenders.map((c) => c.id).join(', ')} (${s.id})`)
     .join('; ')}
@@ -53,6 +55,7 @@ function options() {
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
       threads: { type: 'string' },
+      pipeline: { type: 'string' },
       only: { type: 'string' },
       'max-lost': { type: 'string', default: '5' },
       retries: { type: 'string', default: '2' },
@@ -74,6 +77,7 @@ function options() {
   const benchmark = scenarios[values.scenario];
   if (!benchmark) throw new Error(`--scenario: unknown "${values.scenario}"; known: ${Object.keys(scenarios).join(', ')}`);
   values.threads ??= String(benchmark.threads);
+  values.pipeline ??= String(benchmark.pipeline ?? 1);
   let contenders = benchmark.contenders;
   if (values.only) {
     const wanted = values.only.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -97,6 +101,7 @@ function options() {
       warmup: int('warmup', 0),
       connections: int('connections', 1),
       threads: int('threads', 1),
+      pipeline: int('pipeline', 1),
     },
   };
 }
@@ -184,7 +189,8 @@ async function main() {
       `servers on ${pin(serverCpu)}, wrk on ${pin(wrkCpu)}`,
   );
   console.log(
-    `wrk -t${settings.threads} -c${settings.connections} -d${settings.duration}s after a ${settings.warmup}s warm-up; ` +
+    `wrk -t${settings.threads} -c${settings.connections} -d${settings.duration}s` +
+      `${settings.pipeline > 1 ? ` pipelining ${settings.pipeline} requests per connection` : ''} after a ${settings.warmup}s warm-up; ` +
       `${rounds} interleaved round(s)${rounds < 5 ? ' (fewer than 5: a smoke run, not a result)' : ''}\n`,
   );
 

@@ -1,13 +1,19 @@
 // Drives one contender with wrk and reads the numbers back from its text report.
+import { fileURLToPath } from 'node:url';
 import { describeExit, spawnPinned } from './processes.mjs';
+
+const PIPELINE_SCRIPT = fileURLToPath(new URL('./pipeline.lua', import.meta.url));
 
 /**
  * Runs `wrk -t<threads> -c<connections> -d<duration>s --latency URL` on `cpu` and returns
  * the parsed report. wrk speaks HTTP/1.1 and keeps its connections alive, which is the
  * scenario under test.
  */
-export async function runWrk(wrk, { url, cpu, threads, connections, duration }) {
-  const args = [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '--latency', url];
+export async function runWrk(wrk, { url, cpu, threads, connections, duration, pipeline = 1 }) {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '--latency'];
+  // Pipelined: each connection writes `pipeline` requests at once (pipeline.lua).
+  if (pipeline > 1) args.push('-s', PIPELINE_SCRIPT, url, '--', String(pipeline));
+  else args.push(url);
   const child = spawnPinned(cpu, wrk, args);
   const exit = await child.exited;
   if (exit.code !== 0) throw new Error(`wrk failed (${describeExit(exit)}):\n${child.output.trim()}`);
