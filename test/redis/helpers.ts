@@ -1,20 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { createServer, type FerryServer } from '@ferry/core';
 import { EventStream, type ChannelEvent, type Hub } from '@ferry/sse';
+import { Ferry } from '@ferry/test-kit/ferry';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { RedisProcess } from '@ferry/test-kit/redis';
 
 export { defer };
 export { EventSourceClient, type ReceivedEvent } from '@ferry/test-kit/sse-client';
-
-const CLI = fileURLToPath(new URL('../../apps/ferry/dist/cli.js', import.meta.url));
 
 /** A real redis-server for one test, stopped after it. */
 export async function redisServer(port?: number): Promise<RedisProcess> {
@@ -81,39 +77,17 @@ export function sseConfig(redisUrl: string, options: { history?: number; port?: 
 }
 
 export interface FerryProcess {
-  child: ChildProcess;
+  ferry: Ferry;
   url: string;
-  stderr(): string;
 }
 
 /** Runs `ferry run --config` on `config` as a child process; resolves once it listens. */
 export async function ferryProcess(config: unknown): Promise<FerryProcess> {
   const file = join(mkdtempSync(join(tmpdir(), 'ferry-redis-')), 'ferry.json');
   writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { env: { ...process.env, FERRY_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  defer(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  });
-  let stderr = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      for (const line of stderr.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const entry = JSON.parse(line) as { msg?: string; port?: number };
-          if (entry.msg === 'listening' && entry.port) resolve(entry.port);
-        } catch {
-          // a line still being written
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`ferry exited (${code}):\n${stderr}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}`, stderr: () => stderr };
+  const ferry = new Ferry(['run', '--config', file]);
+  const listening = await ferry.waitFor((e) => e.msg === 'listening' && typeof e.port === 'number', 'it listened');
+  return { ferry, url: `http://127.0.0.1:${listening.port as number}` };
 }
 
 /** `POST /publish/:topic` with a JSON event; resolves with the answer. */

@@ -89,8 +89,8 @@ describe('Redis killed and restarted during a stream of publishes', () => {
       for (const d of expected) expect(got).toContain(d);
       expect(got.filter((d) => outage.some((s) => s.data === d && s.from === other))).toEqual([]);
     }
-    expect(a.stderr()).toMatch(/lost the Redis connection/);
-    expect(a.stderr()).toMatch(/Redis connection back/);
+    expect(a.ferry.stderr).toMatch(/lost the Redis connection/);
+    expect(a.ferry.stderr).toMatch(/Redis connection back/);
 
     // A client that last saw an event given during the outage (never stored) resumes elsewhere
     // with a history-gap notice, then the events stored after that moment.
