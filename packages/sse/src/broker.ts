@@ -56,19 +56,3 @@ export interface BrokerLogger {
 export class BrokerUnavailableError extends Error {
   override name = 'BrokerUnavailableError';
 }
-
-const ID = /^(\d+)-L?(\d+)$/;
-
-/**
- * Orders two stream ids (`<ms>-<seq>`, or `<ms>-L<seq>` for events an instance delivered on its
- * own while its broker was away). Returns undefined when either is not such an id.
- */
-export function compareIds(a: string, b: string): number | undefined {
-  const x = ID.exec(a);
-  const y = ID.exec(b);
-  if (!x || !y) return undefined;
-  const ms = BigInt(x[1]!) - BigInt(y[1]!);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(x[2]!) - BigInt(y[2]!);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
-}

@@ -2,7 +2,7 @@ export { formatEvent, formatComment, type SseEvent } from './format.js';
 export { EventStream, eventStream, streamEvents, type EventStreamOptions, type SlowClientPolicy, type CloseReason } from './stream.js';
 export { Channel, HISTORY_GAP_EVENT, type ChannelEvent, type ChannelHooks, type ChannelOptions, type PublishedEvent, type SubscribeOptions } from './channel.js';
 export { Hub, type BrokerOption, type HubOptions } from './hub.js';
-export { BrokerUnavailableError, compareIds, type Broker, type BrokerLogger, type BrokerReplay, type Following, type TopicListener } from './broker.js';
+export { BrokerUnavailableError, type Broker, type BrokerLogger, type BrokerReplay, type Following, type TopicListener } from './broker.js';
 export { RedisBroker, type RedisBrokerOptions } from './redis.js';
 export { sse, sseModule, ssePublish, ssePublishModule } from './modules.js';
 export { ClusterBroker, ClusterRelay } from './cluster.js';

@@ -1,5 +1,5 @@
 import { Redis, ReplyError, type RedisOptions } from 'ioredis';
-import { BrokerUnavailableError, compareIds, type Broker, type BrokerLogger, type BrokerReplay, type Following, type TopicListener } from './broker.js';
+import { BrokerUnavailableError, type Broker, type BrokerLogger, type BrokerReplay, type Following, type TopicListener } from './broker.js';
 import type { ChannelEvent } from './channel.js';
 import type { SseEvent } from './format.js';
 
@@ -273,6 +273,18 @@ export class RedisBroker implements Broker {
     this.#topics.clear();
     await Promise.all([this.#cmd, this.#sub].map((c) => c.quit().catch(() => c.disconnect())));
   }
+}
+
+const STREAM_ID = /^(\d+)-(\d+)$/;
+
+/** Orders two stream ids (`<ms>-<seq>`); undefined when either is not one. */
+function compareIds(a: string, b: string): number | undefined {
+  const x = STREAM_ID.exec(a);
+  const y = STREAM_ID.exec(b);
+  if (!x || !y) return undefined;
+  const ms = BigInt(x[1]!) - BigInt(y[1]!);
+  const d = ms !== 0n ? ms : BigInt(x[2]!) - BigInt(y[2]!);
+  return d === 0n ? 0 : d < 0n ? -1 : 1;
 }
 
 /** An error Redis answered is a real error; any other (connection closed, not writable) means Redis is away. */
