@@ -1,31 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { defer } from '@ferry/test-kit/lifecycle';
+import { Ferry, runFerry } from '@ferry/test-kit/ferry';
 import { call, config, freePort, served } from './helpers.js';
-
-const CLI = fileURLToPath(new URL('../../apps/ferry/dist/cli.js', import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `ferry ARGS` to completion. */
-async function ferry(args: string[]): Promise<Result> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
-}
 
 /** A config file in a fresh temp dir. */
 function configFile(json: unknown): string {
@@ -40,32 +20,10 @@ function configFile(json: unknown): string {
  * unless `admin` is false.
  */
 async function ferryRun(args: string[], admin = true): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'run', ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  defer(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  });
-  let stderr = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    let port: number | undefined;
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      for (const line of stderr.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const entry = JSON.parse(line) as { msg?: string; port?: number };
-          if (entry.msg === 'listening' && entry.port) port = entry.port;
-          if (port !== undefined && (!admin || entry.msg === 'admin API listening')) resolve(port);
-        } catch {
-          // a partial line; wait for the rest
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`ferry exited with ${code} before listening:\n${stderr}`)));
-  });
-  return { child, port, stderr: () => stderr };
+  const f = new Ferry(['run', ...args]);
+  const listening = await f.waitFor((e) => e.msg === 'listening' && typeof e.port === 'number', 'it listened');
+  if (admin) await f.waitFor((e) => e.msg === 'admin API listening', 'the admin API listened');
+  return { child: f.child, port: listening.port as number, stderr: () => f.stderr };
 }
 
 describe('ferry run + ferry reload (admin API)', () => {
@@ -76,14 +34,14 @@ describe('ferry run + ferry reload (admin API)', () => {
     expect(await served(port)).toBe('F');
 
     // A good config: exit 0, the same port now answers with G's body.
-    const good = await ferry(['reload', '--config', configFile(config('G', '127.0.0.1:0', admin)), '--address', `127.0.0.1:${adminPort}`]);
+    const good = await runFerry(['reload', '--config', configFile(config('G', '127.0.0.1:0', admin)), '--address', `127.0.0.1:${adminPort}`]);
     expect(good).toMatchObject({ code: 0, stdout: 'config loaded\n' });
     expect(await served(port)).toBe('G');
 
     // An invalid one: exit 1, the JSON path printed, the running config unchanged.
     const badJson = config('never', '127.0.0.1:0', admin);
     badJson.apps.http.servers.s.routes[0]!.handle[0]!.handler = 'no_such_handler';
-    const bad = await ferry(['reload', '--config', configFile(badJson), '--address', `http://127.0.0.1:${adminPort}`]);
+    const bad = await runFerry(['reload', '--config', configFile(badJson), '--address', `http://127.0.0.1:${adminPort}`]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('apps.http.servers.s.routes[0].handle[0]');
     expect(bad.stderr).toMatch(/running config is unchanged/);
@@ -100,7 +58,7 @@ describe('ferry run + ferry reload (admin API)', () => {
     const adminPort = await freePort();
     const admin = { admin: { listen: `127.0.0.1:${adminPort}` } };
     const { child, port } = await ferryRun(['--config', configFile(config('F', '127.0.0.1:0', admin))]);
-    const bad = await ferry(['reload', '--config', configFile({ ...admin, apps: { http: { servers: { s: { listen: [] } } } } }), '--address', `127.0.0.1:${adminPort}`]);
+    const bad = await runFerry(['reload', '--config', configFile({ ...admin, apps: { http: { servers: { s: { listen: [] } } } } }), '--address', `127.0.0.1:${adminPort}`]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('apps.http.servers.s.listen');
     expect(await served(port)).toBe('F');
@@ -111,10 +69,10 @@ describe('ferry run + ferry reload (admin API)', () => {
 
   it('ferry reload fails clearly when no admin API answers, or without --config', async () => {
     const port = await freePort();
-    const unreachable = await ferry(['reload', '--config', configFile(config('x')), '--address', `127.0.0.1:${port}`]);
+    const unreachable = await runFerry(['reload', '--config', configFile(config('x')), '--address', `127.0.0.1:${port}`]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/cannot reach the admin API/);
-    expect((await ferry(['reload'])).code).toBe(2);
+    expect((await runFerry(['reload'])).code).toBe(2);
   });
 
   it('does not start the admin API when admin.disabled is set', async () => {

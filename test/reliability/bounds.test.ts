@@ -11,21 +11,10 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { defer } from '@ferry/test-kit/lifecycle';
 
 const CLI = fileURLToPath(new URL('../../apps/ferry/dist/cli.js', import.meta.url));
-
-type Cleanup = () => unknown;
-const cleanups: Cleanup[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch {
-      // best effort
-    }
-  }
-});
 
 const MB = 1024 * 1024;
 
@@ -54,7 +43,7 @@ async function ferry(routes: unknown[], server: Record<string, unknown> = {}): P
     }),
   );
   const proc = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  cleanups.push(async () => {
+  defer(async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGKILL');
       await once(proc, 'exit');
@@ -99,7 +88,7 @@ async function ferry(routes: unknown[], server: Record<string, unknown> = {}): P
 
 /** Sockets opened by the test, destroyed after it. */
 function track(sockets: Socket[]) {
-  cleanups.push(() => {
+  defer(() => {
     for (const s of sockets) s.destroy();
   });
 }
@@ -267,7 +256,7 @@ describe('resource bounds (ferry in a child process)', () => {
     });
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
-    cleanups.push(async () => {
+    defer(async () => {
       upstream.closeAllConnections();
       await new Promise((r) => upstream.close(r));
     });
@@ -283,7 +272,7 @@ describe('resource bounds (ferry in a child process)', () => {
         // exited
       }
     }, 50);
-    cleanups.push(() => clearInterval(sampler));
+    defer(() => clearInterval(sampler));
 
     const { received, complete, pausedRss, ahead } = await new Promise<{ received: number; complete: boolean; pausedRss: number[]; ahead: number[] }>((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port: child.port, path: '/big', agent: false }, (res) => {

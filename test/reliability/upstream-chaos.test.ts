@@ -6,21 +6,10 @@
 import { createServer as createHttpServer, request as httpRequest, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { defer } from '@ferry/test-kit/lifecycle';
 import { createServer, path, type FerryServer } from '@ferry/core';
 import { reverseProxy } from '@ferry/proxy';
-
-type Cleanup = () => unknown;
-const cleanups: Cleanup[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch {
-      // best effort
-    }
-  }
-});
 
 async function eventually(test: () => boolean, withinMs: number, what: () => string): Promise<void> {
   const deadline = performance.now() + withinMs;
@@ -64,7 +53,7 @@ async function rawUpstream(onSocket: (socket: Socket) => void): Promise<RawUpstr
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   up.port = (server.address() as { port: number }).port;
-  cleanups.push(async () => {
+  defer(async () => {
     for (const s of sockets) s.destroy();
     await new Promise((r) => server.close(r));
   });
@@ -89,7 +78,7 @@ async function goodUpstream(): Promise<{ server: HttpServer; port: number }> {
   const server = createHttpServer((_req, res) => res.end('good'));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  cleanups.push(async () => {
+  defer(async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
@@ -107,7 +96,7 @@ async function proxy(badPort: number, goodPort: number, transport: Record<string
     ],
   });
   await s.listen();
-  cleanups.push(() => s.close({ gracePeriod: 0 }));
+  defer(() => s.close({ gracePeriod: 0 }));
   return s;
 }
 

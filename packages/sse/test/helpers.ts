@@ -11,20 +11,8 @@ import type { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createServer, type FerryServer, type ServerOptions } from '@ferry/core';
-import { defer } from '@ferry/test-kit/lifecycle';
-export { defer };
-
-
-/** A promise with its resolvers outside. */
-export function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { defer, deferred } from '@ferry/test-kit/lifecycle';
+export { defer, deferred };
 
 /** Rejects after `ms` with a message naming what was awaited. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

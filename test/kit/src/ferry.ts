@@ -79,3 +79,20 @@ export class Ferry {
   }
 }
 
+
+export interface FerryResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ferry ARGS` to completion (log level `warn` unless `env` says otherwise). */
+export async function runFerry(args: string[], env: Record<string, string> = {}): Promise<FerryResult> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
+}
