@@ -6,6 +6,7 @@ import {
   ConfigError,
   createLogger,
   formatIssue,
+  isFerryWorker,
   loadConfig,
   readConfigFile,
   type AdminTarget,
@@ -20,7 +21,7 @@ import { defaultConfig } from './default-config.js';
 import { configJsonSchema, configReference } from './schema.js';
 import type { WorkerMessage } from './workers/messages.js';
 import { WorkerPool } from './workers/primary.js';
-import { isFerryWorker, runWorker } from './workers/worker.js';
+import { runWorker } from './workers/worker.js';
 
 const USAGE = `usage: ferry <command> [options]
 

@@ -67,3 +67,4 @@ export {
 } from './header_ops.js';
 export { internalCertificate, certificateCacheDir } from './internal_ca.js';
 export { AdminServer, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';
+export { isFerryWorker } from './worker.js';

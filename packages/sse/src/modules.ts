@@ -1,4 +1,4 @@
-import { defineModule, duration, HttpError, moduleFactory, z, type Middleware, type ProvisionContext } from '@ferry/core';
+import { defineModule, duration, HttpError, isFerryWorker, moduleFactory, z, type Middleware, type ProvisionContext } from '@ferry/core';
 import type { SseEvent } from './format.js';
 import { ClusterBroker } from './cluster.js';
 import { Hub } from './hub.js';
@@ -23,17 +23,12 @@ const brokerConfig = z
 
 type BrokerConfig = z.infer<typeof brokerConfig>;
 
-/** A worker process of `ferry run --workers N` (whose primary runs the ClusterRelay). */
-function inFerryWorker(): boolean {
-  return process.env.FERRY_WORKER !== undefined && typeof process.send === 'function';
-}
-
 /** The hub every `sse` and `sse_publish` handler of one app with the same broker shares. */
 function appHub(ctx: ProvisionContext, broker: BrokerConfig): Hub {
   const key = broker ? `ferry.sse.hub:${JSON.stringify(broker)}` : 'ferry.sse.hub';
   return ctx.app(key, () => {
     // In a worker of `ferry run --workers N`, topics without a broker are shared through the primary.
-    const shared = broker ?? (inFerryWorker() ? new ClusterBroker() : undefined);
+    const shared = broker ?? (isFerryWorker() ? new ClusterBroker() : undefined);
     const hub = new Hub({ metrics: ctx.metrics, ...(shared ? { broker: shared, logger: ctx.logger } : {}) });
     ctx.onCleanup(() => hub.close());
     return hub;

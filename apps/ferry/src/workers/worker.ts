@@ -1,11 +1,6 @@
 import { ConfigError, loadConfig, type FerryApp, type Logger, type Registry } from '@ferry/core';
 import { isMessage, type FromWorker } from './messages.js';
 
-/** True in a process the primary of `ferry run --workers N` forked (not in any cluster worker: pm2 has them too). */
-export function isFerryWorker(): boolean {
-  return process.env.FERRY_WORKER !== undefined && typeof process.send === 'function';
-}
-
 /** Resolves once the message is written (a process.exit right after a send would lose it). */
 const send = (m: FromWorker) =>
   new Promise<void>((resolve) => {
