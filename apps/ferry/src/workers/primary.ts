@@ -1,5 +1,4 @@
 import cluster, { type Worker } from 'node:cluster';
-import { once } from 'node:events';
 import { ConfigError, loadConfig, type AdminTarget, type ConfigIssue, type Logger, type Registry } from '@ferry/core';
 import { isMessage, isPoolMessage, type FromWorker, type ToWorker, type WorkerMessage } from './messages.js';
 
@@ -48,6 +47,9 @@ interface Slot {
   /** Replacements of this slot that died young in a row. */
   streak: number;
 }
+
+/** Resolves when the worker's process has exited; never rejects. */
+const exited = (worker: Worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve()));
 
 const exitText = (code: number | null, signal: string | null) => (signal ? `signal ${signal}` : `code ${code}`);
 
@@ -160,7 +162,9 @@ export class WorkerPool implements AdminTarget {
     this.#stopping ??= (async () => {
       for (const t of this.#timers) clearTimeout(t);
       this.#timers.clear();
-      const exits = [...this.#slots.values()].map((s) => (s.worker.isDead() ? undefined : once(s.worker, 'exit')));
+      // Not events.once(): it rejects on the worker's 'error', and a stop message written to a
+      // worker that is already going (a failed start) fails with EPIPE — the exit still comes.
+      const exits = [...this.#slots.values()].map((s) => (s.worker.isDead() ? undefined : exited(s.worker)));
       for (const s of this.#slots.values()) this.#send(s.worker, { type: 'ferry.w.stop' });
       await Promise.all(exits);
     })();
