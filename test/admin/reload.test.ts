@@ -38,10 +38,12 @@ function heldConfig(tag: string) {
 function getVia(agent: Agent, port: number, path = '/'): Promise<{ status: number; body: string; socket: Socket }> {
   return new Promise((resolve, reject) => {
     const req = get({ host: '127.0.0.1', port, path, agent }, (res: IncomingMessage) => {
+      // Read now: a kept-alive socket is detached from the response once it ends.
+      const socket = res.socket;
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket: res.socket }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket }));
       res.on('error', reject);
     });
     req.on('error', reject);
