@@ -79,14 +79,14 @@ export function get(port: number, path = '/', agent: Agent | false = false): Pro
 /**
  * Sends requests on new connections until every one of `pids` has answered (the primary deals
  * connections round-robin, so this takes about as many requests as there are workers); returns
- * every reply. Fails after `max` requests.
+ * every reply. Fails after `max` requests (to `path`).
  */
-export async function fromEvery(port: number, pids: readonly number[], max = 40): Promise<Reply[]> {
+export async function fromEvery(port: number, pids: readonly number[], max = 40, path = '/'): Promise<Reply[]> {
   const replies: Reply[] = [];
   const missing = new Set(pids);
   while (missing.size > 0) {
     if (replies.length >= max) throw new Error(`no answer from ${[...missing].join(', ')} in ${max} requests (got ${replies.map((r) => r.pid).join(', ')})`);
-    const r = await get(port);
+    const r = await get(port, path);
     replies.push(r);
     missing.delete(r.pid);
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Registry as MetricsRegistry } from 'prom-client';
 import {
   AdminServer,
   ConfigError,
@@ -20,7 +21,7 @@ import { loadPlugins, PluginError } from './plugins.js';
 import { defaultConfig } from './default-config.js';
 import { configJsonSchema, configReference } from './schema.js';
 import type { WorkerMessage } from './workers/messages.js';
-import { WorkerPool } from './workers/primary.js';
+import { WorkerPool, type WorkerInfo } from './workers/primary.js';
 import { runWorker } from './workers/worker.js';
 
 const USAGE = `usage: ferry <command> [options]
@@ -179,17 +180,26 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
   } else {
     // The primary only checked the config (above): the workers serve it.
     await app.stop(0);
-    const pool = new WorkerPool({ workers, config: json, registry, logger, args: argv });
+    const pool = new WorkerPool({ workers, config: json, registry, logger, args: argv, metrics: new MetricsRegistry() });
     // Extension point: worker messages the pool does not handle itself (types outside
     // `ferry.w.*`) go to handlers added here with pool.onWorkerMessage(handler);
     // pool.broadcast(message, exceptSlot) reaches the workers.
     // The SSE relay (`ferry.sse.*`): topics without a broker are shared by every worker, their
     // history kept here (it outlives reloads and replaced workers).
     const relay = new ClusterRelay();
+    const reply = (from: WorkerInfo, m: WorkerMessage) => from.worker.isConnected() && from.worker.send(m);
     pool.onWorkerMessage((m, from) => {
+      // A worker's `/metrics` (the metrics handler): every worker's numbers, summed here.
+      if (m.type === 'ferry.metrics.get') {
+        void pool.metrics().then(
+          (text) => reply(from, { type: 'ferry.reply', rid: m.rid, text }),
+          (err: Error) => reply(from, { type: 'ferry.reply', rid: m.rid, error: err.message }),
+        );
+        return;
+      }
       relay.handle(
         m,
-        (reply) => from.worker.isConnected() && from.worker.send(reply),
+        (answer) => reply(from, answer as unknown as WorkerMessage),
         (announce) => pool.broadcast(announce as unknown as WorkerMessage),
       );
     });

@@ -67,4 +67,13 @@ export {
 } from './header_ops.js';
 export { internalCertificate, certificateCacheDir } from './internal_ca.js';
 export { AdminServer, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';
-export { isFerryWorker } from './worker.js';
+export {
+  isFerryWorker,
+  askPrimary,
+  PrimaryUnavailableError,
+  aggregateMetrics,
+  reportMetricsToPrimary,
+  clusterMetrics,
+  type IpcMessage,
+  type MetricsSnapshot,
+} from './worker.js';

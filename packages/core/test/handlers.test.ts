@@ -9,8 +9,10 @@ import {
   path,
   staticResponse,
   vars,
+  aggregateMetrics,
   type Middleware,
 } from '../src/index.js';
+import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import { bodyOf, deferred, outcomeOf, send, useServers } from './helpers/http.js';
 
 const serve = useServers();
@@ -355,6 +357,43 @@ describe('metrics', () => {
   it('without requestMetrics the exposition has no request counter', async () => {
     const server = await serve({ routes: [{ handle: [metrics()] }] });
     expect(await bodyOf(server.url, '/')).not.toContain('ferry_http_requests_total');
+  });
+
+  it('outside ferry workers, scope "all" and "process" both serve this process', async () => {
+    const server = await serve({
+      requestMetrics: true,
+      routes: [
+        { match: [path('/own')], handle: [metrics({ scope: 'process' })], terminal: true },
+        { handle: [metrics()] },
+      ],
+    });
+    for (const url of ['/own', '/']) {
+      const res = await send(server.url, url);
+      expect(res.status).toBe(200);
+      expect(res.body).toContain('# TYPE ferry_http_requests_total counter');
+    }
+  });
+});
+
+describe('aggregateMetrics (the sum behind /metrics under --workers)', () => {
+  it('sums counters and histograms by label set, and gauges by their aggregator', async () => {
+    const processes = [3, 4].map((n) => {
+      const registry = new MetricsRegistry();
+      const c = new Counter({ name: 'c_total', help: 'c', labelNames: ['k'], registers: [registry] });
+      c.inc({ k: 'a' }, n);
+      if (n === 4) c.inc({ k: 'b' });
+      new Histogram({ name: 'h', help: 'h', buckets: [1], registers: [registry] }).observe(n / 4);
+      new Gauge({ name: 'g', help: 'g', registers: [registry] }).set(n);
+      new Gauge({ name: 'healthy', help: 'h', aggregator: 'min', registers: [registry] }).set(n === 3 ? 0 : 1);
+      return registry.getMetricsAsJSON();
+    });
+    const text = await aggregateMetrics(await Promise.all(processes));
+    expect(text).toMatch(/^c_total\{k="a"\} 7$/m);
+    expect(text).toMatch(/^c_total\{k="b"\} 1$/m);
+    expect(text).toMatch(/^h_bucket\{le="1"\} 2$/m);
+    expect(text).toMatch(/^h_sum 1\.75$/m);
+    expect(text).toMatch(/^g 7$/m);
+    expect(text).toMatch(/^healthy 0$/m);
   });
 });
 

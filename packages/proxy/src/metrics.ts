@@ -30,6 +30,9 @@ export function proxyMetrics(registry: MetricsRegistry): ProxyMetrics {
       help: 'Whether an upstream is available (1) or out by health checks (0)',
       labelNames: ['upstream'],
       registers: [registry],
+      // Health is per worker (under --workers): the scrape of all workers takes the lowest,
+      // so it reads 1 only when every worker has the upstream in.
+      aggregator: 'min',
       collect() {
         this.reset();
         for (const source of all) for (const [dial, healthy] of source()) this.set({ upstream: dial }, healthy ? 1 : 0);

@@ -1,3 +1,4 @@
+import { askPrimary, PrimaryUnavailableError } from '@ferry/core';
 import { BrokerUnavailableError, type Broker, type BrokerReplay, type Following, type TopicListener } from './broker.js';
 import type { ChannelEvent } from './channel.js';
 import type { SseEvent } from './format.js';
@@ -12,10 +13,11 @@ type Request =
   | { type: 'ferry.sse.publish'; rid: number; topic: string; ev: SseEvent; history: number }
   | { type: 'ferry.sse.since'; rid: number; topic: string; lastEventId: string };
 
+/** The answer to a request: `askPrimary`'s `ferry.reply`. */
 type Reply =
-  | { type: 'ferry.sse.reply'; rid: number; id: string }
-  | { type: 'ferry.sse.reply'; rid: number; replay: BrokerReplay }
-  | { type: 'ferry.sse.reply'; rid: number; error: string };
+  | { type: 'ferry.reply'; rid: number; id: string }
+  | { type: 'ferry.reply'; rid: number; replay: BrokerReplay }
+  | { type: 'ferry.reply'; rid: number; error: string };
 
 type WithoutRid<T> = T extends unknown ? Omit<T, 'rid'> : never;
 
@@ -56,7 +58,7 @@ export class ClusterRelay {
       const ev: ChannelEvent = { ...m.ev, id: m.ev.id ?? String(++t.seq) };
       t.history.push(ev);
       if (t.history.length > m.history) t.history.splice(0, t.history.length - m.history);
-      reply({ type: 'ferry.sse.reply', rid: m.rid, id: ev.id });
+      reply({ type: 'ferry.reply', rid: m.rid, id: ev.id });
       broadcast({ type: 'ferry.sse.event', topic: m.topic, ev });
       return true;
     }
@@ -64,7 +66,7 @@ export class ClusterRelay {
       const h = this.#topics.get(m.topic)?.history ?? [];
       const at = h.findIndex((e) => e.id === m.lastEventId);
       const replay: BrokerReplay = at === -1 ? { events: [...h], gap: true } : { events: h.slice(at + 1), gap: false };
-      reply({ type: 'ferry.sse.reply', rid: m.rid, replay });
+      reply({ type: 'ferry.reply', rid: m.rid, replay });
       return true;
     }
     return false;
@@ -87,8 +89,6 @@ export class ClusterBroker implements Broker {
   readonly kind = 'cluster';
   readonly keepsIds = true;
   readonly #listeners = new Map<string, TopicListener>();
-  readonly #waiting = new Map<number, { resolve: (r: Reply) => void; timer: NodeJS.Timeout }>();
-  #rid = 0;
   readonly #onMessage = (m: Message) => this.#message(m);
   readonly #timeout: number;
 
@@ -104,35 +104,19 @@ export class ClusterBroker implements Broker {
   }
 
   #message(m: Message): void {
-    if (m?.type === 'ferry.sse.event') {
-      const a = m as unknown as Announce;
-      this.#listeners.get(a.topic)?.event(a.ev);
-    } else if (m?.type === 'ferry.sse.reply') {
-      const r = m as unknown as Reply;
-      const w = this.#waiting.get(r.rid);
-      if (!w) return;
-      this.#waiting.delete(r.rid);
-      clearTimeout(w.timer);
-      w.resolve(r);
-    }
+    if (m?.type !== 'ferry.sse.event') return;
+    const a = m as unknown as Announce;
+    this.#listeners.get(a.topic)?.event(a.ev);
   }
 
-  #ask(req: WithoutRid<Request>): Promise<Reply> {
-    if (!process.connected) return Promise.reject(new BrokerUnavailableError('the primary process is gone'));
-    const rid = ++this.#rid;
-    return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(rid);
-        reject(new BrokerUnavailableError(`no answer from the primary process within ${this.#timeout} ms`));
-      }, this.#timeout);
-      this.#waiting.set(rid, { resolve, timer });
-      process.send!({ ...req, rid }, undefined, undefined, (err) => {
-        if (!err) return;
-        clearTimeout(timer);
-        this.#waiting.delete(rid);
-        reject(new BrokerUnavailableError(`cannot reach the primary process: ${err.message}`));
-      });
-    });
+  async #ask(req: WithoutRid<Request>): Promise<Reply> {
+    try {
+      return (await askPrimary(req, this.#timeout)) as unknown as Reply;
+    } catch (err) {
+      // Treated as a broker outage: the hub delivers locally meanwhile.
+      if (err instanceof PrimaryUnavailableError) throw new BrokerUnavailableError(err.message);
+      throw err;
+    }
   }
 
   async publish(topic: string, ev: SseEvent, history: number): Promise<string> {
@@ -157,7 +141,5 @@ export class ClusterBroker implements Broker {
   async close(): Promise<void> {
     process.off('message', this.#onMessage);
     this.#listeners.clear();
-    for (const w of this.#waiting.values()) clearTimeout(w.timer);
-    this.#waiting.clear();
   }
 }

@@ -12,7 +12,9 @@ export type ToWorker =
   /** Load this config; answer `ferry.w.reloaded` or `ferry.w.reload-failed` with the same `id`. */
   | { type: 'ferry.w.reload'; id: number; config: unknown }
   /** Stop gracefully, then exit 0. */
-  | { type: 'ferry.w.stop' };
+  | { type: 'ferry.w.stop' }
+  /** Send this process's metrics: `ferry.metrics.snapshot` with the same `cid` (see @ferry/core's reportMetricsToPrimary). */
+  | { type: 'ferry.metrics.collect'; cid: number };
 
 export type FromWorker =
   /** Plugins loaded and listening for the primary: send the config. */

@@ -1,5 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
-import { ConfigError, loadConfig, type AdminTarget, type ConfigIssue, type Logger, type Registry } from '@ferry/core';
+import { Counter, Gauge, type Registry as MetricsRegistry } from 'prom-client';
+import {
+  aggregateMetrics,
+  ConfigError,
+  loadConfig,
+  type AdminTarget,
+  type ConfigIssue,
+  type Logger,
+  type MetricsSnapshot,
+  type Registry,
+} from '@ferry/core';
 import { isMessage, isPoolMessage, type FromWorker, type ToWorker, type WorkerMessage } from './messages.js';
 
 export interface WorkerPoolOptions {
@@ -12,6 +22,10 @@ export interface WorkerPoolOptions {
   logger: Logger;
   /** The `ferry` arguments the workers run with (the command and `--plugin`s matter). */
   args: readonly string[];
+  /** The primary's own metrics (`ferry_workers`, `ferry_worker_restarts_total`), summed in with the workers'. */
+  metrics: MetricsRegistry;
+  /** How long `metrics()` waits for a worker's numbers; default 3 s. */
+  metricsTimeout?: number;
 }
 
 /** Who sent a message: the worker's slot (1…N, kept by its replacements) and its process. */
@@ -57,9 +71,10 @@ const exitText = (code: number | null, signal: string | null) => (signal ? `sign
  * Resolves with what `pick` makes of the first of the worker's messages it accepts (returns
  * something for), and rejects once the worker is gone without one. "Gone" is its IPC channel
  * closing, not its exit: 'exit' may come before the last messages have been read from the
- * channel (a worker says why it failed, then exits), 'disconnect' comes after them.
+ * channel (a worker says why it failed, then exits), 'disconnect' comes after them. Aborting
+ * `signal` stops the wait: rejects with its reason.
  */
-function answer<T>(worker: Worker, pick: (m: WorkerMessage) => T | undefined): Promise<T> {
+function answer<T>(worker: Worker, pick: (m: WorkerMessage) => T | undefined, signal?: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: unknown) => {
       if (!isMessage(m)) return;
@@ -74,10 +89,17 @@ function answer<T>(worker: Worker, pick: (m: WorkerMessage) => T | undefined): P
       if (exitCode !== null || signalCode !== null) return reject(new WorkerFailure(`exited (${exitText(exitCode, signalCode)})`));
       worker.once('exit', (code: number | null, signal: string | null) => reject(new WorkerFailure(`exited (${exitText(code, signal)})`)));
     };
+    const aborted = () => {
+      done();
+      reject(signal!.reason);
+    };
     const done = () => {
       worker.off('message', onMessage);
       worker.off('disconnect', gone);
+      signal?.removeEventListener('abort', aborted);
     };
+    if (signal?.aborted) return reject(signal.reason);
+    signal?.addEventListener('abort', aborted, { once: true });
     worker.on('message', onMessage);
     if (!worker.isConnected()) return gone();
     worker.once('disconnect', gone);
@@ -104,12 +126,25 @@ export class WorkerPool implements AdminTarget {
   #running = false;
   #stopping: Promise<void> | undefined;
   #reloadId = 0;
+  #collectId = 0;
+  readonly #restarts: Counter;
   /** Reloads and replacements, one at a time: a replacement always starts with the config that is current. */
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: WorkerPoolOptions) {
     this.#o = options;
     this.#config = structuredClone(options.config);
+    const registers = [options.metrics];
+    const slots = this.#slots;
+    new Gauge({
+      name: 'ferry_workers',
+      help: 'Worker processes serving (ferry run --workers)',
+      registers,
+      collect() {
+        this.set([...slots.values()].filter((s) => s.serving && !s.worker.isDead()).length);
+      },
+    });
+    this.#restarts = new Counter({ name: 'ferry_worker_restarts_total', help: 'Workers that exited unasked and were replaced', registers });
   }
 
   /** The running config (a copy). */
@@ -120,6 +155,38 @@ export class WorkerPool implements AdminTarget {
   /** The live workers' process ids, by slot. */
   get pids(): number[] {
     return [...this.#slots.values()].flatMap((s) => (s.pid === undefined || s.worker.isDead() ? [] : [s.pid]));
+  }
+
+  /**
+   * The metrics of every serving worker and the primary's own, summed (counters and histograms
+   * by label set; gauges too, unless a metric names another aggregator). A worker that exits
+   * meanwhile is left out; one that does not answer in time fails the whole collection — a sum
+   * without it would look like counters going back.
+   */
+  async metrics(): Promise<string> {
+    const timeout = this.#o.metricsTimeout ?? 3000;
+    const serving = [...this.#slots].filter(([, s]) => s.serving && s.worker.isConnected());
+    const snapshots = await Promise.all(
+      serving.map(async ([n, s]) => {
+        const cid = ++this.#collectId;
+        const late = new AbortController();
+        const timer = setTimeout(() => late.abort(new WorkerFailure(`worker ${n} (pid ${s.pid}) sent no metrics within ${timeout} ms`)), timeout);
+        const snapshot = answer(s.worker, (m) => (m.type === 'ferry.metrics.snapshot' && m.cid === cid ? m : undefined), late.signal);
+        this.#send(s.worker, { type: 'ferry.metrics.collect', cid });
+        try {
+          const m = await snapshot;
+          if (typeof m.error === 'string') throw new WorkerFailure(`worker ${n} (pid ${s.pid}): ${m.error}`);
+          return m.metrics as MetricsSnapshot;
+        } catch (err) {
+          if (s.worker.isDead()) return undefined; // gone: its numbers went with it
+          throw err;
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    const own = (await this.#o.metrics.getMetricsAsJSON()) as MetricsSnapshot;
+    return aggregateMetrics([...snapshots.filter((x) => x !== undefined), own]);
   }
 
   /** Adds a handler for worker messages the pool does not know; returns its removal. */
@@ -232,6 +299,7 @@ export class WorkerPool implements AdminTarget {
     const streak = lived >= STABLE_MS ? 0 : entry.streak + 1;
     const delay = streak <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 250 * 2 ** (streak - 2));
     entry.streak = streak;
+    this.#restarts.inc();
     this.#o.logger.error(
       { worker: slot, pid: entry.pid, code, signal, restartInMs: delay },
       `worker ${slot} (pid ${entry.pid}) exited unexpectedly (${exitText(code, signal)}); starting a replacement`,

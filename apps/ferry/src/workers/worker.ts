@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type FerryApp, type Logger, type Registry } from '@ferry/core';
+import { ConfigError, loadConfig, reportMetricsToPrimary, type FerryApp, type Logger, type Registry } from '@ferry/core';
 import { isMessage, type FromWorker } from './messages.js';
 
 /** Resolves once the message is written (a process.exit right after a send would lose it). */
@@ -41,6 +41,8 @@ export async function runWorker(registry: Registry, logger: Logger): Promise<nev
     try {
       app = await loadConfig(config, { registry, logger });
       await app.start();
+      // The registry outlives reloads: the primary sums it with the others' for `/metrics`.
+      reportMetricsToPrimary(app.options.metrics!);
     } catch (err) {
       // The primary validated this config; what fails here is mostly a listener (a port in use).
       await send({ type: 'ferry.w.failed', ...describe(err) });
