@@ -110,3 +110,16 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Resolves once the process `pid` has exited, or throws after `withinMs`. For a process that is
+ * not our child (an orphaned worker) no event tells its exit, so this looks every 10 ms: its
+ * stdio closing (an event) comes a moment before the kernel marks it exited.
+ */
+export async function untilGone(pid: number, withinMs = 5000): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  while (alive(pid)) {
+    if (performance.now() > deadline) throw new Error(`process ${pid} still runs after ${withinMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
 import { call, freePort, refused, untilRefused } from '../admin/helpers.js';
-import { alive, bodyConfig, configFile, CRASH_PLUGIN, Ferry, ferryExit, fromEvery, get, runWorkers, serverConfig } from './helpers.js';
+import { alive, bodyConfig, configFile, CRASH_PLUGIN, Ferry, ferryExit, fromEvery, get, runWorkers, serverConfig, untilGone } from './helpers.js';
 
 describe('ferry run --workers N', () => {
   it('serves from 2 worker processes sharing one listener; the primary serves none of it', async () => {
@@ -169,9 +169,9 @@ describe('ferry run --workers N', () => {
     const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'hello'))]);
     const closed = once(ferry.child, 'close');
     ferry.child.kill('SIGKILL');
-    // The workers share the primary's stderr pipe: it closes once the last of them has exited.
+    // The workers share the primary's stderr pipe: it closes once the last of them is exiting.
     await closed;
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) await untilGone(pid);
     expect(await refused(port)).toBe(true);
   });
 
