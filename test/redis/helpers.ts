@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -6,7 +7,7 @@ import { request } from 'undici';
 import { createServer, type FerryServer } from '@ferry/core';
 import { EventStream, type ChannelEvent, type Hub } from '@ferry/sse';
 import { Ferry } from '@ferry/test-kit/ferry';
-import { defer } from '@ferry/test-kit/lifecycle';
+import { defer, deferred } from '@ferry/test-kit/lifecycle';
 import { RedisProcess } from '@ferry/test-kit/redis';
 
 export { defer };
@@ -109,5 +110,88 @@ export async function until(test: () => boolean | Promise<boolean>, ms: number, 
   while (!(await test())) {
     if (performance.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface Relayed {
+  client: Socket;
+  upstream: Socket;
+}
+
+interface Armed {
+  marker: string;
+  holdOthers: boolean;
+  conn?: Relayed;
+  replied: ReturnType<typeof deferred<void>>;
+}
+
+/**
+ * A TCP relay to Redis that can lose an answer, as a connection dropped at the wrong moment does:
+ * `arm(marker)` lets the next command containing `marker` reach Redis, keeps Redis's reply from the
+ * client (`replied` resolves when it came), and `cut()` then closes that connection. With
+ * `holdOthers`, everything Redis sends on the other connections after arming is kept from the
+ * client too (the pub/sub copy of the event), and `cut()` closes them as well.
+ */
+export class LossyRelay {
+  readonly #server: Server;
+  readonly #conns = new Set<Relayed>();
+  #armed: Armed | undefined;
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  /** A relay on a free loopback port to Redis on `port`; closed after the test. */
+  static async start(port: number): Promise<LossyRelay> {
+    const relay: LossyRelay = new LossyRelay(createNetServer((client) => relay.#relay(client, port)));
+    await new Promise<void>((resolve) => relay.#server.listen(0, '127.0.0.1', resolve));
+    defer(() => relay.close());
+    return relay;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  #relay(client: Socket, port: number): void {
+    const upstream = connect(port, '127.0.0.1');
+    const c: Relayed = { client, upstream };
+    this.#conns.add(c);
+    const end = () => {
+      this.#conns.delete(c);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) s.on('error', end).on('close', end);
+    client.on('data', (d: Buffer) => {
+      const a = this.#armed;
+      if (a && !a.conn && d.includes(a.marker)) a.conn = c;
+      upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      const a = this.#armed;
+      if (a?.conn === c) return a.replied.resolve();
+      if (a?.holdOthers) return;
+      client.write(d);
+    });
+  }
+
+  arm(marker: string, options: { holdOthers?: boolean } = {}): { replied: Promise<void>; cut: () => void } {
+    const armed: Armed = { marker, holdOthers: options.holdOthers ?? false, replied: deferred<void>() };
+    this.#armed = armed;
+    const others = [...this.#conns];
+    return {
+      replied: armed.replied.promise,
+      cut: () => {
+        this.#armed = undefined;
+        const cut = armed.holdOthers ? others : [armed.conn];
+        for (const c of cut) c?.client.destroy();
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    for (const c of this.#conns) c.client.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 }

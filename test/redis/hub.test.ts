@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Hub, HISTORY_GAP_EVENT } from '@ferry/sse';
 import { freePort, RedisProcess } from '@ferry/test-kit/redis';
-import { defer, EventSourceClient, hubServer, redisClient, redisServer, until, type ReceivedEvent } from './helpers.js';
+import { defer, EventSourceClient, hubServer, LossyRelay, redisClient, redisServer, until, type ReceivedEvent } from './helpers.js';
 
 function hub(url: string, history = 100): Hub {
   const h = new Hub({ broker: { redis: { url } }, history });
@@ -57,6 +57,59 @@ describe('a hub on Redis (code)', () => {
     await b.publish('cut', { data: 'after' });
     expect((await client.next()).data).toBe('after');
     expect(client.connections).toBe(1);
+  });
+
+  it('a publish whose answer was lost after Redis stored it reaches each subscriber once (copy read back later)', async () => {
+    const redis = await redisServer();
+    const relay = await LossyRelay.start(redis.port);
+    const a = hub(relay.url);
+    const b = hub(redis.url);
+    const { url } = await hubServer(a);
+    const client = new EventSourceClient(`${url}/lost`);
+    await client.connect();
+    await until(() => a.topic('lost').size === 1, 2000, 'subscribed');
+    await b.publish('lost', { data: 'before' });
+    expect((await client.next()).data).toBe('before');
+
+    // Redis runs A's publish and answers; the answer and the pub/sub copy never reach A, whose
+    // connections then drop.
+    const loss = relay.arm('LOST-A', { holdOthers: true });
+    const published = a.publish('lost', { data: 'LOST-A' });
+    await loss.replied;
+    loss.cut();
+    const local = await published;
+    expect(local).toMatchObject({ stored: false, id: expect.stringMatching(/^\d+-L\d+$/) });
+    expect(await client.next()).toMatchObject({ data: 'LOST-A', lastEventId: local.id });
+    // It is in the stream all the same: A reads it back when it reconnects, and knows it is its own.
+    const stored = (await redisClient(redis.url).xrange('ferry:sse:lost', '-', '+')).map(([, f]) => f[f.indexOf('e') + 1]);
+    expect(stored.filter((e) => e?.includes('LOST-A'))).toHaveLength(1);
+    await b.publish('lost', { data: 'after' });
+    expect((await client.next(10_000)).data).toBe('after');
+    expect(datas(client.events)).toEqual(['before', 'LOST-A', 'after']);
+  });
+
+  it('a publish whose answer was lost after its pub/sub copy came back resolves with the stored id, delivered once', async () => {
+    const redis = await redisServer();
+    const relay = await LossyRelay.start(redis.port);
+    const a = hub(relay.url);
+    const b = hub(redis.url);
+    const { url } = await hubServer(a);
+    const client = new EventSourceClient(`${url}/lost`);
+    await client.connect();
+    await until(() => a.topic('lost').size === 1, 2000, 'subscribed');
+    await b.publish('lost', { data: 'before' });
+    expect((await client.next()).data).toBe('before');
+
+    const loss = relay.arm('LOST-B');
+    const published = a.publish('lost', { data: 'LOST-B' });
+    await loss.replied;
+    const live = await client.next();
+    expect(live).toMatchObject({ data: 'LOST-B', lastEventId: expect.stringMatching(/^\d+-\d+$/) });
+    loss.cut();
+    expect(await published).toMatchObject({ stored: true, id: live.lastEventId });
+    await b.publish('lost', { data: 'after' });
+    expect((await client.next(10_000)).data).toBe('after');
+    expect(datas(client.events)).toEqual(['before', 'LOST-B', 'after']);
   });
 
   it('tells live subscribers when events were trimmed away while it was disconnected', async () => {
@@ -133,6 +186,8 @@ describe('a hub on Redis (code)', () => {
       10_000,
       "A's subscriber gets B's events",
     );
+    // A's two connections come back each on its own backoff: the command one may still be away.
+    await until(() => a.broker!.available, 10_000, "A's command connection back");
     const stored = await a.publish('late', { data: 'shared' });
     expect(stored.stored).toBe(true);
     await until(() => client.events.some((e) => e.data === 'shared'), 2000, 'the shared event arrives');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import { BrokerUnavailableError, type Broker, type BrokerLogger, type BrokerReplay, type Following, type TopicListener } from './broker.js';
 import type { ChannelEvent } from './channel.js';
@@ -35,15 +36,23 @@ interface Topic {
   /** The last id handed to the listener; undefined until the topic's position is known. */
   lastId: string | undefined;
   /** While catching up, live messages wait here (they may be newer than what the catch-up reads). */
-  buffer: ChannelEvent[] | undefined;
+  buffer: ReturnType<typeof entryEvent>[] | undefined;
   live: Promise<void>;
   markLive: () => void;
 }
 
-function entryEvent(id: string, json: string): ChannelEvent {
-  const ev = JSON.parse(json) as SseEvent;
-  return { ...ev, id };
+/**
+ * An entry's event, and the publish token (`n`) its publisher put in it: it tells an instance
+ * that an entry is the copy of its own publish.
+ */
+function entryEvent(id: string, json: string): { ev: ChannelEvent; token: string | undefined } {
+  const { n, ...ev } = JSON.parse(json) as SseEvent & { n?: string };
+  return { ev: { ...ev, id }, token: typeof n === 'string' ? n : undefined };
 }
+
+/** How long, and how many, publishes of unknown outcome are remembered (see RedisBroker.publish). */
+const UNCERTAIN_MS = 10 * 60_000;
+const UNCERTAIN_MAX = 10_000;
 
 /** Reconnects after 100 ms, doubling up to 2 s, with jitter so instances do not retry in step. */
 function backoff(times: number): number {
@@ -71,6 +80,13 @@ export class RedisBroker implements Broker {
   #down = false;
   /** Bumped at each subscriber-connection ready: a catch-up of an older connection stops. */
   #epoch = 0;
+  /** This instance's publish tokens: `<instance>.<n>`. */
+  readonly #instance = randomBytes(6).toString('base64url');
+  #tokens = 0;
+  /** Own publishes in flight, by token: the id, once their copy came back on pub/sub. */
+  readonly #pending = new Map<string, { id?: string }>();
+  /** Own publishes whose answer was lost with the connection (delivered locally): token → until. */
+  readonly #uncertain = new Map<string, number>();
 
   constructor(options: RedisBrokerOptions) {
     this.#prefix = options.keyPrefix ?? 'ferry:sse:';
@@ -137,15 +153,39 @@ export class RedisBroker implements Broker {
     });
   }
 
+  /**
+   * Stores and announces the event; its id. A connection lost with the command in flight leaves
+   * its outcome unknown — Redis may have applied it. If its copy already came back on pub/sub,
+   * it was: that id is the answer. Otherwise the hub delivers it locally (BrokerUnavailableError),
+   * and should the entry show up later (the catch-up after reconnecting), it is not handed on
+   * again on this instance: its subscribers have it.
+   */
   async publish(topic: string, ev: SseEvent, history: number): Promise<string> {
     // Right after start the connection is still being made: wait a little for it, not later.
     if (!(await this.#ready(this.#cmd, this.#everReady ? 0 : 1000))) throw new BrokerUnavailableError('Redis is not connected');
-    const json = JSON.stringify({ event: ev.event, data: ev.data, retry: ev.retry });
+    const token = `${this.#instance}.${++this.#tokens}`;
+    const json = JSON.stringify({ event: ev.event, data: ev.data, retry: ev.retry, n: token });
+    const pending: { id?: string } = {};
+    this.#pending.set(token, pending);
     try {
       return await this.#publish(this.#prefix + topic, Math.max(1, history), json);
     } catch (err) {
+      if (err instanceof ReplyError) throw err;
+      if (pending.id !== undefined) return pending.id;
+      this.#remember(token);
       throw unavailable(err);
+    } finally {
+      this.#pending.delete(token);
     }
+  }
+
+  #remember(token: string): void {
+    const now = Date.now();
+    for (const [t, until] of this.#uncertain) {
+      if (until > now && this.#uncertain.size < UNCERTAIN_MAX) break;
+      this.#uncertain.delete(t);
+    }
+    this.#uncertain.set(token, now + UNCERTAIN_MS);
   }
 
   follow(topic: string, listener: TopicListener): Following {
@@ -227,9 +267,15 @@ export class RedisBroker implements Broker {
     for (const ev of waiting) this.#hand(t, ev);
   }
 
-  #hand(t: Topic, ev: ChannelEvent): void {
+  #hand(t: Topic, { ev, token }: { ev: ChannelEvent; token: string | undefined }): void {
     if (t.lastId !== undefined && (compareIds(ev.id, t.lastId) ?? 1) <= 0) return; // seen already
     t.lastId = ev.id;
+    if (token !== undefined) {
+      const pending = this.#pending.get(token);
+      if (pending) pending.id = ev.id;
+      // This instance's publish whose answer was lost: delivered here already, under a local id.
+      else if (this.#uncertain.delete(token)) return;
+    }
     t.listener.event(ev);
   }
 
@@ -237,7 +283,7 @@ export class RedisBroker implements Broker {
     const t = this.#topics.get(this.#topicName(channel));
     if (!t) return;
     const space = message.indexOf(' ');
-    let ev: ChannelEvent;
+    let ev: ReturnType<typeof entryEvent>;
     try {
       ev = entryEvent(message.slice(0, space), message.slice(space + 1));
     } catch {
@@ -260,7 +306,7 @@ export class RedisBroker implements Broker {
     } catch (err) {
       throw unavailable(err);
     }
-    const events = entries.map(([id, fields]) => entryEvent(id, fieldOf(fields, 'e') ?? '{}'));
+    const events = entries.map(([id, fields]) => entryEvent(id, fieldOf(fields, 'e') ?? '{}').ev);
     const first = entries[0];
     const gap = !m || m[2] !== '' ? true : first !== undefined && fieldOf(first[1], 'p') !== lastEventId;
     return { events, gap };
