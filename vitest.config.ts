@@ -23,8 +23,7 @@ const plainSummary: Reporter = {
 export default defineConfig({
   test: {
     projects: ['packages/*', 'apps/ferry', 'test', 'test/e2e', 'test/redis', 'test/scale'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Projects do not inherit test options from here: each project's config sets its timeouts.
     reporters: ['default', plainSummary],
   },
 });

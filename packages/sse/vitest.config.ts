@@ -1,5 +1,5 @@
 import { defineProject } from 'vitest/config';
 
 export default defineProject({
-  test: { name: 'sse', include: ['test/**/*.test.ts'], testTimeout: 15_000, hookTimeout: 15_000 },
+  test: { name: 'sse', include: ['test/**/*.test.ts'], testTimeout: 20_000, hookTimeout: 20_000 },
 });
