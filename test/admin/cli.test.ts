@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ferry, runFerry } from '@ferry/test-kit/ferry';
-import { call, config, freePort, served } from './helpers.js';
+import { createServer } from 'node:net';
+import { defer } from '@ferry/test-kit/lifecycle';
+import { call, config, freePort, refused, served, untilRefused } from './helpers.js';
 
 /** A config file in a fresh temp dir. */
 function configFile(json: unknown): string {
@@ -84,5 +86,44 @@ describe('ferry run + ferry reload (admin API)', () => {
     child.kill('SIGTERM');
     expect((await once(child, 'exit'))[0]).toBe(0);
     expect(stderr()).not.toContain('admin API listening');
+  });
+
+  it('a reload that changes the admin section applies it: moved, refused when the new port is taken, origins, disabled', async () => {
+    const [a, b, taken] = [await freePort(), await freePort(), await freePort()];
+    const withAdmin = (body: string, admin: Record<string, unknown>) => config(body, '127.0.0.1:0', { admin });
+    const { child, port } = await ferryRun(['--config', configFile(withAdmin('F', { listen: `127.0.0.1:${a}` }))]);
+
+    // Moved: the answer comes from the old address, which then closes; the new one serves the API.
+    expect((await call(a, 'POST', '/load', withAdmin('G', { listen: `127.0.0.1:${b}` }))).status).toBe(200);
+    await untilRefused(a);
+    expect(JSON.parse((await call(b, 'GET', '/config/admin/listen')).body)).toBe(`127.0.0.1:${b}`);
+    expect(await served(port)).toBe('G');
+
+    // A new admin address that cannot be bound: refused before anything is applied.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(taken, '127.0.0.1', resolve));
+    defer(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const refusedLoad = await call(b, 'POST', '/load', withAdmin('H', { listen: `127.0.0.1:${taken}` }));
+    expect(refusedLoad.status).toBe(400);
+    expect(JSON.parse(refusedLoad.body)).toMatchObject({
+      error: expect.stringMatching(new RegExp(`admin API cannot listen on 127\\.0\\.0\\.1:${taken}.*nothing changed`)),
+      issues: [{ path: 'admin.listen' }],
+    });
+    expect(await served(port)).toBe('G');
+    expect(JSON.parse((await call(b, 'GET', '/config/admin/listen')).body)).toBe(`127.0.0.1:${b}`);
+
+    // origins: an Origin that was refused is allowed once the config lists it.
+    const origin = { origin: 'https://ops.example' };
+    expect((await call(b, 'GET', '/config/', undefined, origin)).status).toBe(403);
+    expect((await call(b, 'PATCH', '/config/admin', { listen: `127.0.0.1:${b}`, origins: ['https://ops.example'] })).status).toBe(200);
+    expect((await call(b, 'GET', '/config/', undefined, origin)).status).toBe(200);
+
+    // disabled: answered, then the API closes; the servers go on.
+    expect((await call(b, 'POST', '/load', withAdmin('I', { disabled: true }))).status).toBe(200);
+    await untilRefused(b);
+    expect(await served(port)).toBe('I');
+    expect(await refused(a)).toBe(true);
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { Registry as MetricsRegistry } from 'prom-client';
 import {
   AdminServer,
+  adminOptionsOf,
   ConfigError,
   createLogger,
   formatIssue,
@@ -221,7 +222,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
   if (!args.config) {
     process.stderr.write('ferry: serving the embedded default: http://localhost:8080/ and https://localhost:8443/ (self-signed)\n');
   }
-  return serve(running, (json as { admin?: AdminConfig } | undefined)?.admin, logger);
+  return serve(running, json, logger);
 }
 
 /** What `ferry run` serves: one FerryApp, or the pool of `--workers N`. */
@@ -234,26 +235,15 @@ interface Running {
   exitNow: () => void;
 }
 
-interface AdminConfig {
-  disabled?: boolean;
-  listen?: string;
-  origins?: string[];
-  enforce_origin?: boolean;
-}
-
 /** Serves the admin API beside what runs, and stops it all on SIGINT/SIGTERM or POST /stop. */
-async function serve(running: Running, adminCfg: AdminConfig | undefined, logger: Logger): Promise<number> {
-  // The admin API, as in Caddy: on localhost:2019 unless the config says otherwise.
+async function serve(running: Running, config: unknown, logger: Logger): Promise<number> {
+  // The admin API, as in Caddy: on localhost:2019 unless the config says otherwise; a reload that
+  // changes the `admin` section moves or closes it.
   let admin: AdminServer | undefined;
   let stopped: (code: number) => void = () => {};
-  if (adminCfg?.disabled !== true) {
-    admin = new AdminServer(running.target, {
-      listen: adminCfg?.listen ?? 'localhost:2019',
-      origins: adminCfg?.origins ?? [],
-      enforceOrigin: adminCfg?.enforce_origin === true,
-      logger,
-      onStop: () => stopped(0),
-    });
+  const adminOptions = adminOptionsOf(config);
+  if (adminOptions) {
+    admin = new AdminServer(running.target, { ...adminOptions, logger, onStop: () => stopped(0), followConfig: true });
     try {
       await admin.start();
     } catch (err) {

@@ -32,6 +32,21 @@ export interface AdminOptions {
   onStop?: () => void;
   /** Largest config body accepted, in bytes. Default 16 MiB. */
   maxBodyBytes?: number;
+  /**
+   * The settings above come from the config's `admin` section (`ferry run`): a change that edits
+   * it is applied too, as in Caddy — a new `listen` is bound before the config is applied (a port
+   * in use refuses the change, nothing applied) and the old address closes once the answer is
+   * sent; `origins` and `enforce_origin` apply at once; `"disabled": true` closes the API after
+   * answering.
+   */
+  followConfig?: boolean;
+}
+
+/** The admin options a config's `admin` section gives (`ferry run`); undefined when it disables the API. */
+export function adminOptionsOf(config: unknown): Pick<AdminOptions, 'listen' | 'origins' | 'enforceOrigin'> | undefined {
+  const a = (config as { admin?: { disabled?: boolean; listen?: string; origins?: string[]; enforce_origin?: boolean } } | undefined)?.admin;
+  if (a?.disabled === true) return undefined;
+  return { listen: a?.listen ?? 'localhost:2019', origins: a?.origins ?? [], enforceOrigin: a?.enforce_origin === true };
 }
 
 class AdminError extends Error {
@@ -131,10 +146,11 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
-function send(res: ServerResponse, status: number, body?: unknown): void {
+/** Answers; `after` runs once the answer has been handed to the OS. */
+function send(res: ServerResponse, status: number, body?: unknown, after?: () => void): void {
   const text = body === undefined ? '' : `${JSON.stringify(body)}\n`;
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+  res.end(text, after);
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
@@ -147,8 +163,8 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
  */
 export class AdminServer {
   readonly #app: AdminTarget;
-  readonly #o: AdminOptions;
-  readonly #server: Server;
+  #o: AdminOptions;
+  #server: Server;
   #allowed = new Set<string>();
   /**
    * Changes are applied one at a time, each reading the config the previous one left: a /config
@@ -159,8 +175,7 @@ export class AdminServer {
   constructor(app: AdminTarget, options: AdminOptions) {
     this.#app = app;
     this.#o = options;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on('clientError', (_err, socket) => socket.destroy());
+    this.#server = this.#createServer();
   }
 
   /** The bound address. */
@@ -168,28 +183,42 @@ export class AdminServer {
     return this.#server.address() as AddressInfo;
   }
 
+  #createServer(): Server {
+    const server = createServer((req, res) => void this.#handle(req, res));
+    server.on('clientError', (_err, socket) => socket.destroy());
+    return server;
+  }
+
   async start(): Promise<void> {
-    const addr = parseListen(this.#o.listen ?? 'localhost:2019');
+    await this.#listen(this.#server, this.#o);
+    this.#allow(this.#o);
+  }
+
+  async #listen(server: Server, options: AdminOptions): Promise<void> {
+    const addr = parseListen(options.listen ?? 'localhost:2019');
     const host = addr.host ?? '0.0.0.0';
     if (!LOOPBACK.has(host.replace(/^\[|\]$/g, ''))) {
       this.#o.logger.warn({ listen: addr.text }, 'the admin API listens beyond loopback: anyone who reaches it can change the config');
     }
     await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', (err) => reject(new Error(`admin API cannot listen on ${addr.text}: ${err.message}`, { cause: err })));
-      this.#server.listen({ host, port: addr.port }, () => resolve());
+      server.once('error', (err) => reject(new Error(`admin API cannot listen on ${addr.text}: ${err.message}`, { cause: err })));
+      server.listen({ host, port: addr.port }, () => resolve());
     });
+    this.#o.logger.info({ listen: `${host}:${(server.address() as AddressInfo).port}` }, 'admin API listening');
+  }
+
+  /** The Host and Origin values allowed: the bound address under its names, and `origins`. */
+  #allow(options: AdminOptions): void {
+    const host = parseListen(options.listen ?? 'localhost:2019').host ?? '0.0.0.0';
     const port = this.address.port;
-    const hosts = new Set([host, 'localhost', '127.0.0.1', '[::1]']);
-    for (const h of hosts) this.#allowed.add(`${isIP(h) === 6 ? `[${h}]` : h}:${port}`);
-    for (const o of this.#o.origins ?? []) this.#allowed.add(o.replace(/^[a-z]+:\/\//, ''));
-    this.#o.logger.info({ listen: `${host}:${port}` }, 'admin API listening');
+    const allowed = new Set<string>();
+    for (const h of new Set([host, 'localhost', '127.0.0.1', '[::1]'])) allowed.add(`${isIP(h) === 6 ? `[${h}]` : h}:${port}`);
+    for (const o of options.origins ?? []) allowed.add(o.replace(/^[a-z]+:\/\//, ''));
+    this.#allowed = allowed;
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    return closeServer(this.#server);
   }
 
   #checkOrigin(req: IncomingMessage): void {
@@ -211,8 +240,8 @@ export class AdminServer {
       if (url.pathname === '/load') {
         if (method !== 'POST') throw new AdminError(405, 'use POST /load');
         const json = await readJson(req, limit);
-        await this.#serial(() => this.#apply(json));
-        return send(res, 200);
+        const after = await this.#serial(() => this.#apply(json));
+        return send(res, 200, undefined, after);
       }
       if (url.pathname === '/stop') {
         if (method !== 'POST') throw new AdminError(405, 'use POST /stop');
@@ -232,8 +261,8 @@ export class AdminServer {
           return send(res, 200, found.value);
         }
         const body = method === 'DELETE' ? undefined : await readJson(req, limit);
-        await this.#serial(() => this.#apply(changeConfig(this.#app.config, method, path, body)));
-        return send(res, 200);
+        const after = await this.#serial(() => this.#apply(changeConfig(this.#app.config, method, path, body)));
+        return send(res, 200, undefined, after);
       }
       throw new AdminError(404, `no such endpoint: ${url.pathname}`);
     } catch (err) {
@@ -249,13 +278,56 @@ export class AdminServer {
     return run;
   }
 
-  async #apply(config: unknown): Promise<void> {
+  /**
+   * Reloads the target with `config`; with `followConfig`, applies its `admin` section too. Returns
+   * what is left to do once the answer has been sent (closing the old address).
+   */
+  async #apply(config: unknown): Promise<(() => void) | undefined> {
+    const next = this.#o.followConfig ? await this.#prepare(config) : undefined;
     try {
       await this.#app.reload(config);
     } catch (err) {
+      if (next?.server) void closeServer(next.server);
       if (err instanceof ConfigError) throw new AdminError(400, 'invalid config: nothing changed', err.issues);
       // Valid but not applicable (a port in use): the app went back to the previous config.
       throw new AdminError(400, `cannot apply the config: ${(err as Error).message}; the previous config was restored`);
     }
+    if (!next) return undefined;
+    if (next.options === undefined) {
+      this.#o.logger.warn('the admin API is disabled by the new config: it closes now (restart ferry to get it back)');
+      return () => void this.close();
+    }
+    this.#o = { ...this.#o, ...next.options };
+    const old = this.#server;
+    if (next.server) this.#server = next.server;
+    this.#allow(this.#o);
+    return next.server ? () => void closeServer(old) : undefined;
   }
+
+  /** The admin settings of `config`, and a server already bound to its `listen` if that moved. */
+  async #prepare(config: unknown): Promise<{ options: ReturnType<typeof adminOptionsOf>; server?: Server }> {
+    const options = adminOptionsOf(config);
+    if (!options || options.listen === (this.#o.listen ?? 'localhost:2019')) return { options };
+    try {
+      parseListen(options.listen!);
+    } catch {
+      return { options }; // not an address: the reload's validation says so, with its path
+    }
+    const server = this.#createServer();
+    try {
+      await this.#listen(server, { ...this.#o, ...options });
+    } catch (err) {
+      throw new AdminError(400, `cannot apply the config: ${(err as Error).message}; nothing changed`, [{ path: 'admin.listen', message: (err as Error).message }]);
+    }
+    return { options, server };
+  }
+}
+
+/** Stops accepting and ends every connection, idle or not. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
