@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defer } from '@ferry/test-kit/lifecycle';
+import { EventSourceClient } from '@ferry/test-kit/sse-client';
 import { freePort } from '../admin/helpers.js';
 import { configFile, fromEvery, get, runWorkers } from './helpers.js';
 
@@ -35,6 +36,7 @@ function metricsConfig(port: number, opsPort: number, adminPort: number, block?:
             routes: [
               { handle: [pid] },
               { match: [{ path: ['/own'] }], handle: [{ handler: 'metrics', scope: 'process' }], terminal: true },
+              { match: [{ path: ['/status'] }], handle: [{ handler: 'ferry_status', interval: '100ms' }], terminal: true },
               { handle: [{ handler: 'metrics' }] },
             ],
           },
@@ -140,5 +142,27 @@ describe('metrics under ferry run --workers N', () => {
     for (const x of second) expect([200, 503]).toContain(x.status);
     // Back to normal once it answers again.
     expect((await get(opsPort, '/metrics')).status).toBe(200);
+  });
+
+  it('the demo status panel shows the whole group: requests and open streams of every worker', async () => {
+    const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const { pids } = await runWorkers(2, ['--config', configFile(metricsConfig(port, opsPort, adminPort))]);
+    const servedBy = new Set<number>();
+    for (let i = 0; i < 30; i++) servedBy.add((await get(port)).pid);
+    expect(servedBy.size).toBe(2);
+    // Two panels: new connections alternate, so one on each worker.
+    const panels = [new EventSourceClient(`http://127.0.0.1:${opsPort}/status`), new EventSourceClient(`http://127.0.0.1:${opsPort}/status`)];
+    const heads = await Promise.all(panels.map((p) => p.connect()));
+    expect(new Set(heads.map((h) => Number(h.headers['x-pid'])))).toEqual(new Set(pids));
+    for (const panel of panels) {
+      // Ticks every 100 ms: the first one after both panels opened shows both, and all 30 requests.
+      let status: { requests: number; streams: { sse: number } } | undefined;
+      do {
+        const ev = await panel.next(5000);
+        if (ev.type === 'status') status = JSON.parse(ev.data) as typeof status;
+      } while (!status || status.streams.sse < 2);
+      expect(status).toMatchObject({ requests: 30, streams: { sse: 2 } });
+    }
+    await Promise.all(panels.map((p) => p.disconnect()));
   });
 });

@@ -192,8 +192,12 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     pool.onWorkerMessage((m, from) => {
       // A worker's `/metrics` (the metrics handler): every worker's numbers, summed here.
       if (m.type === 'ferry.metrics.get') {
-        void pool.metrics().then(
-          (text) => reply(from, { type: 'ferry.reply', rid: m.rid, text }),
+        const answer = async (): Promise<Record<string, unknown>> => {
+          const sum = await pool.metrics();
+          return m.format === 'json' ? { metrics: await sum.getMetricsAsJSON() } : { text: await sum.metrics() };
+        };
+        void answer().then(
+          (fields) => reply(from, { type: 'ferry.reply', rid: m.rid, ...fields }),
           (err: Error) => reply(from, { type: 'ferry.reply', rid: m.rid, error: err.message }),
         );
         return;

@@ -72,12 +72,12 @@ export function askPrimary(request: IpcMessage, timeoutMs: number): Promise<IpcM
 export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /**
- * One exposition of several processes' metrics (prom-client's cluster aggregation): counters and
+ * Several processes' metrics as one registry (prom-client's cluster aggregation): counters and
  * histograms are summed by label set, gauges too unless the metric names another aggregator
- * (`aggregator: 'min'`, …).
+ * (`aggregator: 'min'`, …). Read it with `.metrics()` (text) or `.getMetricsAsJSON()`.
  */
-export function aggregateMetrics(snapshots: readonly MetricsSnapshot[]): Promise<string> {
-  return AggregatorRegistry.aggregate(snapshots as MetricsSnapshot[]).metrics();
+export function aggregateMetrics(snapshots: readonly MetricsSnapshot[]): MetricsRegistry {
+  return AggregatorRegistry.aggregate(snapshots as MetricsSnapshot[]);
 }
 
 /** The registries a ferry worker reports when its primary collects (one per app; usually one). */
@@ -113,10 +113,13 @@ const send = (m: IpcMessage) => {
 /**
  * In a ferry worker: the metrics of every worker (and the primary's own), summed by the primary
  * — what `/metrics` answers under `--workers`, so a counter does not jump between the numbers of
- * whichever worker took the scrape.
+ * whichever worker took the scrape. `json`: as `Registry.getMetricsAsJSON()` gives them.
  */
-export async function clusterMetrics(timeoutMs = 5000): Promise<string> {
-  const reply = await askPrimary({ type: 'ferry.metrics.get' }, timeoutMs);
-  if (typeof reply.text !== 'string') throw new PrimaryUnavailableError(String(reply.error ?? 'the primary did not send metrics'));
-  return reply.text;
+export async function clusterMetrics(timeoutMs?: number): Promise<string>;
+export async function clusterMetrics(timeoutMs: number | undefined, format: 'json'): Promise<MetricsSnapshot>;
+export async function clusterMetrics(timeoutMs = 5000, format: 'text' | 'json' = 'text'): Promise<string | MetricsSnapshot> {
+  const reply = await askPrimary({ type: 'ferry.metrics.get', format }, timeoutMs);
+  const result = format === 'json' ? reply.metrics : reply.text;
+  if (result === undefined) throw new PrimaryUnavailableError(String(reply.error ?? 'the primary did not send metrics'));
+  return result as string | MetricsSnapshot;
 }

@@ -387,7 +387,7 @@ describe('aggregateMetrics (the sum behind /metrics under --workers)', () => {
       new Gauge({ name: 'healthy', help: 'h', aggregator: 'min', registers: [registry] }).set(n === 3 ? 0 : 1);
       return registry.getMetricsAsJSON();
     });
-    const text = await aggregateMetrics(await Promise.all(processes));
+    const text = await aggregateMetrics(await Promise.all(processes)).metrics();
     expect(text).toMatch(/^c_total\{k="a"\} 7$/m);
     expect(text).toMatch(/^c_total\{k="b"\} 1$/m);
     expect(text).toMatch(/^h_bucket\{le="1"\} 2$/m);

@@ -1,21 +1,17 @@
-import { defineModule, duration, moduleFactory, z, type Middleware } from '@ferry/core';
+import { clusterMetrics, defineModule, duration, isFerryWorker, moduleFactory, z, type Middleware, type MetricsSnapshot } from '@ferry/core';
+import { Gauge } from 'prom-client';
 import { eventStream } from '@ferry/sse';
-import type { ProvisionContext } from '@ferry/core';
 
-type MetricsRegistry = ProvisionContext['metrics'];
+type Labels = Record<string, string | number>;
 
-async function sum(registry: MetricsRegistry, name: string, filter?: (labels: Record<string, string | number>) => boolean): Promise<number> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) return 0;
-  const { values } = await metric.get();
-  return values.filter((v) => !filter || filter(v.labels as Record<string, string | number>)).reduce((n, v) => n + v.value, 0);
+function sum(metrics: MetricsSnapshot, name: string, filter?: (labels: Labels) => boolean): number {
+  const values = metrics.find((m) => m.name === name)?.values ?? [];
+  return values.filter((v) => !filter || filter(v.labels as Labels)).reduce((n, v) => n + v.value, 0);
 }
 
-async function byLabel(registry: MetricsRegistry, name: string, label: string): Promise<Record<string, number>> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) return {};
-  const { values } = await metric.get();
-  return Object.fromEntries(values.map((v) => [String((v.labels as Record<string, string>)[label]), v.value]));
+function byLabel(metrics: MetricsSnapshot, name: string, label: string): Record<string, number> {
+  const values = metrics.find((m) => m.name === name)?.values ?? [];
+  return Object.fromEntries(values.map((v) => [String((v.labels as Labels)[label]), v.value]));
 }
 
 /**
@@ -32,11 +28,18 @@ export const statusModule = defineModule({
   provision(cfg, ctx): Middleware {
     const every = cfg.interval ?? 1000;
     const registry = ctx.metrics;
-    let watching = 0;
+    // A gauge, so that under --workers the panel counts its viewers on every worker.
+    const watching =
+      (registry.getSingleMetric('ferry_status_streams') as Gauge | undefined) ??
+      new Gauge({ name: 'ferry_status_streams', help: 'Open ferry_status event streams', registers: [registry] });
+    // Under --workers: the whole group's numbers (the primary sums them), this worker's if it cannot.
+    const read = async (): Promise<MetricsSnapshot> =>
+      isFerryWorker() ? clusterMetrics(2000, 'json').catch(() => registry.getMetricsAsJSON()) : registry.getMetricsAsJSON();
     let last = { at: Date.now(), total: -1 };
     let rps = 0;
     const snapshot = async () => {
-      const total = await sum(registry, 'ferry_http_requests_total');
+      const metrics = await read();
+      const total = sum(metrics, 'ferry_http_requests_total');
       const now = Date.now();
       if (last.total >= 0 && now > last.at) rps = ((total - last.total) * 1000) / (now - last.at);
       if (now - last.at >= every / 2 || last.total < 0) last = { at: now, total };
@@ -45,16 +48,16 @@ export const statusModule = defineModule({
         requests: total,
         rps: Math.round(rps * 10) / 10,
         streams: {
-          sse: (await sum(registry, 'ferry_sse_subscribers')) + watching,
-          websocket: await sum(registry, 'ferry_proxy_streams_open', (l) => l.kind === 'websocket'),
-          duplex: await sum(registry, 'ferry_duplex_streams_open'),
+          sse: sum(metrics, 'ferry_sse_subscribers') + sum(metrics, 'ferry_status_streams'),
+          websocket: sum(metrics, 'ferry_proxy_streams_open', (l) => l.kind === 'websocket'),
+          duplex: sum(metrics, 'ferry_duplex_streams_open'),
         },
-        upstreams: await byLabel(registry, 'ferry_proxy_upstream_healthy', 'upstream'),
+        upstreams: byLabel(metrics, 'ferry_proxy_upstream_healthy', 'upstream'),
       };
     };
     return async (req, res) => {
       const stream = eventStream(req, res, { heartbeat: 0, signal: ctx.server.stopping });
-      watching++;
+      watching.inc();
       const tick = async () => {
         const s = await snapshot();
         stream.send({ event: 'clock', data: s.time });
@@ -66,7 +69,7 @@ export const statusModule = defineModule({
         await stream.closed;
       } finally {
         clearInterval(timer);
-        watching--;
+        watching.dec();
       }
     };
   },

@@ -163,7 +163,7 @@ export class WorkerPool implements AdminTarget {
    * meanwhile is left out; one that does not answer in time fails the whole collection — a sum
    * without it would look like counters going back.
    */
-  async metrics(): Promise<string> {
+  async metrics(): Promise<MetricsRegistry> {
     const timeout = this.#o.metricsTimeout ?? 3000;
     const serving = [...this.#slots].filter(([, s]) => s.serving && s.worker.isConnected());
     const snapshots = await Promise.all(
