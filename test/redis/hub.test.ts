@@ -1,3 +1,4 @@
+import { Registry as MetricsRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Hub, HISTORY_GAP_EVENT } from '@ferry/sse';
 import { freePort, RedisProcess } from '@ferry/test-kit/redis';
@@ -163,7 +164,11 @@ describe('a hub on Redis (code)', () => {
 
   it('serves local subscribers while Redis is not there, and joins it once it starts', async () => {
     const port = await freePort();
-    const a = hub(`redis://127.0.0.1:${port}`);
+    const registry = new MetricsRegistry();
+    const a = new Hub({ broker: { redis: { url: `redis://127.0.0.1:${port}` } }, metrics: registry });
+    defer(() => a.close());
+    const connected = async () => (await registry.getSingleMetric('ferry_sse_broker_connected')!.get()).values;
+    expect(await connected()).toEqual([{ labels: { broker: 'redis' }, value: 0 }]);
     const { url } = await hubServer(a);
     const client = new EventSourceClient(`${url}/late`);
     await client.connect();
@@ -190,6 +195,7 @@ describe('a hub on Redis (code)', () => {
     await until(() => a.broker!.available, 10_000, "A's command connection back");
     const stored = await a.publish('late', { data: 'shared' });
     expect(stored.stored).toBe(true);
+    expect(await connected()).toEqual([{ labels: { broker: 'redis' }, value: 1 }]);
     await until(() => client.events.some((e) => e.data === 'shared'), 2000, 'the shared event arrives');
   });
 });

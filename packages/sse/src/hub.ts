@@ -45,6 +45,37 @@ function hubMetrics(registry: MetricsRegistry): HubMetrics {
   };
 }
 
+/** The brokers of the hubs on each registry, for `ferry_sse_broker_connected` (read at scrape time). */
+const brokersByRegistry = new WeakMap<MetricsRegistry, Set<Broker>>();
+
+/** Counts `broker` in `ferry_sse_broker_connected` of `registry` until the returned function is called. */
+function watchBroker(registry: MetricsRegistry, broker: Broker): () => void {
+  let brokers = brokersByRegistry.get(registry);
+  if (!brokers) brokersByRegistry.set(registry, (brokers = new Set()));
+  const all = brokers;
+  metric(
+    registry,
+    'ferry_sse_broker_connected',
+    () =>
+      new Gauge({
+        name: 'ferry_sse_broker_connected',
+        help: 'Whether the SSE hubs reach their broker (1) or deliver locally only (0), by broker kind',
+        labelNames: ['broker'],
+        registers: [registry],
+        // Under --workers: 1 only when every worker reaches it.
+        aggregator: 'min',
+        collect() {
+          this.reset();
+          const up = new Map<string, boolean>();
+          for (const b of all) up.set(b.kind, (up.get(b.kind) ?? true) && b.available);
+          for (const [kind, ok] of up) this.set({ broker: kind }, ok ? 1 : 0);
+        },
+      }),
+  );
+  all.add(broker);
+  return () => all.delete(broker);
+}
+
 /** Topics by name, each a Channel, created on first use; with metrics when given a registry. */
 export class Hub {
   readonly #topics = new Map<string, Channel>();
@@ -53,6 +84,7 @@ export class Hub {
   #historyConfigured = false;
   readonly #maxTopics: number;
   readonly #broker: Broker | undefined;
+  readonly #unwatch: (() => void) | undefined;
 
   /**
    * `maxTopics` bounds memory when topic names come from requests (placeholders): past it, the
@@ -68,6 +100,7 @@ export class Hub {
       b && 'redis' in b
         ? new RedisBroker({ url: b.redis.url, ...(b.redis.key_prefix !== undefined ? { keyPrefix: b.redis.key_prefix } : {}), ...(options.logger ? { logger: options.logger } : {}) })
         : b;
+    if (this.#broker && options.metrics) this.#unwatch = watchBroker(options.metrics, this.#broker);
   }
 
   /** The broker sharing this hub's topics, if any. */
@@ -144,6 +177,7 @@ export class Hub {
   /** Closes every stream, then the broker's connections. */
   async close(): Promise<void> {
     this.closeAll();
+    this.#unwatch?.();
     await this.#broker?.close();
   }
 }
