@@ -51,8 +51,8 @@ export async function hubServer(hub: Hub): Promise<{ server: FerryServer; url: s
 }
 
 /** What Ferry's `sse` and `sse_publish` handlers share, on `/events/:topic` and `POST /publish/:topic`. */
-export function sseConfig(redisUrl: string, options: { history?: number; port?: number } = {}) {
-  const broker = { redis: { url: redisUrl } };
+export function sseConfig(redisUrl: string, options: { history?: number; port?: number; expireAfter?: string } = {}) {
+  const broker = { redis: { url: redisUrl, ...(options.expireAfter !== undefined ? { expire_after: options.expireAfter } : {}) } };
   return {
     admin: { disabled: true },
     apps: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HISTORY_GAP_EVENT } from '@ferry/sse';
-import { EventSourceClient, ferryProcess, publish, redisServer, sseConfig, type ReceivedEvent } from './helpers.js';
+import { EventSourceClient, ferryProcess, publish, redisClient, redisServer, sseConfig, type ReceivedEvent } from './helpers.js';
 
 const datas = (evs: ReceivedEvent[]) => evs.map((e) => e.data);
 
@@ -86,5 +86,19 @@ describe('two ferry processes sharing one Redis', () => {
     const res = await publish(a.url, 'ids', { data: 'x', id: 'mine' });
     expect(res.status).toBe(400);
     await expect(ferryProcess(sseConfig('http://127.0.0.1:6379'))).rejects.toThrow(/broker\.redis\.url.*redis:\/\//s);
+  });
+
+  it('expire_after: every publish gives the topic stream that time to live; a bad duration is a config error with its path', async () => {
+    const redis = await redisServer();
+    const a = await ferryProcess(sseConfig(redis.url, { expireAfter: '1h' }));
+    expect((await publish(a.url, 'brief', { data: 'x' })).body.stored).toBe(true);
+    const r = redisClient(redis.url);
+    const ttl = await r.pttl('ferry:sse:brief');
+    expect(ttl).toBeGreaterThan(3_500_000);
+    expect(ttl).toBeLessThanOrEqual(3_600_000);
+    const b = await ferryProcess(sseConfig(redis.url));
+    expect((await publish(b.url, 'kept', { data: 'x' })).body.stored).toBe(true);
+    expect(await r.pttl('ferry:sse:kept')).toBe(-1); // no expiry
+    await expect(ferryProcess(sseConfig(redis.url, { expireAfter: 'soon' }))).rejects.toThrow(/broker\.redis\.expire_after.*invalid duration/s);
   });
 });

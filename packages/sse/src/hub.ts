@@ -6,7 +6,7 @@ import type { SseEvent } from './format.js';
 import { RedisBroker } from './redis.js';
 
 /** Where a hub's topics live: in this process (the default), or shared through Redis. */
-export type BrokerOption = Broker | { redis: { url: string; key_prefix?: string } };
+export type BrokerOption = Broker | { redis: { url: string; key_prefix?: string; /** Milliseconds (RedisBrokerOptions.expireAfterMs). */ expire_after?: number } };
 
 export interface HubOptions {
   metrics?: MetricsRegistry;
@@ -98,7 +98,12 @@ export class Hub {
     const b = options.broker;
     this.#broker =
       b && 'redis' in b
-        ? new RedisBroker({ url: b.redis.url, ...(b.redis.key_prefix !== undefined ? { keyPrefix: b.redis.key_prefix } : {}), ...(options.logger ? { logger: options.logger } : {}) })
+        ? new RedisBroker({
+            url: b.redis.url,
+            ...(b.redis.key_prefix !== undefined ? { keyPrefix: b.redis.key_prefix } : {}),
+            ...(b.redis.expire_after !== undefined ? { expireAfterMs: b.redis.expire_after } : {}),
+            ...(options.logger ? { logger: options.logger } : {}),
+          })
         : b;
     if (this.#broker && options.metrics) this.#unwatch = watchBroker(options.metrics, this.#broker);
   }

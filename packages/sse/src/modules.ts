@@ -13,6 +13,9 @@ const brokerConfig = z
           .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
           .describe('The Redis server: `redis://[user:password@]host:port[/db]`, `rediss://` for TLS.'),
         key_prefix: z.string().optional().meta({ description: 'Prefix of the stream key and pub/sub channel of each topic.', default: 'ferry:sse:' }),
+        expire_after: duration()
+          .optional()
+          .describe('Delete a topic\'s stream (its history) this long after its last publish (PEXPIRE at each publish). Unset: kept until deleted — set it when topic names come from request data.'),
       })
       .describe('Shares topics through Redis: history in a stream per topic (XADD with MAXLEN `history`), new events announced by pub/sub.'),
   })

@@ -9,6 +9,11 @@ export interface RedisBrokerOptions {
   url: string;
   /** Prefix of the stream keys and pub/sub channels, one per topic. Default `ferry:sse:`. */
   keyPrefix?: string;
+  /**
+   * A topic's stream is deleted this many milliseconds after its last publish (PEXPIRE at each
+   * publish). Unset: streams stay until deleted.
+   */
+  expireAfterMs?: number;
   /** Where connection losses and recoveries are logged. */
   logger?: BrokerLogger;
 }
@@ -17,13 +22,15 @@ export interface RedisBrokerOptions {
  * Stores the event in the topic's stream, trimmed to ARGV[1] entries, with the id of the entry
  * before it (`p`), then announces it on the topic's channel — all in one step, so the channel's
  * order is the stream's order. `p` lets a replay tell "nothing after your id was trimmed" from
- * "some was": XADD's trimming does not record what it removed.
+ * "some was": XADD's trimming does not record what it removed. ARGV[3], when not 0, is the
+ * stream's time to live after this publish, in milliseconds.
  */
 const PUBLISH_SCRIPT = `
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local prev = '0-0'
 if last[1] then prev = last[1][1] end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'p', prev, 'e', ARGV[2])
+if ARGV[3] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 redis.call('PUBLISH', KEYS[1], id .. ' ' .. ARGV[2])
 return id
 `;
@@ -104,8 +111,9 @@ export class RedisBroker implements Broker {
     this.#sub = new Redis(options.url, { ...common, autoResubscribe: false, connectionName: 'ferry-sse-sub' });
     // EVALSHA, falling back to EVAL when Redis does not have the script (as after a restart).
     this.#cmd.defineCommand('ferrySsePublish', { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
-    const cmd = this.#cmd as unknown as { ferrySsePublish: (key: string, maxlen: string, event: string) => Promise<string> };
-    this.#publish = (key, maxlen, event) => cmd.ferrySsePublish(key, String(maxlen), event);
+    const cmd = this.#cmd as unknown as { ferrySsePublish: (key: string, maxlen: string, event: string, ttl: string) => Promise<string> };
+    const ttl = String(Math.max(0, Math.round(options.expireAfterMs ?? 0)));
+    this.#publish = (key, maxlen, event) => cmd.ferrySsePublish(key, String(maxlen), event, ttl);
     for (const conn of [this.#cmd, this.#sub]) {
       // ioredis reports every failed attempt; the outage is logged once, when it starts.
       conn.on('error', () => {});
