@@ -12,6 +12,24 @@ function hub(url: string, history = 100): Hub {
 
 const datas = (evs: ReceivedEvent[]) => evs.map((e) => e.data);
 
+/**
+ * Hub A reaches Redis through a LossyRelay, hub B directly; a client follows topic `lost` on A and
+ * has had B's event `before`.
+ */
+async function overLossyRelay() {
+  const redis = await redisServer();
+  const relay = await LossyRelay.start(redis.port);
+  const a = hub(relay.url);
+  const b = hub(redis.url);
+  const { url } = await hubServer(a);
+  const client = new EventSourceClient(`${url}/lost`);
+  await client.connect();
+  await until(() => a.topic('lost').size === 1, 2000, 'subscribed');
+  await b.publish('lost', { data: 'before' });
+  expect((await client.next()).data).toBe('before');
+  return { redis, relay, a, b, client };
+}
+
 describe('a hub on Redis (code)', () => {
   it('shares topics between hubs: ids come from the stream, filters apply, the history is the stream capped at `history`', async () => {
     const redis = await redisServer();
@@ -61,16 +79,7 @@ describe('a hub on Redis (code)', () => {
   });
 
   it('a publish whose answer was lost after Redis stored it reaches each subscriber once (copy read back later)', async () => {
-    const redis = await redisServer();
-    const relay = await LossyRelay.start(redis.port);
-    const a = hub(relay.url);
-    const b = hub(redis.url);
-    const { url } = await hubServer(a);
-    const client = new EventSourceClient(`${url}/lost`);
-    await client.connect();
-    await until(() => a.topic('lost').size === 1, 2000, 'subscribed');
-    await b.publish('lost', { data: 'before' });
-    expect((await client.next()).data).toBe('before');
+    const { redis, relay, a, b, client } = await overLossyRelay();
 
     // Redis runs A's publish and answers; the answer and the pub/sub copy never reach A, whose
     // connections then drop.
@@ -90,16 +99,7 @@ describe('a hub on Redis (code)', () => {
   });
 
   it('a publish whose answer was lost after its pub/sub copy came back resolves with the stored id, delivered once', async () => {
-    const redis = await redisServer();
-    const relay = await LossyRelay.start(redis.port);
-    const a = hub(relay.url);
-    const b = hub(redis.url);
-    const { url } = await hubServer(a);
-    const client = new EventSourceClient(`${url}/lost`);
-    await client.connect();
-    await until(() => a.topic('lost').size === 1, 2000, 'subscribed');
-    await b.publish('lost', { data: 'before' });
-    expect((await client.next()).data).toBe('before');
+    const { relay, a, b, client } = await overLossyRelay();
 
     const loss = relay.arm('LOST-B');
     const published = a.publish('lost', { data: 'LOST-B' });
