@@ -24,7 +24,7 @@ async function overLossyRelay() {
   const { url } = await hubServer(a);
   const client = new EventSourceClient(`${url}/lost`);
   await client.connect();
-  await until(() => a.topic('lost').size === 1, 2000, 'subscribed');
+  await until(() => a.topic('lost').size === 1, 10_000, 'subscribed');
   await b.publish('lost', { data: 'before' });
   expect((await client.next()).data).toBe('before');
   return { redis, relay, a, b, client };
@@ -39,7 +39,7 @@ describe('a hub on Redis (code)', () => {
     const all = new EventSourceClient(`${url}/t1`);
     const alerts = new EventSourceClient(`${url}/t1?type=alert`);
     await Promise.all([all.connect(), alerts.connect()]);
-    await until(() => a.topic('t1').size === 2, 2000, 'both subscribed');
+    await until(() => a.topic('t1').size === 2, 10_000, 'both subscribed');
 
     const first = await b.publish('t1', { data: 'one' });
     expect(first.stored).toBe(true);
@@ -63,7 +63,7 @@ describe('a hub on Redis (code)', () => {
     const { url } = await hubServer(a);
     const client = new EventSourceClient(`${url}/cut`);
     await client.connect();
-    await until(() => a.topic('cut').size === 1, 2000, 'subscribed');
+    await until(() => a.topic('cut').size === 1, 10_000, 'subscribed');
     await b.publish('cut', { data: 'before' });
     expect((await client.next()).data).toBe('before');
 
@@ -120,7 +120,7 @@ describe('a hub on Redis (code)', () => {
     const { url } = await hubServer(a);
     const client = new EventSourceClient(`${url}/trim`);
     await client.connect();
-    await until(() => a.topic('trim').size === 1, 2000, 'subscribed');
+    await until(() => a.topic('trim').size === 1, 10_000, 'subscribed');
     await b.publish('trim', { data: 'seen' });
     expect((await client.next()).data).toBe('seen');
 
@@ -172,7 +172,7 @@ describe('a hub on Redis (code)', () => {
     const { url } = await hubServer(a);
     const client = new EventSourceClient(`${url}/late`);
     await client.connect();
-    await until(() => a.topic('late').size === 1, 2000, 'subscribed');
+    await until(() => a.topic('late').size === 1, 10_000, 'subscribed');
     const local = await a.publish('late', { data: 'alone' });
     expect(local.stored).toBe(false);
     expect(local.id).toMatch(/^\d+-L\d+$/);
@@ -196,6 +196,6 @@ describe('a hub on Redis (code)', () => {
     const stored = await a.publish('late', { data: 'shared' });
     expect(stored.stored).toBe(true);
     expect(await connected()).toEqual([{ labels: { broker: 'redis' }, value: 1 }]);
-    await until(() => client.events.some((e) => e.data === 'shared'), 2000, 'the shared event arrives');
+    await until(() => client.events.some((e) => e.data === 'shared'), 10_000, 'the shared event arrives');
   });
 });
