@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { Registry as MetricsRegistry } from 'prom-client';
+import { KeptState } from './kept.js';
 import { duration } from './duration.js';
 import { ConfigError, joinPath, type ConfigIssue } from './errors.js';
 import { internalCertificate } from './internal_ca.js';
@@ -299,6 +300,8 @@ export interface LoadOptions {
   registry?: Registry;
   logger?: Logger;
   metrics?: MetricsRegistry;
+  /** What modules keep across reloads (`ctx.keep`); a FerryApp passes its own to every reload. */
+  kept?: KeptState;
 }
 
 function hasHostMatcher(routes: unknown[] | undefined): boolean {
@@ -349,6 +352,7 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
   const registry = options.registry ?? defaultRegistry;
   const logger = options.logger ?? createLogger();
   const metrics = options.metrics ?? new MetricsRegistry();
+  const kept = options.kept ?? new KeptState();
   const shared = new Map<string, unknown>();
 
 
@@ -447,6 +451,7 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
         registry,
         metrics,
         shared,
+        kept,
         requestMetrics: http?.metrics !== undefined,
         gracePeriod: http?.grace_period,
       }),
@@ -465,5 +470,5 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
     await Promise.all(servers.map((s) => s.close({ gracePeriod: 0 })));
     throw new ConfigError(issues);
   }
-  return new FerryApp(servers, warnings, http?.grace_period, structuredClone(json), { registry, logger, metrics });
+  return new FerryApp(servers, warnings, http?.grace_period, structuredClone(json), { registry, logger, metrics, kept });
 }

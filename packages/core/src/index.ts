@@ -66,6 +66,7 @@ export {
   type HeaderTarget,
 } from './header_ops.js';
 export { internalCertificate, certificateCacheDir } from './internal_ca.js';
+export { KeptState } from './kept.js';
 export { AdminServer, adminOptionsOf, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';
 export {
   isFerryWorker,

@@ -33,6 +33,14 @@ export interface ProvisionContext {
    * the first time `key` is asked for. Namespace keys by package (`"ferry.sse.hub"`).
    */
   app<T>(key: string, create: () => T): T;
+  /**
+   * A value that outlives config reloads: created by `create` the first time `key` is asked for,
+   * then handed to every module asking for it — in this config and the ones loaded after it — and
+   * disposed (`dispose`) once no module holds it: after the last config using it was replaced and
+   * drained, or stopped. For state clients expect to survive a reload (the SSE hub's topics and
+   * history, broker connections). Namespace keys by package.
+   */
+  keep<T>(key: string, create: () => T, dispose?: (value: T) => void | Promise<void>): T;
   /** Reports a problem that does not stop the config (printed by `ferry validate` and at start-up). */
   warn(message: string): void;
   /** Compiles a nested route list (as `subroute` does); problems are reported under `path`. */

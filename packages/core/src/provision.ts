@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { z } from 'zod';
+import { KeptState } from './kept.js';
 import { ConfigError, joinPath, type ConfigIssue } from './errors.js';
 import { isModuleRef, type AnyModule, type ModuleRef, type ProvisionContext, type Registry, type ServerInfo } from './module.js';
 import { compileTemplate, type Template } from './placeholders.js';
@@ -71,6 +72,7 @@ export class Provisioner {
     readonly metrics: MetricsRegistry,
     readonly server: ServerInfo,
     readonly shared: Map<string, unknown> = new Map(),
+    readonly kept: KeptState = new KeptState(),
   ) {}
 
   issue(path: string, message: string): void {
@@ -104,6 +106,11 @@ export class Provisioner {
       app: <T>(key: string, create: () => T): T => {
         if (!this.shared.has(key)) this.shared.set(key, create());
         return this.shared.get(key) as T;
+      },
+      keep: <T>(key: string, create: () => T, dispose?: (value: T) => void | Promise<void>): T => {
+        const { value, release } = this.kept.acquire(key, create, dispose);
+        this.cleanups.push(release);
+        return value;
       },
       compileRoutes: (routes, p) => this.compileRoutes(routes, p),
       compileHandlers: (handlers, p) => this.compileHandlers(handlers, p),

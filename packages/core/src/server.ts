@@ -14,6 +14,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+import { KeptState } from './kept.js';
 import { HttpError } from './errors.js';
 import { parseListen, type ListenAddress } from './listen.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
@@ -70,6 +71,11 @@ export interface ServerOptions {
    * to let them share.
    */
   shared?: Map<string, unknown>;
+  /**
+   * Values modules keep across config reloads (`ctx.keep`); a config's servers, and the configs
+   * an app reloads, get one. Default: this server's own.
+   */
+  kept?: KeptState;
   /** Where metrics go; default a fresh prom-client registry. */
   metrics?: MetricsRegistry;
   /** Collect per-request metrics (`ferry_http_requests_total`, …). */
@@ -153,6 +159,7 @@ export class FerryServer {
   readonly metrics: MetricsRegistry;
   readonly #options: ServerOptions;
   readonly #registry: Registry;
+  readonly #kept: KeptState;
   readonly #listen: ListenAddress[];
   readonly #protocols: Set<HttpProtocolName>;
   #stopping = new AbortController();
@@ -181,6 +188,7 @@ export class FerryServer {
     this.logger = options.logger === false ? silentLogger() : (options.logger ?? createLogger());
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.#registry = options.registry ?? defaultRegistry;
+    this.#kept = options.kept ?? new KeptState();
     const listen = options.listen ?? [':8080'];
     this.#listen = (typeof listen === 'string' ? [listen] : listen).map(parseListen);
     this.#protocols = new Set(options.protocols ?? ['h1', 'h2']);
@@ -212,7 +220,7 @@ export class FerryServer {
   async provision(): Promise<void> {
     if (this.#gen) return;
     const info: ServerInfo = { name: this.name, enableFullDuplex: this.#options.enableFullDuplex === true, stopping: this.#stopping.signal };
-    const p = (new Provisioner(this.#registry, this.logger, this.metrics, info, this.#options.shared ?? new Map()));
+    const p = new Provisioner(this.#registry, this.logger, this.metrics, info, this.#options.shared ?? new Map(), this.#kept);
     const base = this.#options.configPath ?? '';
     const at = (s: string) => (base ? `${base}.${s}` : s);
     let chain: Middleware;

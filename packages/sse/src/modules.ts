@@ -26,16 +26,23 @@ const brokerConfig = z
 
 type BrokerConfig = z.infer<typeof brokerConfig>;
 
-/** The hub every `sse` and `sse_publish` handler of one app with the same broker shares. */
+/**
+ * The hub every `sse` and `sse_publish` handler of one app with the same broker shares. It
+ * outlives config reloads (`ctx.keep`): topics, history and ids carry on, so a subscriber whose
+ * stream a reload ended resumes with its Last-Event-ID and misses nothing. It closes once no
+ * config uses it.
+ */
 function appHub(ctx: ProvisionContext, broker: BrokerConfig): Hub {
   const key = broker ? `ferry.sse.hub:${JSON.stringify(broker)}` : 'ferry.sse.hub';
-  return ctx.app(key, () => {
-    // In a worker of `ferry run --workers N`, topics without a broker are shared through the primary.
-    const shared = broker ?? (isFerryWorker() ? new ClusterBroker() : undefined);
-    const hub = new Hub({ metrics: ctx.metrics, ...(shared ? { broker: shared, logger: ctx.logger } : {}) });
-    ctx.onCleanup(() => hub.close());
-    return hub;
-  });
+  return ctx.keep(
+    key,
+    () => {
+      // In a worker of `ferry run --workers N`, topics without a broker are shared through the primary.
+      const shared = broker ?? (isFerryWorker() ? new ClusterBroker() : undefined);
+      return new Hub({ metrics: ctx.metrics, ...(shared ? { broker: shared, logger: ctx.logger } : {}) });
+    },
+    (hub) => hub.close(),
+  );
 }
 
 const subscribeConfig = z.strictObject({

@@ -161,6 +161,35 @@ describe('the config-level hub (sse + sse_publish + metrics)', () => {
     expect((await again.take(3)).map((e) => e.data)).toEqual(['h59', 'h60', 'live']);
   });
 
+  it('topics, history and ids outlive a config reload: a subscriber the reload ended resumes with no gap', async () => {
+    const { app, url } = await startHub();
+    const sub = new EventSourceClient(`${url}/sub/r`);
+    await sub.connect();
+    for (const d of ['a', 'b']) expect((await publish(`${url}/pub/r`, d)).status).toBe(202);
+    expect((await sub.take(2)).map((e) => e.data)).toEqual(['a', 'b']);
+
+    // A reload (one more route): the old routes' streams end; the hub carries on.
+    await app.reload(hubConfig([...ROUTES, { match: [{ path: ['/extra'] }], handle: [{ handler: 'static_response', body: 'x' }] }]));
+    await expect(sub.next()).rejects.toThrow(/stream ended/);
+    expect(JSON.parse((await publish(`${url}/pub/r`, 'c')).body)).toEqual({ id: '3', stored: true });
+    // A config that does not validate changes nothing either.
+    await expect(app.reload(hubConfig([{ handle: [{ handler: 'sse', topic: '' }] }]))).rejects.toBeInstanceOf(ConfigError);
+    expect(JSON.parse((await publish(`${url}/pub/r`, 'd')).body)).toEqual({ id: '4', stored: true });
+    // The client comes back with its Last-Event-ID ("2"): exactly what it missed, no gap notice.
+    await sub.reconnect();
+    expect(await sub.take(2)).toEqual([
+      { type: 'message', data: 'c', lastEventId: '3' },
+      { type: 'message', data: 'd', lastEventId: '4' },
+    ]);
+
+    // A config without the hub's handlers lets it go, once their requests drained.
+    await app.reload(hubConfig([{ handle: [{ handler: 'static_response', body: 'none' }] }]));
+    await expect(sub.next()).rejects.toThrow(/stream ended/);
+    await eventually(() => !app.options.kept!.keys().includes('ferry.sse.hub'), 5000, 'the hub to be closed');
+    await app.reload(hubConfig(ROUTES));
+    expect(JSON.parse((await publish(`${url}/pub/r`, 'e')).body)).toEqual({ id: '1', stored: true });
+  });
+
   it('reports invalid sse and sse_publish options with their JSON paths', async () => {
     const bad = hubConfig([
       { handle: [{ handler: 'sse', topic: 't', bogus: 1 }] },
