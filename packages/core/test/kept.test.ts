@@ -10,7 +10,9 @@ function keeper() {
     config: z.strictObject({ key: z.string() }),
     provision({ key }, ctx) {
       const state = ctx.keep(key, () => ({ serial: ++log.made }), (s) => void log.disposed.push(s.serial));
-      return (_req, res) => void res.end(String(state.serial));
+      return async (_req, res) => {
+        res.end(String(state.serial));
+      };
     },
   });
   return { log, registry: new Registry([...coreModules, mod]) };
