@@ -4,26 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI, runFerry, type FerryResult } from '@ferry/test-kit/ferry';
 
-export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
-export interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `ferry ARGS` to completion. */
-export async function ferry(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
-}
+/** `ferry(args, env)`: runs the built CLI to completion — the test kit's, shared by every suite. */
+export { CLI, runFerry as ferry, type FerryResult as Result };
 
 /** A config file in a fresh temp dir. */
 export function configFile(config: unknown): string {
