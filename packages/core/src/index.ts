@@ -67,6 +67,7 @@ export {
 } from './header_ops.js';
 export { internalCertificate, certificateCacheDir } from './internal_ca.js';
 export { KeptState } from './kept.js';
+export { LabelLimit, methodLabel } from './label_limit.js';
 export { AdminServer, adminOptionsOf, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';
 export {
   isFerryWorker,
