@@ -9,6 +9,7 @@ import { internalCertificate } from './internal_ca.js';
 import { parseListen } from './listen.js';
 import { createLogger } from './log.js';
 import type { Registry } from './module.js';
+import { prototypeKeyIssues } from './prototype-keys.js';
 import { zodIssues, type RouteInput } from './provision.js';
 import { FerryServer, type CertificatePair, type HttpProtocolName } from './server.js';
 import { defaultRegistry } from './standard.js';
@@ -307,11 +308,14 @@ export interface LoadOptions {
 function hasHostMatcher(routes: unknown[] | undefined): boolean {
   return (routes ?? []).some((r) => {
     const match = (r as { match?: unknown })?.match;
-    return Array.isArray(match) && match.some((set) => typeof set === 'object' && set !== null && 'host' in set);
+    return Array.isArray(match) && match.some((set) => typeof set === 'object' && set !== null && Object.hasOwn(set, 'host'));
   });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `v[key]` when `v` is an object that has it as its own: a config walk never reads a prototype's. */
+const own = (v: unknown, key: string): unknown => (isObject(v) && Object.hasOwn(v, key) ? v[key] : undefined);
 
 /**
  * A bad field outside the servers (an unknown top-level key, a typo in `admin`) must not hide
@@ -319,13 +323,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * their own — with the TLS certificates when that part is sound — and their issues added.
  */
 async function withServerIssues(issues: ConfigIssue[], json: unknown, options: LoadOptions): Promise<ConfigIssue[]> {
-  const apps = isObject(json) ? json.apps : undefined;
-  const http = isObject(apps) ? apps.http : undefined;
-  const servers = isObject(http) ? http.servers : undefined;
+  const apps = own(json, 'apps');
+  const servers = own(own(apps, 'http'), 'servers');
   if (!isObject(servers) || issues.some((i) => i.path.startsWith('apps.http.servers'))) return issues;
-  const tlsSound = isObject(apps) && apps.tls !== undefined && !issues.some((i) => i.path.startsWith('apps.tls'));
+  const tls = own(apps, 'tls');
+  const tlsSound = tls !== undefined && !issues.some((i) => i.path.startsWith('apps.tls'));
   try {
-    const app = await loadConfig({ apps: { http: { servers }, ...(tlsSound ? { tls: (apps as Record<string, unknown>).tls } : {}) } }, options);
+    const app = await loadConfig({ apps: { http: { servers }, ...(tlsSound ? { tls } : {}) } }, options);
     await app.stop(0);
     return issues;
   } catch (err) {
@@ -344,6 +348,9 @@ const allInterfaces = (host: string | undefined) => host === undefined || host =
  * with its JSON path, comes back as one ConfigError.
  */
 export async function loadConfig(json: unknown, options: LoadOptions = {}): Promise<FerryApp> {
+  // Before anything reads or copies the JSON: such keys are dropped or followed by the schema.
+  const protoKeys = prototypeKeyIssues(json);
+  if (protoKeys.length > 0) throw new ConfigError(protoKeys);
   const parsed = configSchema.safeParse(json);
   if (!parsed.success) throw new ConfigError(await withServerIssues(zodIssues(parsed.error, ''), json, options));
   const cfg = parsed.data;
@@ -389,9 +396,10 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
     if (!checked.success) {
       issues.push(...zodIssues(checked.error, base));
       // Still compile the routes, to report their problems too.
-      const raw = (typeof rawServer === 'object' && rawServer !== null ? rawServer : {}) as { routes?: unknown; errors?: { routes?: unknown } };
-      const routes = Array.isArray(raw.routes) ? (raw.routes as RouteInput[]) : [];
-      const errRoutes = Array.isArray(raw.errors?.routes) ? (raw.errors.routes as RouteInput[]) : undefined;
+      const rawRoutes = own(rawServer, 'routes');
+      const rawErrRoutes = own(own(rawServer, 'errors'), 'routes');
+      const routes = Array.isArray(rawRoutes) ? (rawRoutes as RouteInput[]) : [];
+      const errRoutes = Array.isArray(rawErrRoutes) ? (rawErrRoutes as RouteInput[]) : undefined;
       servers.push(new FerryServer({ name, configPath: base, listen: [], routes, ...(errRoutes ? { errors: { routes: errRoutes } } : {}), logger, registry, metrics }));
       continue;
     }
