@@ -1,5 +1,6 @@
 import { defineModule, duration, HttpError, isFerryWorker, moduleFactory, z, type Middleware, type ProvisionContext } from '@ferry/core';
 import type { SseEvent } from './format.js';
+import { ClientLimits } from './client_limits.js';
 import { ClusterBroker } from './cluster.js';
 import { Hub } from './hub.js';
 import { EventStream } from './stream.js';
@@ -71,8 +72,31 @@ const subscribeConfig = z.strictObject({
     .enum(['drop_oldest', 'disconnect'])
     .optional()
     .meta({ description: "When a subscriber's queue is full: `drop_oldest` drops its oldest queued event, `disconnect` ends its stream.", default: 'drop_oldest' }),
+  max_subscriptions_per_connection: z
+    .number()
+    .int()
+    .min(1)
+    .default(100)
+    .meta({
+      description:
+        'Event streams one connection may hold open at once (counted over all `sse` handlers of the app); one more gets 429. A browser puts every tab of an origin on one h2 connection, one stream per EventSource: 100 leaves room for dozens of tabs, and for ordinary requests beside them under h2\'s concurrent-stream limit. An HTTP/1.1 connection carries one stream at a time.',
+    }),
+  max_subscriptions_per_address: z
+    .number()
+    .int()
+    .min(1)
+    .default(1000)
+    .meta({
+      description:
+        'Event streams one client address (an IPv6 client: its /64) may hold open at once, over all its connections; one more gets 429. Many browsers can share an address behind NAT or an office proxy: 1,000 serves hundreds of them, and takes one address only a tenth of the way to the hub\'s 10,000 topics.',
+    }),
   broker: brokerConfig,
 });
+
+/** Open streams per connection and per address, for every `sse` handler of the app; kept across reloads like the hub. */
+function appClientLimits(ctx: ProvisionContext): ClientLimits {
+  return ctx.keep('ferry.sse.clients', () => new ClientLimits());
+}
 
 /** `http.handlers.sse`: subscribes the client to a topic of the app's hub, with replay from Last-Event-ID. */
 export const sseModule = defineModule({
@@ -81,6 +105,8 @@ export const sseModule = defineModule({
   config: subscribeConfig,
   provision(cfg, ctx): Middleware {
     const hub = appHub(ctx, cfg.broker);
+    const clients = appClientLimits(ctx);
+    const limits = { perConnection: cfg.max_subscriptions_per_connection, perAddress: cfg.max_subscriptions_per_address };
     const topic = ctx.template(cfg.topic, `${ctx.path}.topic`);
     // Declared at provision time, so a topic made by a publish before any subscriber keeps it too.
     hub.requireHistory(cfg.history ?? 100);
@@ -93,13 +119,19 @@ export const sseModule = defineModule({
       signal: ctx.server.stopping,
     };
     return async (req, res) => {
-      const channel = hub.topic(topic.render(req));
-      // With a broker, the head goes out once the topic is followed: what is published after the
-      // client has its response reaches it.
-      await channel.whenLive();
-      const stream = new EventStream(req, res, options);
-      channel.subscribe(stream, { lastEventId: stream.lastEventId });
-      await stream.closed;
+      // Counted before the topic is made: a refused client makes no topic.
+      const release = clients.admit(req, limits);
+      try {
+        const channel = hub.topic(topic.render(req));
+        // With a broker, the head goes out once the topic is followed: what is published after the
+        // client has its response reaches it.
+        await channel.whenLive();
+        const stream = new EventStream(req, res, options);
+        channel.subscribe(stream, { lastEventId: stream.lastEventId });
+        await stream.closed;
+      } finally {
+        release();
+      }
     };
   },
 });
