@@ -41,6 +41,25 @@ const STATUS_TEXT: Record<number, string> = {
   103: 'Early Hints',
 };
 
+/**
+ * Whether a 100 Continue must go out just ahead of a final head. Core answers Expect: 100-continue
+ * when the handler first reads the body (request.ts); a handler that turned full duplex on reads
+ * while it answers and may send its head first (duplex() does). No 100 may follow the final head
+ * (RFC 9110 §15.2.1), and without one the client holds its body until its own timeout (curl: 1 s).
+ * A 4xx/5xx refuses the request: a refusal invites no upload (RFC 9110 §10.1.1).
+ */
+function continueFirst(duplexAsked: boolean, waiting: boolean, status: number): boolean {
+  return duplexAsked && waiting && status < 400;
+}
+
+/** Node's own Expect: 100-continue bookkeeping on a `ServerResponse`. */
+interface NodeContinueState {
+  /** The request asked for 100 Continue. */
+  _expect_continue: boolean;
+  /** A 100 went out: Node keeps the connection after the response only then. */
+  _sent100: boolean;
+}
+
 function checkInformational(status: number): void {
   if (!Number.isInteger(status) || status < 100 || status > 199) {
     throw new RangeError(`writeInformational takes a 1xx status, got ${status}`);
@@ -92,6 +111,8 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
         this.shouldKeepAlive = false;
       }
     }
+    const node = this as unknown as NodeContinueState;
+    if (!this.headersSent && continueFirst(this.#fullDuplex, node._expect_continue && !node._sent100, statusCode)) this.writeInformational(100);
     return super.writeHead(statusCode, a, b);
   }
 
@@ -100,6 +121,9 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
     if (this.headersSent) throw new Error('writeInformational after the final response headers were sent');
     // Same path Node's own writeEarlyHints/writeContinue take: raw bytes ahead of the response.
     (this as unknown as { _writeRaw(data: string, enc: string): boolean })._writeRaw(informationalHead(status, headers), 'latin1');
+    // As writeContinue() does: Node's writeHead closes the connection of a request that expected
+    // 100 and did not get it (the client may still send the body); this one got it.
+    if (status === 100) (this as unknown as NodeContinueState)._sent100 = true;
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -150,12 +174,17 @@ const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 't
 
 /** The h2/h2c response writer, over Node's compatibility-layer response. */
 export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
+  #duplexAsked = false;
+  #sent100 = false;
+
   get fullDuplex(): boolean {
     return true;
   }
 
   enableFullDuplex(): void {
-    // h2 streams are full duplex by nature (field lesson 1): nothing to do, nothing to report.
+    // h2 streams are full duplex by nature (field lesson 1): nothing to do, nothing to report. The
+    // call is only remembered as the handler's word that it reads while answering (continueFirst).
+    this.#duplexAsked = true;
   }
 
   declare readonly hijack?: () => Duplex;
@@ -183,6 +212,9 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
     if (headers && !Array.isArray(headers)) {
       for (const name of Object.keys(headers)) if (H2_FORBIDDEN.has(name.toLowerCase())) delete headers[name];
     }
+    // The exact value Node's compat layer routes through 'checkContinue'.
+    const waiting = !this.#sent100 && this.req.headers.expect === '100-continue';
+    if (!this.headersSent && continueFirst(this.#duplexAsked, waiting, statusCode)) this.writeInformational(100);
     super.writeHead(statusCode, headers as OutgoingHttpHeaders);
     return this;
   }
@@ -219,6 +251,7 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
     const block: OutgoingHttpHeaders = { ':status': status };
     if (headers) for (const [k, v] of Object.entries(headers)) if (!H2_FORBIDDEN.has(k.toLowerCase())) block[k] = v;
     this.stream.additionalHeaders(block);
+    if (status === 100) this.#sent100 = true;
   }
 }
 
