@@ -13,6 +13,14 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/**
+ * Fields a client cannot make hop-by-hop by naming them in `Connection`: the request's target
+ * and its framing. Go's ReverseProxy cannot drop them either (they live in `Request.Host` and
+ * `Request.ContentLength`, not in the header map), and RFC 9110 §7.6.1 forbids naming a field
+ * meant for every recipient anyway.
+ */
+const NEVER_HOP_BY_HOP = new Set(['host', 'content-length']);
+
 export type HeaderRecord = Record<string, string | string[] | number | undefined>;
 
 function list(v: string | string[] | number | undefined): string[] {
@@ -20,12 +28,8 @@ function list(v: string | string[] | number | undefined): string[] {
   return (Array.isArray(v) ? v.join(',') : String(v)).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
-/**
- * Copies headers without the hop-by-hop ones and those named in `Connection`, and without h2
- * pseudo-headers. `TE: trailers` survives (gRPC needs it), as in Go's ReverseProxy.
- */
-export function endToEnd(headers: IncomingHttpHeaders | OutgoingHttpHeaders, keep?: readonly string[]): HeaderRecord {
-  const named = new Set(list(headers.connection as string | string[] | undefined));
+/** Copies `headers` without pseudo-headers, hop-by-hop fields and those in `named` (unless in `keep`). */
+function copy(headers: IncomingHttpHeaders | OutgoingHttpHeaders, named: ReadonlySet<string>, keep?: readonly string[]): HeaderRecord {
   const out: HeaderRecord = {};
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined) continue;
@@ -34,9 +38,55 @@ export function endToEnd(headers: IncomingHttpHeaders | OutgoingHttpHeaders, kee
     if ((HOP_BY_HOP.has(name) || named.has(name)) && !keep?.includes(name)) continue;
     out[name] = v as string | string[];
   }
-  const te = list(headers.te as string | undefined);
-  if (te.includes('trailers')) out.te = 'trailers';
+  // `TE: trailers` survives (gRPC needs it), as in Go's ReverseProxy.
+  if (list(headers.te as string | undefined).includes('trailers')) out.te = 'trailers';
   return out;
+}
+
+/**
+ * Copies headers without the hop-by-hop ones and those named in `Connection`, and without h2
+ * pseudo-headers. For an upstream's response; a request goes through `requestEndToEnd`.
+ */
+export function endToEnd(headers: IncomingHttpHeaders | OutgoingHttpHeaders, keep?: readonly string[]): HeaderRecord {
+  return copy(headers, new Set(list(headers.connection as string | string[] | undefined)), keep);
+}
+
+/** The values of field `name` (lower case) in Node's `rawHeaders`: the lines as received. */
+function received(rawHeaders: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i]!;
+    if (k.length === name.length && k.toLowerCase() === name) values.push(rawHeaders[i + 1]!);
+  }
+  return values;
+}
+
+/** Whether the field's value is no longer what the client sent: a handler (header ops) set it. */
+function setSinceReceived(rawHeaders: readonly string[], headers: IncomingHttpHeaders, name: string): boolean {
+  const now = headers[name];
+  if (now === undefined) return false;
+  const sent = received(rawHeaders, name);
+  if (sent.length === 0) return true;
+  const v = Array.isArray(now) ? now.join(', ') : now;
+  // Node joins a repeated field with ", " ("; " for Cookie) or keeps the first of a single-valued one.
+  return v !== sent.join(', ') && v !== sent.join('; ') && v !== sent[0];
+}
+
+/**
+ * The request's end-to-end fields, for the upstream. What the client named in `Connection` is
+ * judged from its header lines *as received*, so no handler can widen or narrow that list by
+ * editing `Connection`; a named field whose value a handler before the proxy set (the `headers`
+ * handler) is the config's, not the client's, and is kept. Host and Content-Length always are.
+ */
+export function requestEndToEnd(rawHeaders: readonly string[], headers: IncomingHttpHeaders): HeaderRecord {
+  const named = new Set<string>();
+  for (const line of received(rawHeaders, 'connection')) {
+    for (const name of list(line)) {
+      if (HOP_BY_HOP.has(name) || NEVER_HOP_BY_HOP.has(name) || setSinceReceived(rawHeaders, headers, name)) continue;
+      named.add(name);
+    }
+  }
+  return copy(headers, named);
 }
 
 /** Appends a hop to `Via` (RFC 9110 §7.6.3). */

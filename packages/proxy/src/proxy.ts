@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import {
   compileHeaderOps,
+  compileRegexp,
   defineModule,
   duration,
   headerOpsSchema,
@@ -14,7 +15,7 @@ import {
 } from '@ferry/core';
 import { RoundTripError } from './errors.js';
 import { startActiveChecks, type Probe } from './health.js';
-import { addVia, endToEnd, type HeaderRecord } from './hop.js';
+import { addVia, endToEnd, requestEndToEnd, type HeaderRecord } from './hop.js';
 import { createSelector, type SelectionConfig } from './selection.js';
 import { createTransport, MidBodyError, type OutRequest, type ResponseSink } from './transport.js';
 import { proxyMetrics } from './metrics.js';
@@ -106,7 +107,7 @@ const config = z.strictObject({
           expect_body: z
             .string()
             .optional()
-            .describe('Regular expression (JavaScript syntax) the body (its first 64 KiB or so) must match. Unset: any body.'),
+            .describe("Regular expression (RE2 syntax, as Caddy's) the body (its first 64 KiB or so) must match, in linear time. Unset: any body."),
           passes: z.number().int().min(1).optional().meta({ description: 'Passing probes in a row that bring an unhealthy upstream back.', default: 1 }),
           fails: z.number().int().min(1).optional().meta({ description: 'Failing probes in a row that mark an upstream unhealthy.', default: 1 }),
         })
@@ -332,7 +333,7 @@ export const reverseProxyModule = defineModule({
         {
           interval: active.interval ?? 30_000,
           expectStatus: active.expect_status,
-          expectBody: active.expect_body ? new RegExp(active.expect_body) : undefined,
+          expectBody: active.expect_body ? compileRegexp(active.expect_body, `${ctx.path}.health_checks.active.expect_body`) : undefined,
           passes: active.passes ?? 1,
           fails: active.fails ?? 1,
         },
@@ -356,7 +357,7 @@ export const reverseProxyModule = defineModule({
 
     /** The request as the upstream will see it. */
     const outgoing = (req: FerryRequest): HeaderRecord => {
-      const h = endToEnd(req.headers);
+      const h = requestEndToEnd(req.raw.rawHeaders, req.headers);
       delete h.expect; // Node answered any 100-continue already
       if (req.protocol !== 'http/1.1') h.host = req.authority;
       const client = req.remoteAddress.startsWith('::ffff:') ? req.remoteAddress.slice(7) : req.remoteAddress;
