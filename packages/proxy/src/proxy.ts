@@ -485,6 +485,8 @@ export const reverseProxyModule = defineModule({
             res.destroy(err);
             return;
           }
+          // An answer the proxy chose itself (an upgrade the upstream did not make): no retry, no strike.
+          if (err instanceof HttpError) throw err;
           const e = err as RoundTripError;
           if (e.kind === 'client-gone') {
             logger.info({ upstream: up.dial, status: 499, uri: req.url }, 'client went away before the upstream answered');

@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { pipeline, type Readable, type Writable } from 'node:stream';
-import type { FerryRequest, Logger, ResponseWriter } from '@ferry/core';
+import { HttpError, type FerryRequest, type Logger, type ResponseWriter } from '@ferry/core';
 import { endToEnd, type HeaderRecord } from './hop.js';
 import { classify, RoundTripError } from './errors.js';
 import type { Upstream } from './upstream.js';
@@ -76,7 +76,17 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
       clearTimeout(dialTimer);
       settled = true;
       req.signal.removeEventListener('abort', onClientGone);
-      res.writeHead(upRes.statusCode ?? 502, s.responseHeaders(endToEnd(upRes.headers)));
+      const status = upRes.statusCode ?? 502;
+      if (overH2 && status >= 200 && status < 300) {
+        // A 2xx to an extended CONNECT says the tunnel is open (RFC 8441 §5, RFC 9110 §9.3.6), but
+        // the upstream never switched: there is no tunnel, and its answer cannot be relayed as
+        // one. That is an invalid answer to the gateway: 502. Not a health strike — any client
+        // can aim a CONNECT at a path that is no WebSocket endpoint.
+        upReq.destroy();
+        reject(new HttpError(502, `upstream answered ${status} to a WebSocket upgrade, not 101 Switching Protocols`));
+        return;
+      }
+      res.writeHead(status, s.responseHeaders(endToEnd(upRes.headers)));
       pipeline(upRes, res as unknown as Writable, () => resolve());
     });
 
@@ -92,6 +102,8 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
       if (overH2) {
         const answer = s.responseHeaders(endToEnd(upRes.headers));
         delete answer['sec-websocket-accept'];
+        // RFC 9110 §9.3.6: a 2xx to CONNECT has no Content-Length; what follows is the tunnel.
+        delete answer['content-length'];
         res.writeHead(200, answer);
         res.flush(); // the h2 client waits for this 200 before it speaks (field lesson 3)
         toClient = (req.raw as Http2ServerRequest).stream as ServerHttp2Stream;

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import { encode } from '@ferry/encode';
-import { certificates, h2Session, startProxy, wsEchoUpstream, type ProxyOptions } from './helpers/net.js';
+import { certificates, h2Session, httpUpstream, startProxy, wsEchoUpstream, type ProxyOptions } from './helpers/net.js';
 import { encodeFrame, FrameReader, OP_TEXT, type Frame } from '@ferry/test-kit/ws-frames';
 import type { HandlerInput } from '@ferry/core';
 
@@ -87,6 +87,12 @@ describe('WebSocket over h2, RFC 8441 (field lesson 3)', () => {
     expect(headers['content-encoding']).toBeUndefined();
   });
 
+  it('answers 200 without Content-Length, even when response header ops set one', async () => {
+    const { session } = await setup('h2', [], { headers: { response: { set: { 'Content-Length': ['0'] } } } });
+    const { headers } = await roundTrip(session, 'https');
+    expect(headers['content-length']).toBeUndefined();
+  });
+
   it('gives every stream a fresh Sec-WebSocket-Key toward the upstream', async () => {
     const { up, session } = await setup('h2');
     await roundTrip(session, 'https');
@@ -94,5 +100,71 @@ describe('WebSocket over h2, RFC 8441 (field lesson 3)', () => {
     const keys = up.handshakes.map((h) => h.headers['sec-websocket-key']);
     expect(keys).toHaveLength(2);
     expect(keys[0]).not.toBe(keys[1]);
+  });
+});
+
+/** An HTTP/1.1 upstream that never switches: it answers every request with `status` and `body`. */
+async function refusing(status: number, body: string) {
+  return httpUpstream('refusing', (req, res) => {
+    req.resume();
+    res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+}
+
+/** The answer to an extended CONNECT, read to its end: status, header fields and body. */
+async function answerTo(session: ClientHttp2Session) {
+  const stream = await extendedConnect(session, 'https');
+  const [headers] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+  let body = '';
+  for await (const c of stream) body += String(c);
+  return { status: headers[':status'], headers, body };
+}
+
+describe('an extended CONNECT the upstream does not upgrade (RFC 8441, RFC 9110 §9.3.6)', () => {
+  async function through(status: number, body: string) {
+    const up = await refusing(status, body);
+    const { tls, ca } = certificates();
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] }, { tls, protocols: ['h1', 'h2'] });
+    return answerTo(await h2Session(proxy.url, { ca }));
+  }
+
+  it('gets 502, not a 2xx that would open the tunnel, when the upstream answers 200 with a body', async () => {
+    const r = await through(200, 'an ordinary page');
+    expect(r.status).toBe(502);
+    expect(r.body).not.toContain('an ordinary page');
+  });
+
+  it('does not count that 200 against the upstream: ordinary requests still reach it', async () => {
+    const up = await refusing(200, 'an ordinary page');
+    const { tls, ca } = certificates();
+    const proxy = await startProxy(
+      { upstreams: [{ dial: up.dial }], healthChecks: { passive: { failDuration: '1m', maxFails: 1 } } },
+      { tls, protocols: ['h1', 'h2'] },
+    );
+    const session = await h2Session(proxy.url, { ca });
+    expect((await answerTo(session)).status).toBe(502);
+    const stream = session.request({ ':path': '/' });
+    const [headers] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+    stream.resume();
+    expect(headers[':status']).toBe(200);
+  });
+
+  it("gets the upstream's 403 and its body as an ordinary response", async () => {
+    const r = await through(403, 'no websockets for you');
+    expect(r.status).toBe(403);
+    expect(r.body).toBe('no websockets for you');
+  });
+
+  it("gets the upstream's 426 and its body as an ordinary response", async () => {
+    const r = await through(426, 'upgrade required');
+    expect(r.status).toBe(426);
+    expect(r.body).toBe('upgrade required');
+  });
+
+  it("gets the upstream's redirect as an ordinary response", async () => {
+    const r = await through(302, 'elsewhere');
+    expect(r.status).toBe(302);
+    expect(r.body).toBe('elsewhere');
   });
 });
