@@ -36,6 +36,15 @@ function isJson(text: string): boolean {
   }
 }
 
+/**
+ * Whether a response may give its content's length: not a 1xx, 204 or 304, which have no content
+ * (RFC 9110 §8.6), nor a 2xx to CONNECT, after which the connection is a tunnel (§9.3.6).
+ */
+function hasContentLength(status: number, connect: boolean): boolean {
+  if (status < 200 || status === 204 || status === 304) return false;
+  return !(connect && status < 300);
+}
+
 /** `http.handlers.static_response`: a fixed response; status, headers and body may hold placeholders. */
 export const staticResponseModule = defineModule({
   id: 'http.handlers.static_response',
@@ -63,6 +72,7 @@ export const staticResponseModule = defineModule({
     const staticBody = body?.isStatic ? Buffer.from(body.render(null as never)) : undefined;
     const close = cfg.close === true;
     const staticIsJson = staticBody !== undefined && isJson(staticBody.toString());
+    const staticLength = staticBody === undefined ? undefined : String(staticBody.length);
     // Not async: a static response finishes synchronously and returns the shared DONE.
     return (req, res) => {
       for (const h of headers) {
@@ -83,6 +93,9 @@ export const staticResponseModule = defineModule({
       // Caddy's default for a body without a type: JSON if it is JSON, else plain text.
       const text = staticBody ?? body.render(req);
       if (!hasType && !res.hasHeader('content-type')) res.setHeader('content-type', (staticBody ? staticIsJson : isJson(text as string)) ? JSON_TYPE : TEXT_TYPE);
+      // Set, not left to Node: its HTTP/1.1 writer drops it for HEAD and its h2 writer never sets
+      // it, yet HEAD carries the fields the GET would (RFC 9110 §9.3.2), as Caddy's does.
+      if (hasContentLength(code, req.isConnect)) res.setHeader('content-length', staticLength ?? Buffer.byteLength(text as string));
       res.end(text);
       return DONE;
     };
