@@ -52,7 +52,7 @@ export function endToEnd(headers: IncomingHttpHeaders | OutgoingHttpHeaders, kee
 }
 
 /** The values of field `name` (lower case) in Node's `rawHeaders`: the lines as received. */
-function received(rawHeaders: readonly string[], name: string): string[] {
+export function received(rawHeaders: readonly string[], name: string): string[] {
   const values: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const k = rawHeaders[i]!;

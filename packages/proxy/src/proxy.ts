@@ -19,7 +19,7 @@ import { addVia, endToEnd, requestEndToEnd, type HeaderRecord } from './hop.js';
 import { createSelector, type SelectionConfig } from './selection.js';
 import { createTransport, MidBodyError, type OutRequest, type ResponseSink } from './transport.js';
 import { proxyMetrics } from './metrics.js';
-import { proxyUpgrade } from './upgrade.js';
+import { proxyUpgrade, upgradeCarriesBody } from './upgrade.js';
 import { Upstream, type PassiveHealth } from './upstream.js';
 
 const policyNames = ['random', 'round_robin', 'weighted_round_robin', 'least_conn', 'first', 'ip_hash', 'client_ip_hash', 'uri_hash', 'header', 'cookie'] as const;
@@ -453,6 +453,11 @@ export const reverseProxyModule = defineModule({
       const started = Date.now();
       const upgrade = req.upgrade !== undefined || (req.isConnect && req.extendedConnectProtocol !== undefined);
       const bodyless = (req.method === 'GET' || req.method === 'HEAD') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
+      // Go forwards such a body; here core hands over the connection unframed, so refuse it rather
+      // than leave the upstream waiting for it or splice it into the new protocol.
+      if (req.upgrade !== undefined && upgradeCarriesBody(req)) {
+        throw new HttpError(400, 'reverse_proxy does not forward the body of an HTTP/1.1 Upgrade request: send the request without one');
+      }
       for (let attempt = 0; ; attempt++) {
         const up = pick(req, res, tried);
         if (!up) {

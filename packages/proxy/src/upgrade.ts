@@ -4,7 +4,7 @@ import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { pipeline, type Readable, type Writable } from 'node:stream';
 import { HttpError, type FerryRequest, type Logger, type ResponseWriter } from '@ferry/core';
-import { endToEnd, type HeaderRecord } from './hop.js';
+import { endToEnd, received, type HeaderRecord } from './hop.js';
 import { classify, RoundTripError } from './errors.js';
 import type { Upstream } from './upstream.js';
 
@@ -25,6 +25,18 @@ function goingAway(masked: boolean): Buffer {
   const mask = randomBytes(4);
   const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
   return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), mask, body]);
+}
+
+/**
+ * Whether an HTTP/1.1 Upgrade request says it has a body. Node stops parsing at the head of an
+ * Upgrade request (its 'upgrade' event), so such a body is not framed: it lies raw in the
+ * connection's read-ahead, where the proxy would forward its Content-Length without it (the
+ * upstream waits for ever) or splice it into the new protocol after a 101. Read from the header
+ * lines as received, so no handler's edit hides it.
+ */
+export function upgradeCarriesBody(req: FerryRequest): boolean {
+  const raw = req.raw.rawHeaders;
+  return received(raw, 'transfer-encoding').length > 0 || received(raw, 'content-length').some((v) => Number(v.trim()) !== 0);
 }
 
 /**
