@@ -3,6 +3,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError } from './errors.js';
 import { parseListen } from './listen.js';
+import { isPrototypeKey, prototypeKeyIssues } from './prototype-keys.js';
 
 /**
  * What the admin API drives: a running config it can read, replace and stop. A `FerryApp` is one;
@@ -49,43 +50,71 @@ export function adminOptionsOf(config: unknown): Pick<AdminOptions, 'listen' | '
   return { listen: a?.listen ?? 'localhost:2019', origins: a?.origins ?? [], enforceOrigin: a?.enforce_origin === true };
 }
 
-class AdminError extends Error {
+/** An admin request that cannot be served: its status and a message saying what to change. */
+export class AdminError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly issues?: readonly { path: string; message: string }[],
   ) {
     super(message);
+    this.name = 'AdminError';
   }
 }
 
-/** Caddy's config paths: `/config/apps/http/servers/srv0/routes/0` → keys and array indices. */
+/**
+ * Caddy's config paths: `/config/apps/http/servers/srv0/routes/0` → keys and array indices. A
+ * segment naming an object prototype is refused: followed, it wrote to Object.prototype (#13).
+ */
 function segments(path: string): string[] {
-  return path.split('/').filter(Boolean).map(decodeURIComponent);
+  return path.split('/').filter(Boolean).map((raw) => {
+    let seg: string;
+    try {
+      seg = decodeURIComponent(raw);
+    } catch {
+      throw new AdminError(400, `path segment "${raw}" is not valid percent-encoding`);
+    }
+    if (isPrototypeKey(seg)) throw new AdminError(400, `"${seg}" is not allowed in a config path: it names a JavaScript object prototype, and no config has such a key`);
+    return seg;
+  });
+}
+
+/** `seg` as an index into `arr`: digits only (no `-1`, `1e3`, ` 1`). */
+function arrayIndex(seg: string, segs: readonly string[], i: number): number {
+  if (!/^(0|[1-9]\d{0,8})$/.test(seg)) throw new AdminError(400, `"${seg}" at "${segs.slice(0, i + 1).join('/')}" is not an array index`);
+  return Number(seg);
 }
 
 type Container = Record<string, unknown> | unknown[];
 
-function walk(root: unknown, segs: readonly string[]): { parent: Container | undefined; key: string; value: unknown; exists: boolean } {
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Follows `segs` through own properties and array items only: never into a prototype. */
+function walk(root: unknown, segs: readonly string[]): { parent: Container; key: string; value: unknown; exists: boolean } {
   let cur: unknown = root;
   for (let i = 0; i < segs.length - 1; i++) {
     const seg = segs[i]!;
-    if (Array.isArray(cur)) cur = cur[Number(seg)];
-    else if (cur && typeof cur === 'object') cur = (cur as Record<string, unknown>)[seg];
-    else throw new AdminError(404, `path not found at "${segs.slice(0, i + 1).join('/')}"`);
+    if (Array.isArray(cur)) cur = cur[arrayIndex(seg, segs, i)];
+    else if (isRecord(cur) && Object.hasOwn(cur, seg)) cur = cur[seg];
+    else cur = undefined;
     if (cur === undefined) throw new AdminError(404, `path not found at "${segs.slice(0, i + 1).join('/')}"`);
   }
   const key = segs[segs.length - 1]!;
   if (Array.isArray(cur)) {
-    const idx = Number(key);
-    if (!Number.isInteger(idx) || idx < 0) throw new AdminError(400, `"${key}" is not an array index`);
+    const idx = arrayIndex(key, segs, segs.length - 1);
     return { parent: cur, key, value: cur[idx], exists: idx < cur.length };
   }
-  if (cur && typeof cur === 'object') {
-    const rec = cur as Record<string, unknown>;
-    return { parent: rec, key, value: rec[key], exists: Object.hasOwn(rec, key) };
+  if (isRecord(cur)) {
+    const exists = Object.hasOwn(cur, key);
+    return { parent: cur, key, value: exists ? cur[key] : undefined, exists };
   }
   throw new AdminError(404, `path not found at "${segs.slice(0, -1).join('/')}"`);
+}
+
+/** Refuses JSON holding a key that names an object prototype, with each one's JSON path. */
+function refusePrototypeKeys(json: unknown): void {
+  const issues = prototypeKeyIssues(json);
+  if (issues.length > 0) throw new AdminError(400, 'invalid config: nothing changed', issues);
 }
 
 /** Applies one /config change to a copy of the config (Caddy's semantics), returning the copy. */
@@ -94,38 +123,44 @@ export function changeConfig(config: unknown, method: string, path: string, body
   if (segs.length === 0) {
     if (method === 'DELETE') return {};
     if (method === 'PATCH' && config === undefined) throw new AdminError(404, 'no config to patch');
+    refusePrototypeKeys(body);
     return body;
   }
   const root = structuredClone(config ?? {});
   const { parent, key, value, exists } = walk(root, segs);
   const arr = Array.isArray(parent) ? parent : undefined;
   const idx = Number(key);
+  // Creating past the end would make a sparse array (a billion items from one request); Caddy refuses too.
+  if (arr && idx > arr.length && (method === 'POST' || method === 'PUT')) throw new AdminError(400, `index ${idx} at "${segs.join('/')}" is out of range: the array has ${arr.length} items`);
+  const rec = parent as Record<string, unknown>;
   switch (method) {
     case 'POST':
       // POST appends to an array, otherwise creates or replaces.
       if (Array.isArray(value)) Array.isArray(body) ? value.push(...body) : value.push(body);
       else if (arr) arr[idx] = body;
-      else (parent as Record<string, unknown>)[key] = body;
+      else rec[key] = body;
       break;
     case 'PUT':
       // PUT creates: inserts into an array, and refuses to overwrite a key.
       if (arr) arr.splice(idx, 0, body);
       else if (exists) throw new AdminError(409, `"${segs.join('/')}" already exists (use PATCH to replace it)`);
-      else (parent as Record<string, unknown>)[key] = body;
+      else rec[key] = body;
       break;
     case 'PATCH':
       if (!exists) throw new AdminError(404, `"${segs.join('/')}" does not exist (use PUT or POST to create it)`);
       if (arr) arr[idx] = body;
-      else (parent as Record<string, unknown>)[key] = body;
+      else rec[key] = body;
       break;
     case 'DELETE':
       if (!exists) throw new AdminError(404, `"${segs.join('/')}" does not exist`);
       if (arr) arr.splice(idx, 1);
-      else delete (parent as Record<string, unknown>)[key];
+      else delete rec[key];
       break;
     default:
       throw new AdminError(405, `method ${method} not allowed on /config`);
   }
+  // The whole result, so each problem's path is the one it has in the config.
+  refusePrototypeKeys(root);
   return root;
 }
 
@@ -240,6 +275,7 @@ export class AdminServer {
       if (url.pathname === '/load') {
         if (method !== 'POST') throw new AdminError(405, 'use POST /load');
         const json = await readJson(req, limit);
+        refusePrototypeKeys(json);
         const after = await this.#serial(() => this.#apply(json));
         return send(res, 200, undefined, after);
       }
