@@ -31,6 +31,8 @@ export interface ChannelHooks {
   delivered?(count: number): void;
   dropped?(count: number): void;
   subscribers?(count: number): void;
+  /** The bytes the history keeps changed (an event kept, or old ones dropped); `keptBytes` has the new total. */
+  history?(keptBytes: number): void;
 }
 
 /** The event a reconnecting client gets when its Last-Event-ID is older than the history reaches. */
@@ -43,9 +45,20 @@ interface Subscriber {
   pending: ChannelEvent[] | undefined;
 }
 
+/** Events a channel keeps for replay unless told otherwise. */
+export const DEFAULT_HISTORY = 100;
+/**
+ * Bytes of events (as sent) a channel keeps for replay unless told otherwise: 2 MiB holds the
+ * largest event `sse_publish` takes by default (a 1 MiB body) beside others, and the default 100
+ * events of up to 20 KiB each — replay covers a reconnection, not an archive.
+ */
+export const DEFAULT_HISTORY_BYTES = 2 * 1024 * 1024;
+
 export interface ChannelOptions {
-  /** Events kept for replay. Default 100. */
+  /** Events kept for replay (DEFAULT_HISTORY). */
   history?: number;
+  /** Bytes of events, as sent, kept for replay (DEFAULT_HISTORY_BYTES): the oldest go first. */
+  historyBytes?: number;
   hooks?: ChannelHooks;
   /** Shares the channel between instances: `broker` stores its events (and their history) as `topic`. */
   broker?: { broker: Broker; topic: string };
@@ -59,7 +72,11 @@ export interface ChannelOptions {
 export class Channel {
   readonly #subs = new Set<Subscriber>();
   readonly #history: ChannelEvent[] = [];
+  /** The size of each kept event as sent, beside `#history`. */
+  readonly #sizes: number[] = [];
+  #keptBytes = 0;
   #historySize: number;
+  #historyBytes: number;
   #seq = 0;
   readonly #hooks: ChannelHooks;
   readonly #broker: Broker | undefined;
@@ -67,7 +84,8 @@ export class Channel {
   #following: Following | undefined;
 
   constructor(options: ChannelOptions = {}) {
-    this.#historySize = Math.max(0, options.history ?? 100);
+    this.#historySize = Math.max(0, options.history ?? DEFAULT_HISTORY);
+    this.#historyBytes = Math.max(0, options.historyBytes ?? DEFAULT_HISTORY_BYTES);
     this.#hooks = options.hooks ?? {};
     this.#broker = options.broker?.broker;
     this.#topic = options.broker?.topic ?? '';
@@ -78,13 +96,33 @@ export class Channel {
     return this.#subs.size;
   }
 
+  /** Events kept at most. */
   get historySize(): number {
     return this.#historySize;
   }
 
-  /** Keeps at least `n` events (channels shared by several handlers keep the largest history asked for). */
-  ensureHistory(n: number): void {
+  /** Bytes of events kept at most. */
+  get historyBytes(): number {
+    return this.#historyBytes;
+  }
+
+  /** Bytes of the events kept now, as sent. */
+  get keptBytes(): number {
+    return this.#keptBytes;
+  }
+
+  /**
+   * Keeps at least `n` events and `bytes` bytes of them (channels shared by several handlers keep
+   * the largest history asked for).
+   */
+  ensureHistory(n: number, bytes = 0): void {
     this.#historySize = Math.max(this.#historySize, n);
+    this.#historyBytes = Math.max(this.#historyBytes, bytes);
+  }
+
+  /** Drops the oldest kept events until at most `bytes` bytes are kept (a hub bounding all its topics). */
+  trimHistory(bytes: number): void {
+    if (this.#dropOldest(this.#history.length, bytes)) this.#hooks.history?.(this.#keptBytes);
   }
 
   /** The events kept for replay, oldest first. */
@@ -102,13 +140,37 @@ export class Channel {
   publish(input: SseEvent): Promise<PublishedEvent> {
     if (this.#broker) return this.#publishShared(this.#broker, input);
     const ev: ChannelEvent = { ...input, id: input.id ?? String(++this.#seq) };
-    if (this.#historySize > 0) {
-      this.#history.push(ev);
-      if (this.#history.length > this.#historySize) this.#history.splice(0, this.#history.length - this.#historySize);
-    }
+    const text = formatEvent(ev);
+    this.#keep(ev, Buffer.byteLength(text));
     this.#hooks.published?.(ev);
-    this.#deliver(ev);
+    this.#deliver(ev, text);
     return Promise.resolve({ ...ev, stored: true });
+  }
+
+  /**
+   * Adds `ev` to the history, then drops the oldest events past either bound. An event larger
+   * than the byte bound goes too, with all before it: the history stays a contiguous run up to
+   * the newest event, so a replay from before a dropped event reports the gap.
+   */
+  #keep(ev: ChannelEvent, size: number): void {
+    if (this.#historySize === 0) return;
+    this.#history.push(ev);
+    this.#sizes.push(size);
+    this.#keptBytes += size;
+    this.#dropOldest(this.#historySize, this.#historyBytes);
+    this.#hooks.history?.(this.#keptBytes);
+  }
+
+  /** Drops the oldest events past either bound; true when it dropped any. */
+  #dropOldest(maxEvents: number, maxBytes: number): boolean {
+    let n = 0;
+    let freed = 0;
+    while (n < this.#history.length && (this.#history.length - n > maxEvents || this.#keptBytes - freed > maxBytes)) freed += this.#sizes[n++]!;
+    if (n === 0) return false;
+    this.#history.splice(0, n);
+    this.#sizes.splice(0, n);
+    this.#keptBytes -= freed;
+    return true;
   }
 
   async #publishShared(broker: Broker, input: SseEvent): Promise<PublishedEvent> {
@@ -131,8 +193,7 @@ export class Channel {
   }
 
   /** Hands an event to every subscriber (held for those still replaying). */
-  #deliver(ev: ChannelEvent): void {
-    const text = formatEvent(ev);
+  #deliver(ev: ChannelEvent, text = formatEvent(ev)): void {
     let delivered = 0;
     let dropped = 0;
     for (const sub of this.#subs) {

@@ -1,16 +1,37 @@
 import { Counter, Gauge, type Registry as MetricsRegistry } from 'prom-client';
 import { HttpError } from '@ferry/core';
 import type { Broker, BrokerLogger } from './broker.js';
-import { Channel, type PublishedEvent } from './channel.js';
+import { Channel, DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, type ChannelHooks, type PublishedEvent } from './channel.js';
 import type { SseEvent } from './format.js';
 import { RedisBroker } from './redis.js';
 
 /** Where a hub's topics live: in this process (the default), or shared through Redis. */
 export type BrokerOption = Broker | { redis: { url: string; key_prefix?: string; /** Milliseconds (RedisBrokerOptions.expireAfterMs). */ expire_after?: number } };
 
+/**
+ * Bytes of events a hub keeps for replay over all its topics unless told otherwise: 64 MiB is a
+ * bound a small VM affords, and holds the default history of hundreds of busy topics.
+ */
+export const DEFAULT_MAX_HISTORY_BYTES = 64 * 1024 * 1024;
+
+/** What a hub keeps for replay: per topic (events, bytes), and over all its topics (bytes). */
+export interface HistoryLimits {
+  events: number;
+  bytes: number;
+  totalBytes: number;
+}
+
 export interface HubOptions {
   metrics?: MetricsRegistry;
+  /** Events kept per topic (DEFAULT_HISTORY). */
   history?: number;
+  /** Bytes of events kept per topic (DEFAULT_HISTORY_BYTES). */
+  historyBytes?: number;
+  /**
+   * Bytes of events kept over all topics (DEFAULT_MAX_HISTORY_BYTES): past it, the topic
+   * published to least recently loses its oldest events first.
+   */
+  maxHistoryBytes?: number;
   maxTopics?: number;
   /** Shares topics with every instance using the same broker; unset, they live in this process. */
   broker?: BrokerOption;
@@ -80,8 +101,11 @@ function watchBroker(registry: MetricsRegistry, broker: Broker): () => void {
 export class Hub {
   readonly #topics = new Map<string, Channel>();
   readonly #metrics: HubMetrics | undefined;
-  #history: number;
+  #history: HistoryLimits;
   #historyConfigured = false;
+  #keptBytes = 0;
+  /** Topics with events kept, the one published to least recently first: the first to give bytes up. */
+  readonly #recent = new Set<string>();
   readonly #maxTopics: number;
   readonly #broker: Broker | undefined;
   readonly #unwatch: (() => void) | undefined;
@@ -93,7 +117,11 @@ export class Hub {
    */
   constructor(options: HubOptions = {}) {
     this.#metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
-    this.#history = options.history ?? 100;
+    this.#history = {
+      events: options.history ?? DEFAULT_HISTORY,
+      bytes: options.historyBytes ?? DEFAULT_HISTORY_BYTES,
+      totalBytes: options.maxHistoryBytes ?? DEFAULT_MAX_HISTORY_BYTES,
+    };
     this.#maxTopics = options.maxTopics ?? 10_000;
     const b = options.broker;
     this.#broker =
@@ -116,6 +144,7 @@ export class Hub {
   #evictOne(): boolean {
     for (const [name, ch] of this.#topics) {
       if (ch.size > 0) continue;
+      ch.trimHistory(0); // its bytes leave the hub's count
       this.#topics.delete(name);
       const m = this.#metrics;
       if (m) for (const metric of [m.subscribers, m.published, m.delivered, m.dropped, m.localOnly]) metric.remove({ topic: name });
@@ -125,18 +154,26 @@ export class Hub {
   }
 
   /**
-   * Sets the history every topic keeps: the largest any subscriber handler of the app asks for
-   * (the first call replaces the default). A topic is often made by its first publish, before any
-   * subscriber: it must keep what the config says from the start, not the default.
+   * Sets the history the hub keeps: the largest any subscriber handler of the app asks for, each
+   * bound apart (the first call replaces the defaults). A topic is often made by its first
+   * publish, before any subscriber: it must keep what the config says from the start.
    */
-  requireHistory(n: number): void {
-    this.#history = this.#historyConfigured ? Math.max(this.#history, n) : n;
+  requireHistory(limits: HistoryLimits): void {
+    const h = this.#history;
+    this.#history = this.#historyConfigured
+      ? { events: Math.max(h.events, limits.events), bytes: Math.max(h.bytes, limits.bytes), totalBytes: Math.max(h.totalBytes, limits.totalBytes) }
+      : { ...limits };
     this.#historyConfigured = true;
-    for (const ch of this.#topics.values()) ch.ensureHistory(this.#history);
+    for (const ch of this.#topics.values()) ch.ensureHistory(this.#history.events, this.#history.bytes);
+  }
+
+  /** Bytes of events kept for replay now, over all topics. */
+  get keptBytes(): number {
+    return this.#keptBytes;
   }
 
   /** The channel for `name`, keeping at least `history` events. */
-  topic(name: string, history = this.#history): Channel {
+  topic(name: string, history = this.#history.events): Channel {
     let ch = this.#topics.get(name);
     if (ch) {
       // Most recently used last: eviction walks from the front.
@@ -147,21 +184,55 @@ export class Hub {
       if (this.#topics.size >= this.#maxTopics && !this.#evictOne()) {
         throw new HttpError(503, `too many topics (${this.#maxTopics}), all with subscribers`);
       }
-      const m = this.#metrics;
       ch = new Channel({
         history,
-        hooks: m && {
-          published: () => m.published.inc({ topic: name }),
-          delivered: (n) => m.delivered.inc({ topic: name }, n),
-          dropped: (n) => m.dropped.inc({ topic: name }, n),
-          subscribers: (n) => m.subscribers.set({ topic: name }, n),
-          localOnly: () => m.localOnly.inc({ topic: name }),
-        },
+        historyBytes: this.#history.bytes,
+        hooks: this.#hooks(name),
         ...(this.#broker ? { broker: { broker: this.#broker, topic: name } } : {}),
       });
       this.#topics.set(name, ch);
-    } else ch.ensureHistory(history);
+    } else ch.ensureHistory(history, this.#history.bytes);
     return ch;
+  }
+
+  /** What topic `name` reports: its history's bytes to the hub's count, and its metrics. */
+  #hooks(name: string): ChannelHooks {
+    let kept = 0;
+    const m = this.#metrics;
+    return {
+      history: (bytes) => {
+        this.#keptBytes += bytes - kept;
+        kept = bytes;
+        if (bytes === 0) this.#recent.delete(name);
+      },
+      published: () => {
+        m?.published.inc({ topic: name });
+        if (kept > 0) this.#keptRecently(name);
+      },
+      ...(m && {
+        delivered: (n: number) => m.delivered.inc({ topic: name }, n),
+        dropped: (n: number) => m.dropped.inc({ topic: name }, n),
+        subscribers: (n: number) => m.subscribers.set({ topic: name }, n),
+        localOnly: () => m.localOnly.inc({ topic: name }),
+      }),
+    };
+  }
+
+  /**
+   * `name` just kept an event: it becomes the last to give bytes up. Past the hub's bound, the
+   * topics published to least recently drop their oldest events (a replay from them reports the
+   * gap), until the bound holds.
+   */
+  #keptRecently(name: string): void {
+    this.#recent.delete(name);
+    this.#recent.add(name);
+    const max = this.#history.totalBytes;
+    // A topic that empties leaves the set while it is walked: a Set allows that.
+    for (const oldest of this.#recent) {
+      if (this.#keptBytes <= max) break;
+      const ch = this.#topics.get(oldest)!;
+      ch.trimHistory(Math.max(0, ch.keptBytes - (this.#keptBytes - max)));
+    }
   }
 
   /** Topic names with a channel. */

@@ -2,7 +2,8 @@ import { defineModule, duration, HttpError, isFerryWorker, moduleFactory, z, typ
 import type { SseEvent } from './format.js';
 import { ClientLimits } from './client_limits.js';
 import { ClusterBroker } from './cluster.js';
-import { Hub } from './hub.js';
+import { DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES } from './channel.js';
+import { DEFAULT_MAX_HISTORY_BYTES, Hub } from './hub.js';
 import { EventStream } from './stream.js';
 
 const brokerConfig = z
@@ -53,8 +54,26 @@ const subscribeConfig = z.strictObject({
     .number()
     .int()
     .min(0)
-    .optional()
-    .meta({ description: 'Events kept per topic for Last-Event-ID replay (the hub keeps the largest any `sse` handler asks for).', default: 100 }),
+    .default(DEFAULT_HISTORY)
+    .meta({ description: 'Events kept per topic for Last-Event-ID replay (the hub keeps the largest any `sse` handler asks for).' }),
+  history_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(DEFAULT_HISTORY_BYTES)
+    .meta({
+      description:
+        'Bytes of events (as sent) kept per topic for replay, besides `history`; the oldest go first, and a client resuming from before them gets a `ferry.history-gap` event. 2 MiB holds the largest event `sse_publish` takes by default beside others (the hub keeps the largest any `sse` handler asks for).',
+    }),
+  hub_history_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(DEFAULT_MAX_HISTORY_BYTES)
+    .meta({
+      description:
+        'Bytes of events kept for replay over all topics of the hub (64 MiB): past it, the topic published to least recently loses its oldest events first (the hub keeps the largest any `sse` handler asks for).',
+    }),
   retry: duration().optional().describe('Reconnect delay hint sent to the client first (the `retry:` field, in ms). Unset: none sent.'),
   max_queued_events: z
     .number()
@@ -109,7 +128,7 @@ export const sseModule = defineModule({
     const limits = { perConnection: cfg.max_subscriptions_per_connection, perAddress: cfg.max_subscriptions_per_address };
     const topic = ctx.template(cfg.topic, `${ctx.path}.topic`);
     // Declared at provision time, so a topic made by a publish before any subscriber keeps it too.
-    hub.requireHistory(cfg.history ?? 100);
+    hub.requireHistory({ events: cfg.history, bytes: cfg.history_bytes, totalBytes: cfg.hub_history_bytes });
     const options = {
       heartbeat: cfg.heartbeat ?? 15_000,
       ...(cfg.retry !== undefined ? { retry: Math.round(cfg.retry) } : {}),
