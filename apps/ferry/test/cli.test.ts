@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { zstdAvailable } from '@ferry/encode';
 import { configFile, ferry, ferryRun, FIXTURES, stop } from './cli.js';
 import type { ChildProcess } from 'node:child_process';
 
@@ -134,5 +135,19 @@ describe('invalid configs exit non-zero, name the JSON path, and start nothing',
     expect(r.stderr).toMatch(/handle\[0\]\.handler/);
     expect(r.stderr).toMatch(/handle\[1\]\.status_code/);
     expect(r.stderr).toMatch(/3 problems: nothing started/);
+  });
+});
+
+describe('ferry validate warns about what a valid config does differently here', () => {
+  // `encode zstd gzip` is Caddy's most common encode config; on a Node without zstd it runs without zstd.
+  it.runIf(!zstdAvailable)('validate accepts encode with zstd and gzip on a Node without zstd, and prints one warning at encodings.zstd', async () => {
+    const encode = { handler: 'encode', encodings: { zstd: {}, gzip: {} } };
+    const r = await ferry(['validate', '--config', configFile(server([{ handle: [encode, { handler: 'static_response', body: 'hi' }] }]))]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/valid config/);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^warning: apps\.http\.servers\.srv0\.routes\[0\]\.handle\[0\]\.encodings\.zstd: zstd needs Node 22\.15\+/);
+    expect(warnings[0]).toContain(`Node ${process.versions.node}`);
   });
 });

@@ -41,8 +41,12 @@ export interface ProvisionContext {
    * history, broker connections). Namespace keys by package.
    */
   keep<T>(key: string, create: () => T, dispose?: (value: T) => void | Promise<void>): T;
-  /** Reports a problem that does not stop the config (printed by `ferry validate` and at start-up). */
-  warn(message: string): void;
+  /**
+   * Reports a problem that does not stop the config (printed by `ferry validate` and at start-up),
+   * at `path` (a JSON path inside this module's config, such as `${ctx.path}.encodings.zstd`) or else
+   * at the module's own.
+   */
+  warn(message: string, path?: string): void;
   /** Compiles a nested route list (as `subroute` does); problems are reported under `path`. */
   compileRoutes(routes: readonly RouteInput[], path: string): Promise<Middleware>;
   /** Compiles one matcher set (as `not` does); undefined when the set is empty (it matches everything). */

@@ -102,7 +102,7 @@ export class Provisioner {
       path,
       server: this.server,
       onCleanup: (fn) => void this.cleanups.push(fn),
-      warn: (message) => this.warn(path, message),
+      warn: (message, p) => this.warn(p ?? path, message),
       app: <T>(key: string, create: () => T): T => {
         if (!this.shared.has(key)) this.shared.set(key, create());
         return this.shared.get(key) as T;

@@ -15,6 +15,9 @@ export const DEFAULT_TYPES = [
   'image/vnd.microsoft.icon*', 'image/x-icon*', 'multipart/bag*', 'multipart/mixed*', 'text/*',
 ];
 
+/** Why zstd is left out here; said once per config entry that lists it. */
+const ZSTD_MISSING = `zstd needs Node 22.15+ or 23.8+ (this is Node ${process.versions.node})`;
+
 /** Caddy's named zstd levels. */
 const ZSTD_LEVELS = { fastest: 1, default: 3, better: 7, best: 11 } as const;
 
@@ -29,7 +32,7 @@ const config = z.strictObject({
             .meta({ description: 'Compression level: `fastest`, `default`, `better`, `best` (1, 3, 7, 11), or 1–22.', default: 'default' }),
         })
         .optional()
-        .describe('Zstandard (`zstd`); needs Node 22.15+ or 23.8+.'),
+        .describe('Zstandard (`zstd`); needs Node 22.15+ or 23.8+. On an older Node it is left out with a warning, or refused when it is the only encoding.'),
       br: z
         .strictObject({ level: z.number().int().min(0).max(11).optional().meta({ description: 'Brotli quality, 0–11.', default: 4 }) })
         .optional()
@@ -56,11 +59,14 @@ const config = z.strictObject({
     .describe("Compress only responses this matches. Unset: a Content-Type in Caddy's list of text-based types (`text/*`, `application/json*`, `image/svg+xml*`, …)."),
 }).superRefine((cfg, ctx) => {
   // Checks the shape cannot express, each reported at its own JSON path (not just the handler's).
-  if (cfg.encodings?.zstd && !zstdAvailable) {
+  // zstd beside another encoding is only left out (provision warns); alone, this encode would
+  // compress nothing, where Caddy compresses with zstd: that is refused, not quietly served.
+  const e = cfg.encodings;
+  if (e?.zstd && !zstdAvailable && !e.br && !e.gzip) {
     ctx.addIssue({
       code: 'custom',
       path: ['encodings', 'zstd'],
-      message: `zstd needs Node 22.15+ or 23.8+ (this is Node ${process.versions.node}); remove it from encodings or upgrade Node`,
+      message: `${ZSTD_MISSING}, and it is the only encoding here: add gzip or br, or upgrade Node`,
     });
   }
   const seen = new Set<string>();
@@ -115,13 +121,18 @@ export const encodeModule = defineModule({
   id: 'http.handlers.encode',
   description: 'Compresses responses (gzip, br, zstd) when the client accepts it and it pays.',
   config,
-  provision(cfg): Middleware {
+  provision(cfg, ctx): Middleware {
     // Without `encodings`, Caddy's Caddyfile default: zstd (where this Node has it) and gzip.
     const wanted = cfg.encodings ?? { ...(zstdAvailable ? { zstd: {} } : {}), gzip: {} };
     const encoders = new Map<string, Encoder>();
     for (const name of ORDER) {
       const opts = wanted[name];
       if (!opts) continue;
+      if (name === 'zstd' && !zstdAvailable) {
+        // `encode zstd gzip` is Caddy's most common encode config: it runs here, without zstd.
+        ctx.warn(`${ZSTD_MISSING}; this encode negotiates without it`, `${ctx.path}.encodings.zstd`);
+        continue;
+      }
       const level = typeof opts.level === 'string' ? ZSTD_LEVELS[opts.level] : opts.level;
       encoders.set(name, createEncoder(name, level));
     }
