@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry as MetricsRegistry } from 'prom-client';
-import { HttpError } from '@ferry/core';
+import { HttpError, LabelLimit } from '@ferry/core';
 import type { Broker, BrokerLogger } from './broker.js';
 import { Channel, DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, type ChannelHooks, type PublishedEvent } from './channel.js';
 import type { SseEvent } from './format.js';
@@ -33,13 +33,27 @@ export interface HubOptions {
    */
   maxHistoryBytes?: number;
   maxTopics?: number;
+  /**
+   * Topics with series of their own in the metrics (DEFAULT_METRICS_TOPICS), per metrics registry
+   * (the first hub on it decides): later topics are counted under `topic="other"`.
+   */
+  metricsTopics?: number;
   /** Shares topics with every instance using the same broker; unset, they live in this process. */
   broker?: BrokerOption;
   /** Where the broker logs losing and regaining its connection. */
   logger?: BrokerLogger;
 }
 
+/**
+ * Topic series per metrics registry unless told otherwise: topic names come from requests
+ * (placeholders), and 30,000 of them made a 40 MiB scrape (issue 13, item 5); 1,000 series of
+ * each metric keep it in the hundreds of KiB.
+ */
+export const DEFAULT_METRICS_TOPICS = 1000;
+
 interface HubMetrics {
+  /** The `topic` label of a topic name: its own for the first ones, then "other". */
+  topics: LabelLimit;
   subscribers: Gauge<'topic'>;
   published: Counter<'topic'>;
   delivered: Counter<'topic'>;
@@ -51,9 +65,15 @@ function metric<T>(registry: MetricsRegistry, name: string, create: () => T): T 
   return (registry.getSingleMetric(name) as T | undefined) ?? create();
 }
 
-function hubMetrics(registry: MetricsRegistry): HubMetrics {
+/** One bound per registry: the series it holds are what a scrape pays for. */
+const topicLabelsByRegistry = new WeakMap<MetricsRegistry, LabelLimit>();
+
+function hubMetrics(registry: MetricsRegistry, metricsTopics: number): HubMetrics {
   const registers = [registry];
+  let topics = topicLabelsByRegistry.get(registry);
+  if (!topics) topicLabelsByRegistry.set(registry, (topics = new LabelLimit(metricsTopics, 'other')));
   return {
+    topics,
     subscribers: metric(registry, 'ferry_sse_subscribers', () => new Gauge({ name: 'ferry_sse_subscribers', help: 'Open SSE subscriptions, by topic', labelNames: ['topic'], registers })),
     published: metric(registry, 'ferry_sse_events_published_total', () => new Counter({ name: 'ferry_sse_events_published_total', help: 'Events published, by topic', labelNames: ['topic'], registers })),
     delivered: metric(registry, 'ferry_sse_events_delivered_total', () => new Counter({ name: 'ferry_sse_events_delivered_total', help: 'Events handed to subscribers, by topic', labelNames: ['topic'], registers })),
@@ -116,7 +136,7 @@ export class Hub {
    * topic has subscribers, a new one is refused with 503.
    */
   constructor(options: HubOptions = {}) {
-    this.#metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
+    this.#metrics = options.metrics ? hubMetrics(options.metrics, options.metricsTopics ?? DEFAULT_METRICS_TOPICS) : undefined;
     this.#history = {
       events: options.history ?? DEFAULT_HISTORY,
       bytes: options.historyBytes ?? DEFAULT_HISTORY_BYTES,
@@ -147,7 +167,9 @@ export class Hub {
       ch.trimHistory(0); // its bytes leave the hub's count
       this.#topics.delete(name);
       const m = this.#metrics;
-      if (m) for (const metric of [m.subscribers, m.published, m.delivered, m.dropped, m.localOnly]) metric.remove({ topic: name });
+      // "other" stands for other topics too: it stays.
+      const label = m?.topics.value(name);
+      if (m && label !== m.topics.overflow) for (const metric of [m.subscribers, m.published, m.delivered, m.dropped, m.localOnly]) metric.remove({ topic: name });
       return true;
     }
     return false;
@@ -199,6 +221,7 @@ export class Hub {
   #hooks(name: string): ChannelHooks {
     let kept = 0;
     const m = this.#metrics;
+    const labels = m && { topic: m.topics.value(name) };
     return {
       history: (bytes) => {
         this.#keptBytes += bytes - kept;
@@ -206,15 +229,28 @@ export class Hub {
         if (bytes === 0) this.#recent.delete(name);
       },
       published: () => {
-        m?.published.inc({ topic: name });
+        if (labels) m.published.inc(labels);
         if (kept > 0) this.#keptRecently(name);
       },
-      ...(m && {
-        delivered: (n: number) => m.delivered.inc({ topic: name }, n),
-        dropped: (n: number) => m.dropped.inc({ topic: name }, n),
-        subscribers: (n: number) => m.subscribers.set({ topic: name }, n),
-        localOnly: () => m.localOnly.inc({ topic: name }),
+      ...(labels && {
+        delivered: (n: number) => m.delivered.inc(labels, n),
+        dropped: (n: number) => m.dropped.inc(labels, n),
+        subscribers: this.#subscriberGauge(m, labels),
+        localOnly: () => m.localOnly.inc(labels),
       }),
+    };
+  }
+
+  /**
+   * Moves the subscriber gauge by each change of one topic's count: under "other" several topics
+   * share a series, so none of them may set it.
+   */
+  #subscriberGauge(m: HubMetrics, labels: { topic: string }): (count: number) => void {
+    let last = 0;
+    return (count) => {
+      if (count > last) m.subscribers.inc(labels, count - last);
+      else if (count < last) m.subscribers.dec(labels, last - count);
+      last = count;
     };
   }
 
