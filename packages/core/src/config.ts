@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { Registry as MetricsRegistry } from 'prom-client';
@@ -10,6 +9,7 @@ import { parseListen } from './listen.js';
 import { createLogger } from './log.js';
 import type { Registry } from './module.js';
 import { prototypeKeyIssues } from './prototype-keys.js';
+import { FileReadError, readFileBounded } from './read-file.js';
 import { zodIssues, type RouteInput } from './provision.js';
 import { FerryServer, type CertificatePair, type HttpProtocolName } from './server.js';
 import { defaultRegistry } from './standard.js';
@@ -168,15 +168,21 @@ export type FerryConfig = z.input<typeof configSchema>;
 
 const PROTOCOLS = new Set<HttpProtocolName>(['h1', 'h2', 'h2c']);
 
+/**
+ * A config file is read whole; past this it is not a config (`--config /dev/zero` would read
+ * forever). The admin API's default body limit is the same.
+ */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 /** Reads and parses a config file; a missing file or invalid JSON is one clear ConfigError line. */
 export async function readConfigFile(file: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Pipes are fine (`--config <(jq …)`): only the CLI reads this, and it waits as `cat` would.
+    text = (await readFileBounded(file, { maxBytes: MAX_CONFIG_BYTES, tooLarge: 'larger than 16 MiB', regularOnly: false })).toString('utf8');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${why}` }]);
+    if (!(err instanceof FileReadError)) throw err;
+    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${err.reason}` }]);
   }
   try {
     return JSON.parse(text);
@@ -340,6 +346,22 @@ async function withServerIssues(issues: ConfigIssue[], json: unknown, options: L
   }
 }
 
+/** PEM certificates and keys, even long chains, are a few KiB: past this it is the wrong file. */
+const MAX_PEM_BYTES = 1024 * 1024;
+
+/** Reads one file of a `load_files` entry at `at`, or adds an issue at its path naming it and what is wrong. */
+async function readPem(entry: { certificate: string; key: string }, field: 'certificate' | 'key', at: string, issues: ConfigIssue[]): Promise<Buffer | undefined> {
+  const file = entry[field];
+  try {
+    // Regular files only: a FIFO would hold the load, and with it the admin API's change queue (#13).
+    return await readFileBounded(file, { maxBytes: MAX_PEM_BYTES, tooLarge: 'larger than 1 MiB (it is not a PEM certificate or key)', regularOnly: true });
+  } catch (err) {
+    if (!(err instanceof FileReadError)) throw err;
+    issues.push({ path: joinPath(at, field), message: `cannot read ${field} file ${file}: ${err.reason}` });
+    return undefined;
+  }
+}
+
 /** `:8080`, `0.0.0.0:8080` and `[::]:8080` take the port on every address: they clash with any other listener on it. */
 const allInterfaces = (host: string | undefined) => host === undefined || host === '0.0.0.0' || host === '::';
 
@@ -368,13 +390,9 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
   const certCfg = cfg.apps?.tls?.certificates;
   for (const [i, f] of (certCfg?.load_files ?? []).entries()) {
     const at = joinPath('apps.tls.certificates.load_files', i);
-    try {
-      const [cert, key] = await Promise.all([readFile(f.certificate), readFile(f.key)]);
-      certs.push({ cert, key, tags: f.tags ?? [] });
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      issues.push({ path: joinPath(at, e.path === f.key ? 'key' : 'certificate'), message: `cannot read ${e.path}: ${e.code ?? e.message}` });
-    }
+    const cert = await readPem(f, 'certificate', at, issues);
+    const key = await readPem(f, 'key', at, issues);
+    if (cert && key) certs.push({ cert, key, tags: f.tags ?? [] });
   }
   for (const p of certCfg?.load_pem ?? []) certs.push({ cert: p.certificate, key: p.key, tags: p.tags ?? [] });
   for (const [i, policy] of (cfg.apps?.tls?.automation?.policies ?? []).entries()) {
