@@ -3,6 +3,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { HttpError } from './errors.js';
 import type { Protocol, ResponseWriter } from './types.js';
+import { decodePath } from './target.js';
 
 /** How the server received a request, which tells what it may hold. */
 export enum Arrival {
@@ -19,15 +20,6 @@ export class ClientGoneError extends Error {
   constructor() {
     super('client closed the connection before the response completed');
     this.name = 'ClientGoneError';
-  }
-}
-
-function safeDecode(s: string): string {
-  if (!s.includes('%')) return s;
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
   }
 }
 
@@ -150,9 +142,9 @@ export class FerryRequest {
     return this.#rawPath!;
   }
 
-  /** The percent-decoded path (the raw path if it does not decode). */
+  /** The percent-decoded path: byte-wise, invalid UTF-8 as U+FFFD, an escape that is not `%HH` as written. */
   get path(): string {
-    return (this.#path ??= safeDecode(this.rawPath));
+    return (this.#path ??= decodePath(this.rawPath));
   }
 
   /** The query string without its `?`. */

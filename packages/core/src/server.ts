@@ -25,6 +25,7 @@ import { DONE, type Handler, type Middleware, type Protocol, type ResponseWriter
 import { Http1Writer, Http2Writer } from './writer.js';
 import { parseDuration } from './duration.js';
 import { ReplaySocket } from './replay.js';
+import { adoptTarget } from './target.js';
 import { defaultRegistry } from './standard.js';
 
 export type HttpProtocolName = 'h1' | 'h2' | 'h2c';
@@ -535,6 +536,12 @@ export class FerryServer {
 
   #dispatch(raw: IncomingMessage | Http2ServerRequest, res: Http1Writer | Http2Writer, protocol: Protocol, secure: boolean, arrival: Arrival): void {
     const req = new FerryRequest(raw, res, protocol, secure, arrival);
+    // Before any matcher: one interpretation of the target for routes, placeholders and upstreams.
+    if (!adoptTarget(req)) {
+      if (res instanceof Http1Writer) res.shouldKeepAlive = false;
+      writeErrorResponse(res, new HttpError(400, 'malformed request target'));
+      return;
+    }
     if (this.#fullDuplex) res.enableFullDuplex();
     const gen = this.#gen!;
     gen.active++;

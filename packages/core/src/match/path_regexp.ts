@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
 import type { FerryRequest } from '../request.js';
 import type { Matcher } from '../types.js';
+import { cleanPath } from './path.js';
 
 export const regexpConfig = z.strictObject({
   pattern: z.string().describe('Regular expression (JavaScript syntax, unanchored: use `^` and `$`) to match.'),
@@ -36,7 +37,8 @@ export const pathRegexpMatcher = defineModule({
   id: 'http.matchers.path_regexp',
   description: 'Matches the request path against a regular expression; captures become {http.regexp.*}.',
   config: regexpConfig,
-  provision: (config) => captureMatcher(config, (req) => req.path),
+  // The cleaned path, as Caddy's (caddy#4407): `/x/../secret` must meet `^/secret`.
+  provision: (config) => captureMatcher(config, (req) => cleanPath(req.path)),
 });
 
 export const pathRegexp = moduleFactory(pathRegexpMatcher, (pattern: string, name?: string) => ({ pattern, name }));
