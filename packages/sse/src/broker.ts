@@ -33,10 +33,11 @@ export interface Broker {
   /** Whether a publisher may give an event's id (else the broker gives every id and one given is an error). */
   readonly keepsIds: boolean;
   /**
-   * Stores `ev` (its id is the broker's to give, unless `keepsIds`) keeping at most `history` events of the topic,
+   * Stores `ev` (its id is the broker's to give, unless `keepsIds`) keeping at most `history` events of the topic
+   * — and at most `historyBytes` bytes of them as sent, where the broker can bound bytes —
    * and resolves with the id. Rejects with BrokerUnavailableError when the broker cannot take it.
    */
-  publish(topic: string, ev: SseEvent, history: number): Promise<string>;
+  publish(topic: string, ev: SseEvent, history: number, historyBytes?: number): Promise<string>;
   /** Starts handing `topic`'s events to `listener`, until `stop()`. One follower per topic per instance. */
   follow(topic: string, listener: TopicListener): Following;
   /** The events stored after `lastEventId`, oldest first. Rejects with BrokerUnavailableError when away. */

@@ -1,5 +1,6 @@
 import { BrokerUnavailableError, type Broker, type Following } from './broker.js';
 import { formatEvent, type SseEvent } from './format.js';
+import { DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, History } from './history.js';
 import type { EventStream } from './stream.js';
 
 /** An event as a channel keeps it: its id is always set. */
@@ -45,15 +46,6 @@ interface Subscriber {
   pending: ChannelEvent[] | undefined;
 }
 
-/** Events a channel keeps for replay unless told otherwise. */
-export const DEFAULT_HISTORY = 100;
-/**
- * Bytes of events (as sent) a channel keeps for replay unless told otherwise: 2 MiB holds the
- * largest event `sse_publish` takes by default (a 1 MiB body) beside others, and the default 100
- * events of up to 20 KiB each — replay covers a reconnection, not an archive.
- */
-export const DEFAULT_HISTORY_BYTES = 2 * 1024 * 1024;
-
 export interface ChannelOptions {
   /** Events kept for replay (DEFAULT_HISTORY). */
   history?: number;
@@ -71,10 +63,7 @@ export interface ChannelOptions {
  */
 export class Channel {
   readonly #subs = new Set<Subscriber>();
-  readonly #history: ChannelEvent[] = [];
-  /** The size of each kept event as sent, beside `#history`. */
-  readonly #sizes: number[] = [];
-  #keptBytes = 0;
+  readonly #history = new History();
   #historySize: number;
   #historyBytes: number;
   #seq = 0;
@@ -108,7 +97,7 @@ export class Channel {
 
   /** Bytes of the events kept now, as sent. */
   get keptBytes(): number {
-    return this.#keptBytes;
+    return this.#history.bytes;
   }
 
   /**
@@ -122,12 +111,12 @@ export class Channel {
 
   /** Drops the oldest kept events until at most `bytes` bytes are kept (a hub bounding all its topics). */
   trimHistory(bytes: number): void {
-    if (this.#dropOldest(this.#history.length, bytes)) this.#hooks.history?.(this.#keptBytes);
+    if (this.#history.trim(this.#historySize, bytes)) this.#hooks.history?.(this.#history.bytes);
   }
 
   /** The events kept for replay, oldest first. */
   history(): readonly ChannelEvent[] {
-    return this.#history;
+    return this.#history.events;
   }
 
   /**
@@ -141,43 +130,20 @@ export class Channel {
     if (this.#broker) return this.#publishShared(this.#broker, input);
     const ev: ChannelEvent = { ...input, id: input.id ?? String(++this.#seq) };
     const text = formatEvent(ev);
-    this.#keep(ev, Buffer.byteLength(text));
+    if (this.#historySize > 0) {
+      this.#history.add(ev, Buffer.byteLength(text), this.#historySize, this.#historyBytes);
+      this.#hooks.history?.(this.#history.bytes);
+    }
     this.#hooks.published?.(ev);
     this.#deliver(ev, text);
     return Promise.resolve({ ...ev, stored: true });
-  }
-
-  /**
-   * Adds `ev` to the history, then drops the oldest events past either bound. An event larger
-   * than the byte bound goes too, with all before it: the history stays a contiguous run up to
-   * the newest event, so a replay from before a dropped event reports the gap.
-   */
-  #keep(ev: ChannelEvent, size: number): void {
-    if (this.#historySize === 0) return;
-    this.#history.push(ev);
-    this.#sizes.push(size);
-    this.#keptBytes += size;
-    this.#dropOldest(this.#historySize, this.#historyBytes);
-    this.#hooks.history?.(this.#keptBytes);
-  }
-
-  /** Drops the oldest events past either bound; true when it dropped any. */
-  #dropOldest(maxEvents: number, maxBytes: number): boolean {
-    let n = 0;
-    let freed = 0;
-    while (n < this.#history.length && (this.#history.length - n > maxEvents || this.#keptBytes - freed > maxBytes)) freed += this.#sizes[n++]!;
-    if (n === 0) return false;
-    this.#history.splice(0, n);
-    this.#sizes.splice(0, n);
-    this.#keptBytes -= freed;
-    return true;
   }
 
   async #publishShared(broker: Broker, input: SseEvent): Promise<PublishedEvent> {
     if (input.id !== undefined && !broker.keepsIds) throw new TypeError(`event ids are given by the ${broker.kind} broker; publish without "id"`);
     formatEvent(input); // a malformed event is refused here, not by every instance that receives it
     try {
-      const id = await broker.publish(this.#topic, input, this.#historySize);
+      const id = await broker.publish(this.#topic, input, this.#historySize, this.#historyBytes);
       const ev = { ...input, id };
       this.#hooks.published?.(ev);
       return { ...ev, stored: true };
@@ -248,23 +214,12 @@ export class Channel {
   }
 
   #replay(sub: Subscriber, lastEventId: string): void {
-    const h = this.#history;
-    let from = -1;
-    for (let i = h.length - 1; i >= 0; i--) {
-      if (h[i]!.id === lastEventId) {
-        from = i + 1;
-        break;
-      }
-    }
-    if (from === -1) {
+    const missed = this.#history.since(lastEventId);
+    if (missed.gap) {
       // Not in the history: the client missed events we no longer have. Say so, then give what we have.
-      sub.stream.send({ event: HISTORY_GAP_EVENT, data: { lastEventId, oldestId: h[0]?.id ?? null } });
-      from = 0;
+      sub.stream.send({ event: HISTORY_GAP_EVENT, data: { lastEventId, oldestId: missed.events[0]?.id ?? null } });
     }
-    for (let i = from; i < h.length; i++) {
-      const ev = h[i]!;
-      if (!sub.filter || sub.filter(ev)) sub.stream.writeRaw(formatEvent(ev));
-    }
+    for (const ev of missed.events) if (!sub.filter || sub.filter(ev)) sub.stream.writeRaw(formatEvent(ev));
   }
 
   #follow(broker: Broker): Following {

@@ -1,7 +1,8 @@
 import { askPrimary, PrimaryUnavailableError } from '@ferry/core';
 import { BrokerUnavailableError, type Broker, type BrokerReplay, type Following, type TopicListener } from './broker.js';
 import type { ChannelEvent } from './channel.js';
-import type { SseEvent } from './format.js';
+import { formatEvent, type SseEvent } from './format.js';
+import { DEFAULT_HISTORY_BYTES, DEFAULT_MAX_HISTORY_BYTES, History } from './history.js';
 
 /**
  * The SSE relay of `ferry run --workers N`: without Redis, the workers' hubs share topics through
@@ -10,7 +11,7 @@ import type { SseEvent } from './format.js';
  * The messages travel on the cluster IPC channel, all with a `type` starting `ferry.sse.`.
  */
 type Request =
-  | { type: 'ferry.sse.publish'; rid: number; topic: string; ev: SseEvent; history: number }
+  | { type: 'ferry.sse.publish'; rid: number; topic: string; ev: SseEvent; history: number; historyBytes?: number }
   | { type: 'ferry.sse.since'; rid: number; topic: string; lastEventId: string };
 
 /** The answer to a request: `askPrimary`'s `ferry.reply`. */
@@ -34,7 +35,7 @@ interface Message {
 
 interface StoredTopic {
   seq: number;
-  history: ChannelEvent[];
+  history: History;
 }
 
 /**
@@ -43,12 +44,22 @@ interface StoredTopic {
  * (to every worker, the sender included); it returns false for a message that is not its own.
  */
 export class ClusterRelay {
+  /** The topic published to least recently first. */
   readonly #topics = new Map<string, StoredTopic>();
   readonly #maxTopics: number;
+  readonly #maxHistoryBytes: number;
+  #bytes = 0;
+  /** Topics with events kept, the one published to least recently first: the first to give bytes up. */
+  readonly #recent = new Set<string>();
 
-  /** `maxTopics`: past it, the topic published to least recently is forgotten. */
-  constructor(options: { maxTopics?: number } = {}) {
+  /**
+   * `maxTopics`: past it, the topic published to least recently is forgotten. `maxHistoryBytes`
+   * (DEFAULT_MAX_HISTORY_BYTES): bytes of events kept over all topics; past it, the topics
+   * published to least recently lose their oldest events first, as a worker's own hub does.
+   */
+  constructor(options: { maxTopics?: number; maxHistoryBytes?: number } = {}) {
     this.#maxTopics = options.maxTopics ?? 10_000;
+    this.#maxHistoryBytes = options.maxHistoryBytes ?? DEFAULT_MAX_HISTORY_BYTES;
   }
 
   handle(message: unknown, reply: (m: Reply) => void, broadcast: (m: Announce) => void): boolean {
@@ -56,28 +67,48 @@ export class ClusterRelay {
     if (m?.type === 'ferry.sse.publish') {
       const t = this.#topic(m.topic);
       const ev: ChannelEvent = { ...m.ev, id: m.ev.id ?? String(++t.seq) };
-      t.history.push(ev);
-      if (t.history.length > m.history) t.history.splice(0, t.history.length - m.history);
+      this.#keep(m.topic, t, ev, m.history, m.historyBytes ?? DEFAULT_HISTORY_BYTES);
       reply({ type: 'ferry.reply', rid: m.rid, id: ev.id });
       broadcast({ type: 'ferry.sse.event', topic: m.topic, ev });
       return true;
     }
     if (m?.type === 'ferry.sse.since') {
-      const h = this.#topics.get(m.topic)?.history ?? [];
-      const at = h.findIndex((e) => e.id === m.lastEventId);
-      const replay: BrokerReplay = at === -1 ? { events: [...h], gap: true } : { events: h.slice(at + 1), gap: false };
+      const replay: BrokerReplay = this.#topics.get(m.topic)?.history.since(m.lastEventId) ?? { events: [], gap: true };
       reply({ type: 'ferry.reply', rid: m.rid, replay });
       return true;
     }
     return false;
   }
 
+  /** Keeps `ev` in topic `name`, then trims the topics published to least recently, oldest events first, to the bound over all topics. */
+  #keep(name: string, t: StoredTopic, ev: ChannelEvent, maxEvents: number, maxBytes: number): void {
+    const before = t.history.bytes;
+    t.history.add(ev, Buffer.byteLength(formatEvent(ev)), maxEvents, maxBytes);
+    this.#bytes += t.history.bytes - before;
+    this.#recent.delete(name);
+    if (t.history.bytes > 0) this.#recent.add(name);
+    // A topic that empties leaves the set while it is walked: a Set allows that.
+    for (const oldest of this.#recent) {
+      if (this.#bytes <= this.#maxHistoryBytes) break;
+      const h = this.#topics.get(oldest)!.history;
+      const had = h.bytes;
+      h.trim(Infinity, Math.max(0, had - (this.#bytes - this.#maxHistoryBytes)));
+      this.#bytes -= had - h.bytes;
+      if (h.bytes === 0) this.#recent.delete(oldest);
+    }
+  }
+
   #topic(name: string): StoredTopic {
     let t = this.#topics.get(name);
     if (t) this.#topics.delete(name); // most recently used last
     else {
-      t = { seq: 0, history: [] };
-      if (this.#topics.size >= this.#maxTopics) this.#topics.delete(this.#topics.keys().next().value!);
+      t = { seq: 0, history: new History() };
+      if (this.#topics.size >= this.#maxTopics) {
+        const [oldest, forgotten] = this.#topics.entries().next().value!;
+        this.#bytes -= forgotten.history.bytes;
+        this.#recent.delete(oldest);
+        this.#topics.delete(oldest);
+      }
     }
     this.#topics.set(name, t);
     return t;
@@ -119,8 +150,14 @@ export class ClusterBroker implements Broker {
     }
   }
 
-  async publish(topic: string, ev: SseEvent, history: number): Promise<string> {
-    const r = await this.#ask({ type: 'ferry.sse.publish', topic, ev: { event: ev.event, data: ev.data, retry: ev.retry, id: ev.id }, history });
+  async publish(topic: string, ev: SseEvent, history: number, historyBytes?: number): Promise<string> {
+    const r = await this.#ask({
+      type: 'ferry.sse.publish',
+      topic,
+      ev: { event: ev.event, data: ev.data, retry: ev.retry, id: ev.id },
+      history,
+      ...(historyBytes !== undefined ? { historyBytes } : {}),
+    });
     if ('error' in r) throw new Error(r.error);
     if (!('id' in r)) throw new Error('unexpected answer from the primary');
     return r.id;

@@ -1,18 +1,13 @@
 import { Counter, Gauge, type Registry as MetricsRegistry } from 'prom-client';
 import { HttpError, LabelLimit } from '@ferry/core';
 import type { Broker, BrokerLogger } from './broker.js';
-import { Channel, DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, type ChannelHooks, type PublishedEvent } from './channel.js';
+import { Channel, type ChannelHooks, type PublishedEvent } from './channel.js';
+import { DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, DEFAULT_MAX_HISTORY_BYTES } from './history.js';
 import type { SseEvent } from './format.js';
 import { RedisBroker } from './redis.js';
 
 /** Where a hub's topics live: in this process (the default), or shared through Redis. */
 export type BrokerOption = Broker | { redis: { url: string; key_prefix?: string; /** Milliseconds (RedisBrokerOptions.expireAfterMs). */ expire_after?: number } };
-
-/**
- * Bytes of events a hub keeps for replay over all its topics unless told otherwise: 64 MiB is a
- * bound a small VM affords, and holds the default history of hundreds of busy topics.
- */
-export const DEFAULT_MAX_HISTORY_BYTES = 64 * 1024 * 1024;
 
 /** What a hub keeps for replay: per topic (events, bytes), and over all its topics (bytes). */
 export interface HistoryLimits {

@@ -2,8 +2,8 @@ import { defineModule, duration, HttpError, isFerryWorker, moduleFactory, z, typ
 import type { SseEvent } from './format.js';
 import { ClientLimits } from './client_limits.js';
 import { ClusterBroker } from './cluster.js';
-import { DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES } from './channel.js';
-import { DEFAULT_MAX_HISTORY_BYTES, Hub } from './hub.js';
+import { DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, DEFAULT_MAX_HISTORY_BYTES } from './history.js';
+import { Hub } from './hub.js';
 import { EventStream } from './stream.js';
 
 const brokerConfig = z
