@@ -178,12 +178,24 @@ const config = z.strictObject({
           max_idle_conns_per_host: z
             .number()
             .int()
-            .min(1)
+            .min(0)
             .optional()
-            .describe('Most connections to one upstream (HTTP/1.1 pool size, idle or busy; Caddy counts idle ones only). Unset: no limit.'),
+            .describe(
+              "Caddy's cap on idle connections per upstream, accepted for compatibility; Ferry has no separate idle cap (an idle connection closes after `idle_timeout`) and warns. Bound connections with `max_conns_per_host`.",
+            ),
         })
         .optional()
         .describe('Connection reuse.'),
+      max_conns_per_host: z
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .meta({
+          description:
+            'Most connections to one upstream, idle or busy; requests beyond it wait for a free one (or until their client leaves). 0: no limit. Upgraded connections (WebSockets) are not counted, as in Go, which hands such a connection over at its 101; `upstreams[].max_requests` bounds them.',
+          default: 0,
+        }),
       versions: z
         .array(z.enum(['1.1', 'h2c']))
         .min(1)
@@ -259,8 +271,14 @@ export const reverseProxyModule = defineModule({
       responseHeaderTimeout: t.response_header_timeout ?? 0,
       keepAlive: t.keep_alive?.enabled ?? true,
       idleTimeout: t.keep_alive?.idle_timeout ?? 120_000,
-      maxConnsPerHost: t.keep_alive?.max_idle_conns_per_host,
+      maxConnsPerHost: t.max_conns_per_host,
     });
+    if (t.keep_alive?.max_idle_conns_per_host !== undefined) {
+      ctx.logger.warn(
+        { path: `${ctx.path}.transport.keep_alive.max_idle_conns_per_host` },
+        'max_idle_conns_per_host has no effect in Ferry: idle upstream connections close after idle_timeout; bound connections with transport.max_conns_per_host',
+      );
+    }
     ctx.onCleanup(() => transport.close());
     const pa = cfg.health_checks?.passive;
     const passive: PassiveHealth | undefined = pa
@@ -473,9 +491,13 @@ export const reverseProxyModule = defineModule({
           if (upgrade) {
             const kind = (req.upgrade ?? req.extendedConnectProtocol ?? '').toLowerCase() === 'websocket' ? 'websocket' : 'upgrade';
             metrics.streams.inc({ kind });
+            // Counted for the stream's whole life, as Caddy's countRequest: max_requests and
+            // least_conn see WebSockets too.
+            up.inFlight++;
             try {
               await proxyUpgrade(up, req, res, out.headers, { ...streamSettings, responseHeaders: (h) => answer(req, h) });
             } finally {
+              up.inFlight--;
               metrics.streams.dec({ kind });
             }
           }

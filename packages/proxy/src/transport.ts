@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { HeaderRecord } from './hop.js';
 import { classify, RoundTripError } from './errors.js';
+import { Gate } from './gate.js';
 import type { Upstream } from './upstream.js';
 
 export interface TransportConfig {
@@ -11,6 +12,7 @@ export interface TransportConfig {
   responseHeaderTimeout: number;
   keepAlive: boolean;
   idleTimeout: number;
+  /** Most connections to one upstream, idle or busy (Caddy's `max_conns_per_host`); 0 or unset: no limit. */
   maxConnsPerHost: number | undefined;
 }
 
@@ -49,6 +51,14 @@ export class MidBodyError extends Error {
 export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; dispatcher: (up: Upstream) => Dispatcher; close: () => Promise<void> } {
   const pools = new Set<Upstream>();
   const sessions = new Map<Upstream, ClientHttp2Session>();
+  const gates = new WeakMap<Upstream, Gate>();
+  const limit = cfg.maxConnsPerHost;
+  const gateFor = (up: Upstream): Gate | undefined => {
+    if (!limit) return undefined;
+    let gate = gates.get(up);
+    if (!gate) gates.set(up, (gate = new Gate(limit)));
+    return gate;
+  };
   const dispatcher = (up: Upstream) => {
     pools.add(up);
     return up.dispatcher(
@@ -61,12 +71,23 @@ export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; d
           bodyTimeout: 0, // streams may be quiet for long; stream_timeout governs them
           keepAliveTimeout: cfg.idleTimeout,
           pipelining: cfg.keepAlive ? 1 : 0,
-          ...(cfg.maxConnsPerHost ? { connections: cfg.maxConnsPerHost } : {}),
+          // Requests beyond it wait (in the Gate, then in undici's queue), as Go's MaxConnsPerHost.
+          ...(limit ? { connections: limit } : {}),
         }),
     );
   };
 
-  const viaUndici: RoundTrip = (up, out, sink) =>
+  const viaUndici: RoundTrip = async (up, out, sink) => {
+    const gate = gateFor(up);
+    if (gate && !(await gate.acquire(out.signal))) throw new RoundTripError('client-gone', 'client went away while waiting for a connection to the upstream');
+    try {
+      await dispatchUndici(up, out, sink);
+    } finally {
+      gate?.release();
+    }
+  };
+
+  const dispatchUndici: RoundTrip = (up, out, sink) =>
     new Promise((resolve, reject) => {
       let started = false;
       let controller: Dispatcher.DispatchController | undefined;
