@@ -35,7 +35,7 @@ beforeAll(async () => {
   printed.stdout!.setEncoding('utf8').on('data', (d: string) => (text += d));
   await once(printed, 'close');
   const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
-  text = text.replaceAll('":8080"', `"127.0.0.1:${p1}"`).replaceAll('":8443"', `"127.0.0.1:${p2}"`).replaceAll('127.0.0.1:8079', `127.0.0.1:${p3}`);
+  text = text.replaceAll('127.0.0.1:8080', `127.0.0.1:${p1}`).replaceAll('127.0.0.1:8443', `127.0.0.1:${p2}`).replaceAll('127.0.0.1:8079', `127.0.0.1:${p3}`);
   const dir = mkdtempSync(join(tmpdir(), 'ferry-e2e-'));
   writeFileSync(join(dir, 'ferry.json'), text);
   ferry = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'ferry.json')], {

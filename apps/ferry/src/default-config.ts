@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 // The demo page's files ship in dist/demo (copied at build time), next to this module once built.
@@ -59,14 +60,37 @@ const errors = {
 };
 
 /**
+ * Where the demo listens unless `ferry run --host` says otherwise: loopback, as the demo serves
+ * `/metrics` and a proxy to its own upstream to anyone who reaches it (issue #13 item 10).
+ */
+export const DEMO_HOST = '127.0.0.1';
+
+const WILDCARD = new Set(['0.0.0.0', '::']);
+const CERTIFIED = ['localhost', '127.0.0.1'];
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** What is wrong with `host` as the demo's `--host`, or undefined when it is an IP address or a host name. */
+export function demoHostProblem(host: string): string | undefined {
+  if (isIP(host) !== 0 || HOST_NAME.test(host)) return undefined;
+  return `--host must be an IP address or a host name (127.0.0.1, ::1, 0.0.0.0 for every interface), without a port or brackets; got "${host}"`;
+}
+
+/** `host:port` as a listen address: an IPv6 address goes in brackets. */
+const address = (host: string, port: number) => (isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
+
+/**
  * The embedded default config: what `ferry run` serves without `--config` — a live demo of every
  * package on http://localhost:8080 (HTTP/1.1 and h2c) and https://localhost:8443 (h2, with a
  * self-signed certificate from the internal issuer), plus a WebSocket echo upstream on loopback.
- * A plain Caddy-style JSON document; `ferry run --print-default-config` prints it.
+ * `host` is the address the demo's two servers listen on (`0.0.0.0` or `::` for every
+ * interface); a specific one is added to the certificate. A plain Caddy-style JSON document;
+ * `ferry run --print-default-config` prints it.
  */
-export function defaultConfig() {
+export function defaultConfig(host: string = DEMO_HOST) {
   const upstream = '127.0.0.1:8079';
   const routes = demoRoutes(upstream);
+  const subjects = WILDCARD.has(host) || CERTIFIED.includes(host) ? [...CERTIFIED] : [...CERTIFIED, host];
   return {
     admin: { disabled: true },
     apps: {
@@ -74,9 +98,9 @@ export function defaultConfig() {
         grace_period: '5s',
         metrics: {},
         servers: {
-          demo: { listen: [':8080'], protocols: ['h1', 'h2c'], enable_full_duplex: true, logs: {}, routes, errors },
+          demo: { listen: [address(host, 8080)], protocols: ['h1', 'h2c'], enable_full_duplex: true, logs: {}, routes, errors },
           demo_tls: {
-            listen: [':8443'],
+            listen: [address(host, 8443)],
             protocols: ['h1', 'h2'],
             enable_full_duplex: true,
             tls_connection_policies: [{}],
@@ -94,7 +118,7 @@ export function defaultConfig() {
           },
         },
       },
-      tls: { automation: { policies: [{ subjects: ['localhost', '127.0.0.1'], issuers: [{ module: 'internal' }] }] } },
+      tls: { automation: { policies: [{ subjects, issuers: [{ module: 'internal' }] }] } },
     },
   };
 }

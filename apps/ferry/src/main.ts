@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Registry as MetricsRegistry } from 'prom-client';
@@ -19,7 +20,7 @@ import {
 import { ClusterRelay } from '@ferry/sse';
 import { distributionRegistry } from './modules.js';
 import { loadPlugins, PluginError } from './plugins.js';
-import { defaultConfig } from './default-config.js';
+import { defaultConfig, demoHostProblem, DEMO_HOST } from './default-config.js';
 import { configJsonSchema, configReference } from './schema.js';
 import type { WorkerMessage } from './workers/messages.js';
 import { WorkerPool, type WorkerInfo } from './workers/primary.js';
@@ -31,6 +32,8 @@ commands:
   run [--config FILE] [--plugin P]...   start serving (the embedded default config without --config)
       --workers N                       serve with N worker processes sharing the listeners (N >= 1,
                                         or "auto": one per core; default 1, or $FERRY_WORKERS)
+      --host HOST                       without --config: the address the demo listens on
+                                        (default 127.0.0.1; 0.0.0.0 or :: for every interface)
       --print-default-config            print the embedded default config and exit
   validate --config FILE [--plugin P]... check a config: every problem with its JSON path
   list-modules [--plugin P]... [--verbose]
@@ -70,6 +73,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
         'print-default-config': { type: 'boolean', default: false },
         address: { type: 'string' },
         workers: { type: 'string' },
+        host: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -110,6 +114,14 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
       return 2;
     }
     workers = n;
+    const hostProblem =
+      args.host === undefined ? undefined
+      : args.config ? `--host applies to the embedded default only; set the listen addresses in ${args.config}`
+      : demoHostProblem(args.host);
+    if (hostProblem) {
+      process.stderr.write(`ferry run: ${hostProblem}\n`);
+      return 2;
+    }
   }
 
   const registry = distributionRegistry();
@@ -140,7 +152,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     return runWorker(registry, createLogger().child({ worker: Number(process.env.FERRY_WORKER), pid: process.pid }));
   }
   if (command === 'run' && args['print-default-config']) {
-    out(`${JSON.stringify(defaultConfig(), null, 2)}\n`);
+    out(`${JSON.stringify(defaultConfig(args.host), null, 2)}\n`);
     return 0;
   }
   if (command === 'validate' && !args.config) {
@@ -152,7 +164,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
   let app: FerryApp;
   let json: unknown;
   try {
-    json = args.config ? await readConfigFile(args.config) : defaultConfig();
+    json = args.config ? await readConfigFile(args.config) : defaultConfig(args.host);
     app = await loadConfig(json, { registry, logger });
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -223,10 +235,16 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
       },
     };
   }
-  if (!args.config) {
-    process.stderr.write('ferry: serving the embedded default: http://localhost:8080/ and https://localhost:8443/ (self-signed)\n');
-  }
+  if (!args.config) process.stderr.write(`ferry: ${demoBanner(args.host ?? DEMO_HOST)}\n`);
   return serve(running, json, logger);
+}
+
+/** The line `ferry run` prints when it serves the embedded default: where to point a browser, and who else can. */
+function demoBanner(host: string): string {
+  const everywhere = host === '0.0.0.0' || host === '::';
+  const name = everywhere || host === '127.0.0.1' || host === '::1' ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host;
+  const reach = everywhere ? 'on every interface: anyone who reaches this machine sees it, /metrics included' : `on ${host} only (--host 0.0.0.0 for every interface)`;
+  return `serving the embedded default: http://${name}:8080/ and https://${name}:8443/ (self-signed), ${reach}`;
 }
 
 /** What `ferry run` serves: one FerryApp, or the pool of `--workers N`. */
