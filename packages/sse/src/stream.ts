@@ -26,6 +26,28 @@ export interface EventStreamOptions {
 /** Why a stream ended. */
 export type CloseReason = 'client-gone' | 'closed' | 'slow-client' | 'stopping' | 'error';
 
+/** What each `signal` option runs on abort: one listener per signal, however many streams use it. */
+const onAbortBySignal = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Runs `fn` when `signal` aborts, until the returned function is called. Every stream passes the
+ * server's `stopping` signal: a listener each would make Node warn of a leak past ten streams.
+ */
+function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let fns = onAbortBySignal.get(signal);
+  if (!fns) {
+    const all = (fns = new Set());
+    onAbortBySignal.set(signal, all);
+    const runAll = () => {
+      for (const f of [...all]) f();
+    };
+    signal.addEventListener('abort', runAll, { once: true });
+  }
+  fns.add(fn);
+  const registered = fns;
+  return () => registered.delete(fn);
+}
+
 /** Ends a stream because its handler failed (module-private: streamEvents uses it). */
 let failStream: (stream: EventStream) => void;
 
@@ -78,10 +100,7 @@ export class EventStream {
     if (options.signal) {
       const stop = () => this.#end('stopping');
       if (options.signal.aborted) queueMicrotask(stop);
-      else {
-        options.signal.addEventListener('abort', stop, { once: true });
-        this.#cleanups.push(() => options.signal!.removeEventListener('abort', stop));
-      }
+      else this.#cleanups.push(onAbort(options.signal, stop));
     }
 
     res.statusCode = 200;

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { coreModules, createServer, loadConfig, Registry, silentLogger, type FerryRequest, type FerryServer, type ResponseWriter } from '@ferry/core';
 import { Registry as MetricsRegistry, type Gauge } from 'prom-client';
@@ -49,6 +49,34 @@ describe('server stop', () => {
     expect(h2.rstCode).toBe(0);
     expect(h1Body.text).toBe('data: before stop\n\n');
     expect(h2Body.text).toBe('data: before stop\n\n');
+  });
+
+  it('streams on signal: server.stopping share one listener on it (no leak warning past ten), and all end on stop', async () => {
+    const streams: EventStream[] = [];
+    // eslint-disable-next-line prefer-const
+    let server: FerryServer;
+    server = createServer({
+      listen: '127.0.0.1:0',
+      logger: false,
+      handler: async (req: FerryRequest, res: ResponseWriter) => {
+        const stream = eventStream(req, res, { heartbeat: 0, signal: server.stopping });
+        streams.push(stream);
+        await stream.closed;
+      },
+    });
+    await server.listen();
+    defer(() => server.close({ gracePeriod: 0 }));
+    const before = getEventListeners(server.stopping, 'abort').length;
+    const clients = await Promise.all(Array.from({ length: 20 }, () => get(server.url)));
+    expect(streams).toHaveLength(20);
+    // Node warns of a leak at the eleventh listener on one signal: 20 subscribers did that.
+    expect(getEventListeners(server.stopping, 'abort').length).toBeLessThanOrEqual(before + 1);
+
+    // One that left gives its place up; the others still end on stop.
+    clients[0]!.destroy();
+    expect(await within(streams[0]!.closed, 1000, 'the first stream')).toBe<CloseReason>('client-gone');
+    await within(server.close({ gracePeriod: 10_000 }), 2000, 'server.close()');
+    expect(new Set(await Promise.all(streams.slice(1).map((s) => s.closed)))).toEqual(new Set<CloseReason>(['stopping']));
   });
 
   it('stopping a config app closes the hub\'s subscriber streams cleanly and promptly; the gauge goes to 0', async () => {
