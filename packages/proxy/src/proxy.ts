@@ -22,6 +22,9 @@ import { proxyMetrics } from './metrics.js';
 import { proxyUpgrade, upgradeCarriesBody } from './upgrade.js';
 import { Upstream, type PassiveHealth } from './upstream.js';
 
+/** Upstreams made from dials with placeholders that are kept (with their pools) at once. */
+const DYNAMIC_UPSTREAMS = 1024;
+
 const policyNames = ['random', 'round_robin', 'weighted_round_robin', 'least_conn', 'first', 'ip_hash', 'client_ip_hash', 'uri_hash', 'header', 'cookie'] as const;
 
 type Policy = { policy: (typeof policyNames)[number]; weights?: number[]; field?: string; name?: string; secret?: string; fallback?: Policy };
@@ -307,15 +310,26 @@ export const reverseProxyModule = defineModule({
         if (up) return { up, max };
         const dial = tpl.render(req);
         let hit = dynamicCache.get(dial);
-        if (!hit) {
+        if (hit) {
+          // Most recently used last: the one dropped below is the least recently used.
+          dynamicCache.delete(dial);
+        } else {
           hit = new Upstream(dial, weights?.[i] ?? 1);
-          if (dynamicCache.size > 1024) dynamicCache.delete(dynamicCache.keys().next().value!);
-          dynamicCache.set(dial, hit);
+          // Dials come from request data, so a client chooses how many there are: keep the most
+          // recently used, and close the pool (and its keep-alive connections) of the one dropped.
+          if (dynamicCache.size >= DYNAMIC_UPSTREAMS) {
+            const [oldest, gone] = dynamicCache.entries().next().value!;
+            dynamicCache.delete(oldest);
+            transport.release(gone);
+          }
         }
+        dynamicCache.set(dial, hit);
         return { up: hit, max };
       });
 
     const metrics = proxyMetrics(ctx.metrics);
+    // Static upstreams only: their dials come from the config, so the `upstream` label is bounded
+    // by it. Dials with placeholders are request data and never become a label.
     ctx.onCleanup(metrics.watchHealth(() => staticUps.map((up) => [up.dial, up.healthy(passive)] as const)));
     const active = cfg.health_checks?.active;
     if (active && staticUps.length > 0) {

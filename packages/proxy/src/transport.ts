@@ -48,7 +48,15 @@ export class MidBodyError extends Error {
   }
 }
 
-export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; dispatcher: (up: Upstream) => Dispatcher; close: () => Promise<void> } {
+export interface Transport {
+  roundTrip: RoundTrip;
+  dispatcher: (up: Upstream) => Dispatcher;
+  /** Lets go of an upstream no longer used: its pool closes once its requests are done. */
+  release: (up: Upstream) => void;
+  close: () => Promise<void>;
+}
+
+export function createTransport(cfg: TransportConfig): Transport {
   const pools = new Set<Upstream>();
   const sessions = new Map<Upstream, ClientHttp2Session>();
   const gates = new WeakMap<Upstream, Gate>();
@@ -209,6 +217,12 @@ export function createTransport(cfg: TransportConfig): { roundTrip: RoundTrip; d
   return {
     roundTrip: cfg.versions.includes('h2c') ? viaH2c : viaUndici,
     dispatcher,
+    release(up) {
+      pools.delete(up);
+      void up.close();
+      sessions.get(up)?.close();
+      sessions.delete(up);
+    },
     async close() {
       for (const s of sessions.values()) s.close();
       sessions.clear();
