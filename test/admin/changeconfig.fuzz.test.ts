@@ -134,3 +134,17 @@ describe('changeConfig under random paths and bodies', () => {
     );
   });
 });
+
+describe('changeConfig with hostile sizes', () => {
+  it('appends a body of two million items to an array path', () => {
+    const items = new Array<number>(2_000_000).fill(0);
+    const out = changeConfig({ list: [1] }, 'POST', '/list', items) as { list: number[] };
+    expect(out.list).toHaveLength(2_000_001);
+  });
+
+  it('refuses to create an item past the end of an array (400), instead of making a sparse one', () => {
+    for (const method of ['POST', 'PUT']) {
+      expect(() => changeConfig({ list: [1] }, method, '/list/999999999', 2)).toThrow(expect.objectContaining({ name: 'AdminError', status: 400 }));
+    }
+  });
+});

@@ -79,7 +79,7 @@ function segments(path: string): string[] {
   });
 }
 
-/** `seg` as an index into `arr`: digits only (no `-1`, `1e3`, ` 1`). */
+/** `segs[i]` as an array index: digits only (no `-1`, `1e3`, ` 1`). */
 function arrayIndex(seg: string, segs: readonly string[], i: number): number {
   if (!/^(0|[1-9]\d{0,8})$/.test(seg)) throw new AdminError(400, `"${seg}" at "${segs.slice(0, i + 1).join('/')}" is not an array index`);
   return Number(seg);
@@ -136,7 +136,8 @@ export function changeConfig(config: unknown, method: string, path: string, body
   switch (method) {
     case 'POST':
       // POST appends to an array, otherwise creates or replaces.
-      if (Array.isArray(value)) Array.isArray(body) ? value.push(...body) : value.push(body);
+      // Item by item: a spread of a body with a million items overflows the call stack.
+      if (Array.isArray(value)) for (const item of Array.isArray(body) ? body : [body]) value.push(item);
       else if (arr) arr[idx] = body;
       else rec[key] = body;
       break;
