@@ -201,10 +201,11 @@ export class Hub {
       if (this.#topics.size >= this.#maxTopics && !this.#evictOne()) {
         throw new HttpError(503, `too many topics (${this.#maxTopics}), all with subscribers`);
       }
-      ch = new Channel({
+      const made: { channel?: Channel } = {};
+      ch = made.channel = new Channel({
         history,
         historyBytes: this.#history.bytes,
-        hooks: this.#hooks(name),
+        hooks: this.#hooks(name, made),
         ...(this.#broker ? { broker: { broker: this.#broker, topic: name } } : {}),
       });
       this.#topics.set(name, ch);
@@ -212,20 +213,26 @@ export class Hub {
     return ch;
   }
 
-  /** What topic `name` reports: its history's bytes to the hub's count, and its metrics. */
-  #hooks(name: string): ChannelHooks {
+  /**
+   * What topic `name` (`made.channel`) reports: its history's bytes to the hub's count, and its
+   * metrics. A channel someone still holds after its topic was evicted may go on publishing: its
+   * bytes are no longer the hub's to count or trim.
+   */
+  #hooks(name: string, made: { channel?: Channel }): ChannelHooks {
     let kept = 0;
+    const current = () => this.#topics.get(name) === made.channel;
     const m = this.#metrics;
     const labels = m && { topic: m.topics.value(name) };
     return {
       history: (bytes) => {
+        if (!current()) return;
         this.#keptBytes += bytes - kept;
         kept = bytes;
         if (bytes === 0) this.#recent.delete(name);
       },
       published: () => {
         if (labels) m.published.inc(labels);
-        if (kept > 0) this.#keptRecently(name);
+        if (kept > 0 && current()) this.#keptRecently(name);
       },
       ...(labels && {
         delivered: (n: number) => m.delivered.inc(labels, n),

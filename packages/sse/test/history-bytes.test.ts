@@ -61,6 +61,18 @@ describe('history byte caps', () => {
     expect(hub.keptBytes).toBe(2 * size('1', 1));
   });
 
+  it('a channel still held after the hub evicted its topic publishes without upsetting the hub\'s count', () => {
+    const hub = new Hub({ maxTopics: 1, maxHistoryBytes: Math.round(1.5 * size('1', 1)) });
+    const held = hub.topic('a');
+    hub.publish('b', ev1k(1)); // "a" is idle: evicted
+    expect(hub.topics()).toEqual(['b']);
+    expect(() => held.publish(ev1k(1))).not.toThrow();
+    expect(() => held.publish(ev1k(2))).not.toThrow();
+    // The hub counts its own topics' bytes only, and trims them alone.
+    expect(hub.keptBytes).toBe(size('1', 1));
+    expect(hub.topic('b').history().map((e) => e.id)).toEqual(['1']);
+  });
+
   it('400 publishes of 1 MiB to distinct topics keep no more than the hub\'s default history bytes (64 MiB)', () => {
     const hub = new Hub();
     const before = retainedBytes();
