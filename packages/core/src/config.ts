@@ -11,7 +11,7 @@ import type { Registry } from './module.js';
 import { prototypeKeyIssues } from './prototype-keys.js';
 import { FileReadError, readFileBounded } from './read-file.js';
 import { zodIssues, type RouteInput } from './provision.js';
-import { FerryServer, type CertificatePair, type HttpProtocolName } from './server.js';
+import { DEFAULT_MAX_CONCURRENT_STREAMS, FerryServer, type CertificatePair, type HttpProtocolName } from './server.js';
 import { defaultRegistry } from './standard.js';
 
 const listenAddress = z.string().superRefine((v, ctx) => {
@@ -64,6 +64,17 @@ export const serverSchema = z.strictObject({
     .positive()
     .optional()
     .describe("Largest request header accepted, in bytes (HTTP/1.1 header size, HTTP/2 header list size). Unset: Node's limits (16 KiB for HTTP/1.1)."),
+  max_concurrent_streams: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .optional()
+    .meta({
+      description:
+        'Most streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Ferry only: Caddy has it fixed at 250. Without a bound one connection opens thousands of streams, each holding memory and an upstream connection.',
+      default: DEFAULT_MAX_CONCURRENT_STREAMS,
+    }),
   enable_full_duplex: z
     .boolean()
     .optional()
@@ -471,6 +482,7 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
         writeTimeout: s.write_timeout,
         idleTimeout: s.idle_timeout,
         maxHeaderBytes: s.max_header_bytes,
+        maxConcurrentStreams: s.max_concurrent_streams,
         enableFullDuplex: s.enable_full_duplex,
         logs: s.logs !== undefined,
         logger,

@@ -13,7 +13,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
-import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+import { Registry as MetricsRegistry } from 'prom-client';
+import { isServed, observeRequest, requestMetrics, type RequestMetrics } from './request_metrics.js';
 import { KeptState } from './kept.js';
 import { HttpError } from './errors.js';
 import { parseListen, type ListenAddress } from './listen.js';
@@ -59,6 +60,12 @@ export interface ServerOptions {
   writeTimeout?: number | string;
   idleTimeout?: number | string;
   maxHeaderBytes?: number;
+  /**
+   * Most streams one HTTP/2 connection may have open at once (`SETTINGS_MAX_CONCURRENT_STREAMS`,
+   * RFC 9113 §6.5.2). Default 250, as Go's and Caddy's: without a limit one connection can open
+   * thousands of streams, each holding memory and perhaps an upstream connection.
+   */
+  maxConcurrentStreams?: number;
   enableFullDuplex?: boolean;
   /** Access log on. */
   logs?: boolean;
@@ -79,11 +86,17 @@ export interface ServerOptions {
   kept?: KeptState;
   /** Where metrics go; default a fresh prom-client registry. */
   metrics?: MetricsRegistry;
-  /** Collect per-request metrics (`ferry_http_requests_total`, …). */
+  /**
+   * Collect per-request metrics (`ferry_http_requests_total`, …). They are collected anyway once
+   * a `metrics` handler serves this server's registry.
+   */
   requestMetrics?: boolean;
   /** How long a stop waits for in-flight requests. Default 10s. */
   gracePeriod?: number | string;
 }
+
+/** `ServerOptions.maxConcurrentStreams` when unset (and the config's `max_concurrent_streams`). */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 250;
 
 const ms = (v: number | string | undefined, fallback: number): number =>
   v === undefined ? fallback : typeof v === 'number' ? v : parseDuration(v);
@@ -107,31 +120,11 @@ interface Generation {
   stopping: AbortController;
   active: number;
   drained: (() => void) | undefined;
+  /** Request metrics, decided at this generation's first request (every server of its config is provisioned by then); null: off. */
+  metrics: RequestMetrics | null | undefined;
   /** The owning server's count; a reload hands the generation to the server that keeps listening. */
   release: () => void;
   settle: () => void;
-}
-
-interface RequestMetrics {
-  total: Counter<'server' | 'method' | 'code'>;
-  duration: Histogram<'server' | 'method' | 'code'>;
-  inFlight: Gauge<'server'>;
-}
-
-function requestMetrics(registry: MetricsRegistry): RequestMetrics {
-  const existing = registry.getSingleMetric('ferry_http_requests_total') as RequestMetrics['total'] | undefined;
-  if (existing) {
-    return {
-      total: existing,
-      duration: registry.getSingleMetric('ferry_http_request_duration_seconds') as RequestMetrics['duration'],
-      inFlight: registry.getSingleMetric('ferry_http_requests_in_flight') as RequestMetrics['inFlight'],
-    };
-  }
-  return {
-    total: new Counter({ name: 'ferry_http_requests_total', help: 'Requests handled', labelNames: ['server', 'method', 'code'], registers: [registry] }),
-    duration: new Histogram({ name: 'ferry_http_request_duration_seconds', help: 'Time to handle a request', labelNames: ['server', 'method', 'code'], registers: [registry] }),
-    inFlight: new Gauge({ name: 'ferry_http_requests_in_flight', help: 'Requests being handled', labelNames: ['server'], registers: [registry] }),
-  };
 }
 
 /** Picks the certificate for an SNI name: the first whose names cover it, else the first. */
@@ -176,7 +169,6 @@ export class FerryServer {
   /** Every accepted TCP connection, so a stop can end even those that never sent a request. */
   #sockets = new Set<Socket>();
   #accessLog: Logger | undefined;
-  #reqMetrics: RequestMetrics | undefined;
   #closing: Promise<void> | undefined;
   readonly #fullDuplex: boolean;
   readonly #writeTimeout: number;
@@ -194,7 +186,6 @@ export class FerryServer {
     this.#listen = (typeof listen === 'string' ? [listen] : listen).map(parseListen);
     this.#protocols = new Set(options.protocols ?? ['h1', 'h2']);
     if (options.logs) this.#accessLog = this.logger.child({ logger: 'http.log.access', server: this.name });
-    if (options.requestMetrics) this.#reqMetrics = requestMetrics(this.metrics);
     this.#fullDuplex = options.enableFullDuplex === true;
     this.#writeTimeout = ms(options.writeTimeout, 0);
   }
@@ -245,6 +236,7 @@ export class FerryServer {
       stopping: this.#stopping,
       active: 0,
       drained: undefined,
+      metrics: undefined,
       release: this.#release,
       settle: () => {
         if (--gen.active === 0) gen.drained?.();
@@ -263,7 +255,7 @@ export class FerryServer {
     const certs = o.tls?.certificates.map((c) => createHash('sha256').update(c.cert).update(c.key).digest('hex'));
     return JSON.stringify([
       this.name, this.#listen.map((l) => l.text), [...this.#protocols].sort(), certs, o.readTimeout, o.readHeaderTimeout,
-      o.writeTimeout, o.idleTimeout, o.maxHeaderBytes, o.enableFullDuplex, o.logs, o.requestMetrics, o.gracePeriod,
+      o.writeTimeout, o.idleTimeout, o.maxHeaderBytes, o.maxConcurrentStreams, o.enableFullDuplex, o.logs, o.requestMetrics, o.gracePeriod,
     ]);
   }
 
@@ -449,6 +441,7 @@ export class FerryServer {
     let h2: Http2Server | Http2SecureServer | undefined;
     const h2Settings = {
       enableConnectProtocol: true,
+      maxConcurrentStreams: o.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
       ...(o.maxHeaderBytes ? { maxHeaderListSize: o.maxHeaderBytes } : {}),
     };
     if (tls) {
@@ -515,6 +508,9 @@ export class FerryServer {
     }
     server.on('error', (err) => this.logger.error({ err, listen: addr.text }, 'listener error'));
     server.on('connection', (socket: Socket) => {
+      // Every accepted socket, whatever the path (Node sets it for plain HTTP only, not under TLS):
+      // with Nagle's algorithm a small write waits for the peer's delayed ACK, ~40 ms per exchange.
+      socket.setNoDelay(true);
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
     });
@@ -549,12 +545,13 @@ export class FerryServer {
     // A request counts as in flight until its response has closed (all bytes written, or aborted),
     // in the generation (config) that took it: a reload lets it finish there.
     let onClose = gen.settle;
-    if (this.#accessLog || this.#reqMetrics) {
+    const metrics = gen.metrics === undefined ? this.#requestMetrics(gen) : gen.metrics;
+    if (this.#accessLog || metrics) {
       const start = performance.now();
       void req.remoteAddress; // read the peer while the connection is surely there
-      this.#reqMetrics?.inFlight.inc({ server: this.name });
+      metrics?.inFlight.inc({ server: this.name });
       onClose = () => {
-        this.#observe(req, res, start);
+        this.#observe(req, res, start, metrics);
         gen.settle();
       };
     }
@@ -601,15 +598,15 @@ export class FerryServer {
     };
   }
 
-  #observe(req: FerryRequest, res: ResponseWriter, start: number): void {
+  #requestMetrics(gen: Generation): RequestMetrics | null {
+    gen.metrics = this.#options.requestMetrics || isServed(this.metrics) ? requestMetrics(this.metrics) : null;
+    return gen.metrics;
+  }
+
+  #observe(req: FerryRequest, res: ResponseWriter, start: number, metrics: RequestMetrics | null): void {
     const seconds = (performance.now() - start) / 1000;
     const status = res.writableFinished ? res.statusCode : 499;
-    if (this.#reqMetrics) {
-      const labels = { server: this.name, method: req.method, code: String(status) };
-      this.#reqMetrics.total.inc(labels);
-      this.#reqMetrics.duration.observe(labels, seconds);
-      this.#reqMetrics.inFlight.dec({ server: this.name });
-    }
+    if (metrics) observeRequest(metrics, this.name, req.method, status, seconds);
     this.#accessLog?.info(
       {
         request: {

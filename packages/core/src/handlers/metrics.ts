@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
 import type { Middleware } from '../types.js';
 import { clusterMetrics, isFerryWorker } from '../worker.js';
+import { serveRequestMetrics } from '../request_metrics.js';
 
 /**
  * `http.handlers.metrics`: the metrics in the Prometheus text exposition format. Under
@@ -22,6 +23,7 @@ export const metricsModule = defineModule({
   }),
   provision({ scope }, ctx): Middleware {
     const registry = ctx.metrics;
+    serveRequestMetrics(registry);
     const everyWorker = scope === 'all' && isFerryWorker();
     return async (_req, res) => {
       let text: string;
