@@ -3,6 +3,8 @@ import type { ProvisionContext } from './module.js';
 import type { Template } from './placeholders.js';
 import type { FerryRequest } from './request.js';
 import type { ResponseWriter } from './types.js';
+import { joinPath } from './errors.js';
+import { compileRegexp } from './regexp.js';
 
 const replacement = z
   .strictObject({
@@ -10,7 +12,9 @@ const replacement = z
     search_regexp: z
       .string()
       .optional()
-      .describe('Regular expression (JavaScript syntax) to replace, every match; `replace` may use `$1`, `$<name>` (give this or `search`).'),
+      .describe(
+        "Regular expression to replace, every match (give this or `search`). RE2 syntax, as Caddy's; `replace` expands `$1`, `${1}`, `$name`, `${name}` and `$$` as Go does (`${1}x` when text follows a reference).",
+      ),
     replace: z.string().optional().meta({ description: 'Replacement text; placeholders allowed.', default: '' }),
   })
   .refine((r) => (r.search === undefined) !== (r.search_regexp === undefined), 'give exactly one of search, search_regexp');
@@ -131,8 +135,8 @@ export function compileHeaderOps(o: HeaderOpsConfig | undefined, ctx: Pick<Provi
   });
   const replace = Object.entries(o.replace ?? {}).map(([name, reps]) => ({
     name,
-    reps: reps.map((r) => ({
-      re: r.search_regexp !== undefined ? new RegExp(r.search_regexp, 'g') : undefined,
+    reps: reps.map((r, i) => ({
+      re: r.search_regexp !== undefined ? compileRegexp(r.search_regexp, joinPath(path, 'replace', name, i, 'search_regexp')) : undefined,
       search: r.search,
       replace: ctx.template(r.replace ?? '', path),
     })),
@@ -148,7 +152,7 @@ export function compileHeaderOps(o: HeaderOpsConfig | undefined, ctx: Pick<Provi
         if (v === undefined) continue;
         for (const r of reps) {
           const to = r.replace.render(req);
-          v = r.re ? v.replace(r.re, to) : v.split(r.search!).join(to);
+          v = r.re ? r.re.replaceAll(v, to) : v.split(r.search!).join(to);
         }
         t.set(n, [v]);
       }

@@ -68,6 +68,7 @@ export {
 export { internalCertificate, certificateCacheDir } from './internal_ca.js';
 export { KeptState } from './kept.js';
 export { LabelLimit, methodLabel } from './label_limit.js';
+export { ConfigRegexp, compileRegexp, type RegexpMatch } from './regexp.js';
 export { AdminServer, adminOptionsOf, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';
 export {
   isFerryWorker,

@@ -4,7 +4,7 @@ import type { Upstream } from './upstream.js';
 export interface ActiveHealth {
   interval: number;
   expectStatus: number | undefined;
-  expectBody: RegExp | undefined;
+  expectBody: { test(body: string): boolean } | undefined;
   passes: number;
   fails: number;
 }

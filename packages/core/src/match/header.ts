@@ -4,6 +4,7 @@ import type { FerryRequest } from '../request.js';
 import type { Matcher } from '../types.js';
 import { captureMatcher, regexpConfig } from './path_regexp.js';
 import { valuePattern } from '../response_match.js';
+import { joinPath } from '../errors.js';
 
 /** The values of a request header as a list (`Host` read from the authority, as Go does). */
 export function headerValues(req: FerryRequest, name: string): string[] | undefined {
@@ -52,10 +53,10 @@ export const headerRegexpMatcher = defineModule({
     z.string().meta({ title: 'field' }),
     regexpConfig.describe("The regular expression the field's values (joined with `,`) must match; a missing field does not match."),
   ),
-  provision(fields): Matcher {
+  provision(fields, ctx): Matcher {
     const checks = Object.entries(fields).map(([name, cfg]) => {
       const key = name.toLowerCase();
-      return captureMatcher(cfg, (req) => headerValues(req, key)?.join(','));
+      return captureMatcher(cfg, (req) => headerValues(req, key)?.join(','), joinPath(ctx.path, name, 'pattern'));
     });
     return (req) => checks.every((c) => c(req));
   },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
 import type { Matcher } from '../types.js';
+import { compileRegexp, type ConfigRegexp } from '../regexp.js';
 
 /** Resolves `.`/`..` segments and repeated slashes, keeping a trailing slash (Go's path.Clean, nearly). */
 export function cleanPath(p: string): string {
@@ -18,11 +19,15 @@ export function cleanPath(p: string): string {
   return trailing && joined !== '/' ? `${joined}/` : joined;
 }
 
-/** A glob where `*` matches any run of characters but `/` (Go's path.Match). */
-function globToRegExp(glob: string): RegExp {
+/**
+ * A glob where `*` matches any run of characters but `/` (Go's path.Match). Matched by the
+ * linear-time engine: with V8's RegExp, several `*` in one segment (`/assets/*-*-*.js`)
+ * backtrack polynomially, 11 s for a 4,000-character segment.
+ */
+function globToRegExp(glob: string): ConfigRegexp {
   let re = '';
   for (const c of glob) re += c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${re}$`);
+  return compileRegexp(`^${re}$`);
 }
 
 function compilePattern(pattern: string): (path: string) => boolean {

@@ -2,32 +2,38 @@ import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
 import type { FerryRequest } from '../request.js';
 import type { Matcher } from '../types.js';
+import { compileRegexp } from '../regexp.js';
 import { cleanPath } from './path.js';
 
 export const regexpConfig = z.strictObject({
-  pattern: z.string().describe('Regular expression (JavaScript syntax, unanchored: use `^` and `$`) to match.'),
+  pattern: z.string().describe(
+    "Regular expression to match, unanchored (use `^` and `$`). RE2 syntax, as Caddy's (Go's): `(?P<name>…)` or `(?<name>…)` groups, `(?i)` flags, no lookaround or backreferences; matched in linear time.",
+  ),
   name: z
     .string()
     .optional()
     .describe('Name for the captures: `{http.regexp.NAME.1}`, `{http.regexp.NAME.GROUP}`. Unset: `{http.regexp.1}`, `{http.regexp.GROUP}`.'),
 });
 
-/** Compiles a pattern that stores its captures as `{http.regexp.NAME.N}` / `{http.regexp.NAME.GROUP}`. */
-export function captureMatcher(config: z.output<typeof regexpConfig>, subject: (req: FerryRequest) => string | undefined): Matcher {
-  let re: RegExp;
-  try {
-    re = new RegExp(config.pattern);
-  } catch (err) {
-    throw new Error(`invalid regular expression: ${(err as Error).message}`);
-  }
+/**
+ * Compiles a pattern (RE2 syntax, linear-time matching) that stores its captures as
+ * `{http.regexp.NAME.N}` / `{http.regexp.NAME.GROUP}`. A bad pattern is a config error at
+ * `path` (default: the module being provisioned).
+ */
+export function captureMatcher(config: z.output<typeof regexpConfig>, subject: (req: FerryRequest) => string | undefined, path?: string): Matcher {
+  const re = compileRegexp(config.pattern, path);
   const prefix = config.name ? `${config.name}.` : '';
+  // Placeholder keys built once, not per request.
+  const numbered = Array.from({ length: re.groupCount + 1 }, (_, i) => `${prefix}${i}`);
+  const named = [...re.groupNames].map(([name, i]) => [`${prefix}${name}`, i] as const);
   return (req) => {
     const s = subject(req);
     if (s === undefined) return false;
     const m = re.exec(s);
     if (!m) return false;
-    for (let i = 0; i < m.length; i++) req.captures.set(`${prefix}${i}`, m[i] ?? '');
-    if (m.groups) for (const [k, v] of Object.entries(m.groups)) req.captures.set(`${prefix}${k}`, v ?? '');
+    const c = m.captures;
+    for (let i = 0; i < numbered.length; i++) req.captures.set(numbered[i]!, c[i]!);
+    for (const [key, i] of named) req.captures.set(key, c[i]!);
     return true;
   };
 }
