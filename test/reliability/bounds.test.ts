@@ -147,7 +147,8 @@ describe('resource bounds (ferry in a child process)', () => {
     const STREAMS = 5_000;
     const child = await ferry([
       { match: [{ path: ['/publish'] }], handle: [{ handler: 'sse_publish', topic: 't' }], terminal: true },
-      { match: [{ path: ['/events'] }], handle: [{ handler: 'sse', topic: 't', heartbeat: '0s' }], terminal: true },
+      // Every stream comes from 127.0.0.1: the per-address bound (1,000 by default) is raised for this load.
+      { match: [{ path: ['/events'] }], handle: [{ handler: 'sse', topic: 't', heartbeat: '0s', max_subscriptions_per_address: STREAMS }], terminal: true },
       { handle: [{ handler: 'static_response', body: 'ok' }] },
     ]);
     const warm = await timedGet(child.port, '/');
