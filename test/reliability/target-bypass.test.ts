@@ -218,6 +218,19 @@ describe('the request target is read once, the same way by matchers and upstream
     expect(seen.length).toBe(before);
   });
 
+  it('h2: the host matchers and the upstream read the same authority, whatever Host the client adds', async () => {
+    const session = await h2Session(`http://127.0.0.1:${deny.addresses[0]!.port}`);
+    for (const [authority, hostField] of [['blocked.example', 'ok.example'], ['blocked2.example:443', 'ok.example'], ['BLOCKED.example', 'ok.example'], ['ok.example', 'blocked.example']] as const) {
+      const before = seen.length;
+      const answer = await h2Request(session, { ':method': 'GET', ':path': '/', ':authority': authority, host: hostField });
+      const body = answer.body.toString();
+      expectSafe({ status: answer.status, body }, before, notAdmin, `h2 :authority ${authority}, host ${hostField}`);
+      if (authority.toLowerCase().startsWith('blocked')) expect(answer.status).toBe(403);
+      else expect(seen.slice(before).map((s) => s.host)).toEqual([authority]);
+    }
+    session.close();
+  });
+
   it('`\\` and `#` are forwarded escaped (%5C, %23), as Caddy does', async () => {
     const before = seen.length;
     expect((await rawH1(deny, '/x/..\\y#z?a=#1')).status).toBe(200);
