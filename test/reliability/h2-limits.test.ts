@@ -47,7 +47,7 @@ async function slowUpstream() {
 
 describe('HTTP/2 stream limits', () => {
   it('advertises SETTINGS_MAX_CONCURRENT_STREAMS 250 by default, and the configured value', async () => {
-    const byDefault = await serve({ handler: staticResponse({ body: 'x' }) });
+    const byDefault = await serve({ routes: [{ handle: [staticResponse({ body: 'x' })] }] });
     const a = await RawH2.open(byDefault.addresses[0]!.port);
     defer(() => a.close());
     expect(a.settings.get(SETTINGS_MAX_CONCURRENT_STREAMS)).toBe(250);

@@ -103,6 +103,23 @@ export function writerTarget(res: ResponseWriter): HeaderTarget {
   return new WriterTarget(res);
 }
 
+/** What Node refuses in a field value (ERR_INVALID_CHAR): controls but HTAB, and anything past Latin-1. */
+const NOT_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const NOT_FIELD_VALUE_ALL = /[^\t\x20-\x7e\x80-\xff]+/g;
+
+/**
+ * A rendered placeholder as a field value Node accepts, sending the bytes Caddy would: text past
+ * Latin-1 (a decoded path, a header's UTF-8) goes out as its UTF-8 bytes, and a control
+ * character (`%0A` in a path) as a space, as Go turns CR and LF into spaces. Without this, one
+ * such request made `setHeader` throw: a 500 and a stack trace in the log per request.
+ */
+export function fieldValue(value: string): string {
+  if (!NOT_FIELD_VALUE.test(value)) return value;
+  return value.replace(NOT_FIELD_VALUE_ALL, (run) =>
+    Array.from(run, (c) => (c.charCodeAt(0) < 0x20 || c === '\x7f' ? ' ' : Buffer.from(c, 'utf8').toString('latin1'))).join(''),
+  );
+}
+
 /** Compiled header ops: apply them to a target, rendering placeholders against `req`. */
 export type HeaderOps = (req: FerryRequest, target: HeaderTarget) => void;
 
@@ -120,7 +137,7 @@ export function compileHeaderOps(o: HeaderOpsConfig | undefined, ctx: Pick<Provi
       fixed.set(list, values);
       return values;
     }
-    return list.map((t) => t.render(req));
+    return list.map((t) => fieldValue(t.render(req)));
   };
   const add = Object.entries(o.add ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.add[${JSON.stringify(n)}]`)] as const);
   const set = Object.entries(o.set ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.set[${JSON.stringify(n)}]`)] as const);
@@ -151,7 +168,7 @@ export function compileHeaderOps(o: HeaderOpsConfig | undefined, ctx: Pick<Provi
         let v = t.get(n);
         if (v === undefined) continue;
         for (const r of reps) {
-          const to = r.replace.render(req);
+          const to = fieldValue(r.replace.render(req));
           v = r.re ? r.re.replaceAll(v, to) : v.split(r.search!).join(to);
         }
         t.set(n, [v]);

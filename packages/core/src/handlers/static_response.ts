@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
 import { DONE, type Middleware } from '../types.js';
+import { fieldValue } from '../header_ops.js';
 
 const config = z.strictObject({
   status_code: z
@@ -76,7 +77,7 @@ export const staticResponseModule = defineModule({
     // Not async: a static response finishes synchronously and returns the shared DONE.
     return (req, res) => {
       for (const h of headers) {
-        res.setHeader(h.name, h.values.length === 1 ? h.values[0]!.render(req) : h.values.map((v) => v.render(req)));
+        res.setHeader(h.name, h.values.length === 1 ? fieldValue(h.values[0]!.render(req)) : h.values.map((v) => fieldValue(v.render(req))));
       }
       // In error routes, Caddy's default status is the error's own, not 200.
       let code = cfg.status_code === undefined && req.error ? req.error.status : fixedStatus;
