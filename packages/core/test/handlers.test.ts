@@ -354,9 +354,12 @@ describe('metrics', () => {
     expect(text).toMatch(/^ferry_http_requests_total\{server="default",method="POST",code="418"\} 1$/m);
   });
 
-  it('without requestMetrics the exposition has no request counter', async () => {
-    const server = await serve({ routes: [{ handle: [metrics()] }] });
-    expect(await bodyOf(server.url, '/')).not.toContain('ferry_http_requests_total');
+  it('a server whose registry no metrics handler serves, without requestMetrics, records no request metrics', async () => {
+    const registry = new MetricsRegistry();
+    const server = await serve({ metrics: registry, routes: [{ handle: [staticResponse({ body: 'ok' })] }] });
+    expect(await bodyOf(server.url, '/')).toBe('ok');
+    expect(registry.getSingleMetric('ferry_http_requests_total')).toBeUndefined();
+    expect((await registry.metrics()).trim()).toBe('');
   });
 
   it('outside ferry workers, scope "all" and "process" both serve this process', async () => {
