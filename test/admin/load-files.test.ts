@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { makeFifo } from '@ferry/test-kit/fifo';
 import { AdminServer, silentLogger } from '@ferry/core';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { call, config, portOf, served, startApp, type Answer } from './helpers.js';
@@ -13,18 +13,6 @@ import { call, config, portOf, served, startApp, type Answer } from './helpers.j
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-admin-fifo-'));
-const fifos: string[] = [];
-
-// A load stuck on a FIFO (the unfixed loader) is released by a writer that opens and closes it.
-afterEach(() => {
-  for (const fifo of fifos.splice(0)) {
-    try {
-      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-    } catch {
-      // ENXIO: nobody is reading it
-    }
-  }
-});
 
 /** The answer, or 'hung' when none came within `ms`. */
 async function within(answer: Promise<Answer>, ms = 3000): Promise<Answer | 'hung'> {
@@ -43,9 +31,7 @@ describe('admin API: load_files naming a FIFO', () => {
     defer(() => admin.close());
     const port = admin.address.port;
 
-    const fifo = join(dir, 'cert.fifo');
-    execFileSync('mkfifo', [fifo]);
-    fifos.push(fifo);
+    const fifo = makeFifo(dir, 'cert.fifo');
     const bad = config('never');
     const withFifo = { apps: { ...bad.apps, tls: { certificates: { load_files: [{ certificate: fifo, key: fifo }] } } } };
 

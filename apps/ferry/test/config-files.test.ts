@@ -1,26 +1,15 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { makeFifo } from '@ferry/test-kit/fifo';
 import { CLI, configFile, type Result } from './cli.js';
 
 /** `ferry validate`/`run` on hostile config files (issue #13 items 7 and 10): a clear error, never a hang. */
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-config-files-'));
-const fifos: string[] = [];
-
-// A reader stuck on a FIFO is released by a writer that opens and closes it.
-afterEach(() => {
-  for (const fifo of fifos.splice(0)) {
-    try {
-      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-    } catch {
-      // ENXIO: nobody is reading it
-    }
-  }
-});
 
 /** Runs `ferry ARGS` to completion; a run still going after `ms` is killed and fails the test. */
 async function ferryWithin(args: string[], ms = 8000): Promise<Result> {
@@ -62,9 +51,7 @@ describe('config files that must be refused', () => {
   });
 
   it('run refuses a FIFO as load_files at once, naming the file and its JSON path', async () => {
-    const fifo = join(dir, 'key.fifo');
-    execFileSync('mkfifo', [fifo]);
-    fifos.push(fifo);
+    const fifo = makeFifo(dir, 'key.fifo');
     const cert = join(dir, 'missing-cert.pem');
     const file = configFile({ admin: { disabled: true }, apps: { http: { servers: { s: server } }, tls: { certificates: { load_files: [{ certificate: cert, key: fifo }] } } } });
     const r = await ferryWithin(['run', '--config', file]);
@@ -74,9 +61,7 @@ describe('config files that must be refused', () => {
   });
 
   it('still reads a config from a pipe, as with --config <(jq …)', async () => {
-    const fifo = join(dir, 'config.fifo');
-    execFileSync('mkfifo', [fifo]);
-    fifos.push(fifo);
+    const fifo = makeFifo(dir, 'config.fifo');
     const r = ferryWithin(['validate', '--config', fifo]);
     // The writer's open waits for ferry to open the FIFO for reading.
     const writer = spawn('sh', ['-c', `cat > '${fifo}'`], { stdio: ['pipe', 'ignore', 'inherit'] });

@@ -1,33 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { makeFifo } from '@ferry/test-kit/fifo';
 import { selfSigned } from '@ferry/test-kit/certs';
 import { ConfigError, loadConfig, silentLogger, type ConfigIssue } from '../src/index.js';
 
 /** Issue #13 item 10: `load_files` naming a directory or a FIFO. */
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-load-files-'));
-const fifos: string[] = [];
 
-// A read stuck on a FIFO (the unfixed loader) is released by a writer that opens and closes it.
-afterEach(() => {
-  for (const fifo of fifos.splice(0)) {
-    try {
-      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-    } catch {
-      // ENXIO: nobody is reading it
-    }
-  }
-});
-
-function fifo(name: string): string {
-  const path = join(dir, name);
-  execFileSync('mkfifo', [path]);
-  fifos.push(path);
-  return path;
-}
+const fifo = (name: string) => makeFifo(dir, name);
 
 const pem = selfSigned();
 const certFile = join(dir, 'cert.pem');
