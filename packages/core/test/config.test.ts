@@ -1,34 +1,11 @@
 import { request as httpsRequest } from 'node:https';
 import { connect as h2connect } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, silentLogger, type ConfigIssue, type FerryApp } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { ConfigIssue } from '../src/index.js';
 import { selfSigned } from '@ferry/test-kit/certs';
 import { accepts, freePort, send } from './helpers/http.js';
-
-const started: FerryApp[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.stop(0)));
-});
-
-async function load(json: unknown): Promise<FerryApp> {
-  const app = await loadConfig(json, { logger: silentLogger() });
-  started.push(app);
-  return app;
-}
-
-/** The issues of a config that must not load. */
-async function issuesOf(json: unknown): Promise<ConfigIssue[]> {
-  const err = await loadConfig(json, { logger: silentLogger() }).then(
-    (app) => {
-      started.push(app);
-      return undefined;
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ConfigError);
-  return (err as ConfigError).issues;
-}
+import { issuesOf, load } from './helpers/config.js';
 
 const paths = (issues: ConfigIssue[]) => issues.map((i) => i.path);
 

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, silentLogger, type ConfigIssue, type FerryApp } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { send } from './helpers/http.js';
+import { issuesOf, load } from './helpers/config.js';
 
 /**
  * Config JSON comes from files and the admin API: a key that names an object prototype
@@ -8,22 +8,8 @@ import { send } from './helpers/http.js';
  * prototype change) must be refused with its path, never dropped or followed.
  */
 
-const started: FerryApp[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.stop(0)));
-});
-
-async function issuesOf(text: string): Promise<ConfigIssue[]> {
-  const err = await loadConfig(JSON.parse(text), { logger: silentLogger() }).then(
-    (app) => {
-      started.push(app);
-      return undefined;
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ConfigError);
-  return (err as ConfigError).issues;
-}
+/** The issues of a config given as JSON text (JSON.parse keeps `__proto__` as an own key). */
+const issuesOfText = (text: string) => issuesOf(JSON.parse(text));
 
 /** A one-server config (as JSON text) whose route list is `routes` (JSON text). */
 const withRoutes = (routes: string) => `{"apps":{"http":{"servers":{"s":{"listen":["127.0.0.1:0"],"routes":${routes}}}}}}`;
@@ -40,7 +26,7 @@ describe('config keys that name an object prototype', () => {
   ];
   for (const [what, text, path] of cases) {
     it(`refuses ${what}, naming its JSON path`, async () => {
-      const issues = await issuesOf(text);
+      const issues = await issuesOfText(text);
       const issue = issues.find((i) => i.path === path);
       expect(issue, JSON.stringify(issues)).toBeDefined();
       expect(issue!.message).toMatch(/not allowed as a key/);
@@ -51,20 +37,19 @@ describe('config keys that name an object prototype', () => {
 describe('names that are Object.prototype members', () => {
   for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
     it(`a handler named "${name}" is an unknown handler`, async () => {
-      const issues = await issuesOf(withRoutes(`[{"handle":[{"handler":${JSON.stringify(name)}}]}]`));
+      const issues = await issuesOfText(withRoutes(`[{"handle":[{"handler":${JSON.stringify(name)}}]}]`));
       expect(issues).toEqual([{ path: 'apps.http.servers.s.routes[0].handle[0].handler', message: expect.stringMatching(/^unknown handler/) }]);
     });
   }
 
   it('a matcher named "toString" is an unknown matcher', async () => {
-    const issues = await issuesOf(withRoutes('[{"match":[{"toString":{}}],"handle":[]}]'));
+    const issues = await issuesOfText(withRoutes('[{"match":[{"toString":{}}],"handle":[]}]'));
     expect(issues).toEqual([{ path: 'apps.http.servers.s.routes[0].match[0].toString', message: expect.stringMatching(/^unknown matcher/) }]);
   });
 
   it('placeholders {http.vars.__proto__} and {http.vars.toString} render empty when unset', async () => {
     const body = '[{http.vars.__proto__}|{http.vars.toString}|{http.vars.constructor}]';
-    const app = await loadConfig(JSON.parse(withRoutes(JSON.stringify([{ handle: [{ handler: 'static_response', body }] }]))), { logger: silentLogger() });
-    started.push(app);
+    const app = await load(JSON.parse(withRoutes(JSON.stringify([{ handle: [{ handler: 'static_response', body }] }]))));
     await app.start();
     const reply = await send(`http://127.0.0.1:${app.servers[0]!.addresses[0]!.port}`);
     expect(reply.body).toBe('[||]');
