@@ -73,7 +73,7 @@ function parseResponses(raw: string): { responses: Response[]; rest: string } {
     const headEnd = raw.indexOf('\r\n\r\n', at);
     if (!m || headEnd < 0) break;
     const head = raw.slice(at, headEnd).toLowerCase();
-    let bodyStart = headEnd + 4;
+    const bodyStart = headEnd + 4;
     let body = '';
     const cl = /\r\ncontent-length: *(\d+)/.exec(head);
     if (cl) {
@@ -224,18 +224,18 @@ const corpus: Case[] = [
   ['unterminated chunked body, then EOF', POST('Transfer-Encoding: chunked\r\n', '5\r\nhello\r\n'), [400]],
   ['chunked body cut inside a chunk, then EOF', POST('Transfer-Encoding: chunked\r\n', 'a\r\nhel'), [400]],
   // Smuggling: each is followed by a second request that must never be served.
-  ['smuggle CL.TE', POST('Content-Length: 6\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n' + SMUGGLED), [400]],
+  ['smuggle CL.TE', POST('Content-Length: 6\r\nTransfer-Encoding: chunked\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
   ['smuggle TE.CL', POST('Transfer-Encoding: chunked\r\nContent-Length: 3\r\n', `${(SMUGGLED.length + 0).toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`), [400]],
-  ['smuggle TE.TE (second TE identity)', POST('Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n', '0\r\n\r\n' + SMUGGLED), [400]],
-  ['smuggle TE with space before colon', POST('Transfer-Encoding : chunked\r\nContent-Length: 5\r\n', '0\r\n\r\n' + SMUGGLED), [400]],
-  ['smuggle TE obs-fold', POST('Content-Length: 5\r\nTransfer-Encoding:\r\n chunked\r\n', '0\r\n\r\n' + SMUGGLED), [400]],
-  ['smuggle TE with vertical tab', POST('Transfer-Encoding:\x0bchunked\r\nContent-Length: 5\r\n', '0\r\n\r\n' + SMUGGLED), [400]],
+  ['smuggle TE.TE (second TE identity)', POST('Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
+  ['smuggle TE with space before colon', POST('Transfer-Encoding : chunked\r\nContent-Length: 5\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
+  ['smuggle TE obs-fold', POST('Content-Length: 5\r\nTransfer-Encoding:\r\n chunked\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
+  ['smuggle TE with vertical tab', POST('Transfer-Encoding:\x0bchunked\r\nContent-Length: 5\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
   ['smuggle duplicate Content-Length (0 and body)', POST('Content-Length: 0\r\nContent-Length: 36\r\n', SMUGGLED), [400]],
   ['smuggle chunked over HTTP/1.0 with CL', `POST /p HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`, [400]],
-  ['smuggle LF-only chunk terminator', POST('Transfer-Encoding: chunked\r\n', '0\n\n' + SMUGGLED), [400]],
+  ['smuggle LF-only chunk terminator', POST('Transfer-Encoding: chunked\r\n', `0\n\n${SMUGGLED}`), [400]],
   ['smuggle bare-LF header line', `POST /p HTTP/1.1\r\nHost: x\r\nX-A: a\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`, [400]],
-  ['smuggle NUL in Transfer-Encoding', POST('Transfer-Encoding: chunked\0\r\nContent-Length: 5\r\n', '0\r\n\r\n' + SMUGGLED), [400]],
-  ['smuggle chunk size with leading space', POST('Transfer-Encoding: chunked\r\n', ' 0\r\n\r\n' + SMUGGLED), [400]],
+  ['smuggle NUL in Transfer-Encoding', POST('Transfer-Encoding: chunked\0\r\nContent-Length: 5\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
+  ['smuggle chunk size with leading space', POST('Transfer-Encoding: chunked\r\n', ` 0\r\n\r\n${SMUGGLED}`), [400]],
 ];
 
 describe('malformed HTTP/1.1 input', () => {
@@ -312,7 +312,7 @@ describe('malformed HTTP/1.1 input', () => {
     let bad = 0;
     await fc.assert(
       fc.asyncProperty(line, async ({ parts: [m, t, v], bad: isBad }) => {
-        const input = `${m} ${t} ${v}`.trimEnd() + '\r\nHost: x\r\nContent-Length: 0\r\n\r\n';
+        const input = `${`${m} ${t} ${v}`.trimEnd()}\r\nHost: x\r\nContent-Length: 0\r\n\r\n`;
         const o = await exchange(input);
         if (isBad) bad++;
         if (isBad && !rejected(o)) return false;

@@ -14,7 +14,7 @@ const NORMAL = 20;
 const HEADER_TIMEOUT_MS = 2000;
 /** What the test tolerates past readHeaderTimeout for the server's periodic check (every 500 ms here). */
 const CLOSE_DEADLINE_MS = 6000;
-const PARTIAL = 'GET /slowloris HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Dribble: ' + 'a'.repeat(64);
+const PARTIAL = `GET /slowloris HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Dribble: ${'a'.repeat(64)}`;
 
 let server: FerryServer | undefined;
 const sockets: Socket[] = [];
@@ -73,7 +73,14 @@ describe('slowloris (readHeaderTimeout: 2s)', () => {
         sockets.push(s);
         s.on('error', () => {});
         s.on('data', (c: Buffer) => (st.received += c.toString('latin1')));
-        closed.push(new Promise((resolve) => s.once('close', () => ((st.closedAt = performance.now()), resolve()))));
+        closed.push(
+          new Promise((resolve) =>
+            s.once('close', () => {
+              st.closedAt = performance.now();
+              resolve();
+            }),
+          ),
+        );
         await once(s, 'connect');
         st.connectedAt = performance.now();
         s.write(PARTIAL[0]!);

@@ -55,7 +55,7 @@ function backendPaths(url: string): string[] {
 const BLOCKED = 'blocked: ';
 
 let upstream: ReturnType<typeof createHttpServer>;
-let seen: Seen[] = [];
+const seen: Seen[] = [];
 let deny: FerryServer;
 let allow: FerryServer;
 

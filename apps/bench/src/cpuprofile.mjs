@@ -16,7 +16,6 @@ function decodeMappings(mappings) {
   const lines = [];
   let source = 0;
   let sourceLine = 0;
-  let sourceColumn = 0;
   for (const line of mappings.split(';')) {
     const entries = [];
     let column = 0;
@@ -39,8 +38,7 @@ function decodeMappings(mappings) {
       column += fields[0];
       if (fields.length >= 4) {
         source += fields[1];
-        sourceLine += fields[2];
-        sourceColumn += fields[3];
+        sourceLine += fields[2]; // fields[3], the source column, is not needed
         entries.push([column, source, sourceLine]);
       }
     }

@@ -1,6 +1,6 @@
 // The embedded default's page script. Kept free of template braces: this file is a
 // static_response body, so placeholders would be expanded in it.
-'use strict';
+
 
 const $ = (id) => document.getElementById(id);
 const log = (list, text) => {
@@ -14,7 +14,7 @@ addEventListener('load', () => {
   const nav = performance.getEntriesByType('navigation')[0];
   if (!nav) return;
   $('hop').textContent = nav.nextHopProtocol || 'unknown';
-  $('sizes').textContent = nav.encodedBodySize + ' / ' + nav.decodedBodySize + ' bytes';
+  $('sizes').textContent = `${nav.encodedBodySize} / ${nav.decodedBodySize} bytes`;
 });
 
 // SSE: clock and status.
@@ -38,7 +38,7 @@ function draw() {
   g.stroke();
   g.fillStyle = getComputedStyle(document.body).getPropertyValue('--muted') || '#888';
   g.font = '12px system-ui';
-  g.fillText('max ' + max.toFixed(1) + ' req/s', 6, 14);
+  g.fillText(`max ${max.toFixed(1)} req/s`, 6, 14);
 }
 
 let ticks = 0;
@@ -46,7 +46,7 @@ const events = new EventSource('/events');
 events.addEventListener('clock', (e) => {
   ticks += 1;
   $('clock').textContent = new Date(e.data).toLocaleTimeString();
-  $('ticks').textContent = ticks + ' tick' + (ticks === 1 ? '' : 's') + ' received';
+  $('ticks').textContent = `${ticks} tick${ticks === 1 ? '' : 's'} received`;
 });
 events.addEventListener('status', (e) => {
   const s = JSON.parse(e.data);
@@ -63,7 +63,7 @@ events.addEventListener('status', (e) => {
       const div = document.createElement('div');
       div.className = 'mono';
       const dot = document.createElement('span');
-      dot.className = 'dot ' + (up ? 'ok' : 'bad');
+      dot.className = `dot ${up ? 'ok' : 'bad'}`;
       div.append(dot, dial + (up ? ' healthy' : ' down'));
       return div;
     }),
@@ -71,7 +71,7 @@ events.addEventListener('status', (e) => {
 });
 
 // WebSocket echo through the proxy.
-const wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+const wsUrl = `${(location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host}/ws`;
 const ws = new WebSocket(wsUrl);
 ws.addEventListener('open', () => {
   $('ws-send').disabled = false;
@@ -89,7 +89,7 @@ ws.addEventListener('message', (e) => {
     $('ws-transport').dataset.transport = overH2 ? 'h2' : 'http/1.1';
     return;
   }
-  log($('ws-log'), '← ' + e.data);
+  log($('ws-log'), `← ${e.data}`);
 });
 ws.addEventListener('close', () => {
   $('ws-send').disabled = true;
@@ -98,7 +98,7 @@ ws.addEventListener('close', () => {
 $('ws-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const text = $('ws-input').value;
-  log($('ws-log'), '→ ' + text);
+  log($('ws-log'), `→ ${text}`);
   ws.send(text);
 });
 
@@ -113,7 +113,7 @@ async function duplexEcho() {
   const body = new ReadableStream({
     async start(c) {
       for (let i = 1; i <= chunks; i++) {
-        c.enqueue(enc.encode('chunk ' + i + ' of ' + chunks + '\n'));
+        c.enqueue(enc.encode(`chunk ${i} of ${chunks}\n`));
         await sleep(150);
       }
       c.close();
@@ -122,11 +122,11 @@ async function duplexEcho() {
   let res;
   try {
     res = await fetch('/duplex', { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'text/plain' } });
-    $('dx-mode').textContent = 'streaming upload (' + (performance.getEntriesByType('navigation')[0]?.nextHopProtocol || 'h2') + ')';
+    $('dx-mode').textContent = `streaming upload (${performance.getEntriesByType('navigation')[0]?.nextHopProtocol || 'h2'})`;
   } catch {
     // Browsers stream request bodies only over HTTP/2: send the whole body, the echo still streams.
     let text = '';
-    for (let i = 1; i <= chunks; i++) text += 'chunk ' + i + ' of ' + chunks + '\n';
+    for (let i = 1; i <= chunks; i++) text += `chunk ${i} of ${chunks}\n`;
     res = await fetch('/duplex', { method: 'POST', body: text, headers: { 'content-type': 'text/plain' } });
     $('dx-mode').textContent = 'whole-body upload (streaming uploads need HTTP/2); echo streamed back';
   }
@@ -140,12 +140,12 @@ async function duplexEcho() {
     let nl;
     while ((nl = buf.indexOf('\n')) !== -1) {
       lines += 1;
-      log(list, '← ' + buf.slice(0, nl) + '  (+' + Math.round(performance.now() - started) + ' ms)');
+      log(list, `← ${buf.slice(0, nl)}  (+${Math.round(performance.now() - started)} ms)`);
       buf = buf.slice(nl + 1);
     }
   }
   $('dx-mode').dataset.done = String(lines);
-  $('dx-mode').textContent += ' — ' + lines + ' chunks echoed';
+  $('dx-mode').textContent += ` — ${lines} chunks echoed`;
 }
 $('dx-form').addEventListener('submit', (e) => {
   e.preventDefault();

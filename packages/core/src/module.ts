@@ -74,6 +74,7 @@ export interface ModuleDefinition<Id extends string, S extends z.ZodType> {
   /** One line for `ferry list-modules --verbose` and the generated docs. */
   description?: string;
   /** Checks a schema cannot express. Throw (or return messages) to refuse the config. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a validate() that returns nothing (void) is the common case and must type-check
   validate?(config: z.output<S>): void | string | readonly string[];
   /** Turns validated config into the runtime value: a middleware for handlers, a predicate for matchers. */
   provision(config: z.output<S>, ctx: ProvisionContext): ProvisionResult<Id> | Promise<ProvisionResult<Id>>;
@@ -86,7 +87,7 @@ export interface FerryModule<Id extends string = string, S extends z.ZodType = z
 }
 
 // Any module, whatever its ID and schema; provision's parameter makes the concrete types invariant.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a module of any config schema; its own type is checked where it is defined
 export type AnyModule = FerryModule<string, any>;
 
 const ID = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;

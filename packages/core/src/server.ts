@@ -19,7 +19,7 @@ import { KeptState } from './kept.js';
 import { HttpError } from './errors.js';
 import { parseListen, type ListenAddress } from './listen.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
-import { Registry, type ServerInfo } from './module.js';
+import type { Registry, ServerInfo } from './module.js';
 import { Provisioner, type HandlerInput, type RouteInput } from './provision.js';
 import { Arrival, FerryRequest } from './request.js';
 import { DONE, type Handler, type Middleware, type Protocol, type ResponseWriter } from './types.js';
@@ -377,6 +377,7 @@ export class FerryServer {
     // With these listeners Node stops parsing at an Upgrade/CONNECT and hands us the socket and the
     // bytes it read past the headers (`head`): the only lossless way to take a connection over.
     const takeover = (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      // A reset or EPIPE is the client leaving: the response's 'close' and req.signal report it.
       socket.on('error', () => {});
       const res = new Http1Writer(req);
       res.attachUpgradeSocket(socket, head);
@@ -418,6 +419,7 @@ export class FerryServer {
     });
     server.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
+      // A session error ends its streams, each of which reports it to its own handler (req.signal).
       session.on('error', () => {});
       session.once('close', () => this.#sessions.delete(session));
       if (this.#stoppingNow) session.close();
@@ -429,6 +431,7 @@ export class FerryServer {
       const state = session.state as { streamsOpen?: number; localWindowSize?: number };
       if (!state || !(state as { streamsOpen?: number }).streamsOpen) session.close();
     });
+    // Emitted beside the session's own 'error' (handled above); without a listener Node would throw.
     server.on('sessionError', () => {});
   }
 
@@ -484,6 +487,7 @@ export class FerryServer {
         // apply: a client that connects and stays silent gets read_header_timeout here.
         const sniffTimeout = ms(o.readHeaderTimeout, 60_000);
         server = createNetServer({ noDelay: true }, (socket) => {
+          // Before the first bytes nothing depends on this socket: an error just closes it.
           socket.on('error', () => {});
           const silent = () => socket.destroy();
           socket.setTimeout(sniffTimeout, silent);

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the event-listener signatures repeat EventEmitter's (`...args: any[]`), so Node's own response objects are assignable to ResponseWriter
 import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FerryRequest } from './request.js';

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the overrides of write/end/writeHead and the listener signatures repeat @types/node's own `any` parameters; narrower ones would not be assignable to ServerResponse and Http2ServerResponse
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -28,7 +29,7 @@ function informationalHead(status: number, headers: OutgoingHttpHeaders | undefi
       for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${String(v)}\r\n`;
     }
   }
-  return head + '\r\n';
+  return `${head}\r\n`;
 }
 
 /** An unread request body up to this size is drained after the response to keep the connection. */
@@ -96,7 +97,6 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   }
 
   // Every final head goes through here (Node's implicit head calls writeHead too).
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override writeHead(statusCode: number, a?: any, b?: any): this {
     const req = this.req;
     // (GET and HEAD skip the look: they carry no body worth limiting, and reading the header
@@ -126,13 +126,11 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
     if (status === 100) (this as unknown as NodeContinueState)._sent100 = true;
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override write(chunk: any, encoding?: any, cb?: any): boolean {
     if (!this.headersSent) sniffFirstChunk(this, chunk);
     return super.write(chunk, encoding, cb);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override end(chunk?: any, encoding?: any, cb?: any): this {
     if (chunk !== undefined && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
     return super.end(chunk, encoding, cb);
@@ -219,13 +217,11 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
     return this;
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override write(chunk: any, encoding?: any, cb?: any): boolean {
     if (!this.headersSent) sniffFirstChunk(this, chunk);
     return super.write(chunk, encoding, cb);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override end(chunk?: any, encoding?: any, cb?: any): this {
     if (chunk !== undefined && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
     super.end(chunk, encoding, cb);

@@ -29,6 +29,7 @@ export interface DuplexOptions {
 }
 
 /** Result a duplex function may return: a Web stream (or Node Readable) that becomes the response body. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that writes its answer itself returns nothing (void)
 type DuplexResult = void | ReadableStream<Uint8Array> | Readable;
 
 /**

@@ -45,7 +45,7 @@ describe('duplex_echo with Expect: 100-continue over HTTP/1.1 (raw socket)', () 
     await raw.waitFor(hasFinalHead);
     raw.socket.write('hello');
     await raw.waitFor((d) => parseResponses(d).length === 2);
-    raw.socket.write(HEAD.replace('Expect: 100-continue\r\n', '') + 'again');
+    raw.socket.write(`${HEAD.replace('Expect: 100-continue\r\n', '')}again`);
     const all = await raw.waitFor((d) => parseResponses(d).length === 3);
     const [, first, second] = parseResponses(all);
     expect(first!.headers.connection).not.toBe('close');

@@ -117,7 +117,13 @@ describe('undici as a full-duplex client', () => {
     const server = await startServer({
       tls,
       protocols: ['h1', 'h2'],
-      handler: [(req, res, next) => (protocols.push(req.protocol), next(req, res)), echo()],
+      handler: [
+        (req, res, next) => {
+          protocols.push(req.protocol);
+          return next(req, res);
+        },
+        echo(),
+      ],
     });
     const c = client(server.url, { allowH2: true, connect: { ca } });
     await pingPong(undiciExchange(server.url, c), { rounds: ROUNDS });

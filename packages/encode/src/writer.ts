@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the overrides of write/end/writeHead repeat @types/node's own `any` parameters
 import { EventEmitter } from 'node:events';
 import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import type { Transform } from 'node:stream';
@@ -21,7 +22,7 @@ export interface EncodeRequestInfo {
   encodedValidator?: boolean;
 }
 
-const enum State {
+enum State {
   /** Headers not sent; body bytes buffered (at most about minimum_length) until we can decide. */
   Pending,
   /** Decided: the body goes through unchanged. */

@@ -199,7 +199,11 @@ describe('CONNECT over HTTP/1.1 behind encode', () => {
     let received = '';
     const until = (text: string) =>
       new Promise<void>((resolve) => {
-        const check = () => received.includes(text) && (socket.off('data', onData), resolve());
+        const check = () => {
+          if (!received.includes(text)) return;
+          socket.off('data', onData);
+          resolve();
+        };
         const onData = (c: Buffer) => {
           received += c.toString('latin1');
           check();

@@ -13,7 +13,7 @@ import {
   type Middleware,
   type ResponseWriter,
 } from '@ferry/core';
-import { RoundTripError } from './errors.js';
+import type { RoundTripError } from './errors.js';
 import { startActiveChecks, type Probe } from './health.js';
 import { addVia, endToEnd, requestEndToEnd, type HeaderRecord } from './hop.js';
 import { createSelector, type SelectionConfig } from './selection.js';

@@ -152,6 +152,7 @@ export function createTransport(cfg: TransportConfig): Transport {
     const cur = sessions.get(up);
     if (cur && !cur.closed && !cur.destroyed) return cur;
     const s = h2connect(up.origin, { settings: { enablePush: false } });
+    // A session error fails its streams, and each stream's 'error' fails its round trip (classified there).
     s.on('error', () => {});
     s.once('close', () => sessions.get(up) === s && sessions.delete(up));
     s.once('goaway', () => sessions.get(up) === s && sessions.delete(up));

@@ -106,6 +106,7 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
       clearTimeout(dialTimer);
       settled = true;
       req.signal.removeEventListener('abort', onClientGone);
+      // Errors of either side reach the splice's pipelines, which tear both sides down.
       upSocket.on('error', () => {});
       upSocket.setTimeout(0);
       upSocket.setNoDelay(true);
@@ -127,6 +128,7 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
         toClient = socket;
         fromClient = socket;
       }
+      // As for upSocket: the splice's pipelines see these errors and close both sides.
       toClient.on('error', () => {});
       fromClient.on('error', () => {});
       if (upHead.length > 0) toClient.write(upHead);
@@ -189,7 +191,13 @@ function splice(
         // A clean goodbye on both sides (masked toward the upstream, as a client must).
         if (!toClient.destroyed) toClient.write(goingAway(false));
         if (!upSocket.destroyed) upSocket.write(goingAway(true));
-        timers.push(setTimeout(() => (upSocket.destroy(), fromClient.destroy(), toClient.destroy()), 1000).unref());
+        timers.push(
+          setTimeout(() => {
+            upSocket.destroy();
+            fromClient.destroy();
+            toClient.destroy();
+          }, 1000).unref(),
+        );
       } else {
         upSocket.destroy();
         toClient.destroy();

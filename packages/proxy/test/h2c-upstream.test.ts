@@ -63,7 +63,10 @@ describe('h2c upstream transport', () => {
         got += c.toString();
         // A chunk goes out only once the previous one came back: nothing may sit in a buffer.
         if (next < 5 && got.endsWith(`chunk ${next - 1};`)) req.write(`chunk ${next++};`);
-        else if (next === 5 && got.endsWith('chunk 4;')) (next++, req.end());
+        else if (next === 5 && got.endsWith('chunk 4;')) {
+          next++;
+          req.end();
+        }
       });
       res.on('end', resolve);
     });

@@ -66,10 +66,10 @@ describe('selection policies', () => {
     const a = await httpUpstream('a', handler('a'));
     const b = await httpUpstream('b', handler('b'));
     const proxy = await startProxy({ upstreams: [{ dial: a.dial }, { dial: b.dial }], loadBalancing: { selectionPolicy: { policy: 'least_conn' } } });
-    const slow = get(proxy.url + '/slow');
+    const slow = get(`${proxy.url}/slow`);
     const busy = await arrived.promise;
     const other = busy === 'a' ? 'b' : 'a';
-    for (let i = 0; i < 5; i++) expect((await get(proxy.url + '/fast')).body.toString()).toBe(other);
+    for (let i = 0; i < 5; i++) expect((await get(`${proxy.url}/fast`)).body.toString()).toBe(other);
     release.resolve();
     expect((await slow).body.toString()).toBe(busy);
   });

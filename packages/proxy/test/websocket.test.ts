@@ -60,7 +60,7 @@ describe('WebSocket over HTTP/1.1 Upgrade (field lesson 4)', () => {
   it('returns 1,000 random binary messages (1 B to 64 KiB) byte for byte and in order', async () => {
     const up = await wsEchoUpstream();
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
-    const ws: WebSocket = await wsClient(proxy.url.replace('http', 'ws') + '/soak');
+    const ws: WebSocket = await wsClient(`${proxy.url.replace('http', 'ws')}/soak`);
     const sent = Array.from({ length: 1000 }, () => randomBytes(randomInt(1, 64 * 1024 + 1)));
     const received: Buffer[] = [];
     const done = new Promise<void>((resolve) =>

@@ -316,7 +316,7 @@ export class RedisBroker implements Broker {
     }
     const events = entries.map(([id, fields]) => entryEvent(id, fieldOf(fields, 'e') ?? '{}').ev);
     const first = entries[0];
-    const gap = !m || m[2] !== '' ? true : first !== undefined && fieldOf(first[1], 'p') !== lastEventId;
+    const gap = m?.[2] !== '' ? true : first !== undefined && fieldOf(first[1], 'p') !== lastEventId;
     return { events, gap };
   }
 

@@ -9,7 +9,7 @@ describe('server stop', () => {
   it('server.close() ends code streams made with signal: server.stopping cleanly, and resolves promptly (HTTP/1.1 and h2c)', async () => {
     const streams: EventStream[] = [];
     const two = deferred();
-    // eslint-disable-next-line prefer-const
+    // Declared before it is assigned: the handlers passed to createServer refer to it.
     let server: FerryServer;
     server = createServer({
       listen: '127.0.0.1:0',
@@ -53,7 +53,7 @@ describe('server stop', () => {
 
   it('streams on signal: server.stopping share one listener on it (no leak warning past ten), and all end on stop', async () => {
     const streams: EventStream[] = [];
-    // eslint-disable-next-line prefer-const
+    // Declared before it is assigned: the handlers passed to createServer refer to it.
     let server: FerryServer;
     server = createServer({
       listen: '127.0.0.1:0',

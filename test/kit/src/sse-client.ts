@@ -59,7 +59,10 @@ export class EventStreamParser {
   }
 
   #line(line: string): void {
-    if (line === '') return this.#dispatch();
+    if (line === '') {
+      this.#dispatch();
+      return;
+    }
     if (line[0] === ':') {
       this.comments++;
       return;

@@ -5,7 +5,7 @@ import { BODY, CONTENT_TYPE, HOST, portFromArgs, ready } from './common.mjs';
 const port = portFromArgs();
 const app = express();
 
-app.get('/', (req, res) => {
+app.get('/', (_req, res) => {
   res.type(CONTENT_TYPE).send(BODY);
 });
 

@@ -5,7 +5,7 @@ import { BODY, CONTENT_TYPE, HOST, portFromArgs, ready } from './common.mjs';
 const port = portFromArgs();
 const app = Fastify({ logger: false });
 
-app.get('/', (request, reply) => {
+app.get('/', (_request, reply) => {
   reply.type(CONTENT_TYPE).send(BODY);
 });
 

@@ -4,7 +4,7 @@ import { BODY, CONTENT_TYPE, HOST, portFromArgs, ready } from './common.mjs';
 
 const port = portFromArgs();
 
-createServer((req, res) => {
+createServer((_req, res) => {
   // setHeader + end(body) rather than writeHead: Node then sets Content-Length itself
   // instead of falling back to chunked encoding, which is what the frameworks send too.
   res.setHeader('content-type', CONTENT_TYPE);

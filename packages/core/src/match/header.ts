@@ -36,7 +36,7 @@ export const headerMatcher = defineModule({
       const tests = values.map(valuePattern);
       return (req: FerryRequest) => {
         const got = headerValues(req, key);
-        return got !== undefined && got.some((v) => tests.some((t) => t(v)));
+        return got?.some((v) => tests.some((t) => t(v))) ?? false;
       };
     });
     return (req) => checks.every((c) => c(req));

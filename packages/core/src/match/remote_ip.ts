@@ -8,7 +8,10 @@ function addRange(list: BlockList, range: string): void {
   const family = isIP(addr ?? '');
   if (!family || extra !== undefined) throw new Error(`"${range}" is not an IP address or CIDR range`);
   const type = family === 6 ? 'ipv6' : 'ipv4';
-  if (bits === undefined) return list.addAddress(addr!, type);
+  if (bits === undefined) {
+    list.addAddress(addr!, type);
+    return;
+  }
   const prefix = Number(bits);
   if (!/^\d+$/.test(bits) || prefix > (family === 6 ? 128 : 32)) throw new Error(`"${range}" has an invalid prefix length`);
   list.addSubnet(addr!, prefix, type);
