@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { AdminServer, changeConfig, coreModules, defineModule, Registry, silentLogger, z, type AdminOptions, type FerryApp } from '@ferry/core';
+import {
+  AdminServer,
+  changeConfig,
+  coreModules,
+  defineModule,
+  Registry,
+  silentLogger,
+  z,
+  type AdminOptions,
+  type FerryApp,
+} from '@ferry/core';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
 import { call, config, portOf, served, startApp, untilRefused } from './helpers.js';
 

@@ -55,7 +55,12 @@ function defects(value: unknown, path = '$', out: string[] = []): string[] {
 function jsonText(key: fc.Arbitrary<string>): fc.Arbitrary<string> {
   const { json } = fc.letrec((tie) => ({
     json: fc.oneof({ depthSize: 'small' }, tie('leaf'), tie('array'), tie('object')) as fc.Arbitrary<string>,
-    leaf: fc.oneof(fc.constant('null'), fc.boolean().map(String), fc.integer().map(String), fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s))),
+    leaf: fc.oneof(
+      fc.constant('null'),
+      fc.boolean().map(String),
+      fc.integer().map(String),
+      fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s)),
+    ),
     array: fc.array(tie('json') as fc.Arbitrary<string>, { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
     object: fc
       .array(fc.tuple(key, tie('json') as fc.Arbitrary<string>), { maxLength: 4 })
@@ -64,7 +69,10 @@ function jsonText(key: fc.Arbitrary<string>): fc.Arbitrary<string> {
   return json;
 }
 
-const ordinaryKey = fc.oneof(fc.constantFrom('apps', 'http', 'servers', 's', 'routes', 'listen', 'a', '0', 'toString', 'length'), fc.string({ maxLength: 4 }));
+const ordinaryKey = fc.oneof(
+  fc.constantFrom('apps', 'http', 'servers', 's', 'routes', 'listen', 'a', '0', 'toString', 'length'),
+  fc.string({ maxLength: 4 }),
+);
 const anyKey = fc.oneof(fc.constantFrom(...HOSTILE), ordinaryKey);
 
 const segment = fc.oneof(
@@ -98,7 +106,8 @@ const segment = fc.oneof(
 );
 
 /** A running config as the admin API has it: JSON that the loader accepted (no prototype keys). */
-const BASE = '{"apps":{"http":{"servers":{"s":{"listen":["127.0.0.1:0"],"routes":[{"handle":[{"handler":"vars","a":1}]}]}}}},"a":[1,[2,{"a":"x"}]]}';
+const BASE =
+  '{"apps":{"http":{"servers":{"s":{"listen":["127.0.0.1:0"],"routes":[{"handle":[{"handler":"vars","a":1}]}]}}}},"a":[1,[2,{"a":"x"}]]}';
 const config = fc.oneof(fc.constant(BASE), jsonText(ordinaryKey));
 
 describe('changeConfig under random paths and bodies', () => {
@@ -144,7 +153,9 @@ describe('changeConfig with hostile sizes', () => {
 
   it('refuses to create an item past the end of an array (400), instead of making a sparse one', () => {
     for (const method of ['POST', 'PUT']) {
-      expect(() => changeConfig({ list: [1] }, method, '/list/999999999', 2)).toThrow(expect.objectContaining({ name: 'AdminError', status: 400 }));
+      expect(() => changeConfig({ list: [1] }, method, '/list/999999999', 2)).toThrow(
+        expect.objectContaining({ name: 'AdminError', status: 400 }),
+      );
     }
   });
 });

@@ -36,7 +36,13 @@ describe('ferry run + ferry reload (admin API)', () => {
     expect(await served(port)).toBe('F');
 
     // A good config: exit 0, the same port now answers with G's body.
-    const good = await runFerry(['reload', '--config', configFile(config('G', '127.0.0.1:0', admin)), '--address', `127.0.0.1:${adminPort}`]);
+    const good = await runFerry([
+      'reload',
+      '--config',
+      configFile(config('G', '127.0.0.1:0', admin)),
+      '--address',
+      `127.0.0.1:${adminPort}`,
+    ]);
     expect(good).toMatchObject({ code: 0, stdout: 'config loaded\n' });
     expect(await served(port)).toBe('G');
 
@@ -60,7 +66,13 @@ describe('ferry run + ferry reload (admin API)', () => {
     const adminPort = await freePort();
     const admin = { admin: { listen: `127.0.0.1:${adminPort}` } };
     const { child, port } = await ferryRun(['--config', configFile(config('F', '127.0.0.1:0', admin))]);
-    const bad = await runFerry(['reload', '--config', configFile({ ...admin, apps: { http: { servers: { s: { listen: [] } } } } }), '--address', `127.0.0.1:${adminPort}`]);
+    const bad = await runFerry([
+      'reload',
+      '--config',
+      configFile({ ...admin, apps: { http: { servers: { s: { listen: [] } } } } }),
+      '--address',
+      `127.0.0.1:${adminPort}`,
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('apps.http.servers.s.listen');
     expect(await served(port)).toBe('F');

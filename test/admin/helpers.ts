@@ -27,7 +27,10 @@ export function call(
         method,
         path,
         agent,
-        headers: { ...(text !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}), ...headers },
+        headers: {
+          ...(text !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
+          ...headers,
+        },
       },
       (res) => {
         let data = '';

@@ -70,7 +70,9 @@ describe('admin API: bodies with prototype keys', () => {
     const text = JSON.stringify(config('never')).replace('"s":{', '"s":{"__proto__":{"listen":["127.0.0.1:0"]},');
     const answer = await call(port, 'POST', '/load', Buffer.from(text));
     expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.body).issues).toEqual([{ path: 'apps.http.servers.s.__proto__', message: expect.stringMatching(/not allowed as a key/) }]);
+    expect(JSON.parse(answer.body).issues).toEqual([
+      { path: 'apps.http.servers.s.__proto__', message: expect.stringMatching(/not allowed as a key/) },
+    ]);
     expect(await served(portOf(app))).toBe('kept');
     expect(snapshot()).toEqual(clean);
   });
@@ -81,7 +83,9 @@ describe('admin API: bodies with prototype keys', () => {
     const route = Buffer.from('{"handle":[{"handler":"vars","__proto__":{"polluted":true}}]}');
     const put = await call(port, 'PUT', '/config/apps/http/servers/s/routes/0', route);
     expect(put.status).toBe(400);
-    expect(JSON.parse(put.body).issues).toEqual([{ path: 'apps.http.servers.s.routes[0].handle[0].__proto__', message: expect.stringMatching(/not allowed as a key/) }]);
+    expect(JSON.parse(put.body).issues).toEqual([
+      { path: 'apps.http.servers.s.routes[0].handle[0].__proto__', message: expect.stringMatching(/not allowed as a key/) },
+    ]);
     const server = Buffer.from('{"listen":["127.0.0.1:0"],"constructor":{"prototype":{"polluted":true}}}');
     const post = await call(port, 'POST', '/config/apps/http/servers/t', server);
     expect(post.status).toBe(400);

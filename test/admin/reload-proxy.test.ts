@@ -19,7 +19,13 @@ function proxyConfig(version: number, upstream: number) {
             routes: [
               {
                 match: [{ path: ['/p/*'] }],
-                handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `127.0.0.1:${upstream}` }], headers: { response: { set: { 'X-Version': [`v${version}`] } } } }],
+                handle: [
+                  {
+                    handler: 'reverse_proxy',
+                    upstreams: [{ dial: `127.0.0.1:${upstream}` }],
+                    headers: { response: { set: { 'X-Version': [`v${version}`] } } },
+                  },
+                ],
                 terminal: true,
               },
               { handle: [{ handler: 'static_response', body: `v${version}` }] },
@@ -63,7 +69,9 @@ it('proxied and static requests from 10 keep-alive clients all succeed through 2
       const proxied = (i + n) % 2 === 0;
       try {
         const r = await getVia(agent, port, proxied ? `/p/${i}` : '/');
-        const good = proxied ? r.status === 200 && r.body === `up /p/${i}` && /^v\d+$/.test(r.version ?? '') : r.status === 200 && /^v\d+$/.test(r.body);
+        const good = proxied
+          ? r.status === 200 && r.body === `up /p/${i}` && /^v\d+$/.test(r.version ?? '')
+          : r.status === 200 && /^v\d+$/.test(r.body);
         if (good) stats.ok++;
         else stats.bad.push(`${r.status} ${r.body}`);
         if (waiter && stats.ok >= waiter.atLeast) waiter.resolve();

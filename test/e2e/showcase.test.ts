@@ -35,7 +35,10 @@ beforeAll(async () => {
   printed.stdout!.setEncoding('utf8').on('data', (d: string) => (text += d));
   await once(printed, 'close');
   const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
-  text = text.replaceAll('127.0.0.1:8080', `127.0.0.1:${p1}`).replaceAll('127.0.0.1:8443', `127.0.0.1:${p2}`).replaceAll('127.0.0.1:8079', `127.0.0.1:${p3}`);
+  text = text
+    .replaceAll('127.0.0.1:8080', `127.0.0.1:${p1}`)
+    .replaceAll('127.0.0.1:8443', `127.0.0.1:${p2}`)
+    .replaceAll('127.0.0.1:8079', `127.0.0.1:${p3}`);
   const dir = mkdtempSync(join(tmpdir(), 'ferry-e2e-'));
   writeFileSync(join(dir, 'ferry.json'), text);
   ferry = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'ferry.json')], {
@@ -53,7 +56,15 @@ beforeAll(async () => {
   https = `https://localhost:${p2}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   mkdirSync(ARTEFACTS, { recursive: true });
 });
@@ -85,10 +96,18 @@ for (const scheme of ['https', 'http'] as const) {
       expect(await page.getByTestId('proto').textContent()).toBe(scheme === 'https' ? 'HTTP/2.0' : 'HTTP/1.1');
 
       // SSE clock: at least two ticks.
-      await page.waitForFunction(() => /^[2-9]\d* ticks|^\d{2,} ticks/.test(document.getElementById('ticks')!.textContent ?? ''), undefined, { timeout: 10_000 });
+      await page.waitForFunction(
+        () => /^[2-9]\d* ticks|^\d{2,} ticks/.test(document.getElementById('ticks')!.textContent ?? ''),
+        undefined,
+        { timeout: 10_000 },
+      );
 
       // Status panel: the upstream shows healthy, counters move.
-      await page.waitForFunction(() => (document.querySelector('[data-testid=upstreams]')?.textContent ?? '').includes('healthy'), undefined, { timeout: 15_000 });
+      await page.waitForFunction(
+        () => (document.querySelector('[data-testid=upstreams]')?.textContent ?? '').includes('healthy'),
+        undefined,
+        { timeout: 15_000 },
+      );
       await page.waitForFunction(() => Number(document.getElementById('sse')!.textContent) >= 1, undefined, { timeout: 10_000 });
 
       // WebSocket echo through reverse_proxy.
@@ -107,7 +126,9 @@ for (const scheme of ['https', 'http'] as const) {
 
       // Full-duplex echo: all eight chunks come back.
       await page.locator('#dx-start').click();
-      await page.waitForFunction(() => document.querySelector('[data-testid=dx-mode]')?.getAttribute('data-done') === '8', undefined, { timeout: 15_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid=dx-mode]')?.getAttribute('data-done') === '8', undefined, {
+        timeout: 15_000,
+      });
       const mode = await page.getByTestId('dx-mode').textContent();
       if (scheme === 'https') expect(mode).toMatch(/^streaming upload/);
 

@@ -54,7 +54,10 @@ function configFile(encodeOptions: Record<string, unknown>): string {
 
 /** Runs `ferry ARGS`; resolves with the child once it logs `listening`, and the port. */
 async function ferryRun(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [CLI, 'run', ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'run', ...args], {
+    env: { ...process.env, FERRY_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   let stderr = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -73,7 +76,10 @@ async function ferryRun(args: string[]): Promise<{ child: ChildProcess; port: nu
 
 /** Runs `ferry ARGS` to completion. */
 async function ferry(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, FERRY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -92,7 +98,10 @@ async function get(port: number, headers: Record<string, string>): Promise<{ res
 
 describe('encode under the ferry command', () => {
   it('serves the config’s page gzip-compressed, and stops cleanly on SIGTERM', async () => {
-    const { child, port } = await ferryRun(['--config', configFile({ encodings: { gzip: { level: 9 } }, minimum_length: 100, prefer: ['gzip'] })]);
+    const { child, port } = await ferryRun([
+      '--config',
+      configFile({ encodings: { gzip: { level: 9 } }, minimum_length: 100, prefer: ['gzip'] }),
+    ]);
     const { res, body } = await get(port, { 'accept-encoding': 'br, gzip' });
     expect(res.headers['content-encoding']).toBe('gzip');
     expect(res.headers.vary).toBe('Accept-Encoding');
@@ -110,7 +119,11 @@ describe('encode under the ferry command', () => {
   });
 
   it('ferry validate reports invalid encode options with their JSON paths and exits non-zero', async () => {
-    const r = await ferry(['validate', '--config', configFile({ encodings: { gzip: { level: 10 } }, prefer: ['gzip', 'br'], min_length: 5 })]);
+    const r = await ferry([
+      'validate',
+      '--config',
+      configFile({ encodings: { gzip: { level: 10 } }, prefer: ['gzip', 'br'], min_length: 5 }),
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`${HANDLE}.encodings.gzip.level`);
     expect(r.stderr).toContain(`${HANDLE}.prefer[1]`);

@@ -81,7 +81,15 @@ describe('CONNECT reaches the handler chain', () => {
     client.socket.write('ping through the tunnel');
     await client.until((b) => b.subarray(mark).toString() === 'ping through the tunnel');
     expect(t.seen).toEqual([
-      { method: 'CONNECT', url: 'example.com:443', isConnect: true, upgrade: undefined, extendedConnectProtocol: undefined, authority: 'example.com:443', canHijack: true },
+      {
+        method: 'CONNECT',
+        url: 'example.com:443',
+        isConnect: true,
+        upgrade: undefined,
+        extendedConnectProtocol: undefined,
+        authority: 'example.com:443',
+        canHijack: true,
+      },
     ]);
   });
 
@@ -111,7 +119,13 @@ describe('CONNECT reaches the handler chain', () => {
     stream.end();
     await once(stream, 'end');
     expect(t.seen).toHaveLength(1);
-    expect(t.seen[0]).toMatchObject({ method: 'CONNECT', isConnect: true, extendedConnectProtocol: undefined, authority: 'example.com:443', canHijack: false });
+    expect(t.seen[0]).toMatchObject({
+      method: 'CONNECT',
+      isConnect: true,
+      extendedConnectProtocol: undefined,
+      authority: 'example.com:443',
+      canHijack: false,
+    });
   });
 
   it('on h2 (extended CONNECT, :protocol websocket): the handler sees extendedConnectProtocol and streams both ways', async () => {
@@ -121,7 +135,14 @@ describe('CONNECT reaches the handler chain', () => {
     const session = await h2Session(server.url, { ca });
     await remoteSettings(session);
     const stream = session.request(
-      { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/chat?room=1', ':authority': 'localhost', 'sec-websocket-version': '13' },
+      {
+        ':method': 'CONNECT',
+        ':protocol': 'websocket',
+        ':scheme': 'https',
+        ':path': '/chat?room=1',
+        ':authority': 'localhost',
+        'sec-websocket-version': '13',
+      },
       { endStream: false },
     );
     const [headers] = (await once(stream, 'response')) as [IncomingHttpHeaders];
@@ -130,7 +151,13 @@ describe('CONNECT reaches the handler chain', () => {
     stream.end();
     await once(stream, 'end');
     expect(t.seen).toHaveLength(1);
-    expect(t.seen[0]).toMatchObject({ method: 'CONNECT', isConnect: true, extendedConnectProtocol: 'websocket', url: '/chat?room=1', canHijack: false });
+    expect(t.seen[0]).toMatchObject({
+      method: 'CONNECT',
+      isConnect: true,
+      extendedConnectProtocol: 'websocket',
+      url: '/chat?room=1',
+      canHijack: false,
+    });
   });
 
   it('on h2c (extended CONNECT): the same path as h2', async () => {
@@ -138,7 +165,10 @@ describe('CONNECT reaches the handler chain', () => {
     const server = await startServer({ protocols: ['h1', 'h2c'], handler: t.handler });
     const session = await h2Session(server.url);
     await remoteSettings(session);
-    const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': '/ws', ':authority': 'localhost' }, { endStream: false });
+    const stream = session.request(
+      { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': '/ws', ':authority': 'localhost' },
+      { endStream: false },
+    );
     const [headers] = (await once(stream, 'response')) as [IncomingHttpHeaders];
     expect(headers[':status']).toBe(200);
     expect(await echoes(stream, 'over h2c')).toBe('over h2c');
@@ -167,7 +197,10 @@ describe('a CONNECT nothing handles', () => {
     const classic = await h2Answer(session.request({ ':method': 'CONNECT', ':authority': 'example.com:443' }, { endStream: false }));
     expect(classic.status).toBe(501);
     const extended = await h2Answer(
-      session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/', ':authority': 'localhost' }, { endStream: false }),
+      session.request(
+        { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/', ':authority': 'localhost' },
+        { endStream: false },
+      ),
     );
     expect(extended.status).toBe(501);
   });
@@ -184,7 +217,15 @@ describe('an Upgrade request the handler does not take over', () => {
     await client.end();
     expect(client.text.endsWith('not a tunnel')).toBe(true);
     expect(t.seen).toEqual([
-      { method: 'GET', url: '/ws', isConnect: false, upgrade: 'websocket', extendedConnectProtocol: undefined, authority: 'localhost', canHijack: true },
+      {
+        method: 'GET',
+        url: '/ws',
+        isConnect: false,
+        upgrade: 'websocket',
+        extendedConnectProtocol: undefined,
+        authority: 'localhost',
+        canHijack: true,
+      },
     ]);
     await eventually(() => server.activeRequests === 0);
   });
@@ -192,7 +233,12 @@ describe('an Upgrade request the handler does not take over', () => {
   it('gets an ordinary response through node:http with a custom token', async () => {
     const t = tunnel();
     const server = await startServer({ handler: t.handler });
-    const answer = await h1Request({ host: '127.0.0.1', port: portOf(server), path: '/x', headers: { connection: 'upgrade', upgrade: 'My-Proto/2' } });
+    const answer = await h1Request({
+      host: '127.0.0.1',
+      port: portOf(server),
+      path: '/x',
+      headers: { connection: 'upgrade', upgrade: 'My-Proto/2' },
+    });
     expect(answer.status).toBe(200);
     expect(answer.body.toString()).toBe('not a tunnel');
     expect(answer.headers['content-type']).toBe('text/plain; charset=utf-8');
@@ -204,7 +250,12 @@ describe('an Upgrade request the handler does not take over', () => {
     const t = tunnel();
     const server = await startServer({ tls: certs, handler: t.handler });
     const answer = await h1Request({
-      secure: true, host: '127.0.0.1', port: portOf(server), path: '/u', ca, ALPNProtocols: ['http/1.1'],
+      secure: true,
+      host: '127.0.0.1',
+      port: portOf(server),
+      path: '/u',
+      ca,
+      ALPNProtocols: ['http/1.1'],
       headers: { connection: 'upgrade', upgrade: 'websocket' },
     });
     expect(answer.status).toBe(200);
@@ -219,7 +270,12 @@ describe('an Upgrade request the handler does not take over', () => {
         throw new Error('boom');
       },
     });
-    const answer = await h1Request({ host: '127.0.0.1', port: portOf(server), path: '/', headers: { connection: 'upgrade', upgrade: 'websocket' } });
+    const answer = await h1Request({
+      host: '127.0.0.1',
+      port: portOf(server),
+      path: '/',
+      headers: { connection: 'upgrade', upgrade: 'websocket' },
+    });
     expect(answer.status).toBe(500);
     expect(answer.body.toString()).toBe('Internal Server Error\n');
   });

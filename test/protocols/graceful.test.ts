@@ -153,7 +153,10 @@ describe('graceful stop', () => {
   for (const protocols of [['h1'], ['h1', 'h2c']] as const) {
     it(`closes idle keep-alive connections at once while another request is in flight (protocols ${protocols.join(', ')})`, async () => {
       const h = held();
-      const server = await startServer({ protocols, handler: async (req, res) => (req.path === '/slow' ? h.handler(req, res) : void res.end('quick')) });
+      const server = await startServer({
+        protocols,
+        handler: async (req, res) => (req.path === '/slow' ? h.handler(req, res) : void res.end('quick')),
+      });
       const port = portOf(server);
       const agent = new Agent({ keepAlive: true });
       defer(() => agent.destroy());

@@ -4,7 +4,13 @@
  * session and socket a test opened is closed when it ends, whatever happened.
  */
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { connect as h2connect, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
+import {
+  connect as h2connect,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type OutgoingHttpHeaders,
+  type SecureClientSessionOptions,
+} from 'node:http2';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -13,8 +19,6 @@ import { createServer, type FerryServer, type ServerOptions } from '@ferry/core'
 import { selfSigned } from '@ferry/test-kit/certs';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
 export { defer, deferred };
-
-
 
 /**
  * Resolves once `test()` holds, checking after each turn of the event loop, for state that
@@ -90,7 +94,9 @@ export async function h2Answer(stream: ClientHttp2Stream): Promise<Answer> {
 }
 
 /** One HTTP/1.1 request over node:http (or node:https when `secure`), on a fresh connection unless an agent is given. */
-export async function h1Request(options: RequestOptions & Pick<ConnectionOptions, 'ALPNProtocols'> & { secure?: boolean; body?: string | Buffer }): Promise<Answer & { res: IncomingMessage }> {
+export async function h1Request(
+  options: RequestOptions & Pick<ConnectionOptions, 'ALPNProtocols'> & { secure?: boolean; body?: string | Buffer },
+): Promise<Answer & { res: IncomingMessage }> {
   const { secure, body, ...rest } = options;
   const req = (secure ? httpsRequest : httpRequest)({ agent: false, ...rest });
   req.end(body);

@@ -82,7 +82,11 @@ async function takeoverKeepsEveryByte(client: RawClient, head: string, payload: 
 }
 
 describe('hijack() on HTTP/1.1 loses no byte the client sent with its headers (caddy#6273)', () => {
-  for (const [label, size] of [['a few bytes', 11], ['64 KiB', 64 * 1024], ['1 MiB', 1024 * 1024]] as const) {
+  for (const [label, size] of [
+    ['a few bytes', 11],
+    ['64 KiB', 64 * 1024],
+    ['1 MiB', 1024 * 1024],
+  ] as const) {
     it(`Upgrade + ${label} in the same write: the bytes come first and intact`, async () => {
       const s = switcher(size);
       const server = await startServer({ handler: s.handler });
@@ -91,12 +95,21 @@ describe('hijack() on HTTP/1.1 loses no byte the client sent with its headers (c
     });
   }
 
-  for (const [label, size] of [['a few bytes', 11], ['64 KiB', 64 * 1024]] as const) {
+  for (const [label, size] of [
+    ['a few bytes', 11],
+    ['64 KiB', 64 * 1024],
+  ] as const) {
     it(`CONNECT + ${label} in the same write: the bytes come first and intact`, async () => {
       const t = tunneler(size);
       const server = await startServer({ handler: t.handler });
       const client = await rawSocket(portOf(server));
-      await takeoverKeepsEveryByte(client, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', randomBytes(size), t.received, 200);
+      await takeoverKeepsEveryByte(
+        client,
+        'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n',
+        randomBytes(size),
+        t.received,
+        200,
+      );
     });
   }
 
@@ -120,7 +133,8 @@ describe('hijack() on HTTP/1.1 loses no byte the client sent with its headers (c
 
   it('through a ResponseWriterWrapper: the capability and the bytes reach the handler', async () => {
     const s = switcher(5);
-    const wrap = async (req: Parameters<Handler>[0], res: Parameters<Handler>[1], next: Handler) => next(req, new ResponseWriterWrapper(res));
+    const wrap = async (req: Parameters<Handler>[0], res: Parameters<Handler>[1], next: Handler) =>
+      next(req, new ResponseWriterWrapper(res));
     const server = await startServer({ handler: [wrap, async (req, res, _next) => s.handler(req, res)] });
     const client = await rawSocket(portOf(server));
     await takeoverKeepsEveryByte(client, upgradeHead, Buffer.from('hello'), s.received, 101);

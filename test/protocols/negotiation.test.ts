@@ -30,7 +30,14 @@ describe('h2 over TLS, with HTTP/1.1 fallback on the same port', () => {
     const { ca, server: certs } = tls();
     const r = reporter();
     const server = await startServer({ tls: certs, handler: r.handler });
-    const answer = await h1Request({ secure: true, host: '127.0.0.1', port: portOf(server), path: '/old', ca, ALPNProtocols: ['http/1.1'] });
+    const answer = await h1Request({
+      secure: true,
+      host: '127.0.0.1',
+      port: portOf(server),
+      path: '/old',
+      ca,
+      ALPNProtocols: ['http/1.1'],
+    });
     expect(answer.status).toBe(200);
     expect((answer.res.socket as import('node:tls').TLSSocket).alpnProtocol).toBe('http/1.1');
     expect(JSON.parse(answer.body.toString())).toEqual({ protocol: 'http/1.1', secure: true, method: 'GET', path: '/old' });
@@ -41,7 +48,14 @@ describe('h2 over TLS, with HTTP/1.1 fallback on the same port', () => {
     const { ca, server: certs } = tls();
     const r = reporter();
     const server = await startServer({ tls: certs, protocols: ['h1'], handler: r.handler });
-    const answer = await h1Request({ secure: true, host: '127.0.0.1', port: portOf(server), path: '/', ca, ALPNProtocols: ['h2', 'http/1.1'] });
+    const answer = await h1Request({
+      secure: true,
+      host: '127.0.0.1',
+      port: portOf(server),
+      path: '/',
+      ca,
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
     expect(JSON.parse(answer.body.toString())).toMatchObject({ protocol: 'http/1.1', secure: true });
   });
 });

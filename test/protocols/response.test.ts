@@ -9,7 +9,11 @@ import { collect, deferred, h2Session, portOf, startServer, tls } from './helper
 interface Protocol {
   name: string;
   /** Sends GET `path`; `onInfo` runs on each 1xx, `onResponse` on the final head. */
-  get(handler: Handler, path: string, hooks?: { onInfo?: (status: number, headers: IncomingHttpHeaders) => void; onResponse?: () => void }): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>;
+  get(
+    handler: Handler,
+    path: string,
+    hooks?: { onInfo?: (status: number, headers: IncomingHttpHeaders) => void; onResponse?: () => void },
+  ): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>;
 }
 
 const h1: Protocol = {

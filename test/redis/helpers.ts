@@ -63,7 +63,15 @@ export function sseConfig(redisUrl: string, options: { history?: number; port?: 
             routes: [
               {
                 match: [{ method: ['GET'], path: ['/events/*'] }],
-                handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', broker, heartbeat: '0s', ...(options.history !== undefined ? { history: options.history } : {}) }],
+                handle: [
+                  {
+                    handler: 'sse',
+                    topic: '{http.request.uri.path.1}',
+                    broker,
+                    heartbeat: '0s',
+                    ...(options.history !== undefined ? { history: options.history } : {}),
+                  },
+                ],
               },
               {
                 match: [{ method: ['POST'], path: ['/publish/*'] }],
@@ -92,8 +100,16 @@ export async function ferryProcess(config: unknown): Promise<FerryProcess> {
 }
 
 /** `POST /publish/:topic` with a JSON event; resolves with the answer. */
-export async function publish(base: string, topic: string, ev: { event?: string; data?: unknown; id?: string }): Promise<{ status: number; body: { id?: string; stored?: boolean; error?: string } }> {
-  const res = await request(`${base}/publish/${topic}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ev) });
+export async function publish(
+  base: string,
+  topic: string,
+  ev: { event?: string; data?: unknown; id?: string },
+): Promise<{ status: number; body: { id?: string; stored?: boolean; error?: string } }> {
+  const res = await request(`${base}/publish/${topic}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(ev),
+  });
   const text = await res.body.text();
   let body: { id?: string; stored?: boolean } = {};
   try {

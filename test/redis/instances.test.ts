@@ -69,7 +69,10 @@ describe('two ferry processes sharing one Redis', () => {
 
   it('a client whose Last-Event-ID is older than the history gets a history-gap event, then what is kept', async () => {
     const redis = await redisServer();
-    const [a, b] = await Promise.all([ferryProcess(sseConfig(redis.url, { history: 3 })), ferryProcess(sseConfig(redis.url, { history: 3 }))]);
+    const [a, b] = await Promise.all([
+      ferryProcess(sseConfig(redis.url, { history: 3 })),
+      ferryProcess(sseConfig(redis.url, { history: 3 })),
+    ]);
     const first = await publish(a.url, 'short', { data: 'e1' });
     for (let i = 2; i <= 8; i++) await publish(a.url, 'short', { data: `e${i}` });
     const client = new EventSourceClient(`${b.url}/events/short`, { headers: { 'last-event-id': first.body.id! } });
@@ -99,6 +102,8 @@ describe('two ferry processes sharing one Redis', () => {
     const b = await ferryProcess(sseConfig(redis.url));
     expect((await publish(b.url, 'kept', { data: 'x' })).body.stored).toBe(true);
     expect(await r.pttl('ferry:sse:kept')).toBe(-1); // no expiry
-    await expect(ferryProcess(sseConfig(redis.url, { expireAfter: 'soon' }))).rejects.toThrow(/broker\.redis\.expire_after.*invalid duration/s);
+    await expect(ferryProcess(sseConfig(redis.url, { expireAfter: 'soon' }))).rejects.toThrow(
+      /broker\.redis\.expire_after.*invalid duration/s,
+    );
   });
 });

@@ -35,11 +35,15 @@ describe('Redis killed and restarted during a stream of publishes', () => {
     const has = (who: 'A' | 'B', data: string) => subs[who].events.some((e) => e.data === data);
 
     // Both subscriptions are live once each side sees the other's event.
-    await until(async () => {
-      await send('A', 'before');
-      await send('B', 'before');
-      return sent.some((s) => s.from === 'B' && has('A', s.data)) && sent.some((s) => s.from === 'A' && has('B', s.data));
-    }, 5000, 'both subscriptions live');
+    await until(
+      async () => {
+        await send('A', 'before');
+        await send('B', 'before');
+        return sent.some((s) => s.from === 'B' && has('A', s.data)) && sent.some((s) => s.from === 'A' && has('B', s.data));
+      },
+      5000,
+      'both subscriptions live',
+    );
     for (let i = 0; i < 20; i++) await send(i % 2 ? 'B' : 'A', 'before');
     const lastBefore = sent.at(-1)!;
     await until(() => has('A', lastBefore.data) && has('B', lastBefore.data), 10_000, 'the events before the outage arrive');
@@ -84,7 +88,9 @@ describe('Redis killed and restarted during a stream of publishes', () => {
       expect(positions).toEqual([...positions].sort((x, y) => x - y));
       // Outside the window, everything; inside it, its own instance's events only.
       const expected = sent
-        .filter((s, i) => (s.phase === 'before' && !warmup.has(s.data)) || s.phase === 'outage' ? s.from === who || s.phase !== 'outage' : i >= reconnected)
+        .filter((s, i) =>
+          (s.phase === 'before' && !warmup.has(s.data)) || s.phase === 'outage' ? s.from === who || s.phase !== 'outage' : i >= reconnected,
+        )
         .map((s) => s.data);
       for (const d of expected) expect(got).toContain(d);
       expect(got.filter((d) => outage.some((s) => s.data === d && s.from === other))).toEqual([]);

@@ -94,12 +94,21 @@ function track(sockets: Socket[]) {
 }
 
 /** Opens a socket, sends `request`, resolves once `done(received)` holds. */
-function exchange(port: number, request: string, done: (received: string) => boolean, sockets: Socket[], withinMs = 10_000): Promise<Socket> {
+function exchange(
+  port: number,
+  request: string,
+  done: (received: string) => boolean,
+  sockets: Socket[],
+  withinMs = 10_000,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     sockets.push(socket);
     let received = '';
-    const timer = setTimeout(() => reject(new Error(`no answer within ${withinMs}ms: ${JSON.stringify(received.slice(0, 200))}`)), withinMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no answer within ${withinMs}ms: ${JSON.stringify(received.slice(0, 200))}`)),
+      withinMs,
+    );
     const onData = (c: Buffer) => {
       received += c.toString('latin1');
       if (done(received)) {
@@ -148,7 +157,11 @@ describe('resource bounds (ferry in a child process)', () => {
     const child = await ferry([
       { match: [{ path: ['/publish'] }], handle: [{ handler: 'sse_publish', topic: 't' }], terminal: true },
       // Every stream comes from 127.0.0.1: the per-address bound (1,000 by default) is raised for this load.
-      { match: [{ path: ['/events'] }], handle: [{ handler: 'sse', topic: 't', heartbeat: '0s', max_subscriptions_per_address: STREAMS }], terminal: true },
+      {
+        match: [{ path: ['/events'] }],
+        handle: [{ handler: 'sse', topic: 't', heartbeat: '0s', max_subscriptions_per_address: STREAMS }],
+        terminal: true,
+      },
       { handle: [{ handler: 'static_response', body: 'ok' }] },
     ]);
     const warm = await timedGet(child.port, '/');
@@ -201,10 +214,13 @@ describe('resource bounds (ferry in a child process)', () => {
     });
     const published = performance.now();
     const pub = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: child.port, path: '/publish', method: 'POST', agent: false, headers: { 'content-type': 'text/plain' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port: child.port, path: '/publish', method: 'POST', agent: false, headers: { 'content-type': 'text/plain' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end('hello-all');
     });
@@ -275,7 +291,12 @@ describe('resource bounds (ferry in a child process)', () => {
     }, 50);
     defer(() => clearInterval(sampler));
 
-    const { received, complete, pausedRss, ahead } = await new Promise<{ received: number; complete: boolean; pausedRss: number[]; ahead: number[] }>((resolve, reject) => {
+    const { received, complete, pausedRss, ahead } = await new Promise<{
+      received: number;
+      complete: boolean;
+      pausedRss: number[];
+      ahead: number[];
+    }>((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port: child.port, path: '/big', agent: false }, (res) => {
         expect(res.statusCode).toBe(200);
         let got = 0;

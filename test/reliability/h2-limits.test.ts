@@ -65,7 +65,10 @@ describe('HTTP/2 stream limits', () => {
 
   it('max_concurrent_streams below 1 is a config error at its path', async () => {
     await expect(
-      loadConfig({ apps: { http: { servers: { s: { listen: ['127.0.0.1:0'], max_concurrent_streams: 0, routes: [] } } } } }, { logger: silentLogger() }),
+      loadConfig(
+        { apps: { http: { servers: { s: { listen: ['127.0.0.1:0'], max_concurrent_streams: 0, routes: [] } } } } },
+        { logger: silentLogger() },
+      ),
     ).rejects.toThrow(/apps\.http\.servers\.s\.max_concurrent_streams/);
   });
 
@@ -79,10 +82,20 @@ describe('HTTP/2 stream limits', () => {
     });
     const attacker = await RawH2.open(server.addresses[0]!.port);
     defer(() => attacker.close());
-    const fields = [[':method', 'GET'], [':scheme', 'http'], [':authority', 'x'], [':path', '/slow']] as const;
+    const fields = [
+      [':method', 'GET'],
+      [':scheme', 'http'],
+      [':authority', 'x'],
+      [':path', '/slow'],
+    ] as const;
     for (let i = 0; i < 5000; i++) attacker.request(2 * i + 1, fields);
     // The server refuses the streams past its limit (RST_STREAM, or GOAWAY for the connection).
-    await attacker.until(() => attacker.closed || attacker.frames.some((f) => f.type === FRAME.GOAWAY) || attacker.frames.filter((f) => f.type === FRAME.RST_STREAM).length >= 4750);
+    await attacker.until(
+      () =>
+        attacker.closed ||
+        attacker.frames.some((f) => f.type === FRAME.GOAWAY) ||
+        attacker.frames.filter((f) => f.type === FRAME.RST_STREAM).length >= 4750,
+    );
 
     const session = await h2Session(server.url);
     const fresh = await h2Request(session, { ':path': '/fresh' });
@@ -97,10 +110,7 @@ describe('request metrics', () => {
   it('30,000 distinct h2 methods make no more than the known methods and OTHER as series', async () => {
     const server = await serve({
       requestMetrics: true,
-      routes: [
-        { match: [[path('/metrics')]], handle: [metrics()], terminal: true },
-        { handle: [staticResponse({ body: 'ok' })] },
-      ],
+      routes: [{ match: [[path('/metrics')]], handle: [metrics()], terminal: true }, { handle: [staticResponse({ body: 'ok' })] }],
     });
     const session = h2connect(server.url);
     defer(() => session.destroy());

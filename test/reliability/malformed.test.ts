@@ -42,7 +42,14 @@ async function handler(req: FerryRequest, res: ResponseWriter): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = createServer({ listen: '127.0.0.1:0', logger: false, protocols: ['h1'], maxHeaderBytes: MAX_HEADER_BYTES, readHeaderTimeout: '2s', handler });
+  server = createServer({
+    listen: '127.0.0.1:0',
+    logger: false,
+    protocols: ['h1'],
+    maxHeaderBytes: MAX_HEADER_BYTES,
+    readHeaderTimeout: '2s',
+    handler,
+  });
   await server.listen();
   port = server.addresses[0]!.port;
   baselineSockets = tcpHandles();
@@ -136,7 +143,10 @@ async function exchange(input: string | Buffer, { eof = true }: { eof?: boolean 
     await closed;
   }
   const raw = Buffer.concat(chunks).toString('latin1');
-  if (timedOut) throw new Error(`server left the connection open for ${CLOSE_DEADLINE_MS} ms after ${JSON.stringify(String(input).slice(0, 200))}; got ${JSON.stringify(raw.slice(0, 200))}`);
+  if (timedOut)
+    throw new Error(
+      `server left the connection open for ${CLOSE_DEADLINE_MS} ms after ${JSON.stringify(String(input).slice(0, 200))}; got ${JSON.stringify(raw.slice(0, 200))}`,
+    );
   return { ...parseResponses(raw), raw, ms: performance.now() - started };
 }
 
@@ -198,7 +208,11 @@ const corpus: Case[] = [
   ['NUL in header value', GET('X-A: a\0b\r\n'), [400]],
   ['bare CR in header value', GET('X-A: a\rb\r\n'), [400]],
   ['huge header (> maxHeaderBytes)', GET(`X-Pad: ${'a'.repeat(MAX_HEADER_BYTES * 2)}\r\n`), [431]],
-  ['many headers (> maxHeaderBytes in total)', GET(Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}\r\n`).join('')), [431]],
+  [
+    'many headers (> maxHeaderBytes in total)',
+    GET(Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}\r\n`).join('')),
+    [431],
+  ],
   // Content-Length
   ['Content-Length: abc', POST('Content-Length: abc\r\n', 'abc'), [400]],
   ['Content-Length: -1', POST('Content-Length: -1\r\n', 'a'), [400]],
@@ -225,15 +239,31 @@ const corpus: Case[] = [
   ['chunked body cut inside a chunk, then EOF', POST('Transfer-Encoding: chunked\r\n', 'a\r\nhel'), [400]],
   // Smuggling: each is followed by a second request that must never be served.
   ['smuggle CL.TE', POST('Content-Length: 6\r\nTransfer-Encoding: chunked\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
-  ['smuggle TE.CL', POST('Transfer-Encoding: chunked\r\nContent-Length: 3\r\n', `${(SMUGGLED.length + 0).toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`), [400]],
-  ['smuggle TE.TE (second TE identity)', POST('Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
+  [
+    'smuggle TE.CL',
+    POST('Transfer-Encoding: chunked\r\nContent-Length: 3\r\n', `${(SMUGGLED.length + 0).toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`),
+    [400],
+  ],
+  [
+    'smuggle TE.TE (second TE identity)',
+    POST('Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n', `0\r\n\r\n${SMUGGLED}`),
+    [400],
+  ],
   ['smuggle TE with space before colon', POST('Transfer-Encoding : chunked\r\nContent-Length: 5\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
   ['smuggle TE obs-fold', POST('Content-Length: 5\r\nTransfer-Encoding:\r\n chunked\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
   ['smuggle TE with vertical tab', POST('Transfer-Encoding:\x0bchunked\r\nContent-Length: 5\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
   ['smuggle duplicate Content-Length (0 and body)', POST('Content-Length: 0\r\nContent-Length: 36\r\n', SMUGGLED), [400]],
-  ['smuggle chunked over HTTP/1.0 with CL', `POST /p HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`, [400]],
+  [
+    'smuggle chunked over HTTP/1.0 with CL',
+    `POST /p HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    [400],
+  ],
   ['smuggle LF-only chunk terminator', POST('Transfer-Encoding: chunked\r\n', `0\n\n${SMUGGLED}`), [400]],
-  ['smuggle bare-LF header line', `POST /p HTTP/1.1\r\nHost: x\r\nX-A: a\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`, [400]],
+  [
+    'smuggle bare-LF header line',
+    `POST /p HTTP/1.1\r\nHost: x\r\nX-A: a\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    [400],
+  ],
   ['smuggle NUL in Transfer-Encoding', POST('Transfer-Encoding: chunked\0\r\nContent-Length: 5\r\n', `0\r\n\r\n${SMUGGLED}`), [400]],
   ['smuggle chunk size with leading space', POST('Transfer-Encoding: chunked\r\n', ` 0\r\n\r\n${SMUGGLED}`), [400]],
 ];
@@ -284,7 +314,7 @@ describe('malformed HTTP/1.1 input', () => {
   });
 
   const fcParams = { numRuns: 200, seed: 20261122, endOnFailure: true } as const;
-  const tchar = fc.constantFrom(...'!#$%&\'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'.split(''));
+  const tchar = fc.constantFrom(..."!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".split(''));
   const ctl = fc.constantFrom('\0', '\x01', '\x07', '\x08', '\x0b', '\x0c', '\x0e', '\x1b', '\x1f', '\x7f');
   const anyChar = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
   /** `s` with `bad` inserted at some position. */
@@ -301,7 +331,10 @@ describe('malformed HTTP/1.1 input', () => {
     // (No space: one at the method's end is the RFC 9112 §3 double space, which llhttp may accept.)
     const badMethod = inject(goodMethod, fc.oneof(ctl, fc.constantFrom('@', '(', ')', ',', ';', ':', '"', '/', '[', ']', '{', '}', '\\')));
     const badTarget = inject(goodTarget, fc.oneof(ctl, fc.constantFrom(' x', '\r', '\n\n')));
-    const badVersion = fc.oneof(fc.constantFrom('HTTP/1.x', 'HTTP/11', 'http/1.1', 'HTTP/', 'HTTP/1.1 x', 'HTTP 1.1', 'HTTPS/1.1'), inject(goodVersion, ctl));
+    const badVersion = fc.oneof(
+      fc.constantFrom('HTTP/1.x', 'HTTP/11', 'http/1.1', 'HTTP/', 'HTTP/1.1 x', 'HTTP 1.1', 'HTTPS/1.1'),
+      inject(goodVersion, ctl),
+    );
     const line = fc.oneof(
       fc.tuple(goodMethod, goodTarget, goodVersion).map((p) => ({ parts: p, bad: false })),
       fc.tuple(badMethod, goodTarget, goodVersion).map((p) => ({ parts: p, bad: true })),
@@ -327,11 +360,25 @@ describe('malformed HTTP/1.1 input', () => {
     const name = fc.string({ unit: tchar, minLength: 1, maxLength: 12 });
     const value = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 20 });
     const framing = fc.oneof(
-      fc.constantFrom('Transfer-Encoding: chunked', 'Transfer-Encoding: identity', 'Transfer-Encoding: chunked, chunked', 'Content-Length: 0', 'Content-Length: 3', 'Content-Length: 1e2', 'Content-Length: 0x10', 'Transfer-Encoding: gzip, chunked'),
-      fc.tuple(fc.constantFrom('Content-Length', 'Transfer-Encoding', 'content-length', 'TRANSFER-ENCODING'), value).map(([n, v]) => `${n}: ${v}`),
+      fc.constantFrom(
+        'Transfer-Encoding: chunked',
+        'Transfer-Encoding: identity',
+        'Transfer-Encoding: chunked, chunked',
+        'Content-Length: 0',
+        'Content-Length: 3',
+        'Content-Length: 1e2',
+        'Content-Length: 0x10',
+        'Transfer-Encoding: gzip, chunked',
+      ),
+      fc
+        .tuple(fc.constantFrom('Content-Length', 'Transfer-Encoding', 'content-length', 'TRANSFER-ENCODING'), value)
+        .map(([n, v]) => `${n}: ${v}`),
     );
     const badHeader = fc.oneof(
-      inject(fc.tuple(name, value).map(([n, v]) => `${n}: ${v}`), fc.oneof(ctl, fc.constantFrom('\r', '\n\r'))),
+      inject(
+        fc.tuple(name, value).map(([n, v]) => `${n}: ${v}`),
+        fc.oneof(ctl, fc.constantFrom('\r', '\n\r')),
+      ),
       fc.tuple(name, value).map(([n, v]) => `${n} : ${v}`),
       fc.tuple(name, fc.constantFrom(' ', '"', '(', '@', '\0'), name, value).map(([a, sep, b, v]) => `${a}${sep}${b}: ${v}`),
     );
@@ -379,31 +426,48 @@ describe('malformed HTTP/1.1 input', () => {
     const chunkText = (d: string, how?: string) => {
       const size = d.length.toString(16);
       switch (how) {
-        case 'non-hex size': return `g${size}\r\n${d}\r\n`;
-        case '0x size': return `0x${size}\r\n${d}\r\n`;
-        case 'negative size': return `-${size}\r\n${d}\r\n`;
-        case 'overflow size': return `1${'0'.repeat(20)}\r\n${d}\r\n`;
-        case 'size too big': return `${(d.length + 2).toString(16)}\r\n${d}\r\n`;
-        case 'size too small': return `${(d.length - 1).toString(16)}\r\n${d}\r\n`;
-        case 'ctl in extension': return `${size};e\x01x\r\n${d}\r\n`;
-        case 'missing CRLF after data': return `${size}\r\n${d}`;
-        case 'LF only after size': return `${size}\n${d}\r\n`;
-        case 'truncated': return `${size}\r\n${d.slice(0, -1)}`;
-        default: return `${size}\r\n${d}\r\n`;
+        case 'non-hex size':
+          return `g${size}\r\n${d}\r\n`;
+        case '0x size':
+          return `0x${size}\r\n${d}\r\n`;
+        case 'negative size':
+          return `-${size}\r\n${d}\r\n`;
+        case 'overflow size':
+          return `1${'0'.repeat(20)}\r\n${d}\r\n`;
+        case 'size too big':
+          return `${(d.length + 2).toString(16)}\r\n${d}\r\n`;
+        case 'size too small':
+          return `${(d.length - 1).toString(16)}\r\n${d}\r\n`;
+        case 'ctl in extension':
+          return `${size};e\x01x\r\n${d}\r\n`;
+        case 'missing CRLF after data':
+          return `${size}\r\n${d}`;
+        case 'LF only after size':
+          return `${size}\n${d}\r\n`;
+        case 'truncated':
+          return `${size}\r\n${d.slice(0, -1)}`;
+        default:
+          return `${size}\r\n${d}\r\n`;
       }
     };
     let served = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(data, { minLength: 1, maxLength: 5 }), fc.nat(), corruption, fc.nat(), async (chunks, which, how, where) => {
-        const bad = which % chunks.length;
-        const inner = where % (chunks.length + 1);
-        const parts = chunks.map((d, i) => chunkText(d, i === bad ? how : undefined));
-        // A whole request hidden in an honestly sized chunk: only a misparse would serve it.
-        parts.splice(inner, 0, `${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n`);
-        const o = await exchange(POST('Transfer-Encoding: chunked\r\n', parts.join('') + (how === 'truncated' ? '' : '0\r\n\r\n')));
-        if (o.responses.some(is2xx)) served++;
-        return rejected(o) && !smuggledServed(o);
-      }),
+      fc.asyncProperty(
+        fc.array(data, { minLength: 1, maxLength: 5 }),
+        fc.nat(),
+        corruption,
+        fc.nat(),
+        async (chunks, which, how, where) => {
+          const bad = which % chunks.length;
+          const inner = where % (chunks.length + 1);
+          const parts = chunks.map((d, i) => chunkText(d, i === bad ? how : undefined));
+          // A whole request hidden in an honestly sized chunk: only a misparse would serve it.
+          parts.splice(inner, 0, `${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n`);
+          const o = await exchange(POST('Transfer-Encoding: chunked\r\n', parts.join('') + (how === 'truncated' ? '' : '0\r\n\r\n')));
+          if (o.responses.some(is2xx)) served++;
+          return rejected(o) && !smuggledServed(o);
+        },
+      ),
       fcParams,
     );
     expect(served).toBe(0);
@@ -423,6 +487,8 @@ describe('malformed HTTP/1.1 input', () => {
     await server.close({ gracePeriod: 0 });
     const closeMs = performance.now() - t;
     expect(closeMs).toBeLessThan(500);
-    console.log(`[malformed] ${exchanges} raw exchanges; TCP handles baseline ${baselineSockets} (the listener is a TCPServerWrap, not counted), after ${tcpHandles()} once closed; close() took ${closeMs.toFixed(1)} ms`);
+    console.log(
+      `[malformed] ${exchanges} raw exchanges; TCP handles baseline ${baselineSockets} (the listener is a TCPServerWrap, not counted), after ${tcpHandles()} once closed; close() took ${closeMs.toFixed(1)} ms`,
+    );
   });
 });

@@ -186,7 +186,13 @@ describe('the request target is read once, the same way by matchers and upstream
   });
 
   it('absolute-form is served as origin-form: its path meets the path matcher, its authority the host matcher', async () => {
-    for (const target of ['http://x/admin', 'HTTP://x/%61dmin', 'https://x/admin/../admin', 'http://blocked.example/', 'http://BLOCKED2.example:80/y']) {
+    for (const target of [
+      'http://x/admin',
+      'HTTP://x/%61dmin',
+      'https://x/admin/../admin',
+      'http://blocked.example/',
+      'http://BLOCKED2.example:80/y',
+    ]) {
       const before = seen.length;
       const answer = await rawH1(deny, target);
       expect(answer.status, target).toBe(403);
@@ -220,7 +226,12 @@ describe('the request target is read once, the same way by matchers and upstream
 
   it('h2: the host matchers and the upstream read the same authority, whatever Host the client adds', async () => {
     const session = await h2Session(`http://127.0.0.1:${deny.addresses[0]!.port}`);
-    for (const [authority, hostField] of [['blocked.example', 'ok.example'], ['blocked2.example:443', 'ok.example'], ['BLOCKED.example', 'ok.example'], ['ok.example', 'blocked.example']] as const) {
+    for (const [authority, hostField] of [
+      ['blocked.example', 'ok.example'],
+      ['blocked2.example:443', 'ok.example'],
+      ['BLOCKED.example', 'ok.example'],
+      ['ok.example', 'blocked.example'],
+    ] as const) {
       const before = seen.length;
       const answer = await h2Request(session, { ':method': 'GET', ':path': '/', ':authority': authority, host: hostField });
       const body = answer.body.toString();
@@ -238,7 +249,15 @@ describe('the request target is read once, the same way by matchers and upstream
   });
 
   it('an allow-list (`not` path) is not left by any spelling either', async () => {
-    const targets = ['/public/../admin', '/public/%2e%2e/admin', '/public/..%2Fadmin', '/public/..\\..\\admin', '/public#/../../admin', 'http://x/public/../admin', '/public/x'];
+    const targets = [
+      '/public/../admin',
+      '/public/%2e%2e/admin',
+      '/public/..%2Fadmin',
+      '/public/..\\..\\admin',
+      '/public#/../../admin',
+      'http://x/public/../admin',
+      '/public/x',
+    ];
     for (const target of targets) {
       const before = seen.length;
       expectSafe(await rawH1(allow, target), before, onlyPublic, `allow h1 ${JSON.stringify(target)}`);
@@ -246,7 +265,31 @@ describe('the request target is read once, the same way by matchers and upstream
   });
 
   it('fuzz: targets built from dot segments, escapes, slashes and separators never reach /admin', async () => {
-    const piece = fc.constantFrom('/', '//', '.', '..', '%2e', '%2E%2e', '%2f', '%2F', '%5c', '\\', '#', '?', '%', '%ff', '%zz', 'a', '%61', 'dmin', 'admin', 'ADMIN', 'x', '%00', ';');
+    const piece = fc.constantFrom(
+      '/',
+      '//',
+      '.',
+      '..',
+      '%2e',
+      '%2E%2e',
+      '%2f',
+      '%2F',
+      '%5c',
+      '\\',
+      '#',
+      '?',
+      '%',
+      '%ff',
+      '%zz',
+      'a',
+      '%61',
+      'dmin',
+      'admin',
+      'ADMIN',
+      'x',
+      '%00',
+      ';',
+    );
     const target = fc.array(piece, { minLength: 1, maxLength: 10 }).map((ps) => `/${ps.join('')}`);
     let reached = 0;
     await fc.assert(

@@ -149,7 +149,11 @@ async function stillHealthy(p: FerryServer, up: RawUpstream | undefined): Promis
   expect(ok.ending).toBe('end');
   if (up) {
     expect(up.accepted).toBeGreaterThan(0);
-    await eventually(() => up.open === 0, 3000, () => `${up.open} of ${up.accepted} upstream sockets still open`);
+    await eventually(
+      () => up.open === 0,
+      3000,
+      () => `${up.open} of ${up.accepted} upstream sockets still open`,
+    );
   }
 }
 
@@ -211,14 +215,22 @@ describe('reverse_proxy against misbehaving upstreams', () => {
       expect(took).toBeGreaterThanOrEqual(250);
       expect(took).toBeLessThan(2500);
       // The socket the stalled request went out on is destroyed with the 504.
-      await eventually(() => up.openUsed === 0, 1000, () => `${up.openUsed} stalled upstream sockets still open after the 504`);
+      await eventually(
+        () => up.openUsed === 0,
+        1000,
+        () => `${up.openUsed} stalled upstream sockets still open after the 504`,
+      );
     }
     // undici's pool redials a spare connection after aborting an in-flight request (the aborted
     // request stays queued as "pending" and kResume connects for it, then skips it). That spare
     // never carries a request and is closed by keep_alive.idle_timeout (default 2m).
     const ok = await get(portOf(p), '/good');
     expect(ok.status).toBe(200);
-    await eventually(() => up.open === 0, 3000, () => `${up.open} of ${up.accepted} upstream sockets still open`);
+    await eventually(
+      () => up.open === 0,
+      3000,
+      () => `${up.open} of ${up.accepted} upstream sockets still open`,
+    );
   });
 
   it('a client that goes away while the upstream stalls: the stalled upstream socket is closed', async () => {
@@ -228,9 +240,17 @@ describe('reverse_proxy against misbehaving upstreams', () => {
     const req = httpRequest({ host: '127.0.0.1', port: portOf(p), path: '/x', agent: false });
     req.on('error', () => {});
     req.end();
-    await eventually(() => up.openUsed === 1, 2000, () => 'the request never reached the upstream');
+    await eventually(
+      () => up.openUsed === 1,
+      2000,
+      () => 'the request never reached the upstream',
+    );
     req.destroy();
-    await eventually(() => up.openUsed === 0, 1000, () => 'the stalled upstream socket outlived its client');
+    await eventually(
+      () => up.openUsed === 0,
+      1000,
+      () => 'the stalled upstream socket outlived its client',
+    );
     await stillHealthy(p, up);
   });
 
@@ -319,6 +339,10 @@ describe('reverse_proxy against misbehaving upstreams', () => {
     expect(up.open).toBeLessThanOrEqual(1);
     // Closing the proxy closes its pool.
     await p.close({ gracePeriod: 0 });
-    await eventually(() => up.open === 0, 3000, () => `${up.open} upstream sockets open after the proxy closed`);
+    await eventually(
+      () => up.open === 0,
+      3000,
+      () => `${up.open} upstream sockets open after the proxy closed`,
+    );
   });
 });

@@ -85,7 +85,8 @@ export async function fromEvery(port: number, pids: readonly number[], max = 40,
   const replies: Reply[] = [];
   const missing = new Set(pids);
   while (missing.size > 0) {
-    if (replies.length >= max) throw new Error(`no answer from ${[...missing].join(', ')} in ${max} requests (got ${replies.map((r) => r.pid).join(', ')})`);
+    if (replies.length >= max)
+      throw new Error(`no answer from ${[...missing].join(', ')} in ${max} requests (got ${replies.map((r) => r.pid).join(', ')})`);
     const r = await get(port, path);
     replies.push(r);
     missing.delete(r.pid);

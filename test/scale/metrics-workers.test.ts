@@ -27,7 +27,9 @@ function metricsConfig(port: number, opsPort: number, adminPort: number, block?:
             listen: [`127.0.0.1:${port}`],
             routes: [
               { handle: [pid] },
-              ...(block ? [{ match: [{ path: ['/block'] }], handle: [{ handler: 'test_block', slot: '1', while_exists: block }], terminal: true }] : []),
+              ...(block
+                ? [{ match: [{ path: ['/block'] }], handle: [{ handler: 'test_block', slot: '1', while_exists: block }], terminal: true }]
+                : []),
               { handle: [{ handler: 'static_response', body: 'hello' }] },
             ],
           },
@@ -120,7 +122,12 @@ describe('metrics under ferry run --workers N', () => {
     const gate = join(mkdtempSync(join(tmpdir(), 'ferry-block-')), 'gate');
     writeFileSync(gate, '');
     defer(() => rmSync(gate, { force: true }));
-    const { ferry } = await runWorkers(2, ['--plugin', BLOCK_PLUGIN, '--config', configFile(metricsConfig(port, opsPort, adminPort, gate))]);
+    const { ferry } = await runWorkers(2, [
+      '--plugin',
+      BLOCK_PLUGIN,
+      '--config',
+      configFile(metricsConfig(port, opsPort, adminPort, gate)),
+    ]);
     // New connections alternate: one of the first two lands on worker 1, which blocks.
     const blocked = ferry.waitFor((e) => e.msg === 'blocking', 'worker 1 blocking');
     const held: Promise<unknown>[] = [];
@@ -151,7 +158,10 @@ describe('metrics under ferry run --workers N', () => {
     for (let i = 0; i < 30; i++) servedBy.add((await get(port)).pid);
     expect(servedBy.size).toBe(2);
     // Two panels: new connections alternate, so one on each worker.
-    const panels = [new EventSourceClient(`http://127.0.0.1:${opsPort}/status`), new EventSourceClient(`http://127.0.0.1:${opsPort}/status`)];
+    const panels = [
+      new EventSourceClient(`http://127.0.0.1:${opsPort}/status`),
+      new EventSourceClient(`http://127.0.0.1:${opsPort}/status`),
+    ];
     const heads = await Promise.all(panels.map((p) => p.connect()));
     expect(new Set(heads.map((h) => Number(h.headers['x-pid'])))).toEqual(new Set(pids));
     for (const panel of panels) {

@@ -9,7 +9,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
 import { call, freePort, refused, untilRefused } from '../admin/helpers.js';
-import { alive, bodyConfig, configFile, CRASH_PLUGIN, Ferry, ferryExit, fromEvery, get, runWorkers, serverConfig, untilGone } from './helpers.js';
+import {
+  alive,
+  bodyConfig,
+  configFile,
+  CRASH_PLUGIN,
+  Ferry,
+  ferryExit,
+  fromEvery,
+  get,
+  runWorkers,
+  serverConfig,
+  untilGone,
+} from './helpers.js';
 
 describe('ferry run --workers N', () => {
   it('serves from 2 worker processes sharing one listener; the primary serves none of it', async () => {
@@ -79,10 +91,16 @@ describe('ferry run --workers N', () => {
         if (r === undefined) break;
         expect(r.body).toBe('spared');
       }
-      const crash = await ferry.waitFor((e) => e.worker === 1 && /exited unexpectedly/.test(e.msg ?? '') && !delays.includes(e.time as number), 'a crash');
+      const crash = await ferry.waitFor(
+        (e) => e.worker === 1 && /exited unexpectedly/.test(e.msg ?? '') && !delays.includes(e.time as number),
+        'a crash',
+      );
       expect(crash).toMatchObject({ code: 3, signal: null });
       delays.push(crash.time as number);
-      const replaced = await ferry.waitFor((e) => e.worker === 1 && /replaced/.test(e.msg ?? '') && (e.time as number) >= (crash.time as number), 'a replacement');
+      const replaced = await ferry.waitFor(
+        (e) => e.worker === 1 && /replaced/.test(e.msg ?? '') && (e.time as number) >= (crash.time as number),
+        'a replacement',
+      );
       // The replacement serves the config loaded after the start, not the one ferry started with.
       const replies = await fromEvery(port, [replaced.pid!]);
       expect(replies.find((r) => r.pid === replaced.pid)).toMatchObject({ status: 200, body: 'new' });
@@ -96,11 +114,19 @@ describe('ferry run --workers N', () => {
     const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'old'))]);
 
     // `ferry reload` posts to /load, as it does without workers.
-    const reload = await ferryExit(['reload', '--config', configFile(bodyConfig(port, adminPort, 'new')), '--address', `127.0.0.1:${adminPort}`]);
+    const reload = await ferryExit([
+      'reload',
+      '--config',
+      configFile(bodyConfig(port, adminPort, 'new')),
+      '--address',
+      `127.0.0.1:${adminPort}`,
+    ]);
     expect(reload).toMatchObject({ code: 0 });
     for (const r of await fromEvery(port, pids)) expect(r).toMatchObject({ status: 200, body: 'new' });
 
-    const bad = bodyConfig(port, adminPort, 'never') as { apps: { http: { servers: { s: { routes: { handle: { handler: string }[] }[] } } } } };
+    const bad = bodyConfig(port, adminPort, 'never') as {
+      apps: { http: { servers: { s: { routes: { handle: { handler: string }[] }[] } } } };
+    };
     bad.apps.http.servers.s.routes[1]!.handle[0]!.handler = 'no_such_handler';
     const refusedLoad = await call(adminPort, 'POST', '/load', bad);
     expect(refusedLoad.status).toBe(400);
@@ -129,7 +155,9 @@ describe('ferry run --workers N', () => {
 
     const answer = await call(adminPort, 'POST', '/load', next);
     expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.body).error).toMatch(/^cannot apply the config: worker \d \(pid \d+\): cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*; the previous config was restored$/);
+    expect(JSON.parse(answer.body).error).toMatch(
+      /^cannot apply the config: worker \d \(pid \d+\): cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*; the previous config was restored$/,
+    );
     for (const r of await fromEvery(port, pids)) expect(r).toMatchObject({ status: 200, body: 'old' });
     expect(JSON.parse((await call(adminPort, 'GET', '/config/apps/http/servers/s/routes/1/handle/0/body')).body)).toBe('old');
   });
@@ -178,7 +206,9 @@ describe('ferry run --workers N', () => {
   it('all workers serve the one certificate the internal issuer made, with FERRY_WORKERS=2', async () => {
     const [port, adminPort] = [await freePort(), await freePort()];
     const cache = mkdtempSync(join(tmpdir(), 'ferry-scale-cache-'));
-    const json = bodyConfig(port, adminPort, 'tls') as { apps: Record<string, unknown> & { http: { servers: { s: Record<string, unknown> } } } };
+    const json = bodyConfig(port, adminPort, 'tls') as {
+      apps: Record<string, unknown> & { http: { servers: { s: Record<string, unknown> } } };
+    };
     json.apps.http.servers.s.tls_connection_policies = [{}];
     json.apps.tls = { automation: { policies: [{ subjects: ['localhost', '127.0.0.1'], issuers: [{ module: 'internal' }] }] } };
     const ferry = new Ferry(['run', '--config', configFile(json)], { FERRY_WORKERS: '2', FERRY_CACHE_DIR: cache });

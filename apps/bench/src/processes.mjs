@@ -64,7 +64,11 @@ export async function stopAll() {
  */
 export function installCleanup(onExit = () => {}) {
   let stopping = false;
-  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  for (const [signal, number] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+    ['SIGHUP', 1],
+  ]) {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
@@ -136,7 +140,8 @@ export async function waitForOutput(child, text, name, timeoutMs = 15_000) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${name} exited before printing ${JSON.stringify(text)}:\n${child.output.trim()}`);
     }
-    if (Date.now() > deadline) throw new Error(`${name} did not print ${JSON.stringify(text)} within ${timeoutMs} ms:\n${child.output.trim()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} did not print ${JSON.stringify(text)} within ${timeoutMs} ms:\n${child.output.trim()}`);
     await sleep(50);
   }
 }

@@ -57,7 +57,9 @@ export function markdownTable(rows, baselineLabel) {
     const flag = `${row.errors.length ? ' ⚠' : ''}${row.noisy ? ` (${row.noisy} noisy)` : ''}`;
     const spread = `${formatRps(row.min)}–${formatRps(row.max)}`;
     const cpu = row.cpuUsPerRequest === undefined ? '—' : `${row.cpuUsPerRequest.toFixed(1)} µs`;
-    lines.push(`| ${row.label}${flag} | ${formatRps(row.median)} | ${spread} | ${formatRatio(row.ratio)} | ${formatMs(row.p99Ms)} | ${cpu} |`);
+    lines.push(
+      `| ${row.label}${flag} | ${formatRps(row.median)} | ${spread} | ${formatRatio(row.ratio)} | ${formatMs(row.p99Ms)} | ${cpu} |`,
+    );
   }
   return lines.join('\n');
 }

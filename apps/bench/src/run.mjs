@@ -80,7 +80,10 @@ function options() {
   values.pipeline ??= String(benchmark.pipeline ?? 1);
   let contenders = benchmark.contenders;
   if (values.only) {
-    const wanted = values.only.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    const wanted = values.only
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
     const unknown = wanted.filter((id) => !contenders.some((c) => c.id === id));
     if (unknown.length) {
       throw new Error(`--only: unknown contender(s) ${unknown.join(', ')}; known: ${contenders.map((c) => c.id).join(', ')}`);
@@ -134,7 +137,9 @@ function describeRun(result) {
   } else if (result.cpu) {
     // Unpinned: the whole machine's time, split between the server (workers included) and wrk.
     const s = (x) => `${x.toFixed(1)}s`;
-    notes.push(`server ${s(result.cpu.serverSeconds)} cpu, wrk ${s(result.cpu.wrkSeconds)}, idle ${pct(result.cpu.idle)}, lost ${pct(result.cpu.lost)}`);
+    notes.push(
+      `server ${s(result.cpu.serverSeconds)} cpu, wrk ${s(result.cpu.wrkSeconds)}, idle ${pct(result.cpu.idle)}, lost ${pct(result.cpu.lost)}`,
+    );
   }
   if (result.errors) notes.push(`⚠ ${result.errors}`);
   return `${formatRps(result.requestsPerSec).padStart(9)} req/s${notes.length ? `  (${notes.join(', ')})` : ''}`;
@@ -174,7 +179,8 @@ async function main() {
   // would measure the scheduler, so say so loudly rather than pretend.
   const pinned = benchmark.pinned && availableParallelism() >= 2 && opts.serverCpu !== opts.wrkCpu;
   if (pinned) usePinning(ensureTool('taskset', 'util-linux', 'it pins servers and wrk to separate cores'));
-  else if (benchmark.pinned) console.warn('warning: fewer than 2 usable cores (or one core for both): running UNPINNED; results are not comparable.');
+  else if (benchmark.pinned)
+    console.warn('warning: fewer than 2 usable cores (or one core for both): running UNPINNED; results are not comparable.');
   const serverCpu = pinned ? opts.serverCpu : undefined;
   const wrkCpu = pinned ? opts.wrkCpu : undefined;
   const quietCores = pinned ? [opts.serverCpu, opts.wrkCpu] : Array.from({ length: availableParallelism() }, (_, i) => i);
@@ -236,7 +242,8 @@ async function main() {
   if (!rows.some((row) => row.id === benchmark.baseline)) console.log(`\n(${baseline.id} did not run: no ratios to ${baseline.label})`);
   if (ferryVsFastify !== undefined) console.log(`\nferry / fastify: ${formatRatio(ferryVsFastify)}`);
   if (twoVsOne !== undefined) console.log(`\nferry --workers 2 / --workers 1: ${formatRatio(twoVsOne)}`);
-  if (noneVsOne !== undefined) console.log(`ferry --workers 2 with NODE_CLUSTER_SCHED_POLICY=none / --workers 1: ${formatRatio(noneVsOne)}`);
+  if (noneVsOne !== undefined)
+    console.log(`ferry --workers 2 with NODE_CLUSTER_SCHED_POLICY=none / --workers 1: ${formatRatio(noneVsOne)}`);
   const withErrors = rows.filter((row) => row.errors.length);
   for (const row of withErrors) console.log(`⚠ ${row.id}: ${row.errors.join('; ')}`);
   if (rows.some((row) => row.noisy)) {
@@ -265,8 +272,18 @@ async function main() {
     workers2SchedNoneVsWorkers1: noneVsOne,
     baseline: benchmark.baseline,
     contenders: rows.map(({ id, label, samples, median, min, max, ratio, p99Ms, cpuUsPerRequest, errors, lost, noisy }) => ({
-      id, label, samples, median, min, max, [benchmark.baseline === 'node' ? 'ratioToNodeHttp' : 'ratioToBaseline']: ratio,
-      p99Ms, cpuUsPerRequest, errors, lost, noisy,
+      id,
+      label,
+      samples,
+      median,
+      min,
+      max,
+      [benchmark.baseline === 'node' ? 'ratioToNodeHttp' : 'ratioToBaseline']: ratio,
+      p99Ms,
+      cpuUsPerRequest,
+      errors,
+      lost,
+      noisy,
     })),
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);

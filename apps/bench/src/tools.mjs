@@ -30,9 +30,7 @@ export function ensureTool(name, pkg, why) {
   const aptGet = which('apt-get');
   const isRoot = process.getuid?.() === 0;
   if (!aptGet || !isRoot) {
-    throw new Error(
-      `${name} is required (${why}) but is not on PATH. Install it, e.g. \`sudo apt-get install -y ${pkg}\`, and run again.`,
-    );
+    throw new Error(`${name} is required (${why}) but is not on PATH. Install it, e.g. \`sudo apt-get install -y ${pkg}\`, and run again.`);
   }
 
   process.stderr.write(`${name} not found; installing Debian package ${pkg}…\n`);

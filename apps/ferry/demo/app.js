@@ -1,7 +1,6 @@
 // The embedded default's page script. Kept free of template braces: this file is a
 // static_response body, so placeholders would be expanded in it.
 
-
 const $ = (id) => document.getElementById(id);
 const log = (list, text) => {
   const li = document.createElement('li');
@@ -85,7 +84,9 @@ ws.addEventListener('message', (e) => {
   }
   if (hello && hello.hello === 'ferry') {
     const overH2 = typeof hello.via === 'string' && hello.via.startsWith('2.0');
-    $('ws-transport').textContent = overH2 ? 'connected: WebSocket over HTTP/2 (RFC 8441 extended CONNECT)' : 'connected: WebSocket over HTTP/1.1 Upgrade';
+    $('ws-transport').textContent = overH2
+      ? 'connected: WebSocket over HTTP/2 (RFC 8441 extended CONNECT)'
+      : 'connected: WebSocket over HTTP/1.1 Upgrade';
     $('ws-transport').dataset.transport = overH2 ? 'h2' : 'http/1.1';
     return;
   }

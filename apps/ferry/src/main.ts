@@ -115,9 +115,11 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     }
     workers = n;
     const hostProblem =
-      args.host === undefined ? undefined
-      : args.config ? `--host applies to the embedded default only; set the listen addresses in ${args.config}`
-      : demoHostProblem(args.host);
+      args.host === undefined
+        ? undefined
+        : args.config
+          ? `--host applies to the embedded default only; set the listen addresses in ${args.config}`
+          : demoHostProblem(args.host);
     if (hostProblem) {
       process.stderr.write(`ferry run: ${hostProblem}\n`);
       return 2;
@@ -243,7 +245,9 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
 function demoBanner(host: string): string {
   const everywhere = host === '0.0.0.0' || host === '::';
   const name = everywhere || host === '127.0.0.1' || host === '::1' ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host;
-  const reach = everywhere ? 'on every interface: anyone who reaches this machine sees it, /metrics included' : `on ${host} only (--host 0.0.0.0 for every interface)`;
+  const reach = everywhere
+    ? 'on every interface: anyone who reaches this machine sees it, /metrics included'
+    : `on ${host} only (--host 0.0.0.0 for every interface)`;
   return `serving the embedded default: http://${name}:8080/ and https://${name}:8443/ (self-signed), ${reach}`;
 }
 
@@ -327,7 +331,11 @@ async function reload(config: string | undefined, address = 'localhost:2019'): P
   const base = /^[a-z]+:\/\//.test(address) ? address : `http://${address}`;
   let res: Response;
   try {
-    res = await fetch(new URL('/load', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
+    res = await fetch(new URL('/load', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(json),
+    });
   } catch (err) {
     process.stderr.write(`error: cannot reach the admin API at ${base}: ${(err as Error).cause ?? (err as Error).message}\n`);
     return 1;

@@ -37,9 +37,14 @@ export async function loadPlugin(spec: string, cwd = process.cwd()): Promise<Any
   }
   const exported = ns.default;
   const list = Array.isArray(exported) ? exported : [exported];
-  if (exported === undefined || list.length === 0) throw new PluginError(spec, 'has no default export (export a module or an array of modules)');
+  if (exported === undefined || list.length === 0)
+    throw new PluginError(spec, 'has no default export (export a module or an array of modules)');
   list.forEach((m, i) => {
-    if (!isModule(m)) throw new PluginError(spec, `default export${Array.isArray(exported) ? `[${i}]` : ''} is not a module (build it with defineModule from @ferry/core)`);
+    if (!isModule(m))
+      throw new PluginError(
+        spec,
+        `default export${Array.isArray(exported) ? `[${i}]` : ''} is not a module (build it with defineModule from @ferry/core)`,
+      );
   });
   return list as AnyModule[];
 }

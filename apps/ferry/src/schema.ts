@@ -32,7 +32,10 @@ function embed(js: JsonSchema, prefix: string, defs: Record<string, unknown>): J
     if (Array.isArray(v)) return v.map(rewrite);
     if (v && typeof v === 'object') {
       return Object.fromEntries(
-        Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/') ? `#/$defs/${prefix}${x.slice(8)}` : rewrite(x)]),
+        Object.entries(v).map(([k, x]) => [
+          k,
+          k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/') ? `#/$defs/${prefix}${x.slice(8)}` : rewrite(x),
+        ]),
       );
     }
     return v;
@@ -45,7 +48,13 @@ function handlerSchema(mod: AnyModule, defs: Record<string, unknown>): JsonSchem
   const js = embed(jsonSchemaOf(mod.config), `${mod.name}.`, defs);
   // A handler object is the module's options plus "handler": its name.
   const properties = { handler: { const: mod.name, description: mod.description }, ...(js.properties ?? {}) };
-  return { ...js, type: 'object', properties, required: ['handler', ...(js.required ?? [])], additionalProperties: js.additionalProperties ?? false };
+  return {
+    ...js,
+    type: 'object',
+    properties,
+    required: ['handler', ...(js.required ?? [])],
+    additionalProperties: js.additionalProperties ?? false,
+  };
 }
 
 /** A route (`{ match, handle, terminal, group }`): checked by the route compiler, so described here by hand. */
@@ -53,7 +62,11 @@ const routeSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    match: { type: 'array', description: 'Matcher sets, OR-ed; the matchers within one set are AND-ed. Unset: every request matches.', items: { $ref: '#/$defs/matcherSet' } },
+    match: {
+      type: 'array',
+      description: 'Matcher sets, OR-ed; the matchers within one set are AND-ed. Unset: every request matches.',
+      items: { $ref: '#/$defs/matcherSet' },
+    },
     handle: { type: 'array', description: 'Handlers, run in order, each calling the next.', items: { $ref: '#/$defs/handler' } },
     terminal: { type: 'boolean', default: false, description: 'No later route of this list runs after this one matches.' },
     group: { type: 'string', description: 'Only the first matching route of a group runs; routes without a group are not exclusive.' },
@@ -77,7 +90,7 @@ export function configJsonSchema(registry: Registry): JsonSchema {
   server.properties!.errors = { ...errors, properties: { routes: routes(errors.properties?.routes) } };
   const defs: Record<string, unknown> = {};
   const root = jsonSchemaOf(configSchema);
-  const http = (root.properties!.apps!.properties!.http as JsonSchema);
+  const http = root.properties!.apps!.properties!.http as JsonSchema;
   http.properties!.servers = { type: 'object', additionalProperties: { $ref: '#/$defs/server' } };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -89,7 +102,9 @@ export function configJsonSchema(registry: Registry): JsonSchema {
       matcherSet: {
         type: 'object',
         additionalProperties: false,
-        properties: Object.fromEntries(matchers.map((m) => [m.name, { ...embed(jsonSchemaOf(m.config), `${m.name}.`, defs), description: m.description }])),
+        properties: Object.fromEntries(
+          matchers.map((m) => [m.name, { ...embed(jsonSchemaOf(m.config), `${m.name}.`, defs), description: m.description }]),
+        ),
       },
       handler: { oneOf: handlers.map((h) => handlerSchema(h, defs)) },
       ...defs,
@@ -129,7 +144,11 @@ function typeOf(js: JsonSchema | undefined, root: JsonSchema = {}): string {
   if (js.type === 'integer' || js.type === 'number') {
     // zod's safe-integer bounds say nothing a reader needs.
     const min =
-      typeof js.exclusiveMinimum === 'number' ? `> ${js.exclusiveMinimum}` : typeof js.minimum === 'number' && js.minimum > Number.MIN_SAFE_INTEGER ? `≥ ${js.minimum}` : '';
+      typeof js.exclusiveMinimum === 'number'
+        ? `> ${js.exclusiveMinimum}`
+        : typeof js.minimum === 'number' && js.minimum > Number.MIN_SAFE_INTEGER
+          ? `≥ ${js.minimum}`
+          : '';
     const max = typeof js.maximum === 'number' && js.maximum < Number.MAX_SAFE_INTEGER ? `≤ ${js.maximum}` : '';
     const range = [min, max].filter(Boolean).join(', ');
     return range ? `${js.type} (${range})` : js.type;
@@ -187,7 +206,8 @@ function configSection(js: JsonSchema): string[] {
   if (js.type === 'object' && js.additionalProperties && typeof js.additionalProperties === 'object') {
     const key = keyName(js);
     const value = js.additionalProperties as JsonSchema;
-    const intro = typeof js.description === 'string' ? [`Config: ${typeOf(js, js)}. ${js.description}`, ''] : [`Config: ${typeOf(js, js)}.`, ''];
+    const intro =
+      typeof js.description === 'string' ? [`Config: ${typeOf(js, js)}. ${js.description}`, ''] : [`Config: ${typeOf(js, js)}.`, ''];
     return [...intro, ...TABLE, row(key, resolve(value, js), false, js), ...innerRows(value, key, js, new Set()), ''];
   }
   if (js.type === 'object') return ['No options.', ''];
@@ -199,7 +219,7 @@ export function configReference(registry: Registry): string {
   const out: string[] = [
     '# Config reference',
     '',
-    '<!-- Generated by `ferry reference` from the modules\' zod schemas: do not edit by hand. -->',
+    "<!-- Generated by `ferry reference` from the modules' zod schemas: do not edit by hand. -->",
     '',
     'Every module of the `ferry` distribution, with every option: its type, its default and what it',
     'does. Durations are Go-style strings (`"1m30s"`, `"250ms"`) or integer nanoseconds. A default of',

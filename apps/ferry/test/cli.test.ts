@@ -60,7 +60,14 @@ describe('ferry version and list-modules', () => {
 describe('ferry run', () => {
   it('serves a config that uses a plugin module, and stops with exit code 0 on SIGTERM', async () => {
     const cfg = configFile(
-      server([{ handle: [{ handler: 'greet', name: 'ferry' }, { handler: 'static_response', body: 'hi' }] }]),
+      server([
+        {
+          handle: [
+            { handler: 'greet', name: 'ferry' },
+            { handler: 'static_response', body: 'hi' },
+          ],
+        },
+      ]),
     );
     const r = await ferryRun(['--config', cfg, '--plugin', PLUGIN]);
     running = r.child;
@@ -94,12 +101,28 @@ describe('ferry run', () => {
 
 describe('invalid configs exit non-zero, name the JSON path, and start nothing', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['an unknown handler', server([{ handle: [{ handler: 'nope' }] }]), /apps\.http\.servers\.srv0\.routes\[0\]\.handle\[0\]\.handler: unknown handler "nope"/],
-    ['an unknown option', server([{ handle: [{ handler: 'static_response', bodyy: 'x' }] }]), /routes\[0\]\.handle\[0\]\.bodyy: unknown option/],
-    ['a wrong type', server([{ handle: [{ handler: 'static_response', body: 42 }] }]), /routes\[0\]\.handle\[0\]\.body: .*expected string/i],
+    [
+      'an unknown handler',
+      server([{ handle: [{ handler: 'nope' }] }]),
+      /apps\.http\.servers\.srv0\.routes\[0\]\.handle\[0\]\.handler: unknown handler "nope"/,
+    ],
+    [
+      'an unknown option',
+      server([{ handle: [{ handler: 'static_response', bodyy: 'x' }] }]),
+      /routes\[0\]\.handle\[0\]\.bodyy: unknown option/,
+    ],
+    [
+      'a wrong type',
+      server([{ handle: [{ handler: 'static_response', body: 42 }] }]),
+      /routes\[0\]\.handle\[0\]\.body: .*expected string/i,
+    ],
     ['an unknown matcher', server([{ match: [{ pathh: ['/'] }], handle: [] }]), /routes\[0\]\.match\[0\]\.pathh: unknown matcher/],
     ['an empty listen list', server([], { listen: [] }), /apps\.http\.servers\.srv0\.listen: .*(>=1|at least 1)/i],
-    ['an empty remote_ip range list', server([{ match: [{ remote_ip: { ranges: [] } }], handle: [] }]), /match\[0\]\.remote_ip\.ranges: .*(>=1|at least 1)/i],
+    [
+      'an empty remote_ip range list',
+      server([{ match: [{ remote_ip: { ranges: [] } }], handle: [] }]),
+      /match\[0\]\.remote_ip\.ranges: .*(>=1|at least 1)/i,
+    ],
     ['a bad duration', server([], { idle_timeout: '5 minutes' }), /apps\.http\.servers\.srv0\.idle_timeout: invalid duration/],
     ['an unknown top-level key', { apps: {}, storage: {} }, /^error: storage: unknown option/m],
   ];
@@ -129,7 +152,11 @@ describe('invalid configs exit non-zero, name the JSON path, and start nothing',
   });
 
   it('reports every problem of a config at once', async () => {
-    const r = await ferry(['validate', '--config', configFile(server([{ handle: [{ handler: 'nope' }, { handler: 'static_response', status_code: true }] }], { read_timeout: 'soon' }))]);
+    const r = await ferry([
+      'validate',
+      '--config',
+      configFile(server([{ handle: [{ handler: 'nope' }, { handler: 'static_response', status_code: true }] }], { read_timeout: 'soon' })),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/read_timeout/);
     expect(r.stderr).toMatch(/handle\[0\]\.handler/);
@@ -140,14 +167,23 @@ describe('invalid configs exit non-zero, name the JSON path, and start nothing',
 
 describe('ferry validate warns about what a valid config does differently here', () => {
   // `encode zstd gzip` is Caddy's most common encode config; on a Node without zstd it runs without zstd.
-  it.runIf(!zstdAvailable)('validate accepts encode with zstd and gzip on a Node without zstd, and prints one warning at encodings.zstd', async () => {
-    const encode = { handler: 'encode', encodings: { zstd: {}, gzip: {} } };
-    const r = await ferry(['validate', '--config', configFile(server([{ handle: [encode, { handler: 'static_response', body: 'hi' }] }]))]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/valid config/);
-    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^warning: apps\.http\.servers\.srv0\.routes\[0\]\.handle\[0\]\.encodings\.zstd: zstd needs Node 22\.15\+/);
-    expect(warnings[0]).toContain(`Node ${process.versions.node}`);
-  });
+  it.runIf(!zstdAvailable)(
+    'validate accepts encode with zstd and gzip on a Node without zstd, and prints one warning at encodings.zstd',
+    async () => {
+      const encode = { handler: 'encode', encodings: { zstd: {}, gzip: {} } };
+      const r = await ferry([
+        'validate',
+        '--config',
+        configFile(server([{ handle: [encode, { handler: 'static_response', body: 'hi' }] }])),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/valid config/);
+      const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /^warning: apps\.http\.servers\.srv0\.routes\[0\]\.handle\[0\]\.encodings\.zstd: zstd needs Node 22\.15\+/,
+      );
+      expect(warnings[0]).toContain(`Node ${process.versions.node}`);
+    },
+  );
 });

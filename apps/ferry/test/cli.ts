@@ -20,7 +20,10 @@ export function configFile(config: unknown): string {
 
 /** Starts `ferry run ARGS` and resolves with the port of its first listener, read from its JSON log. */
 export async function ferryRun(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'run', ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'run', ...args], {
+    env: { ...process.env, FERRY_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   const port = await new Promise<number>((resolve, reject) => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {

@@ -13,7 +13,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ferry-config-files-'));
 
 /** Runs `ferry ARGS` to completion; a run still going after `ms` is killed and fails the test. */
 async function ferryWithin(args: string[], ms = 8000): Promise<Result> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, FERRY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -53,11 +56,18 @@ describe('config files that must be refused', () => {
   it('run refuses a FIFO as load_files at once, naming the file and its JSON path', async () => {
     const fifo = makeFifo(dir, 'key.fifo');
     const cert = join(dir, 'missing-cert.pem');
-    const file = configFile({ admin: { disabled: true }, apps: { http: { servers: { s: server } }, tls: { certificates: { load_files: [{ certificate: cert, key: fifo }] } } } });
+    const file = configFile({
+      admin: { disabled: true },
+      apps: { http: { servers: { s: server } }, tls: { certificates: { load_files: [{ certificate: cert, key: fifo }] } } },
+    });
     const r = await ferryWithin(['run', '--config', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`error: apps.tls.certificates.load_files[0].certificate: cannot read certificate file ${cert}: no such file\n`);
-    expect(r.stderr).toContain(`error: apps.tls.certificates.load_files[0].key: cannot read key file ${fifo}: is a named pipe (FIFO), not a regular file\n`);
+    expect(r.stderr).toContain(
+      `error: apps.tls.certificates.load_files[0].certificate: cannot read certificate file ${cert}: no such file\n`,
+    );
+    expect(r.stderr).toContain(
+      `error: apps.tls.certificates.load_files[0].key: cannot read key file ${fifo}: is a named pipe (FIFO), not a regular file\n`,
+    );
   });
 
   it('still reads a config from a pipe, as with --config <(jq …)', async () => {

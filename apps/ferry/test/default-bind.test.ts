@@ -47,7 +47,9 @@ describe('the embedded default', () => {
     for (const s of Object.values(config.apps.http.servers)) s.listen = s.listen.map((l) => l.replace(/:\d+$/, ':0'));
     const run = new Ferry(['run', '--config', configFile(config)]);
     const lines = await Promise.all(
-      ['demo', 'demo_tls', 'upstream'].map((server) => run.waitFor((e) => e.msg === 'listening' && e.server === server, `${server} listening`)),
+      ['demo', 'demo_tls', 'upstream'].map((server) =>
+        run.waitFor((e) => e.msg === 'listening' && e.server === server, `${server} listening`),
+      ),
     );
     for (const line of lines) {
       expect(line.listen).toBe('127.0.0.1:0');
@@ -57,7 +59,11 @@ describe('the embedded default', () => {
   });
 
   it('listens where --host says: 0.0.0.0 is every interface, the WebSocket upstream stays on loopback', async () => {
-    expect(listens(await printed('--host', '0.0.0.0'))).toEqual({ demo: ['0.0.0.0:8080'], demo_tls: ['0.0.0.0:8443'], upstream: ['127.0.0.1:8079'] });
+    expect(listens(await printed('--host', '0.0.0.0'))).toEqual({
+      demo: ['0.0.0.0:8080'],
+      demo_tls: ['0.0.0.0:8443'],
+      upstream: ['127.0.0.1:8079'],
+    });
     expect(listens(await printed('--host', '::'))).toEqual({ demo: ['[::]:8080'], demo_tls: ['[::]:8443'], upstream: ['127.0.0.1:8079'] });
   });
 

@@ -17,7 +17,12 @@ it('a plugin module works from code, by factory and by JSON name in a registry',
     registry,
     routes: [
       { match: [{ path: ['/factory'] }], handle: [greetHandler({ name: 'code' }), staticResponse({ body: 'a' })], terminal: true },
-      { handle: [{ handler: 'greet', name: 'json' }, { handler: 'static_response', body: 'b' }] },
+      {
+        handle: [
+          { handler: 'greet', name: 'json' },
+          { handler: 'static_response', body: 'b' },
+        ],
+      },
     ],
   });
   await server.listen();

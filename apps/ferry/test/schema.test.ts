@@ -17,7 +17,10 @@ describe('ferry schema', () => {
   it('describes every handler of the distribution by its name', async () => {
     const schema = JSON.parse((await ferry(['schema'])).stdout);
     const names = (schema.$defs.handler.oneOf as { properties: { handler: { const: string } } }[]).map((h) => h.properties.handler.const);
-    const ids = (await ferry(['list-modules'])).stdout.trim().split('\n').filter((id) => id.startsWith('http.handlers.'));
+    const ids = (await ferry(['list-modules'])).stdout
+      .trim()
+      .split('\n')
+      .filter((id) => id.startsWith('http.handlers.'));
     expect(names.sort()).toEqual(ids.map((id) => id.slice('http.handlers.'.length)).sort());
   });
 });

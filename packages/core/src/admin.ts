@@ -45,7 +45,8 @@ export interface AdminOptions {
 
 /** The admin options a config's `admin` section gives (`ferry run`); undefined when it disables the API. */
 export function adminOptionsOf(config: unknown): Pick<AdminOptions, 'listen' | 'origins' | 'enforceOrigin'> | undefined {
-  const a = (config as { admin?: { disabled?: boolean; listen?: string; origins?: string[]; enforce_origin?: boolean } } | undefined)?.admin;
+  const a = (config as { admin?: { disabled?: boolean; listen?: string; origins?: string[]; enforce_origin?: boolean } } | undefined)
+    ?.admin;
   if (a?.disabled === true) return undefined;
   return { listen: a?.listen ?? 'localhost:2019', origins: a?.origins ?? [], enforceOrigin: a?.enforce_origin === true };
 }
@@ -67,16 +68,23 @@ export class AdminError extends Error {
  * segment naming an object prototype is refused: followed, it wrote to Object.prototype (#13).
  */
 function segments(path: string): string[] {
-  return path.split('/').filter(Boolean).map((raw) => {
-    let seg: string;
-    try {
-      seg = decodeURIComponent(raw);
-    } catch {
-      throw new AdminError(400, `path segment "${raw}" is not valid percent-encoding`);
-    }
-    if (isPrototypeKey(seg)) throw new AdminError(400, `"${seg}" is not allowed in a config path: it names a JavaScript object prototype, and no config has such a key`);
-    return seg;
-  });
+  return path
+    .split('/')
+    .filter(Boolean)
+    .map((raw) => {
+      let seg: string;
+      try {
+        seg = decodeURIComponent(raw);
+      } catch {
+        throw new AdminError(400, `path segment "${raw}" is not valid percent-encoding`);
+      }
+      if (isPrototypeKey(seg))
+        throw new AdminError(
+          400,
+          `"${seg}" is not allowed in a config path: it names a JavaScript object prototype, and no config has such a key`,
+        );
+      return seg;
+    });
 }
 
 /** `segs[i]` as an array index: digits only (no `-1`, `1e3`, ` 1`). */
@@ -131,7 +139,8 @@ export function changeConfig(config: unknown, method: string, path: string, body
   const arr = Array.isArray(parent) ? parent : undefined;
   const idx = Number(key);
   // Creating past the end would make a sparse array (a billion items from one request); Caddy refuses too.
-  if (arr && idx > arr.length && (method === 'POST' || method === 'PUT')) throw new AdminError(400, `index ${idx} at "${segs.join('/')}" is out of range: the array has ${arr.length} items`);
+  if (arr && idx > arr.length && (method === 'POST' || method === 'PUT'))
+    throw new AdminError(400, `index ${idx} at "${segs.join('/')}" is out of range: the array has ${arr.length} items`);
   const rec = parent as Record<string, unknown>;
   switch (method) {
     case 'POST':
@@ -354,7 +363,9 @@ export class AdminServer {
     try {
       await this.#listen(server, { ...this.#o, ...options });
     } catch (err) {
-      throw new AdminError(400, `cannot apply the config: ${(err as Error).message}; nothing changed`, [{ path: 'admin.listen', message: (err as Error).message }]);
+      throw new AdminError(400, `cannot apply the config: ${(err as Error).message}; nothing changed`, [
+        { path: 'admin.listen', message: (err as Error).message },
+      ]);
     }
     return { options, server };
   }

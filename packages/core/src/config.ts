@@ -29,41 +29,61 @@ export const serverSchema = z.strictObject({
   listen: z
     .array(listenAddress)
     .min(1)
-    .describe('Addresses to listen on: `":8080"` (every interface), `"127.0.0.1:8443"`, `"[::1]:80"`; port 0 picks a free port. No port ranges.'),
+    .describe(
+      'Addresses to listen on: `":8080"` (every interface), `"127.0.0.1:8443"`, `"[::1]:80"`; port 0 picks a free port. No port ranges.',
+    ),
   protocols: z
     .array(z.string())
     .min(1)
     .optional()
     .meta({
-      description: 'HTTP versions to serve: `h1`, `h2` (only with TLS), `h2c` (cleartext HTTP/2 by prior knowledge). `h3` is not supported.',
+      description:
+        'HTTP versions to serve: `h1`, `h2` (only with TLS), `h2c` (cleartext HTTP/2 by prior knowledge). `h3` is not supported.',
       default: ['h1', 'h2'],
     }),
-  routes: routeList().optional().meta({ description: 'The routes every request runs through, in order; a request none answers gets an empty 200 (as in Caddy).', default: [] }),
+  routes: routeList()
+    .optional()
+    .meta({
+      description: 'The routes every request runs through, in order; a request none answers gets an empty 200 (as in Caddy).',
+      default: [],
+    }),
   errors: z
     .strictObject({ routes: routeList().describe('Error routes, with `{http.error.status_code}` and `{http.error.message}`.') })
     .optional()
-    .describe("Handles errors raised by `routes`; unanswered, the error's status is sent with an empty body. Unset: the status and a short plain-text body."),
+    .describe(
+      "Handles errors raised by `routes`; unanswered, the error's status is sent with an empty body. Unset: the status and a short plain-text body.",
+    ),
   read_timeout: duration()
     .optional()
-    .meta({ description: 'How long an HTTP/1.1 client may take to send a whole request, header and body; 0 means no limit.', default: '0s' }),
-  read_header_timeout: duration()
-    .optional()
     .meta({
-      description: 'How long a client may take to send the request header (HTTP/1.1); when set, it bounds the TLS handshake too (else 2m).',
-      default: '1m',
+      description: 'How long an HTTP/1.1 client may take to send a whole request, header and body; 0 means no limit.',
+      default: '0s',
     }),
+  read_header_timeout: duration().optional().meta({
+    description: 'How long a client may take to send the request header (HTTP/1.1); when set, it bounds the TLS handshake too (else 2m).',
+    default: '1m',
+  }),
   write_timeout: duration()
     .optional()
-    .meta({ description: 'How long a response may take, from the request header read to its last byte written; an unfinished one is aborted. 0 means no limit.', default: '0s' }),
+    .meta({
+      description:
+        'How long a response may take, from the request header read to its last byte written; an unfinished one is aborted. 0 means no limit.',
+      default: '0s',
+    }),
   idle_timeout: duration()
     .optional()
-    .meta({ description: 'How long an idle keep-alive connection (HTTP/1.1) or a session without streams (HTTP/2) is kept open.', default: '5m' }),
+    .meta({
+      description: 'How long an idle keep-alive connection (HTTP/1.1) or a session without streams (HTTP/2) is kept open.',
+      default: '5m',
+    }),
   max_header_bytes: z
     .number()
     .int()
     .positive()
     .optional()
-    .describe("Largest request header accepted, in bytes (HTTP/1.1 header size, HTTP/2 header list size). Unset: Node's limits (16 KiB for HTTP/1.1)."),
+    .describe(
+      "Largest request header accepted, in bytes (HTTP/1.1 header size, HTTP/2 header list size). Unset: Node's limits (16 KiB for HTTP/1.1).",
+    ),
   max_concurrent_streams: z
     .number()
     .int()
@@ -78,17 +98,25 @@ export const serverSchema = z.strictObject({
   enable_full_duplex: z
     .boolean()
     .optional()
-    .meta({ description: 'Let handlers write the response while an HTTP/1.1 request body is still arriving (HTTP/2 always can).', default: false }),
+    .meta({
+      description: 'Let handlers write the response while an HTTP/1.1 request body is still arriving (HTTP/2 always can).',
+      default: false,
+    }),
   logs: z
     .strictObject({})
     .optional()
-    .describe("Present (`{}`): an access log line per request (logger `http.log.access`). Caddy's logger-name mapping is not supported: its fields are errors."),
+    .describe(
+      "Present (`{}`): an access log line per request (logger `http.log.access`). Caddy's logger-name mapping is not supported: its fields are errors.",
+    ),
   tls_connection_policies: z
     .array(
       z.strictObject({
         certificate_selection: z
           .strictObject({
-            any_tag: z.array(z.string()).min(1).describe('Tags (from `apps.tls.certificates`) a certificate must have one of; the tags of all policies count together.'),
+            any_tag: z
+              .array(z.string())
+              .min(1)
+              .describe('Tags (from `apps.tls.certificates`) a certificate must have one of; the tags of all policies count together.'),
           })
           .optional()
           .describe('Which loaded certificates to serve. Unset: every loaded certificate.'),
@@ -101,7 +129,10 @@ export const serverSchema = z.strictObject({
       disable: z
         .boolean()
         .optional()
-        .meta({ description: 'Silences the warning that Caddy would serve this server with automatic HTTPS (Ferry obtains no certificates).', default: false }),
+        .meta({
+          description: 'Silences the warning that Caddy would serve this server with automatic HTTPS (Ferry obtains no certificates).',
+          default: false,
+        }),
       disable_redirects: z.boolean().optional().describe('Accepted for Caddy configs; no effect: Ferry adds no HTTP-to-HTTPS redirects.'),
       disable_certificates: z.boolean().optional().describe('Accepted for Caddy configs; no effect: Ferry obtains no certificates.'),
       skip: z.array(z.string()).optional().describe('Accepted for Caddy configs; no effect.'),
@@ -127,7 +158,10 @@ export const configSchema = z.strictObject({
       disabled: z.boolean().optional().describe('Turn the admin API off (`ferry run` serves it otherwise).'),
       listen: listenAddress.optional().meta({ description: 'Where the admin API listens.', default: 'localhost:2019' }),
       enforce_origin: z.boolean().optional().describe('Require an allowed Origin header on every admin request.'),
-      origins: z.array(z.string()).optional().describe('Origins allowed besides the admin address itself (`host:port` or `scheme://host:port`).'),
+      origins: z
+        .array(z.string())
+        .optional()
+        .describe('Origins allowed besides the admin address itself (`host:port` or `scheme://host:port`).'),
     })
     .optional()
     .describe('The admin API: /load, /config/[path], /stop, with zero-downtime reloads.'),
@@ -145,9 +179,7 @@ export const configSchema = z.strictObject({
         .optional(),
       tls: z
         .strictObject({
-          certificates: z
-            .strictObject({ load_files: z.array(certFile).optional(), load_pem: z.array(certPem).optional() })
-            .optional(),
+          certificates: z.strictObject({ load_files: z.array(certFile).optional(), load_pem: z.array(certPem).optional() }).optional(),
           /** Only Caddy's internal issuer: a self-signed certificate, made and cached locally. */
           automation: z
             .strictObject({
@@ -190,7 +222,9 @@ export async function readConfigFile(file: string): Promise<unknown> {
   let text: string;
   try {
     // Pipes are fine (`--config <(jq …)`): only the CLI reads this, and it waits as `cat` would.
-    text = (await readFileBounded(file, { maxBytes: MAX_CONFIG_BYTES, tooLarge: 'larger than 16 MiB', regularOnly: false })).toString('utf8');
+    text = (await readFileBounded(file, { maxBytes: MAX_CONFIG_BYTES, tooLarge: 'larger than 16 MiB', regularOnly: false })).toString(
+      'utf8',
+    );
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
     throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${err.reason}` }]);
@@ -361,11 +395,20 @@ async function withServerIssues(issues: ConfigIssue[], json: unknown, options: L
 const MAX_PEM_BYTES = 1024 * 1024;
 
 /** Reads one file of a `load_files` entry at `at`, or adds an issue at its path naming it and what is wrong. */
-async function readPem(entry: { certificate: string; key: string }, field: 'certificate' | 'key', at: string, issues: ConfigIssue[]): Promise<Buffer | undefined> {
+async function readPem(
+  entry: { certificate: string; key: string },
+  field: 'certificate' | 'key',
+  at: string,
+  issues: ConfigIssue[],
+): Promise<Buffer | undefined> {
   const file = entry[field];
   try {
     // Regular files only: a FIFO would hold the load, and with it the admin API's change queue (#13).
-    return await readFileBounded(file, { maxBytes: MAX_PEM_BYTES, tooLarge: 'larger than 1 MiB (it is not a PEM certificate or key)', regularOnly: true });
+    return await readFileBounded(file, {
+      maxBytes: MAX_PEM_BYTES,
+      tooLarge: 'larger than 1 MiB (it is not a PEM certificate or key)',
+      regularOnly: true,
+    });
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
     issues.push({ path: joinPath(at, field), message: `cannot read ${field} file ${file}: ${err.reason}` });
@@ -395,7 +438,6 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
   const kept = options.kept ?? new KeptState();
   const shared = new Map<string, unknown>();
 
-
   // Certificates, by tag.
   const certs: (CertificatePair & { tags: string[] })[] = [];
   const certCfg = cfg.apps?.tls?.certificates;
@@ -411,7 +453,10 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
       const { cert, key } = await internalCertificate(policy.subjects);
       certs.push({ cert, key, tags: [] });
     } catch (err) {
-      issues.push({ path: joinPath('apps.tls.automation.policies', i), message: `cannot make an internal certificate: ${(err as Error).message}` });
+      issues.push({
+        path: joinPath('apps.tls.automation.policies', i),
+        message: `cannot make an internal certificate: ${(err as Error).message}`,
+      });
     }
   }
 
@@ -429,14 +474,29 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
       const rawErrRoutes = own(own(rawServer, 'errors'), 'routes');
       const routes = Array.isArray(rawRoutes) ? (rawRoutes as RouteInput[]) : [];
       const errRoutes = Array.isArray(rawErrRoutes) ? (rawErrRoutes as RouteInput[]) : undefined;
-      servers.push(new FerryServer({ name, configPath: base, listen: [], routes, ...(errRoutes ? { errors: { routes: errRoutes } } : {}), logger, registry, metrics }));
+      servers.push(
+        new FerryServer({
+          name,
+          configPath: base,
+          listen: [],
+          routes,
+          ...(errRoutes ? { errors: { routes: errRoutes } } : {}),
+          logger,
+          registry,
+          metrics,
+        }),
+      );
       continue;
     }
     const s = checked.data;
     const protocols: HttpProtocolName[] = [];
     for (const [i, p] of (s.protocols ?? ['h1', 'h2']).entries()) {
       if (PROTOCOLS.has(p as HttpProtocolName)) protocols.push(p as HttpProtocolName);
-      else issues.push({ path: joinPath(base, 'protocols', i), message: p === 'h3' ? 'HTTP/3 (h3) is not supported by Ferry' : `unknown protocol "${p}" (expected h1, h2 or h2c)` });
+      else
+        issues.push({
+          path: joinPath(base, 'protocols', i),
+          message: p === 'h3' ? 'HTTP/3 (h3) is not supported by Ferry' : `unknown protocol "${p}" (expected h1, h2 or h2c)`,
+        });
     }
     for (const [i, l] of s.listen.entries()) {
       const a = parseListen(l);
@@ -460,13 +520,17 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
       if (s.listen.some((l) => parseListen(l).port !== httpPort)) {
         warnings.push({
           path: base,
-          message: 'Caddy would serve this server with automatic HTTPS; Ferry obtains no certificates and serves it as plain HTTP (set automatic_https.disable to silence this)',
+          message:
+            'Caddy would serve this server with automatic HTTPS; Ferry obtains no certificates and serves it as plain HTTP (set automatic_https.disable to silence this)',
         });
       }
     }
     if (!s.tls_connection_policies && protocols.length > 0 && !protocols.includes('h1') && !protocols.includes('h2c')) {
       // h2 needs TLS (ALPN); without it nothing listed could be served.
-      issues.push({ path: joinPath(base, 'protocols'), message: 'h2 needs TLS (tls_connection_policies); for cleartext HTTP/2 list "h2c"' });
+      issues.push({
+        path: joinPath(base, 'protocols'),
+        message: 'h2 needs TLS (tls_connection_policies); for cleartext HTTP/2 list "h2c"',
+      });
     }
     servers.push(
       new FerryServer({

@@ -3,8 +3,8 @@ import { z } from 'zod';
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3,
-  'μs': 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -51,11 +51,14 @@ export function parseDuration(input: string | number): number {
  * Titled `duration` for the JSON Schema and the generated reference.
  */
 export const duration = () =>
-  z.union([z.string(), z.number()]).meta({ title: 'duration' }).transform((v, ctx) => {
-    try {
-      return parseDuration(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
+  z
+    .union([z.string(), z.number()])
+    .meta({ title: 'duration' })
+    .transform((v, ctx) => {
+      try {
+        return parseDuration(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });

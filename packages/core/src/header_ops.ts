@@ -29,7 +29,9 @@ export const headerOpsShape = {
   delete: z
     .array(z.string())
     .optional()
-    .describe('Names of fields to delete, case-insensitive, with `*` wildcards at either end; `"*"` alone deletes every field before add and set.'),
+    .describe(
+      'Names of fields to delete, case-insensitive, with `*` wildcards at either end; `"*"` alone deletes every field before add and set.',
+    ),
   replace: z
     .record(fieldName(), z.array(replacement))
     .optional()
@@ -124,7 +126,11 @@ export function fieldValue(value: string): string {
 export type HeaderOps = (req: FerryRequest, target: HeaderTarget) => void;
 
 /** Compiles header ops once (templates parsed, regexps built); undefined when there is nothing to do. */
-export function compileHeaderOps(o: HeaderOpsConfig | undefined, ctx: Pick<ProvisionContext, 'template'>, path: string): HeaderOps | undefined {
+export function compileHeaderOps(
+  o: HeaderOpsConfig | undefined,
+  ctx: Pick<ProvisionContext, 'template'>,
+  path: string,
+): HeaderOps | undefined {
   if (!o || (!o.add && !o.set && !o.delete && !o.replace)) return undefined;
   const tmpl = (list: string[], at: string) => list.map((v, i) => ctx.template(v, `${at}[${i}]`));
   // Values without placeholders are rendered once, here, not per request.
@@ -143,13 +149,15 @@ export function compileHeaderOps(o: HeaderOpsConfig | undefined, ctx: Pick<Provi
   const set = Object.entries(o.set ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.set[${JSON.stringify(n)}]`)] as const);
   // Caddy's HeaderOps.ApplyTo: "*" clears every field before add and set, so what they add stays.
   const clearAll = (o.delete ?? []).includes('*');
-  const del = (o.delete ?? []).filter((pattern) => pattern !== '*').map((pattern) => {
-    const p = pattern.toLowerCase();
-    if (p.length > 1 && p.startsWith('*') && p.endsWith('*')) return (n: string) => n.toLowerCase().includes(p.slice(1, -1));
-    if (p.endsWith('*')) return (n: string) => n.toLowerCase().startsWith(p.slice(0, -1));
-    if (p.startsWith('*')) return (n: string) => n.toLowerCase().endsWith(p.slice(1));
-    return (n: string) => n.toLowerCase() === p;
-  });
+  const del = (o.delete ?? [])
+    .filter((pattern) => pattern !== '*')
+    .map((pattern) => {
+      const p = pattern.toLowerCase();
+      if (p.length > 1 && p.startsWith('*') && p.endsWith('*')) return (n: string) => n.toLowerCase().includes(p.slice(1, -1));
+      if (p.endsWith('*')) return (n: string) => n.toLowerCase().startsWith(p.slice(0, -1));
+      if (p.startsWith('*')) return (n: string) => n.toLowerCase().endsWith(p.slice(1));
+      return (n: string) => n.toLowerCase() === p;
+    });
   const replace = Object.entries(o.replace ?? {}).map(([name, reps]) => ({
     name,
     reps: reps.map((r, i) => ({

@@ -49,7 +49,10 @@ async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const held = await stat(lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const held = await stat(lockFile).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (held > STALE_LOCK_MS) await rm(lockFile, { force: true });
       // Another process is making the certificate (tens of milliseconds): look again shortly.
       else await sleep(25);
@@ -72,8 +75,14 @@ async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
  * processes that find no certificate at the same time make it one at a time (a lock file), so
  * they all serve the same one.
  */
-export async function internalCertificate(subjects: readonly string[], dir = certificateCacheDir()): Promise<{ cert: string; key: string }> {
-  const name = createHash('sha256').update([...subjects].sort().join(',')).digest('hex').slice(0, 16);
+export async function internalCertificate(
+  subjects: readonly string[],
+  dir = certificateCacheDir(),
+): Promise<{ cert: string; key: string }> {
+  const name = createHash('sha256')
+    .update([...subjects].sort().join(','))
+    .digest('hex')
+    .slice(0, 16);
   const file = join(dir, `${name}.pem`);
   const found = await cached(file, subjects);
   if (found) return found;

@@ -108,13 +108,16 @@ export function defineModule<const Id extends string, S extends z.ZodType>(def: 
  * (Import `z` from @ferry/core to share ours and get strict unknown-option checks for free.)
  */
 function isSchema(value: unknown): value is z.ZodType {
-  return value instanceof z.ZodType || (typeof value === 'object' && value !== null && typeof (value as z.ZodType).safeParse === 'function');
+  return (
+    value instanceof z.ZodType || (typeof value === 'object' && value !== null && typeof (value as z.ZodType).safeParse === 'function')
+  );
 }
 
 /** Tells a module value apart from anything else a plugin file might export. */
 export function isModule(value: unknown): value is AnyModule {
   return (
-    typeof value === 'object' && value !== null &&
+    typeof value === 'object' &&
+    value !== null &&
     typeof (value as AnyModule).id === 'string' &&
     typeof (value as AnyModule).provision === 'function' &&
     isSchema((value as AnyModule).config)

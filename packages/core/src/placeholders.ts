@@ -45,22 +45,33 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
   if (key.startsWith('http.request.')) {
     const k = key.slice(13);
     switch (k) {
-      case 'method': return req.method;
-      case 'scheme': return req.scheme;
+      case 'method':
+        return req.method;
+      case 'scheme':
+        return req.scheme;
       // HTTP/1.0 requests share the h1 path; the version is the request's own.
-      case 'proto': return req.protocol === 'http/1.1' ? `HTTP/${(req.raw as { httpVersion?: string }).httpVersion ?? '1.1'}` : PROTO[req.protocol];
-      case 'uri': return req.url;
-      case 'uri.path': return req.path;
-      case 'uri.query': return req.rawQuery;
-      case 'host': return req.host;
-      case 'hostport': return req.authority;
-      case 'port': return req.port;
+      case 'proto':
+        return req.protocol === 'http/1.1' ? `HTTP/${(req.raw as { httpVersion?: string }).httpVersion ?? '1.1'}` : PROTO[req.protocol];
+      case 'uri':
+        return req.url;
+      case 'uri.path':
+        return req.path;
+      case 'uri.query':
+        return req.rawQuery;
+      case 'host':
+        return req.host;
+      case 'hostport':
+        return req.authority;
+      case 'port':
+        return req.port;
       case 'remote': {
         const ip = remoteHost(req);
         return `${ip.includes(':') ? `[${ip}]` : ip}:${req.remotePort}`;
       }
-      case 'remote.host': return remoteHost(req);
-      case 'remote.port': return String(req.remotePort);
+      case 'remote.host':
+        return remoteHost(req);
+      case 'remote.port':
+        return String(req.remotePort);
     }
     if (k.startsWith('uri.path.')) return indexed(req.path.split('/').filter(Boolean), k.slice(9));
     if (k.startsWith('uri.query.')) return req.query.get(k.slice(10)) ?? '';
@@ -88,14 +99,31 @@ export function resolveStatic(key: string): string | undefined {
 }
 
 const KNOWN_EXACT = new Set([
-  'http.request.method', 'http.request.scheme', 'http.request.proto', 'http.request.uri',
-  'http.request.uri.path', 'http.request.uri.query', 'http.request.host', 'http.request.hostport',
-  'http.request.port', 'http.request.remote', 'http.request.remote.host', 'http.request.remote.port',
-  'http.error.status_code', 'http.error.message', 'system.hostname', 'system.pid',
+  'http.request.method',
+  'http.request.scheme',
+  'http.request.proto',
+  'http.request.uri',
+  'http.request.uri.path',
+  'http.request.uri.query',
+  'http.request.host',
+  'http.request.hostport',
+  'http.request.port',
+  'http.request.remote',
+  'http.request.remote.host',
+  'http.request.remote.port',
+  'http.error.status_code',
+  'http.error.message',
+  'system.hostname',
+  'system.pid',
 ]);
 const KNOWN_PREFIX = [
-  'http.request.uri.path.', 'http.request.uri.query.', 'http.request.host.labels.',
-  'http.request.header.', 'http.regexp.', 'http.vars.', 'env.',
+  'http.request.uri.path.',
+  'http.request.uri.query.',
+  'http.request.host.labels.',
+  'http.request.header.',
+  'http.regexp.',
+  'http.vars.',
+  'env.',
 ];
 
 export function isKnownPlaceholder(key: string): boolean {

@@ -39,7 +39,10 @@ export function zodIssues(error: z.ZodError, base: string, owner?: string): Conf
     const at = pathOf(iss.path);
     if (iss.code === 'unrecognized_keys') {
       for (const key of iss.keys) {
-        out.push({ path: joinPath(base, ...at, key), message: `unknown option${owner ? ` for ${owner}` : ''} (Ferry does not support it)` });
+        out.push({
+          path: joinPath(base, ...at, key),
+          message: `unknown option${owner ? ` for ${owner}` : ''} (Ferry does not support it)`,
+        });
       }
     } else if (iss.code === 'invalid_union' && iss.errors.length > 0) {
       // A union's branches each explain themselves; the first branch's issues are the useful ones.
@@ -229,7 +232,8 @@ export class Provisioner {
       return { match: undefined, handler: (_q, _s, next) => next(_q, _s), terminal: false, group: undefined };
     }
     for (const key of Object.keys(route)) {
-      if (!['match', 'handle', 'terminal', 'group'].includes(key)) this.issue(joinPath(path, key), 'unknown route field (expected match, handle, terminal, group)');
+      if (!['match', 'handle', 'terminal', 'group'].includes(key))
+        this.issue(joinPath(path, key), 'unknown route field (expected match, handle, terminal, group)');
     }
     const sets: Matcher[] = [];
     let always = false;

@@ -26,13 +26,19 @@ export interface ReadFileOptions {
 function why(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   switch (e.code) {
-    case 'ENOENT': return 'no such file';
+    case 'ENOENT':
+      return 'no such file';
     case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ENOTDIR': return 'a parent of it is not a directory';
-    case 'ELOOP': return 'too many symbolic links';
-    default: return e.message;
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'a parent of it is not a directory';
+    case 'ELOOP':
+      return 'too many symbolic links';
+    default:
+      return e.message;
   }
 }
 

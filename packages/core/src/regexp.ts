@@ -116,7 +116,7 @@ export class ConfigRegexp {
       lastEnd = end;
       // Go advances past the match, and at least one character (a whole surrogate pair).
       const width = pos < s.length ? codePointWidth(s, pos) : 1;
-      pos = Math.max(pos + width , end);
+      pos = Math.max(pos + width, end);
     }
     return out + s.slice(lastEnd);
   }

@@ -50,7 +50,13 @@ export class FerryRequest {
   #ac: AbortController | undefined;
   #res: ResponseWriter;
 
-  constructor(raw: IncomingMessage | Http2ServerRequest, res: ResponseWriter, protocol: Protocol, secure: boolean, arrival: Arrival = Arrival.Request) {
+  constructor(
+    raw: IncomingMessage | Http2ServerRequest,
+    res: ResponseWriter,
+    protocol: Protocol,
+    secure: boolean,
+    arrival: Arrival = Arrival.Request,
+  ) {
     this.raw = raw;
     this.#res = res;
     this.method = raw.method ?? 'GET';
@@ -93,7 +99,9 @@ export class FerryRequest {
 
   #peer(): void {
     // An h2c connection sniffed on a shared port runs over a JS stream wrapper; its peer is one level down.
-    const socket = this.raw.socket as (IncomingMessage['socket'] & { stream?: { remoteAddress?: string; remotePort?: number } }) | undefined;
+    const socket = this.raw.socket as
+      | (IncomingMessage['socket'] & { stream?: { remoteAddress?: string; remotePort?: number } })
+      | undefined;
     this.#remoteAddress = socket?.remoteAddress ?? socket?.stream?.remoteAddress ?? '';
     this.#remotePort = socket?.remotePort ?? socket?.stream?.remotePort ?? 0;
   }

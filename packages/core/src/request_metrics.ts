@@ -19,9 +19,24 @@ export function requestMetrics(registry: MetricsRegistry): RequestMetrics {
     };
   }
   return {
-    total: new Counter({ name: 'ferry_http_requests_total', help: 'Requests handled', labelNames: ['server', 'method', 'code'], registers: [registry] }),
-    duration: new Histogram({ name: 'ferry_http_request_duration_seconds', help: 'Time to handle a request', labelNames: ['server', 'method', 'code'], registers: [registry] }),
-    inFlight: new Gauge({ name: 'ferry_http_requests_in_flight', help: 'Requests being handled', labelNames: ['server'], registers: [registry] }),
+    total: new Counter({
+      name: 'ferry_http_requests_total',
+      help: 'Requests handled',
+      labelNames: ['server', 'method', 'code'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'ferry_http_request_duration_seconds',
+      help: 'Time to handle a request',
+      labelNames: ['server', 'method', 'code'],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'ferry_http_requests_in_flight',
+      help: 'Requests being handled',
+      labelNames: ['server'],
+      registers: [registry],
+    }),
   };
 }
 

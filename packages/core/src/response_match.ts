@@ -8,11 +8,15 @@ export const responseMatcherSchema = z.strictObject({
   status_code: z
     .array(z.number().int().min(1).max(999))
     .optional()
-    .describe('Status codes, one of which the response must have; a single digit matches its class (`2` is any 2xx). Unset or empty: any status.'),
+    .describe(
+      'Status codes, one of which the response must have; a single digit matches its class (`2` is any 2xx). Unset or empty: any status.',
+    ),
   headers: z
     .record(z.string().meta({ title: 'field' }), z.array(z.string()).nullable())
     .optional()
-    .describe('Fields that must all match: `null` requires the field absent, `[]` present, else one value must match one pattern (`*` wildcards at either end).'),
+    .describe(
+      'Fields that must all match: `null` requires the field absent, `[]` present, else one value must match one pattern (`*` wildcards at either end).',
+    ),
 });
 
 export type ResponseMatcherConfig = z.output<typeof responseMatcherSchema>;

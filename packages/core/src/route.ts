@@ -66,7 +66,13 @@ export function chainRoutes(routes: readonly CompiledRoute[]): Middleware {
     const m = r.match;
     return (req, res, next) => (m(req) ? r.handler(req, res, next) : next(req, res));
   }
-  const run = (start: number, req: Parameters<Handler>[0], res: Parameters<Handler>[1], next: Handler, groups: Set<string> | undefined): Promise<void> => {
+  const run = (
+    start: number,
+    req: Parameters<Handler>[0],
+    res: Parameters<Handler>[1],
+    next: Handler,
+    groups: Set<string> | undefined,
+  ): Promise<void> => {
     for (let i = start; i < n; i++) {
       const r = routes[i]!;
       if (r.group !== undefined && groups?.has(r.group)) continue;

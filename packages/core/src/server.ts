@@ -128,7 +128,10 @@ interface Generation {
 }
 
 /** Picks the certificate for an SNI name: the first whose names cover it, else the first. */
-function sniSelector(pairs: readonly CertificatePair[]): { defaults: CertificatePair; SNICallback?: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void } {
+function sniSelector(pairs: readonly CertificatePair[]): {
+  defaults: CertificatePair;
+  SNICallback?: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
+} {
   const defaults = pairs[0]!;
   if (pairs.length === 1) return { defaults };
   const entries = pairs.map((p) => ({ x509: new X509Certificate(p.cert), ctx: createSecureContext({ cert: p.cert, key: p.key }) }));
@@ -161,7 +164,12 @@ export class FerryServer {
   #gen: Generation | undefined;
   /** Earlier generations still finishing their requests, then their cleanup. */
   readonly #retiring = new Set<Promise<void>>();
-  #listeners: { server: NetServer | HttpServer | Http2Server | Http2SecureServer; h1?: HttpServer; h2?: Http2Server | Http2SecureServer; address?: AddressInfo }[] = [];
+  #listeners: {
+    server: NetServer | HttpServer | Http2Server | Http2SecureServer;
+    h1?: HttpServer;
+    h2?: Http2Server | Http2SecureServer;
+    address?: AddressInfo;
+  }[] = [];
   #active = 0;
   #drained: (() => void) | undefined;
   #sessions = new Set<Http2Session>();
@@ -211,7 +219,11 @@ export class FerryServer {
    */
   async provision(): Promise<void> {
     if (this.#gen) return;
-    const info: ServerInfo = { name: this.name, enableFullDuplex: this.#options.enableFullDuplex === true, stopping: this.#stopping.signal };
+    const info: ServerInfo = {
+      name: this.name,
+      enableFullDuplex: this.#options.enableFullDuplex === true,
+      stopping: this.#stopping.signal,
+    };
     const p = new Provisioner(this.#registry, this.logger, this.metrics, info, this.#options.shared ?? new Map(), this.#kept);
     const base = this.#options.configPath ?? '';
     const at = (s: string) => (base ? `${base}.${s}` : s);
@@ -254,8 +266,20 @@ export class FerryServer {
     const o = this.#options;
     const certs = o.tls?.certificates.map((c) => createHash('sha256').update(c.cert).update(c.key).digest('hex'));
     return JSON.stringify([
-      this.name, this.#listen.map((l) => l.text), [...this.#protocols].sort(), certs, o.readTimeout, o.readHeaderTimeout,
-      o.writeTimeout, o.idleTimeout, o.maxHeaderBytes, o.maxConcurrentStreams, o.enableFullDuplex, o.logs, o.requestMetrics, o.gracePeriod,
+      this.name,
+      this.#listen.map((l) => l.text),
+      [...this.#protocols].sort(),
+      certs,
+      o.readTimeout,
+      o.readHeaderTimeout,
+      o.writeTimeout,
+      o.idleTimeout,
+      o.maxHeaderBytes,
+      o.maxConcurrentStreams,
+      o.enableFullDuplex,
+      o.logs,
+      o.requestMetrics,
+      o.gracePeriod,
     ]);
   }
 
@@ -415,7 +439,8 @@ export class FerryServer {
       if (req instanceof Http2ServerRequest) this.#dispatch(req, res as Http2Writer, protocol, secure, Arrival.Continue);
     });
     server.on('connect', (req: Http2ServerRequest | IncomingMessage, res: unknown) => {
-      if (res instanceof Http2ServerResponse) this.#dispatch(req as Http2ServerRequest, res as Http2Writer, protocol, secure, Arrival.Request);
+      if (res instanceof Http2ServerResponse)
+        this.#dispatch(req as Http2ServerRequest, res as Http2Writer, protocol, secure, Arrival.Request);
     });
     server.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
@@ -530,11 +555,20 @@ export class FerryServer {
     // tracking (headersTimeout, requestTimeout, closeIdleConnections) on 'listening': start it now.
     if (h1 && h1 !== server) h1.emit('listening');
     const address = server.address() as AddressInfo;
-    this.logger.info({ server: this.name, listen: addr.text, port: address.port, tls: Boolean(tls), protocols: [...protocols] }, 'listening');
+    this.logger.info(
+      { server: this.name, listen: addr.text, port: address.port, tls: Boolean(tls), protocols: [...protocols] },
+      'listening',
+    );
     return { server, h1, h2, address };
   }
 
-  #dispatch(raw: IncomingMessage | Http2ServerRequest, res: Http1Writer | Http2Writer, protocol: Protocol, secure: boolean, arrival: Arrival): void {
+  #dispatch(
+    raw: IncomingMessage | Http2ServerRequest,
+    res: Http1Writer | Http2Writer,
+    protocol: Protocol,
+    secure: boolean,
+    arrival: Arrival,
+  ): void {
     const req = new FerryRequest(raw, res, protocol, secure, arrival);
     // Before any matcher: one interpretation of the target for routes, placeholders and upstreams.
     if (!adoptTarget(req)) {
@@ -701,9 +735,19 @@ export class FerryServer {
 }
 
 /** Turns a thrown value into a response: the error routes, or the status and a short plain-text body. */
-async function handleError(req: FerryRequest, res: ResponseWriter, err: unknown, errors: Middleware | undefined, logger: Logger): Promise<void> {
+async function handleError(
+  req: FerryRequest,
+  res: ResponseWriter,
+  err: unknown,
+  errors: Middleware | undefined,
+  logger: Logger,
+): Promise<void> {
   const he = HttpError.from(err);
-  if (he.status >= 500) logger.error({ err: err instanceof HttpError && err.cause ? err.cause : err, method: req.method, uri: req.url, status: he.status }, 'handler error');
+  if (he.status >= 500)
+    logger.error(
+      { err: err instanceof HttpError && err.cause ? err.cause : err, method: req.method, uri: req.url, status: he.status },
+      'handler error',
+    );
   else logger.debug({ method: req.method, uri: req.url, status: he.status, msg: he.message }, 'handler error');
   if (res.headersSent || (res instanceof Http1Writer && res.hijacked)) {
     // Too late for an error page: abort, so the client never mistakes a cut response for a whole one.

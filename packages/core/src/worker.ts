@@ -47,7 +47,8 @@ function onReply(m: unknown): void {
  * `timeoutMs`. The primary's side answers with `{ type: 'ferry.reply', rid: request.rid, … }`.
  */
 export function askPrimary(request: IpcMessage, timeoutMs: number): Promise<IpcMessage> {
-  if (typeof process.send !== 'function' || !process.connected) return Promise.reject(new PrimaryUnavailableError('the primary process is gone'));
+  if (typeof process.send !== 'function' || !process.connected)
+    return Promise.reject(new PrimaryUnavailableError('the primary process is gone'));
   if (!listening) {
     listening = true;
     process.on('message', onReply);

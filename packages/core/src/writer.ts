@@ -14,7 +14,10 @@ function bodiless(status: number): boolean {
 }
 
 /** Gives a body-carrying response without Content-Type one sniffed from its first bytes, as Caddy (Go) does. */
-function sniffFirstChunk(res: { headersSent: boolean; statusCode: number; hasHeader(n: string): boolean; setHeader(n: string, v: string): unknown }, chunk: unknown): void {
+function sniffFirstChunk(
+  res: { headersSent: boolean; statusCode: number; hasHeader(n: string): boolean; setHeader(n: string, v: string): unknown },
+  chunk: unknown,
+): void {
   if (res.headersSent || res.hasHeader('content-type') || res.hasHeader('content-encoding')) return;
   if (bodiless(res.statusCode)) return;
   if (typeof chunk === 'string' ? chunk.length === 0 : !(chunk instanceof Uint8Array) || chunk.length === 0) return;
@@ -112,7 +115,8 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
       }
     }
     const node = this as unknown as NodeContinueState;
-    if (!this.headersSent && continueFirst(this.#fullDuplex, node._expect_continue && !node._sent100, statusCode)) this.writeInformational(100);
+    if (!this.headersSent && continueFirst(this.#fullDuplex, node._expect_continue && !node._sent100, statusCode))
+      this.writeInformational(100);
     return super.writeHead(statusCode, a, b);
   }
 
@@ -205,7 +209,11 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
     return this;
   }
 
-  override writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], b?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+  override writeHead(
+    statusCode: number,
+    a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+    b?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+  ): this {
     const headers = typeof a === 'string' ? b : a;
     if (headers && !Array.isArray(headers)) {
       for (const name of Object.keys(headers)) if (H2_FORBIDDEN.has(name.toLowerCase())) delete headers[name];
@@ -346,7 +354,11 @@ export class ResponseWriterWrapper implements ResponseWriter {
   removeHeader(name: string): void {
     this.inner.removeHeader(name);
   }
-  writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], b?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+  writeHead(
+    statusCode: number,
+    a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+    b?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+  ): this {
     this.inner.writeHead(statusCode, a as string, b);
     return this;
   }

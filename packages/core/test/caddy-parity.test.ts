@@ -52,7 +52,11 @@ it('a static_response body that is JSON is sent as application/json, other text 
     listen: '127.0.0.1:0',
     logger: false,
     routes: [
-      { match: [{ path: ['/json'] }], handle: [staticResponse({ body: '{"ok": true, "path": "{http.request.uri.path}"}' })], terminal: true },
+      {
+        match: [{ path: ['/json'] }],
+        handle: [staticResponse({ body: '{"ok": true, "path": "{http.request.uri.path}"}' })],
+        terminal: true,
+      },
       { handle: [staticResponse({ body: '{not json' })] },
     ],
   });

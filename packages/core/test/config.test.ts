@@ -11,7 +11,11 @@ const paths = (issues: ConfigIssue[]) => issues.map((i) => i.path);
 
 /** A config with one server `srv0` on an ephemeral port; `server` fields override the defaults. */
 function config(server: Record<string, unknown>, rest: Record<string, unknown> = {}) {
-  return { admin: { disabled: true }, ...rest, apps: { http: { servers: { srv0: { listen: ['127.0.0.1:0'], ...server } } }, ...(rest.apps as object) } };
+  return {
+    admin: { disabled: true },
+    ...rest,
+    apps: { http: { servers: { srv0: { listen: ['127.0.0.1:0'], ...server } } }, ...(rest.apps as object) },
+  };
 }
 
 const hello = [{ handle: [{ handler: 'static_response', body: 'hello from {http.request.host}' }] }];
@@ -20,10 +24,7 @@ describe('a valid config', () => {
   it('loads, starts, serves and stops', async () => {
     const app = await load(
       config({
-        routes: [
-          { match: [{ path: ['/api/*'] }], handle: [{ handler: 'static_response', body: 'api' }], terminal: true },
-          ...hello,
-        ],
+        routes: [{ match: [{ path: ['/api/*'] }], handle: [{ handler: 'static_response', body: 'api' }], terminal: true }, ...hello],
         errors: { routes: [{ handle: [{ handler: 'static_response', status_code: '{http.error.status_code}', body: 'oops' }] }] },
         read_header_timeout: '10s',
         idle_timeout: '1m30s',
@@ -70,11 +71,15 @@ describe('an invalid config', () => {
   });
 
   it('reports a bad matcher value at the matcher', async () => {
-    expect(paths(await issuesOf(config({ routes: [{ match: [{ method: 'GET' }] }] })))).toEqual(['apps.http.servers.srv0.routes[0].match[0].method']);
+    expect(paths(await issuesOf(config({ routes: [{ match: [{ method: 'GET' }] }] })))).toEqual([
+      'apps.http.servers.srv0.routes[0].match[0].method',
+    ]);
   });
 
   it('reports an unknown route field', async () => {
-    expect(paths(await issuesOf(config({ routes: [{ handle: [], terminl: true }] })))).toEqual(['apps.http.servers.srv0.routes[0].terminl']);
+    expect(paths(await issuesOf(config({ routes: [{ handle: [], terminl: true }] })))).toEqual([
+      'apps.http.servers.srv0.routes[0].terminl',
+    ]);
   });
 
   it('reports a bad duration at its option', async () => {
@@ -126,7 +131,9 @@ describe('an invalid config', () => {
 
   it('reports a certificate file that cannot be read', async () => {
     const { keyFile } = selfSigned();
-    const issues = await issuesOf(config({}, { apps: { tls: { certificates: { load_files: [{ certificate: '/nonexistent/ferry/cert.pem', key: keyFile }] } } } }));
+    const issues = await issuesOf(
+      config({}, { apps: { tls: { certificates: { load_files: [{ certificate: '/nonexistent/ferry/cert.pem', key: keyFile }] } } } }),
+    );
     expect(paths(issues)).toEqual(['apps.tls.certificates.load_files[0].certificate']);
     expect(issues[0]!.message).toContain('/nonexistent/ferry/cert.pem');
   });
@@ -147,9 +154,25 @@ describe('an invalid config', () => {
             srv0: {
               listen: ['127.0.0.1:0'],
               read_timeout: 'soon',
-              routes: [{ handle: [{ handler: 'nope' }] }, { match: [{ bogus: [] }], handle: [{ handler: 'static_response', status_code: true }] }],
+              routes: [
+                { handle: [{ handler: 'nope' }] },
+                { match: [{ bogus: [] }], handle: [{ handler: 'static_response', status_code: true }] },
+              ],
             },
-            srv1: { listen: ['127.0.0.1:0'], protocols: ['h3'], errors: { routes: [{ handle: [{ handler: 'vars', x: 1 }, { handler: 'headers', response: { sett: {} } }] }] } },
+            srv1: {
+              listen: ['127.0.0.1:0'],
+              protocols: ['h3'],
+              errors: {
+                routes: [
+                  {
+                    handle: [
+                      { handler: 'vars', x: 1 },
+                      { handler: 'headers', response: { sett: {} } },
+                    ],
+                  },
+                ],
+              },
+            },
           },
         },
       },
@@ -182,12 +205,17 @@ describe('an invalid config', () => {
         { apps: { tls: { certificates: { load_files: [{ certificate: certFile, key: keyFile, fromat: 'pem' }] } } } },
       ),
     );
-    expect(paths(issues).sort()).toEqual(['apps.http.servers.srv0.routes[0].handle[0].handler', 'apps.tls.certificates.load_files[0].fromat']);
+    expect(paths(issues).sort()).toEqual([
+      'apps.http.servers.srv0.routes[0].handle[0].handler',
+      'apps.tls.certificates.load_files[0].fromat',
+    ]);
   });
 
   it('starts nothing: the listen port of a config that failed to load stays closed', async () => {
     const port = await freePort();
-    await issuesOf({ apps: { http: { servers: { srv0: { listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: 'nope' }] }] } } } } });
+    await issuesOf({
+      apps: { http: { servers: { srv0: { listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: 'nope' }] }] } } } },
+    });
     expect(await accepts(port)).toBe(false);
   });
 
@@ -212,7 +240,10 @@ describe('TLS and automatic HTTPS', () => {
   function tlsConfig() {
     const { certFile, keyFile } = selfSigned();
     return config(
-      { tls_connection_policies: [{}], routes: [{ handle: [{ handler: 'static_response', body: '{http.request.scheme} {http.request.proto}' }] }] },
+      {
+        tls_connection_policies: [{}],
+        routes: [{ handle: [{ handler: 'static_response', body: '{http.request.scheme} {http.request.proto}' }] }],
+      },
       { apps: { tls: { certificates: { load_files: [{ certificate: certFile, key: keyFile }] } } } },
     );
   }
@@ -256,13 +287,18 @@ describe('TLS and automatic HTTPS', () => {
   });
 
   it('warns that Ferry obtains no certificates for a server Caddy would put on automatic HTTPS', async () => {
-    const app = await load(config({ routes: [{ match: [{ host: ['example.com'] }], handle: [{ handler: 'static_response', body: 'x' }] }] }));
+    const app = await load(
+      config({ routes: [{ match: [{ host: ['example.com'] }], handle: [{ handler: 'static_response', body: 'x' }] }] }),
+    );
     expect(app.warnings).toEqual([{ path: 'apps.http.servers.srv0', message: expect.stringMatching(/automatic HTTPS/) }]);
   });
 
   it('does not warn about automatic HTTPS when it is disabled', async () => {
     const app = await load(
-      config({ automatic_https: { disable: true }, routes: [{ match: [{ host: ['example.com'] }], handle: [{ handler: 'static_response', body: 'x' }] }] }),
+      config({
+        automatic_https: { disable: true },
+        routes: [{ match: [{ host: ['example.com'] }], handle: [{ handler: 'static_response', body: 'x' }] }],
+      }),
     );
     expect(app.warnings).toEqual([]);
   });

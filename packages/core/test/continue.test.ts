@@ -26,7 +26,8 @@ async function rawClient(url: string) {
   const waitFor = (test: (all: string) => boolean, ms = 3000) =>
     new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => finish(new Error(`not within ${ms}ms; received ${JSON.stringify(received)}`)), ms);
-      const check = () => (test(received) ? finish() : socket.destroyed && finish(new Error(`closed; received ${JSON.stringify(received)}`)));
+      const check = () =>
+        test(received) ? finish() : socket.destroyed && finish(new Error(`closed; received ${JSON.stringify(received)}`));
       const finish = (err?: Error) => {
         clearTimeout(timer);
         socket.off('data', check).off('close', check);
@@ -100,7 +101,10 @@ describe('Expect: 100-continue for handlers that read while they answer (h2c)', 
     const session = h2connect(url);
     session.on('error', () => {});
     try {
-      const stream = session.request({ ':method': 'POST', ':path': '/', expect: '100-continue', 'content-length': 5 }, { endStream: false });
+      const stream = session.request(
+        { ':method': 'POST', ':path': '/', expect: '100-continue', 'content-length': 5 },
+        { endStream: false },
+      );
       const events: string[] = [];
       stream.on('continue', () => {
         events.push('100');

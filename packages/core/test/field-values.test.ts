@@ -14,7 +14,9 @@ const wire = (v: unknown) => Buffer.from(String(v), 'latin1').toString('utf8');
 
 describe('placeholder values in header fields', () => {
   it('static_response sends a decoded path with € and %0A as UTF-8 bytes and a space', async () => {
-    const server = await serve({ routes: [{ handle: [{ handler: 'static_response', headers: { 'x-path': ['{http.request.uri.path}'] }, body: 'ok' }] }] });
+    const server = await serve({
+      routes: [{ handle: [{ handler: 'static_response', headers: { 'x-path': ['{http.request.uri.path}'] }, body: 'ok' }] }],
+    });
     const res = await send(server.url, '/%E2%82%AC%0Ab%00c');
     expect(res.status).toBe(200);
     expect(wire(res.headers['x-path'])).toBe('/€ b c');
@@ -28,7 +30,12 @@ describe('placeholder values in header fields', () => {
             {
               handler: 'headers',
               request: { set: { 'x-seen': ['{http.request.uri.path}'] } },
-              response: { deferred: true, set: { 'x-set': ['{http.request.uri.path}'] }, add: { 'x-add': ['{http.request.uri.path}'] }, replace: { 'x-r': [{ search: 'v', replace: '{http.request.uri.path}' }] } },
+              response: {
+                deferred: true,
+                set: { 'x-set': ['{http.request.uri.path}'] },
+                add: { 'x-add': ['{http.request.uri.path}'] },
+                replace: { 'x-r': [{ search: 'v', replace: '{http.request.uri.path}' }] },
+              },
             },
             { handler: 'static_response', headers: { 'x-r': ['v'], 'x-echo': ['{http.request.header.x-seen}'] }, body: 'ok' },
           ],

@@ -27,7 +27,9 @@ const preset =
 
 /** The response header names a client received, lower-cased, minus the ones Node always adds. */
 const fieldNames = (h: Record<string, unknown>) =>
-  Object.keys(h).filter((n) => !['date', 'connection', 'content-length', 'content-type', 'keep-alive', 'transfer-encoding'].includes(n)).sort();
+  Object.keys(h)
+    .filter((n) => !['date', 'connection', 'content-length', 'content-type', 'keep-alive', 'transfer-encoding'].includes(n))
+    .sort();
 
 describe('static_response', () => {
   it('status_code as a number sets the status', async () => {
@@ -51,7 +53,16 @@ describe('static_response', () => {
 
   it('headers are set with their placeholders rendered, several values included', async () => {
     const server = await serve({
-      routes: [{ handle: [staticResponse({ headers: { 'X-Method': ['{http.request.method}'], 'X-Multi': ['a', 'b-{http.request.uri.path}'] }, body: 'x' })] }],
+      routes: [
+        {
+          handle: [
+            staticResponse({
+              headers: { 'X-Method': ['{http.request.method}'], 'X-Multi': ['a', 'b-{http.request.uri.path}'] },
+              body: 'x',
+            }),
+          ],
+        },
+      ],
     });
     const res = await send(server.url, '/p', { method: 'PATCH' });
     expect(res.headers['x-method']).toBe('PATCH');
@@ -59,7 +70,9 @@ describe('static_response', () => {
   });
 
   it('the body has its placeholders rendered', async () => {
-    const server = await serve({ routes: [{ handle: [staticResponse({ body: 'hello {http.request.uri.query.name} via {http.request.method}' })] }] });
+    const server = await serve({
+      routes: [{ handle: [staticResponse({ body: 'hello {http.request.uri.query.name} via {http.request.method}' })] }],
+    });
     expect(await bodyOf(server.url, '/?name=ferry')).toBe('hello ferry via GET');
   });
 
@@ -69,7 +82,9 @@ describe('static_response', () => {
   });
 
   it('a Content-Type given in headers wins over the default', async () => {
-    const server = await serve({ routes: [{ handle: [staticResponse({ headers: { 'Content-Type': ['application/json'] }, body: '{"a":1}' })] }] });
+    const server = await serve({
+      routes: [{ handle: [staticResponse({ headers: { 'Content-Type': ['application/json'] }, body: '{"a":1}' })] }],
+    });
     const res = await send(server.url, '/');
     expect(res.headers['content-type']).toBe('application/json');
     expect(res.body).toBe('{"a":1}');
@@ -120,7 +135,9 @@ describe('headers: request operations', () => {
   });
 
   it('replace rewrites part of a request field', async () => {
-    const server = await serve({ routes: [{ handle: [headers({ request: { replace: { 'X-A': [{ search: 'secret', replace: '***' }] } } }), echo] }] });
+    const server = await serve({
+      routes: [{ handle: [headers({ request: { replace: { 'X-A': [{ search: 'secret', replace: '***' }] } } }), echo] }],
+    });
     expect(await bodyOf(server.url, '/', { headers: { 'x-a': 'my secret, your secret' } })).toBe('[my ***, your ***] []');
   });
 });
@@ -128,7 +145,15 @@ describe('headers: request operations', () => {
 describe('headers: response operations', () => {
   it('set and add change the response fields', async () => {
     const server = await serve({
-      routes: [{ handle: [preset({ 'X-Added': 'zero', 'X-Set': 'old' }), headers({ response: { set: { 'X-Set': ['new'] }, add: { 'X-Added': ['one', 'two'] } } }), staticResponse({ body: 'x' })] }],
+      routes: [
+        {
+          handle: [
+            preset({ 'X-Added': 'zero', 'X-Set': 'old' }),
+            headers({ response: { set: { 'X-Set': ['new'] }, add: { 'X-Added': ['one', 'two'] } } }),
+            staticResponse({ body: 'x' }),
+          ],
+        },
+      ],
     });
     const res = await send(server.url, '/');
     expect(res.headers['x-set']).toBe('new');
@@ -137,28 +162,60 @@ describe('headers: response operations', () => {
 
   it('delete with a trailing * removes every field with that prefix', async () => {
     const server = await serve({
-      routes: [{ handle: [preset({ 'X-One': '1', 'X-Two': '2', 'Y-Keep': '3' }), headers({ response: { delete: ['X-*'] } }), staticResponse({ body: 'x' })] }],
+      routes: [
+        {
+          handle: [
+            preset({ 'X-One': '1', 'X-Two': '2', 'Y-Keep': '3' }),
+            headers({ response: { delete: ['X-*'] } }),
+            staticResponse({ body: 'x' }),
+          ],
+        },
+      ],
     });
     expect(fieldNames((await send(server.url, '/')).headers)).toEqual(['y-keep']);
   });
 
   it('delete with a leading * removes every field with that suffix', async () => {
     const server = await serve({
-      routes: [{ handle: [preset({ 'A-Secret': '1', 'B-Secret': '2', 'Secret-Keep': '3' }), headers({ response: { delete: ['*-secret'] } }), staticResponse({ body: 'x' })] }],
+      routes: [
+        {
+          handle: [
+            preset({ 'A-Secret': '1', 'B-Secret': '2', 'Secret-Keep': '3' }),
+            headers({ response: { delete: ['*-secret'] } }),
+            staticResponse({ body: 'x' }),
+          ],
+        },
+      ],
     });
     expect(fieldNames((await send(server.url, '/')).headers)).toEqual(['secret-keep']);
   });
 
   it('delete with * at both ends removes every field containing the text', async () => {
     const server = await serve({
-      routes: [{ handle: [preset({ 'X-Debug-Info': '1', 'Debug': '2', 'X-Keep': '3' }), headers({ response: { delete: ['*debug*'] } }), staticResponse({ body: 'x' })] }],
+      routes: [
+        {
+          handle: [
+            preset({ 'X-Debug-Info': '1', Debug: '2', 'X-Keep': '3' }),
+            headers({ response: { delete: ['*debug*'] } }),
+            staticResponse({ body: 'x' }),
+          ],
+        },
+      ],
     });
     expect(fieldNames((await send(server.url, '/')).headers)).toEqual(['x-keep']);
   });
 
   it('delete of * clears the fields before set and add apply, as in Caddy', async () => {
     const server = await serve({
-      routes: [{ handle: [preset({ 'X-Old': '1' }), headers({ response: { delete: ['*'], set: { 'X-New': ['kept'] }, add: { 'X-Added': ['kept'] } } }), staticResponse({ body: 'x' })] }],
+      routes: [
+        {
+          handle: [
+            preset({ 'X-Old': '1' }),
+            headers({ response: { delete: ['*'], set: { 'X-New': ['kept'] }, add: { 'X-Added': ['kept'] } } }),
+            staticResponse({ body: 'x' }),
+          ],
+        },
+      ],
     });
     const res = await send(server.url, '/');
     expect(fieldNames(res.headers)).toEqual(['x-added', 'x-new']);
@@ -166,27 +223,47 @@ describe('headers: response operations', () => {
 
   it('replace with search rewrites every occurrence', async () => {
     const server = await serve({
-      routes: [{ handle: [preset({ 'X-Greeting': 'hello world, world' }), headers({ response: { replace: { 'X-Greeting': [{ search: 'world', replace: 'there' }] } } }), staticResponse({ body: 'x' })] }],
+      routes: [
+        {
+          handle: [
+            preset({ 'X-Greeting': 'hello world, world' }),
+            headers({ response: { replace: { 'X-Greeting': [{ search: 'world', replace: 'there' }] } } }),
+            staticResponse({ body: 'x' }),
+          ],
+        },
+      ],
     });
     expect((await send(server.url, '/')).headers['x-greeting']).toBe('hello there, there');
   });
 
   it('replace with search_regexp substitutes capture groups', async () => {
     const server = await serve({
-      routes: [{ handle: [preset({ 'X-Pair': 'left-right' }), headers({ response: { replace: { 'X-Pair': [{ searchRegexp: '^(\\w+)-(\\w+)$', replace: '$2-$1' }] } } }), staticResponse({ body: 'x' })] }],
+      routes: [
+        {
+          handle: [
+            preset({ 'X-Pair': 'left-right' }),
+            headers({ response: { replace: { 'X-Pair': [{ searchRegexp: '^(\\w+)-(\\w+)$', replace: '$2-$1' }] } } }),
+            staticResponse({ body: 'x' }),
+          ],
+        },
+      ],
     });
     expect((await send(server.url, '/')).headers['x-pair']).toBe('right-left');
   });
 
   it('replace needs exactly one of search and search_regexp', async () => {
-    const err = await serve({ routes: [{ handle: [{ handler: 'headers', response: { replace: { 'X-A': [{ replace: 'b' }] } } }] }] }).catch((e: unknown) => e);
+    const err = await serve({ routes: [{ handle: [{ handler: 'headers', response: { replace: { 'X-A': [{ replace: 'b' }] } } }] }] }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues[0]!.path).toMatch(/^routes\[0\]\.handle\[0\]\.response\.replace/);
   });
 
   it('without deferred, response operations apply before the handlers after them', async () => {
     const server = await serve({
-      routes: [{ handle: [headers({ response: { delete: ['X-Later'] } }), staticResponse({ headers: { 'X-Later': ['present'] }, body: 'x' })] }],
+      routes: [
+        { handle: [headers({ response: { delete: ['X-Later'] } }), staticResponse({ headers: { 'X-Later': ['present'] }, body: 'x' })] },
+      ],
     });
     expect((await send(server.url, '/')).headers['x-later']).toBe('present');
   });
@@ -224,7 +301,14 @@ describe('headers: response operations', () => {
 
   it('a one-digit require.status_code matches its whole class', async () => {
     const server = await serve({
-      routes: [{ handle: [headers({ response: { require: { statusCode: [5] }, set: { 'X-Server-Error': ['yes'] } } }), staticResponse({ statusCode: '{http.request.uri.query.code}' })] }],
+      routes: [
+        {
+          handle: [
+            headers({ response: { require: { statusCode: [5] }, set: { 'X-Server-Error': ['yes'] } } }),
+            staticResponse({ statusCode: '{http.request.uri.query.code}' }),
+          ],
+        },
+      ],
     });
     expect((await send(server.url, '/?code=503')).headers['x-server-error']).toBe('yes');
     expect((await send(server.url, '/?code=404')).headers['x-server-error']).toBeUndefined();
@@ -270,7 +354,19 @@ describe('error handler', () => {
   it('its status and message reach the error routes', async () => {
     const server = await serve({
       routes: [{ handle: [{ handler: 'error', status_code: 403, error: 'no entry to {http.request.uri.path}' }] }],
-      errors: { routes: [{ handle: [{ handler: 'static_response', status_code: '{http.error.status_code}', body: '{http.error.status_code}: {http.error.message}' }] }] },
+      errors: {
+        routes: [
+          {
+            handle: [
+              {
+                handler: 'static_response',
+                status_code: '{http.error.status_code}',
+                body: '{http.error.status_code}: {http.error.message}',
+              },
+            ],
+          },
+        ],
+      },
     });
     const res = await send(server.url, '/vault');
     expect(res.status).toBe(403);
@@ -290,7 +386,11 @@ describe('error handler', () => {
   it('without a status_code it raises a 500', async () => {
     const server = await serve({
       routes: [{ handle: [error({ error: 'broken' })] }],
-      errors: { routes: [{ handle: [staticResponse({ statusCode: '{http.error.status_code}', body: '{http.error.status_code} {http.error.message}' })] }] },
+      errors: {
+        routes: [
+          { handle: [staticResponse({ statusCode: '{http.error.status_code}', body: '{http.error.status_code} {http.error.message}' })] },
+        ],
+      },
     });
     const res = await send(server.url, '/');
     expect(res.status).toBe(500);
@@ -308,14 +408,29 @@ describe('error handler', () => {
 describe('vars', () => {
   it('sets variables read by {http.vars.NAME}, placeholders in values rendered', async () => {
     const server = await serve({
-      routes: [{ handle: [vars({ who: 'world', n: 3, how: '{http.request.method}' }), staticResponse({ body: 'hello {http.vars.who} {http.vars.n} {http.vars.how} [{http.vars.missing}]' })] }],
+      routes: [
+        {
+          handle: [
+            vars({ who: 'world', n: 3, how: '{http.request.method}' }),
+            staticResponse({ body: 'hello {http.vars.who} {http.vars.n} {http.vars.how} [{http.vars.missing}]' }),
+          ],
+        },
+      ],
     });
     expect(await bodyOf(server.url, '/', { method: 'POST' })).toBe('hello world 3 POST []');
   });
 
   it('a later vars handler overrides an earlier value', async () => {
     const server = await serve({
-      routes: [{ handle: [{ handler: 'vars', v: 'first' }, { handler: 'vars', v: 'second' }, { handler: 'static_response', body: '{http.vars.v}' }] }],
+      routes: [
+        {
+          handle: [
+            { handler: 'vars', v: 'first' },
+            { handler: 'vars', v: 'second' },
+            { handler: 'static_response', body: '{http.vars.v}' },
+          ],
+        },
+      ],
     });
     expect(await bodyOf(server.url, '/')).toBe('second');
   });
@@ -365,10 +480,7 @@ describe('metrics', () => {
   it('outside ferry workers, scope "all" and "process" both serve this process', async () => {
     const server = await serve({
       requestMetrics: true,
-      routes: [
-        { match: [path('/own')], handle: [metrics({ scope: 'process' })], terminal: true },
-        { handle: [metrics()] },
-      ],
+      routes: [{ match: [path('/own')], handle: [metrics({ scope: 'process' })], terminal: true }, { handle: [metrics()] }],
     });
     for (const url of ['/own', '/']) {
       const res = await send(server.url, url);
@@ -402,7 +514,11 @@ describe('aggregateMetrics (the sum behind /metrics under --workers)', () => {
 
 describe('errors thrown by handlers', () => {
   it('an HttpError without error routes answers with its status and short message', async () => {
-    const server = await serve({ handler: async () => { throw new HttpError(418, 'short'); } });
+    const server = await serve({
+      handler: async () => {
+        throw new HttpError(418, 'short');
+      },
+    });
     const res = await send(server.url, '/');
     expect(res.status).toBe(418);
     expect(res.body).toContain('short');
@@ -410,7 +526,11 @@ describe('errors thrown by handlers', () => {
   });
 
   it('a plain Error answers 500 without leaking its message or stack', async () => {
-    const server = await serve({ handler: async () => { throw new Error('database password is hunter2'); } });
+    const server = await serve({
+      handler: async () => {
+        throw new Error('database password is hunter2');
+      },
+    });
     const res = await send(server.url, '/');
     expect(res.status).toBe(500);
     expect(res.body).not.toContain('hunter2');
@@ -419,14 +539,29 @@ describe('errors thrown by handlers', () => {
   });
 
   it("a 5xx HttpError's message is not shown to the client", async () => {
-    const server = await serve({ handler: async () => { throw new HttpError(503, 'replica db-7 is down'); } });
+    const server = await serve({
+      handler: async () => {
+        throw new HttpError(503, 'replica db-7 is down');
+      },
+    });
     const res = await send(server.url, '/');
     expect(res.status).toBe(503);
     expect(res.body).not.toContain('db-7');
   });
 
   it('headers set before the error do not leak into the error response', async () => {
-    const server = await serve({ routes: [{ handle: [preset({ 'X-Session': 'abc' }), async () => { throw new HttpError(400, 'bad'); }] }] });
+    const server = await serve({
+      routes: [
+        {
+          handle: [
+            preset({ 'X-Session': 'abc' }),
+            async () => {
+              throw new HttpError(400, 'bad');
+            },
+          ],
+        },
+      ],
+    });
     const res = await send(server.url, '/');
     expect(res.status).toBe(400);
     expect(res.headers['x-session']).toBeUndefined();
@@ -434,8 +569,20 @@ describe('errors thrown by handlers', () => {
 
   it('error routes receive the status and message of a thrown HttpError', async () => {
     const server = await serve({
-      handler: [async () => { throw new HttpError(404, 'gone fishing'); }],
-      errors: { routes: [{ handle: [staticResponse({ statusCode: '{http.error.status_code}', body: 'caught {http.error.status_code} {http.error.message}' })] }] },
+      handler: [
+        async () => {
+          throw new HttpError(404, 'gone fishing');
+        },
+      ],
+      errors: {
+        routes: [
+          {
+            handle: [
+              staticResponse({ statusCode: '{http.error.status_code}', body: 'caught {http.error.status_code} {http.error.message}' }),
+            ],
+          },
+        ],
+      },
     });
     const res = await send(server.url, '/');
     expect(res.status).toBe(404);
@@ -444,8 +591,14 @@ describe('errors thrown by handlers', () => {
 
   it('error routes see a plain Error as a 500', async () => {
     const server = await serve({
-      handler: [async () => { throw new TypeError('oops'); }],
-      errors: { routes: [{ handle: [staticResponse({ statusCode: '{http.error.status_code}', body: 'caught {http.error.status_code}' })] }] },
+      handler: [
+        async () => {
+          throw new TypeError('oops');
+        },
+      ],
+      errors: {
+        routes: [{ handle: [staticResponse({ statusCode: '{http.error.status_code}', body: 'caught {http.error.status_code}' })] }],
+      },
     });
     const res = await send(server.url, '/');
     expect(res.status).toBe(500);
@@ -455,7 +608,11 @@ describe('errors thrown by handlers', () => {
   it('error routes that answer nothing still send the error status, as Caddy does', async () => {
     // Caddy's error routes end in errorEmptyHandler, which writes the error's status code.
     const server = await serve({
-      handler: [async () => { throw new HttpError(418, 'short'); }],
+      handler: [
+        async () => {
+          throw new HttpError(418, 'short');
+        },
+      ],
       errors: { routes: [{ match: [path('/only-here')], handle: [staticResponse({ body: 'special' })] }] },
     });
     const res = await send(server.url, '/elsewhere');

@@ -9,7 +9,11 @@ function keeper() {
     id: 'http.handlers.test_keeper',
     config: z.strictObject({ key: z.string() }),
     provision({ key }, ctx) {
-      const state = ctx.keep(key, () => ({ serial: ++log.made }), (s) => void log.disposed.push(s.serial));
+      const state = ctx.keep(
+        key,
+        () => ({ serial: ++log.made }),
+        (s) => void log.disposed.push(s.serial),
+      );
       return async (_req, res) => {
         res.end(String(state.serial));
       };
@@ -29,7 +33,12 @@ describe('ctx.keep: state that outlives reloads', () => {
     expect((await send(url, '/')).body).toBe('1');
 
     // Reloaded twice (the second time held by two handlers): the same state.
-    await app.reload(config([{ handler: 'headers', response: { set: { x: ['1'] } } }, { handler: 'test_keeper', key: 'a' }]));
+    await app.reload(
+      config([
+        { handler: 'headers', response: { set: { x: ['1'] } } },
+        { handler: 'test_keeper', key: 'a' },
+      ]),
+    );
     await app.reload(config([{ handler: 'subroute', routes: [{ handle: [{ handler: 'test_keeper', key: 'a' }] }] }]));
     expect((await send(url, '/')).body).toBe('1');
 

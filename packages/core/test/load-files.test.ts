@@ -22,7 +22,13 @@ const withFiles = (certificate: string, key: string) => ({ apps: { tls: { certif
 async function issuesWithin(json: unknown, ms = 2000): Promise<ConfigIssue[]> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms)));
-  const outcome = await Promise.race([loadConfig(json, { logger: silentLogger() }).then(() => 'loaded' as const, (e: unknown) => e), deadline]);
+  const outcome = await Promise.race([
+    loadConfig(json, { logger: silentLogger() }).then(
+      () => 'loaded' as const,
+      (e: unknown) => e,
+    ),
+    deadline,
+  ]);
   clearTimeout(timer);
   expect(outcome, `loadConfig ${typeof outcome === 'string' ? outcome : 'threw'}`).toBeInstanceOf(ConfigError);
   return (outcome as ConfigError).issues;
@@ -40,7 +46,10 @@ describe('apps.tls.certificates.load_files', () => {
   it('refuses a FIFO at once, at its JSON path, instead of waiting for a writer', async () => {
     const key = fifo('key.fifo');
     expect(await issuesWithin(withFiles(certFile, key))).toEqual([
-      { path: 'apps.tls.certificates.load_files[0].key', message: `cannot read key file ${key}: is a named pipe (FIFO), not a regular file` },
+      {
+        path: 'apps.tls.certificates.load_files[0].key',
+        message: `cannot read key file ${key}: is a named pipe (FIFO), not a regular file`,
+      },
     ]);
   });
 
@@ -48,7 +57,10 @@ describe('apps.tls.certificates.load_files', () => {
     const big = join(dir, 'big.pem');
     writeFileSync(big, Buffer.alloc(1024 * 1024 + 1, 'A'));
     expect(await issuesWithin(withFiles(big, certFile))).toEqual([
-      { path: 'apps.tls.certificates.load_files[0].certificate', message: `cannot read certificate file ${big}: larger than 1 MiB (it is not a PEM certificate or key)` },
+      {
+        path: 'apps.tls.certificates.load_files[0].certificate',
+        message: `cannot read certificate file ${big}: larger than 1 MiB (it is not a PEM certificate or key)`,
+      },
     ]);
   });
 

@@ -1,14 +1,6 @@
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  compileTemplate,
-  error,
-  parseDuration,
-  pathRegexp,
-  staticResponse,
-  vars,
-  type RouteInput,
-} from '../src/index.js';
+import { compileTemplate, error, parseDuration, pathRegexp, staticResponse, vars, type RouteInput } from '../src/index.js';
 import { send, useServers, type SendOptions } from './helpers/http.js';
 
 const serve = useServers();
@@ -41,7 +33,9 @@ describe('request placeholders', () => {
   });
 
   it('{http.request.uri.path.N} is the Nth path segment from the left, empty past the end', async () => {
-    expect(await render('{http.request.uri.path.0}|{http.request.uri.path.1}|{http.request.uri.path.2}|{http.request.uri.path.9}', '/a/b/c')).toBe('a|b|c|');
+    expect(
+      await render('{http.request.uri.path.0}|{http.request.uri.path.1}|{http.request.uri.path.2}|{http.request.uri.path.9}', '/a/b/c'),
+    ).toBe('a|b|c|');
   });
 
   it('{http.request.uri.query} is the raw query string without the question mark', async () => {
@@ -58,9 +52,13 @@ describe('request placeholders', () => {
 
   it('{http.request.host.labels.N} counts labels from the right, 0 being the rightmost', async () => {
     expect(
-      await render('{http.request.host.labels.0}|{http.request.host.labels.1}|{http.request.host.labels.3}|{http.request.host.labels.4}', '/', {
-        headers: { host: 'a.b.example.com:8080' },
-      }),
+      await render(
+        '{http.request.host.labels.0}|{http.request.host.labels.1}|{http.request.host.labels.3}|{http.request.host.labels.4}',
+        '/',
+        {
+          headers: { host: 'a.b.example.com:8080' },
+        },
+      ),
     ).toBe('com|example|a|');
   });
 
@@ -74,17 +72,23 @@ describe('request placeholders', () => {
   });
 
   it('{http.request.header.NAME} is a request field, by case-insensitive name, empty when missing', async () => {
-    expect(await render('[{http.request.header.X-Custom}] [{http.request.header.x-custom}] [{http.request.header.X-Missing}]', '/', { headers: { 'X-CUSTOM': 'v1' } })).toBe(
-      '[v1] [v1] []',
-    );
+    expect(
+      await render('[{http.request.header.X-Custom}] [{http.request.header.x-custom}] [{http.request.header.X-Missing}]', '/', {
+        headers: { 'X-CUSTOM': 'v1' },
+      }),
+    ).toBe('[v1] [v1] []');
   });
 
   it('{http.request.header.NAME} joins a repeated field with commas', async () => {
-    expect(await render('{http.request.header.Accept}', '/', { headers: { accept: ['text/html', 'application/json'] } })).toBe('text/html, application/json');
+    expect(await render('{http.request.header.Accept}', '/', { headers: { accept: ['text/html', 'application/json'] } })).toBe(
+      'text/html, application/json',
+    );
   });
 
   it('{http.request.remote.host} and {http.request.remote.port} are the client address', async () => {
-    const server = await serve({ routes: [{ handle: [staticResponse({ body: '{http.request.remote.host} {http.request.remote.port}' })] }] });
+    const server = await serve({
+      routes: [{ handle: [staticResponse({ body: '{http.request.remote.host} {http.request.remote.port}' })] }],
+    });
     const res = await send(server.url, '/');
     expect(res.body).toBe(`127.0.0.1 ${res.localPort}`);
   });
@@ -104,7 +108,11 @@ describe('request placeholders', () => {
 
 describe('regexp, vars and error placeholders', () => {
   it('{http.regexp.NAME.N} and {http.regexp.NAME.GROUP} are the captures of a named matcher', async () => {
-    expect(await render('{http.regexp.img.1}.{http.regexp.img.ext}', '/img/cat.png', {}, [{ match: [pathRegexp('^/img/(\\w+)\\.(?<ext>\\w+)$', 'img')] }])).toBe('cat.png');
+    expect(
+      await render('{http.regexp.img.1}.{http.regexp.img.ext}', '/img/cat.png', {}, [
+        { match: [pathRegexp('^/img/(\\w+)\\.(?<ext>\\w+)$', 'img')] },
+      ]),
+    ).toBe('cat.png');
   });
 
   it('{http.regexp.N} is a capture of an unnamed matcher', async () => {
@@ -223,7 +231,7 @@ describe('parseDuration', () => {
     expect(parseDuration('2000000ns')).toBe(2);
   });
 
-  it("parses Caddy's day unit: \"1d\" is 86400000 ms", () => {
+  it('parses Caddy\'s day unit: "1d" is 86400000 ms', () => {
     expect(parseDuration('1d')).toBe(86_400_000);
   });
 

@@ -17,9 +17,21 @@ const withRoutes = (routes: string) => `{"apps":{"http":{"servers":{"s":{"listen
 describe('config keys that name an object prototype', () => {
   const cases: [string, string, string][] = [
     ['a server named __proto__', '{"apps":{"http":{"servers":{"__proto__":{"listen":["127.0.0.1:0"]}}}}}', 'apps.http.servers.__proto__'],
-    ['a vars handler key', withRoutes('[{"handle":[{"handler":"vars","__proto__":{"a":1}}]}]'), 'apps.http.servers.s.routes[0].handle[0].__proto__'],
-    ['a header op field name', withRoutes('[{"handle":[{"handler":"headers","response":{"set":{"__proto__":["x"]}}}]}]'), 'apps.http.servers.s.routes[0].handle[0].response.set.__proto__'],
-    ['a query matcher key', withRoutes('[{"match":[{"query":{"__proto__":["x"]}}],"handle":[]}]'), 'apps.http.servers.s.routes[0].match[0].query.__proto__'],
+    [
+      'a vars handler key',
+      withRoutes('[{"handle":[{"handler":"vars","__proto__":{"a":1}}]}]'),
+      'apps.http.servers.s.routes[0].handle[0].__proto__',
+    ],
+    [
+      'a header op field name',
+      withRoutes('[{"handle":[{"handler":"headers","response":{"set":{"__proto__":["x"]}}}]}]'),
+      'apps.http.servers.s.routes[0].handle[0].response.set.__proto__',
+    ],
+    [
+      'a query matcher key',
+      withRoutes('[{"match":[{"query":{"__proto__":["x"]}}],"handle":[]}]'),
+      'apps.http.servers.s.routes[0].match[0].query.__proto__',
+    ],
     ['a top-level key', '{"__proto__":{"admin":{"disabled":true}}}', '__proto__'],
     ['a constructor key', '{"apps":{"http":{"servers":{"constructor":{"listen":["127.0.0.1:0"]}}}}}', 'apps.http.servers.constructor'],
     ['a prototype key', withRoutes('[{"handle":[{"handler":"vars","prototype":1}]}]'), 'apps.http.servers.s.routes[0].handle[0].prototype'],
@@ -38,13 +50,17 @@ describe('names that are Object.prototype members', () => {
   for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
     it(`a handler named "${name}" is an unknown handler`, async () => {
       const issues = await issuesOfText(withRoutes(`[{"handle":[{"handler":${JSON.stringify(name)}}]}]`));
-      expect(issues).toEqual([{ path: 'apps.http.servers.s.routes[0].handle[0].handler', message: expect.stringMatching(/^unknown handler/) }]);
+      expect(issues).toEqual([
+        { path: 'apps.http.servers.s.routes[0].handle[0].handler', message: expect.stringMatching(/^unknown handler/) },
+      ]);
     });
   }
 
   it('a matcher named "toString" is an unknown matcher', async () => {
     const issues = await issuesOfText(withRoutes('[{"match":[{"toString":{}}],"handle":[]}]'));
-    expect(issues).toEqual([{ path: 'apps.http.servers.s.routes[0].match[0].toString', message: expect.stringMatching(/^unknown matcher/) }]);
+    expect(issues).toEqual([
+      { path: 'apps.http.servers.s.routes[0].match[0].toString', message: expect.stringMatching(/^unknown matcher/) },
+    ]);
   });
 
   it('placeholders {http.vars.__proto__} and {http.vars.toString} render empty when unset', async () => {

@@ -34,7 +34,11 @@ async function timedMatcher(match: MatcherSetInput) {
     res.end(String(performance.now() - started));
     return DONE;
   };
-  const routes: RouteInput[] = [{ handle: [mark] }, { match: [match], handle: [staticResponse({ body: 'matched' })], terminal: true }, { handle: [report] }];
+  const routes: RouteInput[] = [
+    { handle: [mark] },
+    { match: [match], handle: [staticResponse({ body: 'matched' })], terminal: true },
+    { handle: [report] },
+  ];
   return serve({ routes });
 }
 
@@ -105,7 +109,12 @@ describe('RE2 syntax, as Caddy configs are written', () => {
       routes: [
         {
           match: [{ path_regexp: { name: 'user', pattern: '^/api/users/(?P<id>[0-9]+)(?:/(?P<tab>[a-z]+))?$' } }],
-          handle: [{ handler: 'static_response', body: 'id={http.regexp.user.id} 1={http.regexp.user.1} tab=[{http.regexp.user.tab}] 0={http.regexp.user.0}' }],
+          handle: [
+            {
+              handler: 'static_response',
+              body: 'id={http.regexp.user.id} 1={http.regexp.user.1} tab=[{http.regexp.user.tab}] 0={http.regexp.user.0}',
+            },
+          ],
         },
       ],
     });
@@ -117,7 +126,12 @@ describe('RE2 syntax, as Caddy configs are written', () => {
 
   it('(?<name>…) groups work too, and unnamed matchers expose {http.regexp.GROUP}', async () => {
     const server = await serve({
-      routes: [{ match: [{ path_regexp: { pattern: '^/docs/(?<slug>[a-z-]+)\\.md$' } }], handle: [{ handler: 'static_response', body: '{http.regexp.slug}|{http.regexp.1}' }] }],
+      routes: [
+        {
+          match: [{ path_regexp: { pattern: '^/docs/(?<slug>[a-z-]+)\\.md$' } }],
+          handle: [{ handler: 'static_response', body: '{http.regexp.slug}|{http.regexp.1}' }],
+        },
+      ],
     });
     expect(await bodyOf(server.url, '/docs/getting-started.md')).toBe('getting-started|getting-started');
   });
@@ -131,7 +145,12 @@ describe('RE2 syntax, as Caddy configs are written', () => {
 
   it('(?i) makes a pattern case-insensitive', async () => {
     const server = await serve({
-      routes: [{ match: [headerRegexp({ 'User-Agent': { pattern: '(?i)firefox/([0-9]+)', name: 'ua' } })], handle: [staticResponse({ body: '{http.regexp.ua.1}' })] }],
+      routes: [
+        {
+          match: [headerRegexp({ 'User-Agent': { pattern: '(?i)firefox/([0-9]+)', name: 'ua' } })],
+          handle: [staticResponse({ body: '{http.regexp.ua.1}' })],
+        },
+      ],
     });
     expect(await bodyOf(server.url, '/', { headers: { 'user-agent': 'Mozilla/5.0 FireFox/128.0' } })).toBe('128');
   });
@@ -175,7 +194,9 @@ describe('a pattern that RE2 cannot compile is a config error', () => {
 
   it('a syntax error, at the path_regexp matcher, with the pattern and the reason', async () => {
     const issues = await issuesOf([{ match: [{ path_regexp: { pattern: '^/a(' } }] }]);
-    expect(issues).toEqual([{ path: 'routes[0].match[0].path_regexp', message: 'invalid regular expression "^/a(": missing closing ): `^/a(`' }]);
+    expect(issues).toEqual([
+      { path: 'routes[0].match[0].path_regexp', message: 'invalid regular expression "^/a(": missing closing ): `^/a(`' },
+    ]);
   });
 
   it('lookahead, written for JavaScript, says that RE2 syntax is used as in Caddy', async () => {
@@ -197,14 +218,36 @@ describe('a pattern that RE2 cannot compile is a config error', () => {
   it('header_regexp: at the field whose pattern it is', async () => {
     const issues = await issuesOf([{ match: [{ header_regexp: { 'X-Token': { pattern: '[z-a]' } } }] }]);
     expect(issues).toEqual([
-      { path: 'routes[0].match[0].header_regexp["X-Token"].pattern', message: 'invalid regular expression "[z-a]": invalid character class range: `z-a`' },
+      {
+        path: 'routes[0].match[0].header_regexp["X-Token"].pattern',
+        message: 'invalid regular expression "[z-a]": invalid character class range: `z-a`',
+      },
     ]);
   });
 
   it('search_regexp in header ops: at the replacement', async () => {
-    const issues = await issuesOf([{ handle: [{ handler: 'headers', response: { replace: { 'X-A': [{ search: 'a', replace: 'b' }, { search_regexp: 'a**', replace: 'b' }] } } }] }]);
+    const issues = await issuesOf([
+      {
+        handle: [
+          {
+            handler: 'headers',
+            response: {
+              replace: {
+                'X-A': [
+                  { search: 'a', replace: 'b' },
+                  { search_regexp: 'a**', replace: 'b' },
+                ],
+              },
+            },
+          },
+        ],
+      },
+    ]);
     expect(issues).toEqual([
-      { path: 'routes[0].handle[0].response.replace["X-A"][1].search_regexp', message: 'invalid regular expression "a**": invalid nested repetition operator: `**`' },
+      {
+        path: 'routes[0].handle[0].response.replace["X-A"][1].search_regexp',
+        message: 'invalid regular expression "a**": invalid nested repetition operator: `**`',
+      },
     ]);
   });
 

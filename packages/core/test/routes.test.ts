@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ResponseWriterWrapper,
-  error,
-  headers,
-  method,
-  path,
-  staticResponse,
-  subroute,
-  vars,
-  type Middleware,
-} from '../src/index.js';
+import { ResponseWriterWrapper, error, headers, method, path, staticResponse, subroute, vars, type Middleware } from '../src/index.js';
 import { bodyOf, deferred, send, useServers } from './helpers/http.js';
 
 const serve = useServers();
@@ -133,7 +123,10 @@ describe('subroute', () => {
   it('runs its nested routes and then continues with the routes after it', async () => {
     const server = await serve({
       routes: [
-        { match: [path('/api/*')], handle: [subroute({ routes: [{ match: [path('/api/v1/*')], handle: [mark('x-v1')] }, { handle: [mark('x-api')] }] })] },
+        {
+          match: [path('/api/*')],
+          handle: [subroute({ routes: [{ match: [path('/api/v1/*')], handle: [mark('x-v1')] }, { handle: [mark('x-api')] }] })],
+        },
         { handle: [staticResponse({ body: 'done' })] },
       ],
     });
@@ -165,7 +158,19 @@ describe('subroute', () => {
             {
               handler: 'subroute',
               routes: [{ handle: [{ handler: 'error', status_code: 403, error: 'denied' }] }],
-              errors: { routes: [{ handle: [{ handler: 'static_response', status_code: '{http.error.status_code}', body: 'sub: {http.error.status_code} {http.error.message}' }] }] },
+              errors: {
+                routes: [
+                  {
+                    handle: [
+                      {
+                        handler: 'static_response',
+                        status_code: '{http.error.status_code}',
+                        body: 'sub: {http.error.status_code} {http.error.message}',
+                      },
+                    ],
+                  },
+                ],
+              },
             },
           ],
         },
@@ -180,10 +185,7 @@ describe('subroute', () => {
   it('an error that its error routes do not answer still sets the error status, as Caddy does', async () => {
     // Caddy compiles a subroute's error routes with errorEmptyHandler as their `next`: it writes the error's status.
     const server = await serve({
-      routes: [
-        subrouteRoute(),
-        { handle: [staticResponse({ body: 'parent route' })] },
-      ],
+      routes: [subrouteRoute(), { handle: [staticResponse({ body: 'parent route' })] }],
     });
     const res = await send(server.url, '/unanswered');
     expect(res.status).toBe(404);
@@ -237,7 +239,11 @@ describe('middleware functions in handle', () => {
 
   it('a middleware can pass a ResponseWriterWrapper subclass that changes the body', async () => {
     class Upper extends ResponseWriterWrapper {
-      override write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+      override write(
+        chunk: unknown,
+        encoding?: BufferEncoding | ((err?: Error | null) => void),
+        cb?: (err?: Error | null) => void,
+      ): boolean {
         return super.write(String(chunk).toUpperCase(), encoding, cb);
       }
       override end(chunk?: unknown, encoding?: BufferEncoding | (() => void), cb?: () => void): this {
@@ -253,7 +259,14 @@ describe('middleware functions in handle', () => {
   it('a ResponseWriterWrapper forwards headers and status to the writer it wraps', async () => {
     class Passthrough extends ResponseWriterWrapper {}
     const server = await serve({
-      routes: [{ handle: [async (req, res, next) => next(req, new Passthrough(res)), staticResponse({ statusCode: 201, headers: { 'X-Inner': ['v'] }, body: 'x' })] }],
+      routes: [
+        {
+          handle: [
+            async (req, res, next) => next(req, new Passthrough(res)),
+            staticResponse({ statusCode: 201, headers: { 'X-Inner': ['v'] }, body: 'x' }),
+          ],
+        },
+      ],
     });
     const res = await send(server.url, '/');
     expect(res.status).toBe(201);
@@ -352,7 +365,12 @@ describe('the handler option of createServer', () => {
 
   it('a list of middlewares runs in order, code and JSON handlers alike', async () => {
     const server = await serve({
-      handler: [mark('x-code'), { handler: 'headers', response: { set: { 'X-Json': ['1'] } } }, headers({ response: { set: { 'X-Factory': ['1'] } } }), staticResponse({ body: 'end' })],
+      handler: [
+        mark('x-code'),
+        { handler: 'headers', response: { set: { 'X-Json': ['1'] } } },
+        headers({ response: { set: { 'X-Factory': ['1'] } } }),
+        staticResponse({ body: 'end' }),
+      ],
     });
     const res = await send(server.url, '/');
     expect(res.headers['x-code']).toBe('1');

@@ -40,19 +40,24 @@ const server = () =>
 const expectedStatus = (path: keyof typeof answers) => (path === '/ignore' ? 200 : 413);
 
 describe('a small unread body (10 KiB, Content-Length)', () => {
-  it.each(Object.keys(answers) as (keyof typeof answers)[])('is drained after %s: the next request on the socket is answered in step', async (path) => {
-    const s = await server();
-    const conn = await rawSocket(s.url);
-    conn.socket.write(Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10240\r\n\r\n`), bodyOf(10240)]));
-    const first = parseResponse(await conn.waitFor((b) => parseResponse(b) !== undefined))!;
-    expect(first.status).toBe(expectedStatus(path));
-    expect(first.headers.connection?.toLowerCase()).toBe('keep-alive');
-    conn.socket.write('GET /second HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    const all = parseResponses(await conn.waitFor((b) => parseResponses(b).length >= 2));
-    expect(all.map((r) => r.status)).toEqual([expectedStatus(path), 200]);
-    expect(all[1]!.body.toString()).toBe('path /second\n');
-    expect(conn.socket.destroyed).toBe(false);
-  });
+  it.each(Object.keys(answers) as (keyof typeof answers)[])(
+    'is drained after %s: the next request on the socket is answered in step',
+    async (path) => {
+      const s = await server();
+      const conn = await rawSocket(s.url);
+      conn.socket.write(
+        Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10240\r\n\r\n`), bodyOf(10240)]),
+      );
+      const first = parseResponse(await conn.waitFor((b) => parseResponse(b) !== undefined))!;
+      expect(first.status).toBe(expectedStatus(path));
+      expect(first.headers.connection?.toLowerCase()).toBe('keep-alive');
+      conn.socket.write('GET /second HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      const all = parseResponses(await conn.waitFor((b) => parseResponses(b).length >= 2));
+      expect(all.map((r) => r.status)).toEqual([expectedStatus(path), 200]);
+      expect(all[1]!.body.toString()).toBe('path /second\n');
+      expect(conn.socket.destroyed).toBe(false);
+    },
+  );
 
   it('is drained when it arrives only after the response: the body is not taken for the next request', async () => {
     const s = await server();
@@ -78,7 +83,9 @@ async function bigUpload(url: string, path: string, framing: 'content-length' | 
   const body = bodyOf(size);
   for (let at = 0; at < size && !conn.socket.destroyed; at += 64 * 1024) {
     const piece = body.subarray(at, at + 64 * 1024);
-    conn.socket.write(framing === 'chunked' ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece);
+    conn.socket.write(
+      framing === 'chunked' ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece,
+    );
   }
   if (framing === 'chunked') conn.socket.write('0\r\n\r\n');
   // A keep-alive answer is the failure mode: look at the first response as soon as it is whole.

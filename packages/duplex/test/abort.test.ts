@@ -8,7 +8,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HandlerInput, Middleware } from '@ferry/core';
 import { reverseProxy } from '@ferry/proxy';
 import { duplex, type DuplexContext } from '../src/index.js';
-import { certificates, collectingLogger, deferred, h1Exchange, h2Exchange, h2session, startServer, within, type Exchange } from './helpers/net.js';
+import {
+  certificates,
+  collectingLogger,
+  deferred,
+  h1Exchange,
+  h2Exchange,
+  h2session,
+  startServer,
+  within,
+  type Exchange,
+} from './helpers/net.js';
 
 /** Errors that escaped everyone while a test ran. */
 const escaped: unknown[] = [];
@@ -46,43 +56,51 @@ type State = ReturnType<typeof observer>['state'];
 
 const bodies: Record<string, (state: State) => (ctx: DuplexContext) => Promise<void>> = {
   /** Echoes each chunk back as it arrives. */
-  'an echo loop': (state) => async ({ body, write }) => {
-    state.started.resolve();
-    for await (const chunk of body) {
+  'an echo loop':
+    (state) =>
+    async ({ body, write }) => {
+      state.started.resolve();
+      for await (const chunk of body) {
+        try {
+          await write(chunk);
+        } catch (err) {
+          state.writeError = err;
+          throw err;
+        }
+      }
+    },
+  /** Ignores the body and writes as fast as the connection takes it. */
+  'a writer that never stops':
+    (state) =>
+    async ({ write }) => {
+      state.started.resolve();
+      const chunk = Buffer.alloc(64 * 1024, 'x');
       try {
-        await write(chunk);
+        for (;;) await write(chunk);
       } catch (err) {
         state.writeError = err;
-        throw err;
       }
-    }
-  },
-  /** Ignores the body and writes as fast as the connection takes it. */
-  'a writer that never stops': (state) => async ({ write }) => {
-    state.started.resolve();
-    const chunk = Buffer.alloc(64 * 1024, 'x');
-    try {
-      for (;;) await write(chunk);
-    } catch (err) {
-      state.writeError = err;
-    }
-  },
+    },
   /** Web Streams: the body piped back through a transform. */
-  'a Web Streams pipe': (state) => async ({ readable, writable }) => {
-    state.started.resolve();
-    await readable.pipeThrough(new TransformStream()).pipeTo(writable);
-  },
+  'a Web Streams pipe':
+    (state) =>
+    async ({ readable, writable }) => {
+      state.started.resolve();
+      await readable.pipeThrough(new TransformStream()).pipeTo(writable);
+    },
   /** Web Streams: a WritableStream writer that never stops. */
-  'a WritableStream writer that never stops': (state) => async ({ writable }) => {
-    state.started.resolve();
-    const writer = writable.getWriter();
-    const chunk = new Uint8Array(64 * 1024);
-    try {
-      for (;;) await writer.write(chunk);
-    } catch (err) {
-      state.writeError = err;
-    }
-  },
+  'a WritableStream writer that never stops':
+    (state) =>
+    async ({ writable }) => {
+      state.started.resolve();
+      const writer = writable.getWriter();
+      const chunk = new Uint8Array(64 * 1024);
+      try {
+        for (;;) await writer.write(chunk);
+      } catch (err) {
+        state.writeError = err;
+      }
+    },
 };
 
 const clients: { name: string; open: (url: string) => Exchange; server: Parameters<typeof startServer>[0] }[] = [
@@ -144,8 +162,14 @@ describe('a client that goes away in front of reverseProxy', () => {
   for (const { upstream, versions } of upstreams) {
     it(`aborts the ${upstream} upstream's duplex handler within a second`, async () => {
       const { state, watch } = observer();
-      const up = await startServer({ protocols: ['h1', 'h2c'], enableFullDuplex: true, handler: [watch, duplex(bodies['an echo loop']!(state))] });
-      const handler: HandlerInput[] = [reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } })];
+      const up = await startServer({
+        protocols: ['h1', 'h2c'],
+        enableFullDuplex: true,
+        handler: [watch, duplex(bodies['an echo loop']!(state))],
+      });
+      const handler: HandlerInput[] = [
+        reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } }),
+      ];
       const proxy = await startServer({ enableFullDuplex: true, handler });
       const t0 = await converseThenAbort(h1Exchange(proxy.url), state);
       const abortedAt = await within(state.aborted, 1000, 'upstream req.signal abort');
@@ -170,7 +194,9 @@ describe('a client that goes away in front of reverseProxy', () => {
           res.end();
         },
       });
-      const handler: HandlerInput[] = [reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } })];
+      const handler: HandlerInput[] = [
+        reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } }),
+      ];
       const proxy = await startServer({ handler });
       const ex = h1Exchange(proxy.url);
       ex.write('the first half of an upload');

@@ -84,7 +84,10 @@ describe('http.handlers.duplex_echo from config, enable_full_duplex on', () => {
     const err = await start({ handler: 'duplex_echo', status: 201 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues).toEqual([
-      { path: 'apps.http.servers.echo.routes[0].handle[0].status', message: expect.stringMatching(/unknown option for http.handlers.duplex_echo/) },
+      {
+        path: 'apps.http.servers.echo.routes[0].handle[0].status',
+        message: expect.stringMatching(/unknown option for http.handlers.duplex_echo/),
+      },
     ]);
   });
 });

@@ -42,7 +42,9 @@ describe.each([
   const start = (h: ReturnType<typeof handler>) =>
     startServer(tls ? { tls: certificates().tls, protocols: ['h1', 'h2'], handler: h } : { handler: h });
   const newAgent = () => {
-    const agent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: certificates().ca }) : new Agent({ keepAlive: true, maxSockets: 1 });
+    const agent = tls
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: certificates().ca })
+      : new Agent({ keepAlive: true, maxSockets: 1 });
     defer(() => agent.destroy());
     return agent;
   };
@@ -109,7 +111,10 @@ describe.each(['h2', 'h2c'] as const)('Expect: 100-continue over %s (node:http2 
 
   function post(session: ReturnType<typeof h2session>, path: string, body: string, onEvent: (e: string) => void) {
     return new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const stream = session.request({ ':method': 'POST', ':path': path, expect: '100-continue', 'content-length': body.length }, { endStream: false });
+      const stream = session.request(
+        { ':method': 'POST', ':path': path, expect: '100-continue', 'content-length': body.length },
+        { endStream: false },
+      );
       // Node reports every 1xx here, 100 included; 100 is recorded from 'continue'.
       stream.on('headers', (h) => h[':status'] !== 100 && onEvent(String(h[':status'])));
       stream.on('continue', () => {
@@ -123,7 +128,6 @@ describe.each(['h2', 'h2c'] as const)('Expect: 100-continue over %s (node:http2 
       stream.on('error', reject);
     });
   }
-
 
   it('sends 100 Continue only once the handler reads the body', async () => {
     const go = deferred();

@@ -54,7 +54,10 @@ describe('duplex_echo with Expect: 100-continue over HTTP/1.1 (raw socket)', () 
 });
 
 /** curl on PATH, if installed: CI machines may lack it, and the raw-socket tests above carry the assertion. */
-const curl = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'curl')).find((p) => existsSync(p));
+const curl = (process.env.PATH ?? '')
+  .split(delimiter)
+  .map((d) => join(d, 'curl'))
+  .find((p) => existsSync(p));
 
 describe.skipIf(!curl)('duplex_echo with Expect: 100-continue through curl (skipped: curl is not installed)', () => {
   it('curl --http1.1 -T - gets 100 Continue and the echo without waiting out its expect timeout', async () => {
@@ -80,7 +83,10 @@ describe.each(['h2', 'h2c'] as const)('duplex_echo with Expect: 100-continue ove
     const options: ServerOptions = proto === 'h2' ? { tls: certificates().tls, protocols: ['h1', 'h2'] } : { protocols: ['h1', 'h2c'] };
     const server = await startServer({ ...options, handler: [duplexEcho()] });
     const session = h2session(server.url, proto === 'h2' ? certificates().ca : undefined);
-    const stream = session.request({ ':method': 'POST', ':path': '/echo', expect: '100-continue', 'content-length': 5 }, { endStream: false });
+    const stream = session.request(
+      { ':method': 'POST', ':path': '/echo', expect: '100-continue', 'content-length': 5 },
+      { endStream: false },
+    );
     stream.on('error', () => {});
     const events: string[] = [];
     stream.on('continue', () => {

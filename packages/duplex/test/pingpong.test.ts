@@ -39,24 +39,36 @@ afterAll(() => {
 });
 
 describe.each(handlers)('ping-pong with $name', ({ name, make, expected }) => {
-  it(`completes ${ROUNDS} rounds over HTTP/1.1 with enableFullDuplex`, async () => {
-    const server = await startServer({ enableFullDuplex: true, handler: [make()] });
-    const ms = await pingPong(h1Exchange(server.url), { rounds: ROUNDS, expected });
-    timings.push(`h1, ${name}: ${ms.toFixed(0)} ms`);
-  }, TEST_TIMEOUT);
+  it(
+    `completes ${ROUNDS} rounds over HTTP/1.1 with enableFullDuplex`,
+    async () => {
+      const server = await startServer({ enableFullDuplex: true, handler: [make()] });
+      const ms = await pingPong(h1Exchange(server.url), { rounds: ROUNDS, expected });
+      timings.push(`h1, ${name}: ${ms.toFixed(0)} ms`);
+    },
+    TEST_TIMEOUT,
+  );
 
-  it(`completes ${ROUNDS} rounds over h2 (TLS)`, async () => {
-    const { tls, ca } = certificates();
-    const server = await startServer({ tls, protocols: ['h1', 'h2'], enableFullDuplex: true, handler: [make()] });
-    const ms = await pingPong(h2Exchange(h2session(server.url, ca)), { rounds: ROUNDS, expected });
-    timings.push(`h2, ${name}: ${ms.toFixed(0)} ms`);
-  }, TEST_TIMEOUT);
+  it(
+    `completes ${ROUNDS} rounds over h2 (TLS)`,
+    async () => {
+      const { tls, ca } = certificates();
+      const server = await startServer({ tls, protocols: ['h1', 'h2'], enableFullDuplex: true, handler: [make()] });
+      const ms = await pingPong(h2Exchange(h2session(server.url, ca)), { rounds: ROUNDS, expected });
+      timings.push(`h2, ${name}: ${ms.toFixed(0)} ms`);
+    },
+    TEST_TIMEOUT,
+  );
 
-  it(`completes ${ROUNDS} rounds over h2c`, async () => {
-    const server = await startServer({ protocols: ['h1', 'h2c'], enableFullDuplex: true, handler: [make()] });
-    const ms = await pingPong(h2Exchange(h2session(server.url)), { rounds: ROUNDS, expected });
-    timings.push(`h2c, ${name}: ${ms.toFixed(0)} ms`);
-  }, TEST_TIMEOUT);
+  it(
+    `completes ${ROUNDS} rounds over h2c`,
+    async () => {
+      const server = await startServer({ protocols: ['h1', 'h2c'], enableFullDuplex: true, handler: [make()] });
+      const ms = await pingPong(h2Exchange(h2session(server.url)), { rounds: ROUNDS, expected });
+      timings.push(`h2c, ${name}: ${ms.toFixed(0)} ms`);
+    },
+    TEST_TIMEOUT,
+  );
 });
 
 describe.each(handlers)('ping-pong through reverseProxy to $name', ({ name, make, expected }) => {
@@ -67,17 +79,21 @@ describe.each(handlers)('ping-pong through reverseProxy to $name', ({ name, make
     { upstream: 'h2c', versions: ['h2c'] as const, client: 'h2c' },
   ];
   for (const { upstream, versions, client } of cases) {
-    it(`completes ${ROUNDS} rounds: ${client} client → proxy → ${upstream} upstream`, async () => {
-      const up = await startServer({ protocols: ['h1', 'h2c'], enableFullDuplex: true, handler: [make()] });
-      const proxy = await startServer({
-        protocols: ['h1', 'h2c'],
-        enableFullDuplex: true,
-        handler: [reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } })],
-      });
-      const ex = client === 'h2c' ? h2Exchange(h2session(proxy.url)) : h1Exchange(proxy.url);
-      const ms = await pingPong(ex, { rounds: ROUNDS, expected });
-      timings.push(`${client} → proxy → ${upstream}, ${name}: ${ms.toFixed(0)} ms`);
-    }, TEST_TIMEOUT);
+    it(
+      `completes ${ROUNDS} rounds: ${client} client → proxy → ${upstream} upstream`,
+      async () => {
+        const up = await startServer({ protocols: ['h1', 'h2c'], enableFullDuplex: true, handler: [make()] });
+        const proxy = await startServer({
+          protocols: ['h1', 'h2c'],
+          enableFullDuplex: true,
+          handler: [reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } })],
+        });
+        const ex = client === 'h2c' ? h2Exchange(h2session(proxy.url)) : h1Exchange(proxy.url);
+        const ms = await pingPong(ex, { rounds: ROUNDS, expected });
+        timings.push(`${client} → proxy → ${upstream}, ${name}: ${ms.toFixed(0)} ms`);
+      },
+      TEST_TIMEOUT,
+    );
   }
 });
 

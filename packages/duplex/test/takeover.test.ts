@@ -48,7 +48,13 @@ const upgradeRequest = 'GET /chat HTTP/1.1\r\nHost: localhost\r\nConnection: Upg
 async function answers(conn: Awaited<ReturnType<typeof rawSocket>>, count: number) {
   const all = await conn.waitFor((b) => {
     const head = b.indexOf('\r\n\r\n');
-    return head !== -1 && b.subarray(head + 4).toString('latin1').split('\n').length > count;
+    return (
+      head !== -1 &&
+      b
+        .subarray(head + 4)
+        .toString('latin1')
+        .split('\n').length > count
+    );
   });
   const head = parseResponse(all)!;
   return { head, lines: head.rest.toString('latin1').split('\n').slice(0, count) };
@@ -68,7 +74,12 @@ describe('switchProtocols on HTTP/1.1 (field lesson 2)', () => {
     // The connection is the protocol's now: more lines, then its own way to end.
     conn.socket.write('again\nbye\n');
     await conn.closed;
-    expect(conn.received().toString('latin1').endsWith(`5 ${digest('again')}\nbye\n`)).toBe(true);
+    expect(
+      conn
+        .received()
+        .toString('latin1')
+        .endsWith(`5 ${digest('again')}\nbye\n`),
+    ).toBe(true);
   });
 
   it('loses no byte of a 256 KiB first payload sent with the Upgrade request', async () => {
@@ -114,7 +125,16 @@ async function attemptServer(options: Parameters<typeof startServer>[0] = {}) {
       } catch (err) {
         const e = err as TakeoverUnavailableError;
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ can, hijack, threw: true, isTakeoverError: e instanceof TakeoverUnavailableError, code: e.code, message: e.message }));
+        res.end(
+          JSON.stringify({
+            can,
+            hijack,
+            threw: true,
+            isTakeoverError: e instanceof TakeoverUnavailableError,
+            code: e.code,
+            message: e.message,
+          }),
+        );
       }
     },
   });
@@ -143,7 +163,10 @@ describe('switchProtocols where there is no connection to take over', () => {
     const server = await attemptServer();
     const conn = await rawSocket(server.url);
     conn.socket.write('GET /chat HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    const r = JSON.parse(parseResponse(await conn.waitFor((b) => parseResponse(b) !== undefined))!.body.toString()) as Record<string, unknown>;
+    const r = JSON.parse(parseResponse(await conn.waitFor((b) => parseResponse(b) !== undefined))!.body.toString()) as Record<
+      string,
+      unknown
+    >;
     expect(r).toMatchObject({ can: false, threw: true, isTakeoverError: true });
     expect(r.message).toMatch(/Upgrade/);
     expect(r.message).not.toMatch(/HTTP\/2/);

@@ -97,9 +97,10 @@ function dispatchExchange(url: string, dispatcher: Dispatcher): Exchange {
 }
 
 describe('undici as a full-duplex client', () => {
-  const echo = () => duplex(async ({ body, write }) => {
-    for await (const chunk of body) await write(chunk);
-  });
+  const echo = () =>
+    duplex(async ({ body, write }) => {
+      for await (const chunk of body) await write(chunk);
+    });
 
   it('undici.request with a streaming body: ping-pong over HTTP/1.1', async () => {
     const server = await startServer({ enableFullDuplex: true, handler: echo() });

@@ -1,18 +1,52 @@
-import { compileResponseMatcher, defineModule, moduleFactory, responseMatcherSchema, z, type FerryRequest, type Middleware } from '@ferry/core';
+import {
+  compileResponseMatcher,
+  defineModule,
+  moduleFactory,
+  responseMatcherSchema,
+  z,
+  type FerryRequest,
+  type Middleware,
+} from '@ferry/core';
 import { createEncoder, zstdAvailable, type Encoder, type EncodingName } from './encoders.js';
 import { negotiate } from './negotiate.js';
 import { EncodeWriter } from './writer.js';
 
 /** Caddy's default `match`: text-based content types worth compressing. */
 export const DEFAULT_TYPES = [
-  'application/atom+xml*', 'application/eot*', 'application/font*', 'application/geo+json*',
-  'application/graphql+json*', 'application/javascript*', 'application/json*', 'application/ld+json*',
-  'application/manifest+json*', 'application/opentype*', 'application/otf*', 'application/rss+xml*',
-  'application/truetype*', 'application/ttf*', 'application/vnd.api+json*', 'application/vnd.ms-fontobject*',
-  'application/wasm*', 'application/x-httpd-cgi*', 'application/x-javascript*', 'application/x-opentype*',
-  'application/x-otf*', 'application/x-perl*', 'application/x-protobuf*', 'application/x-ttf*',
-  'application/xhtml+xml*', 'application/xml*', 'font/ttf*', 'font/otf*', 'image/svg+xml*',
-  'image/vnd.microsoft.icon*', 'image/x-icon*', 'multipart/bag*', 'multipart/mixed*', 'text/*',
+  'application/atom+xml*',
+  'application/eot*',
+  'application/font*',
+  'application/geo+json*',
+  'application/graphql+json*',
+  'application/javascript*',
+  'application/json*',
+  'application/ld+json*',
+  'application/manifest+json*',
+  'application/opentype*',
+  'application/otf*',
+  'application/rss+xml*',
+  'application/truetype*',
+  'application/ttf*',
+  'application/vnd.api+json*',
+  'application/vnd.ms-fontobject*',
+  'application/wasm*',
+  'application/x-httpd-cgi*',
+  'application/x-javascript*',
+  'application/x-opentype*',
+  'application/x-otf*',
+  'application/x-perl*',
+  'application/x-protobuf*',
+  'application/x-ttf*',
+  'application/xhtml+xml*',
+  'application/xml*',
+  'font/ttf*',
+  'font/otf*',
+  'image/svg+xml*',
+  'image/vnd.microsoft.icon*',
+  'image/x-icon*',
+  'multipart/bag*',
+  'multipart/mixed*',
+  'text/*',
 ];
 
 /** Why zstd is left out here; said once per config entry that lists it. */
@@ -21,63 +55,72 @@ const ZSTD_MISSING = `zstd needs Node 22.15+ or 23.8+ (this is Node ${process.ve
 /** Caddy's named zstd levels. */
 const ZSTD_LEVELS = { fastest: 1, default: 3, better: 7, best: 11 } as const;
 
-const config = z.strictObject({
-  encodings: z
-    .strictObject({
-      zstd: z
-        .strictObject({
-          level: z
-            .union([z.enum(['fastest', 'default', 'better', 'best']), z.number().int().min(1).max(22)])
-            .optional()
-            .meta({ description: 'Compression level: `fastest`, `default`, `better`, `best` (1, 3, 7, 11), or 1–22.', default: 'default' }),
-        })
-        .optional()
-        .describe('Zstandard (`zstd`); needs Node 22.15+ or 23.8+. On an older Node it is left out with a warning, or refused when it is the only encoding.'),
-      br: z
-        .strictObject({ level: z.number().int().min(0).max(11).optional().meta({ description: 'Brotli quality, 0–11.', default: 4 }) })
-        .optional()
-        .describe('Brotli (`br`).'),
-      gzip: z
-        .strictObject({ level: z.number().int().min(0).max(9).optional().meta({ description: 'Compression level, 0–9.', default: 6 }) })
-        .optional()
-        .describe('Gzip (`gzip`).'),
-    })
-    .optional()
-    .describe("The encodings to offer, each with its options. Unset: zstd (where Node has it) and gzip, as Caddy's Caddyfile default."),
-  prefer: z
-    .array(z.enum(['zstd', 'br', 'gzip']))
-    .optional()
-    .describe('Order to choose in when the client accepts several equally (same q-value); then zstd, br, gzip. Unset: zstd, br, gzip.'),
-  minimum_length: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .meta({ description: 'Smallest response body to compress, in bytes; smaller ones are sent uncompressed.', default: 512 }),
-  match: responseMatcherSchema
-    .optional()
-    .describe("Compress only responses this matches. Unset: a Content-Type in Caddy's list of text-based types (`text/*`, `application/json*`, `image/svg+xml*`, …)."),
-}).superRefine((cfg, ctx) => {
-  // Checks the shape cannot express, each reported at its own JSON path (not just the handler's).
-  // zstd beside another encoding is only left out (provision warns); alone, this encode would
-  // compress nothing, where Caddy compresses with zstd: that is refused, not quietly served.
-  const e = cfg.encodings;
-  if (e?.zstd && !zstdAvailable && !e.br && !e.gzip) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['encodings', 'zstd'],
-      message: `${ZSTD_MISSING}, and it is the only encoding here: add gzip or br, or upgrade Node`,
-    });
-  }
-  const seen = new Set<string>();
-  for (const [i, name] of (cfg.prefer ?? []).entries()) {
-    if (cfg.encodings && !(name in cfg.encodings)) {
-      ctx.addIssue({ code: 'custom', path: ['prefer', i], message: `prefer names "${name}", which is not in encodings` });
+const config = z
+  .strictObject({
+    encodings: z
+      .strictObject({
+        zstd: z
+          .strictObject({
+            level: z
+              .union([z.enum(['fastest', 'default', 'better', 'best']), z.number().int().min(1).max(22)])
+              .optional()
+              .meta({
+                description: 'Compression level: `fastest`, `default`, `better`, `best` (1, 3, 7, 11), or 1–22.',
+                default: 'default',
+              }),
+          })
+          .optional()
+          .describe(
+            'Zstandard (`zstd`); needs Node 22.15+ or 23.8+. On an older Node it is left out with a warning, or refused when it is the only encoding.',
+          ),
+        br: z
+          .strictObject({ level: z.number().int().min(0).max(11).optional().meta({ description: 'Brotli quality, 0–11.', default: 4 }) })
+          .optional()
+          .describe('Brotli (`br`).'),
+        gzip: z
+          .strictObject({ level: z.number().int().min(0).max(9).optional().meta({ description: 'Compression level, 0–9.', default: 6 }) })
+          .optional()
+          .describe('Gzip (`gzip`).'),
+      })
+      .optional()
+      .describe("The encodings to offer, each with its options. Unset: zstd (where Node has it) and gzip, as Caddy's Caddyfile default."),
+    prefer: z
+      .array(z.enum(['zstd', 'br', 'gzip']))
+      .optional()
+      .describe('Order to choose in when the client accepts several equally (same q-value); then zstd, br, gzip. Unset: zstd, br, gzip.'),
+    minimum_length: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'Smallest response body to compress, in bytes; smaller ones are sent uncompressed.', default: 512 }),
+    match: responseMatcherSchema
+      .optional()
+      .describe(
+        "Compress only responses this matches. Unset: a Content-Type in Caddy's list of text-based types (`text/*`, `application/json*`, `image/svg+xml*`, …).",
+      ),
+  })
+  .superRefine((cfg, ctx) => {
+    // Checks the shape cannot express, each reported at its own JSON path (not just the handler's).
+    // zstd beside another encoding is only left out (provision warns); alone, this encode would
+    // compress nothing, where Caddy compresses with zstd: that is refused, not quietly served.
+    const e = cfg.encodings;
+    if (e?.zstd && !zstdAvailable && !e.br && !e.gzip) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['encodings', 'zstd'],
+        message: `${ZSTD_MISSING}, and it is the only encoding here: add gzip or br, or upgrade Node`,
+      });
     }
-    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['prefer', i], message: `prefer names "${name}" twice` });
-    seen.add(name);
-  }
-});
+    const seen = new Set<string>();
+    for (const [i, name] of (cfg.prefer ?? []).entries()) {
+      if (cfg.encodings && !(name in cfg.encodings)) {
+        ctx.addIssue({ code: 'custom', path: ['prefer', i], message: `prefer names "${name}", which is not in encodings` });
+      }
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['prefer', i], message: `prefer names "${name}" twice` });
+      seen.add(name);
+    }
+  });
 
 export type EncodeConfig = z.input<typeof config>;
 

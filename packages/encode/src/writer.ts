@@ -130,7 +130,11 @@ export class EncodeWriter extends ResponseWriterWrapper {
     return event === 'drain' ? this.#events.emit(event, ...args) : super.emit(event, ...args);
   }
 
-  override writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], b?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+  override writeHead(
+    statusCode: number,
+    a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+    b?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+  ): this {
     const headers = typeof a === 'string' ? b : a;
     if (statusCode < 200) {
       // 1xx pass straight through: nobody waits behind us for them.
@@ -208,7 +212,9 @@ export class EncodeWriter extends ResponseWriterWrapper {
         // The whole body is here: its length is known. A HEAD handler may declare the length or
         // write the GET's body (which Node then drops): either tells what the GET would get.
         const known =
-          this.req.method === 'HEAD' ? (this.#knownLength() ?? (this.#bufferedLength > 0 ? this.#bufferedLength : undefined)) : this.#bufferedLength;
+          this.req.method === 'HEAD'
+            ? (this.#knownLength() ?? (this.#bufferedLength > 0 ? this.#bufferedLength : undefined))
+            : this.#bufferedLength;
         this.#finishWhole(known, cb);
         break;
       }

@@ -9,7 +9,21 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Handler, Middleware } from '@ferry/core';
 import { encode } from '../src/index.js';
-import { collect, decode, deferred, defer, drain, h1Request, h2Connect, KiB, MiB, noisyText, open, serve, type Protocol } from './helpers/net.js';
+import {
+  collect,
+  decode,
+  deferred,
+  defer,
+  drain,
+  h1Request,
+  h2Connect,
+  KiB,
+  MiB,
+  noisyText,
+  open,
+  serve,
+  type Protocol,
+} from './helpers/net.js';
 
 const TOTAL = 10 * MiB;
 const CHUNK = 16 * KiB;

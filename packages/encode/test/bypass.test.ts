@@ -74,48 +74,52 @@ async function frames(stream: ClientHttp2Stream, reader: FrameReader, n: number)
 
 describe('WebSocket over h2 (RFC 8441) behind encode — field lesson 3', () => {
   for (const flush of [false, true]) {
-    it(`a handler that answers 200${flush ? ' and flushes' : ''}, then waits for the client's first message, gets it echoed through`, DEADLOCK, async () => {
-      const ws = wsEchoOverH2({ flush });
-      // The shape of field lesson 3: encode in a route of its own, wrapping the routes after it.
-      const server = await serve({
-        secure: true,
-        routes: [{ handle: [encode({ encodings: { gzip: {}, br: {} } })] }, { handle: [ws.handler] }],
-      });
-      const session = await h2Connect(server.url);
-      // The server's SETTINGS_ENABLE_CONNECT_PROTOCOL is what allows the extended CONNECT.
-      expect(await connectProtocolAllowed(session)).toBe(true);
-      const stream = session.request(
-        {
-          ':method': 'CONNECT',
-          ':protocol': 'websocket',
-          ':scheme': 'https',
-          ':path': '/chat',
-          ':authority': new URL(server.url).host,
-          'sec-websocket-version': '13',
-          'accept-encoding': 'gzip, br',
-        },
-        { endStream: false },
-      );
-      // The client sends nothing before the 200: were the status held, this would never resolve.
-      const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders];
-      expect(head[':status']).toBe(200);
-      expect(head['content-encoding']).toBeUndefined();
+    it(
+      `a handler that answers 200${flush ? ' and flushes' : ''}, then waits for the client's first message, gets it echoed through`,
+      DEADLOCK,
+      async () => {
+        const ws = wsEchoOverH2({ flush });
+        // The shape of field lesson 3: encode in a route of its own, wrapping the routes after it.
+        const server = await serve({
+          secure: true,
+          routes: [{ handle: [encode({ encodings: { gzip: {}, br: {} } })] }, { handle: [ws.handler] }],
+        });
+        const session = await h2Connect(server.url);
+        // The server's SETTINGS_ENABLE_CONNECT_PROTOCOL is what allows the extended CONNECT.
+        expect(await connectProtocolAllowed(session)).toBe(true);
+        const stream = session.request(
+          {
+            ':method': 'CONNECT',
+            ':protocol': 'websocket',
+            ':scheme': 'https',
+            ':path': '/chat',
+            ':authority': new URL(server.url).host,
+            'sec-websocket-version': '13',
+            'accept-encoding': 'gzip, br',
+          },
+          { endStream: false },
+        );
+        // The client sends nothing before the 200: were the status held, this would never resolve.
+        const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+        expect(head[':status']).toBe(200);
+        expect(head['content-encoding']).toBeUndefined();
 
-      const reader = new FrameReader();
-      stream.write(encodeFrame('hello, first message', { mask: true }));
-      const [echo] = await frames(stream, reader, 1);
-      expect(echo).toMatchObject({ fin: true, opcode: OP_TEXT, masked: false });
-      expect(echo!.payload.toString()).toBe('hello, first message');
+        const reader = new FrameReader();
+        stream.write(encodeFrame('hello, first message', { mask: true }));
+        const [echo] = await frames(stream, reader, 1);
+        expect(echo).toMatchObject({ fin: true, opcode: OP_TEXT, masked: false });
+        expect(echo!.payload.toString()).toBe('hello, first message');
 
-      stream.write(encodeFrame('second', { mask: true }));
-      const [again] = await frames(stream, reader, 1);
-      expect(again!.payload.toString()).toBe('second');
+        stream.write(encodeFrame('second', { mask: true }));
+        const [again] = await frames(stream, reader, 1);
+        expect(again!.payload.toString()).toBe('second');
 
-      stream.end(encodeFrame(Buffer.from([0x03, 0xe8]), { mask: true, opcode: OP_CLOSE }));
-      const [close] = await frames(stream, reader, 1);
-      expect(close!.opcode).toBe(OP_CLOSE);
-      expect(ws.seen).toEqual([{ wrapped: false, canHijack: false }]);
-    });
+        stream.end(encodeFrame(Buffer.from([0x03, 0xe8]), { mask: true, opcode: OP_CLOSE }));
+        const [close] = await frames(stream, reader, 1);
+        expect(close!.opcode).toBe(OP_CLOSE);
+        expect(ws.seen).toEqual([{ wrapped: false, canHijack: false }]);
+      },
+    );
   }
 });
 

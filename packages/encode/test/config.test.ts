@@ -16,7 +16,14 @@ function config(encodeOptions: Record<string, unknown>, body = 'x'.repeat(150)) 
         servers: {
           srv0: {
             listen: ['127.0.0.1:0'],
-            routes: [{ handle: [{ handler: 'encode', ...encodeOptions }, { handler: 'static_response', body }] }],
+            routes: [
+              {
+                handle: [
+                  { handler: 'encode', ...encodeOptions },
+                  { handler: 'static_response', body },
+                ],
+              },
+            ],
           },
         },
       },
@@ -115,7 +122,9 @@ describe('invalid encode options', () => {
 
   it('every problem is reported at once', async () => {
     const issues = await issuesOf(config({ encodings: { gzip: { level: 10 } }, prefer: ['br'], min_length: 1 }));
-    expect(issues.map((i) => i.path).sort()).toEqual([`${HANDLE}.encodings.gzip.level`, `${HANDLE}.min_length`, `${HANDLE}.prefer[0]`].sort());
+    expect(issues.map((i) => i.path).sort()).toEqual(
+      [`${HANDLE}.encodings.gzip.level`, `${HANDLE}.min_length`, `${HANDLE}.prefer[0]`].sort(),
+    );
   });
 });
 
@@ -166,7 +175,9 @@ describe.runIf(!zstdAvailable)('zstd where this Node has none', () => {
     const server = createServer({ listen: '127.0.0.1:0', logger: false, handler: [encode({ encodings: { zstd: {}, gzip: {} } })] });
     defer(() => server.close({ gracePeriod: 0 }));
     await server.listen();
-    expect(server.warnings).toEqual([{ path: 'handler[0].encodings.zstd', message: expect.stringContaining(`Node ${process.versions.node}`) }]);
+    expect(server.warnings).toEqual([
+      { path: 'handler[0].encodings.zstd', message: expect.stringContaining(`Node ${process.versions.node}`) },
+    ]);
   });
 
   it('a code-first server asking for zstd alone fails to listen with a ConfigError', async () => {

@@ -62,42 +62,50 @@ describe('1xx responses pass straight through encode', () => {
     });
   }
 
-  it('a 103 reaches an h2 client as an informational HEADERS frame while the handler still holds the final response', DEADLOCK, async () => {
-    const { handler, release } = earlyHints('writeInformational');
-    const server = await behind(handler, 'h2');
-    const session = await h2Connect(server.url);
-    const stream = session.request({ ':path': '/', 'accept-encoding': 'gzip' });
-    const [hints] = (await once(stream, 'headers')) as [IncomingHttpHeaders];
-    expect(hints[':status']).toBe(103);
-    expect(hints.link).toBe('</style.css>; rel=preload; as=style');
-    release.resolve();
-    const [final] = (await once(stream, 'response')) as [IncomingHttpHeaders];
-    expect(final[':status']).toBe(200);
-    stream.resume();
-  });
+  it(
+    'a 103 reaches an h2 client as an informational HEADERS frame while the handler still holds the final response',
+    DEADLOCK,
+    async () => {
+      const { handler, release } = earlyHints('writeInformational');
+      const server = await behind(handler, 'h2');
+      const session = await h2Connect(server.url);
+      const stream = session.request({ ':path': '/', 'accept-encoding': 'gzip' });
+      const [hints] = (await once(stream, 'headers')) as [IncomingHttpHeaders];
+      expect(hints[':status']).toBe(103);
+      expect(hints.link).toBe('</style.css>; rel=preload; as=style');
+      release.resolve();
+      const [final] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+      expect(final[':status']).toBe(200);
+      stream.resume();
+    },
+  );
 });
 
 describe('res.flush() puts the head and the compressed bytes so far on the wire', () => {
   for (const protocol of PROTOCOLS) {
     for (const encoding of ENCODINGS) {
-      it(`over ${protocol} with ${encoding}: the client gets the response and decodes the first chunk while the handler still waits`, DEADLOCK, async () => {
-        const release = gate();
-        const server = await behind(async (_req, res) => {
-          res.setHeader('content-type', 'text/plain');
-          res.write('the first chunk, ');
-          res.flush();
-          await release.promise;
-          res.end('and the rest.');
-        }, protocol);
-        const opened = await open(protocol, server, '/', { 'accept-encoding': encoding });
-        expect(opened.status).toBe(200);
-        // A streamed response is presumed long: flushed before minimum_length, it is still compressed.
-        expect(opened.headers['content-encoding']).toBe(encoding);
-        const decoded = new DecodedStream(opened.body, encoding);
-        await decoded.until((t) => t === 'the first chunk, ');
-        release.resolve();
-        expect(await decoded.until((t) => t.length >= 30)).toBe('the first chunk, and the rest.');
-      });
+      it(
+        `over ${protocol} with ${encoding}: the client gets the response and decodes the first chunk while the handler still waits`,
+        DEADLOCK,
+        async () => {
+          const release = gate();
+          const server = await behind(async (_req, res) => {
+            res.setHeader('content-type', 'text/plain');
+            res.write('the first chunk, ');
+            res.flush();
+            await release.promise;
+            res.end('and the rest.');
+          }, protocol);
+          const opened = await open(protocol, server, '/', { 'accept-encoding': encoding });
+          expect(opened.status).toBe(200);
+          // A streamed response is presumed long: flushed before minimum_length, it is still compressed.
+          expect(opened.headers['content-encoding']).toBe(encoding);
+          const decoded = new DecodedStream(opened.body, encoding);
+          await decoded.until((t) => t === 'the first chunk, ');
+          release.resolve();
+          expect(await decoded.until((t) => t.length >= 30)).toBe('the first chunk, and the rest.');
+        },
+      );
     }
   }
 
@@ -133,9 +141,9 @@ describe('res.flush() puts the head and the compressed bytes so far on the wire'
     const opened = await open('HTTP/1.1', server, '/', { 'accept-encoding': 'gzip' });
     expect(opened.status).toBe(200);
     release.resolve();
-    expect(await new DecodedStream(opened.body, opened.headers['content-encoding'] as string | undefined).until((t) => t.endsWith('}'))).toBe(
-      '{"ok":true}',
-    );
+    expect(
+      await new DecodedStream(opened.body, opened.headers['content-encoding'] as string | undefined).until((t) => t.endsWith('}')),
+    ).toBe('{"ok":true}');
   });
 });
 

@@ -25,12 +25,7 @@ function statusOk(expect: number | undefined, status: number): boolean {
  * Active health checks (Caddy's `health_checks.active`): every `interval`, each upstream is asked
  * for `uri`; `fails` failures in a row mark it down, `passes` successes in a row bring it back.
  */
-export function startActiveChecks(
-  upstreams: readonly Upstream[],
-  cfg: ActiveHealth,
-  probe: Probe,
-  logger: Logger,
-): () => void {
+export function startActiveChecks(upstreams: readonly Upstream[], cfg: ActiveHealth, probe: Probe, logger: Logger): () => void {
   const streak = new Map<Upstream, number>();
   let stopped = false;
   const check = async (up: Upstream) => {
@@ -57,11 +52,14 @@ export function startActiveChecks(
   const run = () => void Promise.all(upstreams.map(check));
   // The first check waits a moment: upstreams in the same config may not be listening yet at
   // provision time. Until then an upstream counts as healthy (as in Caddy).
-  let timer = setTimeout(() => {
-    run();
-    timer = setInterval(run, cfg.interval);
-    timer.unref();
-  }, Math.min(cfg.interval, 500));
+  let timer = setTimeout(
+    () => {
+      run();
+      timer = setInterval(run, cfg.interval);
+      timer.unref();
+    },
+    Math.min(cfg.interval, 500),
+  );
   timer.unref();
   return () => {
     stopped = true;

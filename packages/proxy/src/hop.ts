@@ -25,7 +25,10 @@ export type HeaderRecord = Record<string, string | string[] | number | undefined
 
 function list(v: string | string[] | number | undefined): string[] {
   if (v === undefined) return [];
-  return (Array.isArray(v) ? v.join(',') : String(v)).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  return (Array.isArray(v) ? v.join(',') : String(v))
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 /** Copies `headers` without pseudo-headers, hop-by-hop fields and those in `named` (unless in `keep`). */

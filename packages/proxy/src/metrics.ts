@@ -22,7 +22,12 @@ export function proxyMetrics(registry: MetricsRegistry): ProxyMetrics {
   const all = sources;
   const streams =
     (registry.getSingleMetric('ferry_proxy_streams_open') as Gauge<'kind'> | undefined) ??
-    new Gauge({ name: 'ferry_proxy_streams_open', help: 'Proxied upgraded streams in progress, by kind', labelNames: ['kind'], registers: [registry] });
+    new Gauge({
+      name: 'ferry_proxy_streams_open',
+      help: 'Proxied upgraded streams in progress, by kind',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
   if (!registry.getSingleMetric('ferry_proxy_upstream_healthy')) {
     // Read at scrape time: health changes inside the checkers need no bookkeeping here.
     new Gauge({

@@ -25,26 +25,53 @@ import { Upstream, type PassiveHealth } from './upstream.js';
 /** Upstreams made from dials with placeholders that are kept (with their pools) at once. */
 const DYNAMIC_UPSTREAMS = 1024;
 
-const policyNames = ['random', 'round_robin', 'weighted_round_robin', 'least_conn', 'first', 'ip_hash', 'client_ip_hash', 'uri_hash', 'header', 'cookie'] as const;
+const policyNames = [
+  'random',
+  'round_robin',
+  'weighted_round_robin',
+  'least_conn',
+  'first',
+  'ip_hash',
+  'client_ip_hash',
+  'uri_hash',
+  'header',
+  'cookie',
+] as const;
 
-type Policy = { policy: (typeof policyNames)[number]; weights?: number[]; field?: string; name?: string; secret?: string; fallback?: Policy };
+type Policy = {
+  policy: (typeof policyNames)[number];
+  weights?: number[];
+  field?: string;
+  name?: string;
+  secret?: string;
+  fallback?: Policy;
+};
 // Input typed too (z.ZodType's defaults to unknown), so reverseProxy({ loadBalancing: { selectionPolicy } }) is checked.
 const selectionPolicy: z.ZodType<Policy, Policy> = z.lazy(() =>
   z.strictObject({
-    policy: z.enum(policyNames).describe('The policy; the hash policies use rendezvous hashing, so removing an upstream moves only its keys.'),
+    policy: z
+      .enum(policyNames)
+      .describe('The policy; the hash policies use rendezvous hashing, so removing an upstream moves only its keys.'),
     weights: z
       .array(z.number().int().min(0))
       .optional()
       .describe('`weighted_round_robin`: one weight per upstream, in order. Unset: 1 each.'),
     field: z.string().min(1).optional().describe('`header` (required there): the request header field whose value is hashed.'),
-    name: z.string().min(1).optional().meta({ description: '`cookie`: name of the cookie that pins a client to an upstream.', default: 'lb' }),
+    name: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: '`cookie`: name of the cookie that pins a client to an upstream.', default: 'lb' }),
     secret: z
       .string()
       .optional()
       .describe('`cookie`: HMAC-SHA256 secret for the cookie value. Unset: a plain SHA-256 of the upstream address.'),
     fallback: selectionPolicy
       .optional()
-      .meta({ description: '`header`, `cookie`: the policy for a request without the field, or without a cookie naming an available upstream.', default: { policy: 'random' } }),
+      .meta({
+        description: '`header`, `cookie`: the policy for a request without the field, or without a cookie naming an available upstream.',
+        default: { policy: 'random' },
+      }),
   }),
 );
 
@@ -65,7 +92,9 @@ const config = z.strictObject({
   upstreams: z
     .array(
       z.strictObject({
-        dial: dialAddress.describe('Address of the upstream, `host:port`; placeholders allowed (resolved per request; such upstreams get no active checks).'),
+        dial: dialAddress.describe(
+          'Address of the upstream, `host:port`; placeholders allowed (resolved per request; such upstreams get no active checks).',
+        ),
         max_requests: z
           .number()
           .int()
@@ -78,17 +107,28 @@ const config = z.strictObject({
     .describe('The backends to proxy to.'),
   load_balancing: z
     .strictObject({
-      selection_policy: selectionPolicy.optional().meta({ description: 'How to choose among the available upstreams.', default: { policy: 'random' } }),
+      selection_policy: selectionPolicy
+        .optional()
+        .meta({ description: 'How to choose among the available upstreams.', default: { policy: 'random' } }),
       retries: z
         .number()
         .int()
         .min(0)
         .optional()
-        .meta({ description: 'Times to retry a failed request with another upstream: any request after a dial failure, a bodyless GET or HEAD after others; 0: none.', default: 0 }),
+        .meta({
+          description:
+            'Times to retry a failed request with another upstream: any request after a dial failure, a bodyless GET or HEAD after others; 0: none.',
+          default: 0,
+        }),
       try_duration: duration()
         .optional()
-        .meta({ description: 'How long to keep retrying and waiting for an available upstream; 0 turns it off (only `retries` count).', default: '0s' }),
-      try_interval: duration().optional().meta({ description: 'Wait before each retry, and between looks for an available upstream.', default: '250ms' }),
+        .meta({
+          description: 'How long to keep retrying and waiting for an available upstream; 0 turns it off (only `retries` count).',
+          default: '0s',
+        }),
+      try_interval: duration()
+        .optional()
+        .meta({ description: 'Wait before each retry, and between looks for an available upstream.', default: '250ms' }),
     })
     .optional()
     .describe('How an upstream is chosen, and when a failed request is retried.'),
@@ -98,10 +138,21 @@ const config = z.strictObject({
         .strictObject({
           uri: z.string().optional().describe('Path and query to request. Unset: `path`, else `/`.'),
           path: z.string().optional().describe('Path to request (deprecated in Caddy: use `uri`).'),
-          port: z.number().int().min(1).max(65535).optional().describe("Port to probe instead of the upstream's own. Unset: the upstream's port."),
-          headers: z.record(z.string().meta({ title: 'field' }), z.array(z.string())).optional().describe('Header fields to send with each probe (no placeholders).'),
+          port: z
+            .number()
+            .int()
+            .min(1)
+            .max(65535)
+            .optional()
+            .describe("Port to probe instead of the upstream's own. Unset: the upstream's port."),
+          headers: z
+            .record(z.string().meta({ title: 'field' }), z.array(z.string()))
+            .optional()
+            .describe('Header fields to send with each probe (no placeholders).'),
           interval: duration().optional().meta({ description: 'Time between probes of each upstream.', default: '30s' }),
-          timeout: duration().optional().meta({ description: "How long to wait for a probe's response; longer counts as a failure.", default: '5s' }),
+          timeout: duration()
+            .optional()
+            .meta({ description: "How long to wait for a probe's response; longer counts as a failure.", default: '5s' }),
           expect_status: z
             .number()
             .int()
@@ -110,9 +161,21 @@ const config = z.strictObject({
           expect_body: z
             .string()
             .optional()
-            .describe("Regular expression (RE2 syntax, as Caddy's) the body (its first 64 KiB or so) must match, in linear time. Unset: any body."),
-          passes: z.number().int().min(1).optional().meta({ description: 'Passing probes in a row that bring an unhealthy upstream back.', default: 1 }),
-          fails: z.number().int().min(1).optional().meta({ description: 'Failing probes in a row that mark an upstream unhealthy.', default: 1 }),
+            .describe(
+              "Regular expression (RE2 syntax, as Caddy's) the body (its first 64 KiB or so) must match, in linear time. Unset: any body.",
+            ),
+          passes: z
+            .number()
+            .int()
+            .min(1)
+            .optional()
+            .meta({ description: 'Passing probes in a row that bring an unhealthy upstream back.', default: 1 }),
+          fails: z
+            .number()
+            .int()
+            .min(1)
+            .optional()
+            .meta({ description: 'Failing probes in a row that mark an upstream unhealthy.', default: 1 }),
         })
         .optional()
         .describe('Probe each upstream in the background (upstreams whose dial holds placeholders are not probed). Unset: no probes.'),
@@ -120,7 +183,10 @@ const config = z.strictObject({
         .strictObject({
           fail_duration: duration()
             .optional()
-            .meta({ description: 'How long a failed request counts against its upstream; more than 0 turns passive checks on.', default: '0s' }),
+            .meta({
+              description: 'How long a failed request counts against its upstream; more than 0 turns passive checks on.',
+              default: '0s',
+            }),
           max_fails: z
             .number()
             .int()
@@ -151,22 +217,27 @@ const config = z.strictObject({
     .union([z.literal(-1), duration()])
     .optional()
     .meta({
-      description: 'How often to flush buffered response bytes to the client; `-1`: after every write, 0: not periodically. Event streams and responses without Content-Length flush at once.',
+      description:
+        'How often to flush buffered response bytes to the client; `-1`: after every write, 0: not periodically. Event streams and responses without Content-Length flush at once.',
       default: '0s',
     }),
   stream_timeout: duration()
     .optional()
-    .meta({ description: 'Close upgraded connections (WebSocket, other Upgrades, RFC 8441 CONNECT) this long after they start; 0: never.', default: '0s' }),
+    .meta({
+      description: 'Close upgraded connections (WebSocket, other Upgrades, RFC 8441 CONNECT) this long after they start; 0: never.',
+      default: '0s',
+    }),
   stream_close_delay: duration()
     .optional()
-    .meta({ description: 'When the server stops, keep upgraded connections open this long before closing them (WebSockets with a 1001 close).', default: '0s' }),
-  trusted_proxies: z
-    .array(z.string())
-    .optional()
     .meta({
-      description: 'IPs and CIDR ranges of proxies in front: from them X-Forwarded-For/-Proto/-Host are extended, not replaced, and `client_ip_hash` looks past them.',
-      default: [],
+      description: 'When the server stops, keep upgraded connections open this long before closing them (WebSockets with a 1001 close).',
+      default: '0s',
     }),
+  trusted_proxies: z.array(z.string()).optional().meta({
+    description:
+      'IPs and CIDR ranges of proxies in front: from them X-Forwarded-For/-Proto/-Host are extended, not replaced, and `client_ip_hash` looks past them.',
+    default: [],
+  }),
   transport: z
     .strictObject({
       protocol: z.literal('http').optional().meta({ description: 'The transport: `http` is the only one.', default: 'http' }),
@@ -177,7 +248,9 @@ const config = z.strictObject({
       keep_alive: z
         .strictObject({
           enabled: z.boolean().optional().meta({ description: 'Reuse connections to upstreams.', default: true }),
-          idle_timeout: duration().optional().meta({ description: 'How long an idle upstream connection is kept for reuse.', default: '2m' }),
+          idle_timeout: duration()
+            .optional()
+            .meta({ description: 'How long an idle upstream connection is kept for reuse.', default: '2m' }),
           max_idle_conns_per_host: z
             .number()
             .int()
@@ -189,21 +262,19 @@ const config = z.strictObject({
         })
         .optional()
         .describe('Connection reuse.'),
-      max_conns_per_host: z
-        .number()
-        .int()
-        .min(0)
-        .optional()
-        .meta({
-          description:
-            'Most connections to one upstream, idle or busy; requests beyond it wait for a free one (or until their client leaves). 0: no limit. Upgraded connections (WebSockets) are not counted, as in Go, which hands such a connection over at its 101; `upstreams[].max_requests` bounds them.',
-          default: 0,
-        }),
+      max_conns_per_host: z.number().int().min(0).optional().meta({
+        description:
+          'Most connections to one upstream, idle or busy; requests beyond it wait for a free one (or until their client leaves). 0: no limit. Upgraded connections (WebSockets) are not counted, as in Go, which hands such a connection over at its 101; `upstreams[].max_requests` bounds them.',
+        default: 0,
+      }),
       versions: z
         .array(z.enum(['1.1', 'h2c']))
         .min(1)
         .optional()
-        .meta({ description: 'HTTP versions to speak upstream: with `h2c` listed, cleartext HTTP/2 by prior knowledge; else HTTP/1.1.', default: ['1.1'] }),
+        .meta({
+          description: 'HTTP versions to speak upstream: with `h2c` listed, cleartext HTTP/2 by prior knowledge; else HTTP/1.1.',
+          default: ['1.1'],
+        }),
     })
     .optional()
     .describe("How to reach the upstreams (Caddy's `http` transport)."),
@@ -338,7 +409,9 @@ export const reverseProxyModule = defineModule({
       const checkHeaders = Object.fromEntries(Object.entries(active.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v.join(', ')]));
       // Probes go through the proxy's own transport (an h2c upstream is probed over h2c, which
       // undici's HTTP/1.1 pool could not do) and to the health `port` when one is set.
-      const targets = new Map(staticUps.map((up) => [up, active.port ? new Upstream(`${up.host.includes(':') ? `[${up.host}]` : up.host}:${active.port}`) : up]));
+      const targets = new Map(
+        staticUps.map((up) => [up, active.port ? new Upstream(`${up.host.includes(':') ? `[${up.host}]` : up.host}:${active.port}`) : up]),
+      );
       const probe: Probe = (up) =>
         new Promise((resolve, reject) => {
           const chunks: Buffer[] = [];
@@ -357,8 +430,16 @@ export const reverseProxyModule = defineModule({
             },
             end() {},
           };
-          const out: OutRequest = { method: 'GET', path: uri, headers: { host: up.dial, ...checkHeaders }, body: null, signal: AbortSignal.timeout(timeout) };
-          transport.roundTrip(targets.get(up)!, out, sink).then(() => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }), reject);
+          const out: OutRequest = {
+            method: 'GET',
+            path: uri,
+            headers: { host: up.dial, ...checkHeaders },
+            body: null,
+            signal: AbortSignal.timeout(timeout),
+          };
+          transport
+            .roundTrip(targets.get(up)!, out, sink)
+            .then(() => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }), reject);
         });
       const stop = startActiveChecks(
         staticUps,
@@ -417,7 +498,8 @@ export const reverseProxyModule = defineModule({
     const pick = (req: FerryRequest, res: ResponseWriter, tried: Set<Upstream>): Upstream | undefined => {
       const now = Date.now();
       const all = resolve(req);
-      const fits = (x: { up: Upstream; max: number | undefined }) => x.up.healthy(passive, now) && (x.max === undefined || x.up.inFlight < x.max);
+      const fits = (x: { up: Upstream; max: number | undefined }) =>
+        x.up.healthy(passive, now) && (x.max === undefined || x.up.inFlight < x.max);
       let available = all.filter((x) => fits(x) && !tried.has(x.up)).map((x) => x.up);
       // Every healthy upstream tried already: a retry may go back to one.
       if (available.length === 0) available = all.filter(fits).map((x) => x.up);
@@ -484,7 +566,8 @@ export const reverseProxyModule = defineModule({
       const tried = new Set<Upstream>();
       const started = Date.now();
       const upgrade = req.upgrade !== undefined || (req.isConnect && req.extendedConnectProtocol !== undefined);
-      const bodyless = (req.method === 'GET' || req.method === 'HEAD') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
+      const bodyless =
+        (req.method === 'GET' || req.method === 'HEAD') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
       // Go forwards such a body; here core hands over the connection unframed, so refuse it rather
       // than leave the upstream waiting for it or splice it into the new protocol.
       if (req.upgrade !== undefined && upgradeCarriesBody(req)) {
@@ -500,7 +583,13 @@ export const reverseProxyModule = defineModule({
           throw new HttpError(503, 'no upstream available');
         }
         tried.add(up);
-        const out: OutRequest = { method: req.method, path: req.url, headers: outgoing(req), body: bodyless ? null : req.body, signal: req.signal };
+        const out: OutRequest = {
+          method: req.method,
+          path: req.url,
+          headers: outgoing(req),
+          body: bodyless ? null : req.body,
+          signal: req.signal,
+        };
         try {
           if (upgrade) {
             const kind = (req.upgrade ?? req.extendedConnectProtocol ?? '').toLowerCase() === 'websocket' ? 'websocket' : 'upgrade';
@@ -514,8 +603,7 @@ export const reverseProxyModule = defineModule({
               up.inFlight--;
               metrics.streams.dec({ kind });
             }
-          }
-          else await forward(up, req, res, out);
+          } else await forward(up, req, res, out);
           return;
         } catch (err) {
           if (err instanceof MidBodyError) {

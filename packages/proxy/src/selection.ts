@@ -53,7 +53,10 @@ export function clientIp(req: FerryRequest, trusted: (ip: string) => boolean): s
   let ip = req.remoteAddress;
   if (!trusted(ip)) return ip;
   const xff = req.headers['x-forwarded-for'];
-  const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',').map((s) => s.trim()).filter(Boolean);
+  const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? ''))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     ip = hops[i]!;
     if (!trusted(ip)) return ip;
@@ -143,7 +146,10 @@ export function createSelector(cfg: SelectionConfig | undefined, trusted: (ip: s
         const up = fb(available, req, res);
         if (up && !res.headersSent) {
           // A retry picks again: replace the cookie an earlier attempt set rather than send two.
-          const prior = [res.getHeader('set-cookie') ?? []].flat().map(String).filter((c) => !c.startsWith(`${name}=`));
+          const prior = [res.getHeader('set-cookie') ?? []]
+            .flat()
+            .map(String)
+            .filter((c) => !c.startsWith(`${name}=`));
           res.setHeader('set-cookie', [...prior, `${name}=${sign(up.dial)}; Path=/; HttpOnly${req.secure ? '; Secure' : ''}`]);
         }
         return up;

@@ -87,7 +87,8 @@ export function createTransport(cfg: TransportConfig): Transport {
 
   const viaUndici: RoundTrip = async (up, out, sink) => {
     const gate = gateFor(up);
-    if (gate && !(await gate.acquire(out.signal))) throw new RoundTripError('client-gone', 'client went away while waiting for a connection to the upstream');
+    if (gate && !(await gate.acquire(out.signal)))
+      throw new RoundTripError('client-gone', 'client went away while waiting for a connection to the upstream');
     try {
       await dispatchUndici(up, out, sink);
     } finally {
@@ -132,7 +133,7 @@ export function createTransport(cfg: TransportConfig): Transport {
             clearTimeout(headTimer);
             if (status < 200) return sink.informational(status, headers as HeaderRecord);
             started = true;
-            sink.head(status, headers as HeaderRecord, statusText ?? "");
+            sink.head(status, headers as HeaderRecord, statusText ?? '');
           },
           onResponseData(c, chunk) {
             if (!sink.data(chunk, () => c.resume())) c.pause();
@@ -171,7 +172,8 @@ export function createTransport(cfg: TransportConfig): Transport {
         ':scheme': 'http',
         ':authority': String(out.headers.host ?? up.dial),
       };
-      for (const [k, v] of Object.entries(out.headers)) if (k !== 'host' && v !== undefined) headers[k] = typeof v === 'number' ? String(v) : v;
+      for (const [k, v] of Object.entries(out.headers))
+        if (k !== 'host' && v !== undefined) headers[k] = typeof v === 'number' ? String(v) : v;
       // With the signal, an abort resets the stream (RST_STREAM CANCEL) without ending it first:
       // stream.close() would send END_STREAM and the upstream would take a cut upload as whole.
       const stream = s.request(headers, { endStream: out.body === null, signal: out.signal });
@@ -179,7 +181,10 @@ export function createTransport(cfg: TransportConfig): Transport {
         if (out.signal.aborted) reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
         else reject(started ? new MidBodyError(err) : classify(err));
       };
-      const dial = setTimeout(() => stream.destroy(Object.assign(new Error('response header timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), cfg.responseHeaderTimeout || 2 ** 31 - 1);
+      const dial = setTimeout(
+        () => stream.destroy(Object.assign(new Error('response header timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
+        cfg.responseHeaderTimeout || 2 ** 31 - 1,
+      );
       dial.unref();
       stream.on('error', (err) => {
         clearTimeout(dial);
@@ -206,7 +211,8 @@ export function createTransport(cfg: TransportConfig): Transport {
       });
       stream.on('close', () => {
         clearTimeout(dial);
-        if (stream.rstCode && stream.rstCode !== h2c.NGHTTP2_NO_ERROR) fail(Object.assign(new Error(`stream reset (${stream.rstCode})`), { code: 'ERR_HTTP2_STREAM_ERROR' }));
+        if (stream.rstCode && stream.rstCode !== h2c.NGHTTP2_NO_ERROR)
+          fail(Object.assign(new Error(`stream reset (${stream.rstCode})`), { code: 'ERR_HTTP2_STREAM_ERROR' }));
         else if (!started) fail(Object.assign(new Error('stream closed without a response'), { code: 'ECONNRESET' }));
       });
       if (out.body) {

@@ -78,7 +78,10 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
     };
     // Error handlers first, before anything can fail (STYLE: every socket gets one before the first await).
     upReq.on('error', fail);
-    const dialTimer = s.dialTimeout > 0 ? setTimeout(() => upReq.destroy(Object.assign(new Error('dial timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), s.dialTimeout) : undefined;
+    const dialTimer =
+      s.dialTimeout > 0
+        ? setTimeout(() => upReq.destroy(Object.assign(new Error('dial timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), s.dialTimeout)
+        : undefined;
     upReq.once('socket', (sock: Socket) => sock.once('connect', () => clearTimeout(dialTimer)));
     const onClientGone = () => upReq.destroy();
     req.signal.addEventListener('abort', onClientGone, { once: true });
@@ -166,7 +169,10 @@ function splice(
       upSocket.destroy();
       if (!overH2) (toClient as Socket).destroy();
       else toClient.end();
-      s.logger.info({ upstream: up.dial, bytes_to_upstream: bytesUp, bytes_from_upstream: bytesDown, duration: (Date.now() - started) / 1000 }, 'stream closed');
+      s.logger.info(
+        { upstream: up.dial, bytes_to_upstream: bytesUp, bytes_from_upstream: bytesDown, duration: (Date.now() - started) / 1000 },
+        'stream closed',
+      );
       resolve();
     };
     // Each direction ends on its own (half-close); an error tears down both.

@@ -62,7 +62,11 @@ describe('reverse_proxy in JSON config', () => {
   });
 
   it('reports an unknown selection policy with its path', async () => {
-    const issues = await issuesOf({ handler: 'reverse_proxy', upstreams: [{ dial: '127.0.0.1:1' }], load_balancing: { selection_policy: { policy: 'fastest' } } });
+    const issues = await issuesOf({
+      handler: 'reverse_proxy',
+      upstreams: [{ dial: '127.0.0.1:1' }],
+      load_balancing: { selection_policy: { policy: 'fastest' } },
+    });
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe(`${at}.load_balancing.selection_policy.policy`);
   });

@@ -66,7 +66,9 @@ describe('transport.max_conns_per_host', () => {
   });
 
   it('is refused when negative, with its path', async () => {
-    await expect(startProxy({ upstreams: [{ dial: '127.0.0.1:1' }], transport: { maxConnsPerHost: -1 } })).rejects.toThrow(/max_conns_per_host|maxConnsPerHost/);
+    await expect(startProxy({ upstreams: [{ dial: '127.0.0.1:1' }], transport: { maxConnsPerHost: -1 } })).rejects.toThrow(
+      /max_conns_per_host|maxConnsPerHost/,
+    );
   });
 });
 
@@ -102,7 +104,10 @@ describe('upgraded streams and the per-upstream limits', () => {
     // The count drops when the proxy has torn both sides down, a moment after the client saw its close.
     const deadline = performance.now() + 3000;
     for (;;) {
-      const opened = await wsClient(url).then(() => true, () => false);
+      const opened = await wsClient(url).then(
+        () => true,
+        () => false,
+      );
       if (opened) break;
       if (performance.now() > deadline) throw new Error('the upstream stayed full after the first WebSocket closed');
     }

@@ -70,7 +70,10 @@ describe('active health checks', () => {
     const a = await checked('a');
     const health = await checked('health-port');
     health.state.status = 503;
-    const proxy = await startProxy({ upstreams: [{ dial: a.dial }], healthChecks: { active: { ...active, fails: 1, passes: 1, port: health.port } } });
+    const proxy = await startProxy({
+      upstreams: [{ dial: a.dial }],
+      healthChecks: { active: { ...active, fails: 1, passes: 1, port: health.port } },
+    });
     await eventually(() => health.state.checks >= 2);
     expect((await get(proxy.url)).status).toBe(503);
     health.state.status = 200;

@@ -92,7 +92,10 @@ describe('retries, try_duration, try_interval', () => {
 
   it('keeps dialing for try_duration, so an upstream that comes up in time gets the request', async () => {
     const port = await deadPort();
-    const proxy = await startProxy({ upstreams: [{ dial: `127.0.0.1:${port}` }], loadBalancing: { tryDuration: '5s', tryInterval: '25ms' } });
+    const proxy = await startProxy({
+      upstreams: [{ dial: `127.0.0.1:${port}` }],
+      loadBalancing: { tryDuration: '5s', tryInterval: '25ms' },
+    });
     const pending = get(proxy.url);
     // The behaviour under test is waiting: the upstream appears only after a few failed dials.
     await new Promise((r) => setTimeout(r, 150));
@@ -106,7 +109,10 @@ describe('retries, try_duration, try_interval', () => {
 
   it('gives up with 502 once try_duration has passed', async () => {
     const port = await deadPort();
-    const proxy = await startProxy({ upstreams: [{ dial: `127.0.0.1:${port}` }], loadBalancing: { tryDuration: '300ms', tryInterval: '20ms' } });
+    const proxy = await startProxy({
+      upstreams: [{ dial: `127.0.0.1:${port}` }],
+      loadBalancing: { tryDuration: '300ms', tryInterval: '20ms' },
+    });
     const started = performance.now();
     expect((await get(proxy.url)).status).toBe(502);
     const took = performance.now() - started;

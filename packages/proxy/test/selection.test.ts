@@ -65,7 +65,10 @@ describe('selection policies', () => {
     };
     const a = await httpUpstream('a', handler('a'));
     const b = await httpUpstream('b', handler('b'));
-    const proxy = await startProxy({ upstreams: [{ dial: a.dial }, { dial: b.dial }], loadBalancing: { selectionPolicy: { policy: 'least_conn' } } });
+    const proxy = await startProxy({
+      upstreams: [{ dial: a.dial }, { dial: b.dial }],
+      loadBalancing: { selectionPolicy: { policy: 'least_conn' } },
+    });
     const slow = get(`${proxy.url}/slow`);
     const busy = await arrived.promise;
     const other = busy === 'a' ? 'b' : 'a';

@@ -122,7 +122,11 @@ describe('bodies stream both ways with backpressure', () => {
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
     const upload = async (size: number) => {
       const src = source(size);
-      const req = httpRequest(`${proxy.url}/upload`, { method: 'POST', agent: false, headers: { 'content-type': 'application/octet-stream' } });
+      const req = httpRequest(`${proxy.url}/upload`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       const response = once(req, 'response') as Promise<[IncomingMessage]>;
       await pipeline(src.stream, req);
       const [res] = await response;
@@ -143,7 +147,10 @@ describe('bodies stream both ways with backpressure', () => {
       const src = source(size);
       res.setHeader('content-type', 'application/octet-stream');
       res.setHeader('content-length', size);
-      void pipeline(src.stream, res).then(() => digests.push(src.digest()), () => {});
+      void pipeline(src.stream, res).then(
+        () => digests.push(src.digest()),
+        () => {},
+      );
     });
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
     const download = async (size: number) => {
@@ -219,7 +226,10 @@ describe('flushing', () => {
     const line = (i: number) => `chunk ${i} ${'y'.repeat(90)}\n`;
     const total = [0, 1, 2, 3, 4].map(line).join('').length;
     const { up, received } = await gated({ 'content-type': 'text/plain', 'content-length': total }, 5, line);
-    const proxy = await startProxy({ upstreams: [{ dial: up.dial }], flushInterval: -1 }, { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] });
+    const proxy = await startProxy(
+      { upstreams: [{ dial: up.dial }], flushInterval: -1 },
+      { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] },
+    );
     const req = httpRequest(proxy.url, { agent: false, headers: { 'accept-encoding': 'gzip' } });
     req.end();
     const [res] = (await once(req, 'response')) as [IncomingMessage];
@@ -237,7 +247,10 @@ describe('flushing', () => {
     const line = (i: number) => `part ${i} ${'z'.repeat(200)}\n`;
     const total = [0, 1, 2].map(line).join('').length;
     const { up, received } = await gated({ 'content-type': 'text/plain', 'content-length': total }, 3, line);
-    const proxy = await startProxy({ upstreams: [{ dial: up.dial }], flushInterval: '30ms' }, { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] });
+    const proxy = await startProxy(
+      { upstreams: [{ dial: up.dial }], flushInterval: '30ms' },
+      { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] },
+    );
     const req = httpRequest(proxy.url, { agent: false, headers: { 'accept-encoding': 'gzip' } });
     req.end();
     const [res] = (await once(req, 'response')) as [IncomingMessage];

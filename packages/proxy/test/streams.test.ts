@@ -4,7 +4,18 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { capturedLogger, certificates, eventually, h2Session, portOf, rawClient, readUntil, startProxy, wsClient, wsEchoUpstream } from './helpers/net.js';
+import {
+  capturedLogger,
+  certificates,
+  eventually,
+  h2Session,
+  portOf,
+  rawClient,
+  readUntil,
+  startProxy,
+  wsClient,
+  wsEchoUpstream,
+} from './helpers/net.js';
 import { encodeFrame, FrameReader, OP_CLOSE, type Frame } from '@ferry/test-kit/ws-frames';
 
 const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
@@ -26,7 +37,10 @@ async function echoes(ws: WebSocket, text: string): Promise<void> {
 /** An RFC 8441 WebSocket stream over `session`, its 200 received. */
 async function h2WebSocket(session: ClientHttp2Session): Promise<ClientHttp2Stream> {
   if (!session.remoteSettings.enableConnectProtocol) await once(session, 'remoteSettings');
-  const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/', 'sec-websocket-version': '13' }, { endStream: false });
+  const stream = session.request(
+    { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/', 'sec-websocket-version': '13' },
+    { endStream: false },
+  );
   stream.on('error', () => {});
   const [headers] = (await once(stream, 'response')) as [IncomingHttpHeaders];
   expect(headers[':status']).toBe(200);
@@ -113,7 +127,10 @@ describe('long-lived streams', () => {
 
   it('does not let the server idle timeout kill a quiet HTTP/1.1 WebSocket', async () => {
     const up = await wsEchoUpstream();
-    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] }, { idleTimeout: '300ms', readHeaderTimeout: '300ms', readTimeout: '300ms' });
+    const proxy = await startProxy(
+      { upstreams: [{ dial: up.dial }] },
+      { idleTimeout: '300ms', readHeaderTimeout: '300ms', readTimeout: '300ms' },
+    );
     const ws = await wsClient(wsUrl(proxy.url));
     await echoes(ws, 'first');
     // The behaviour under test is a timeout that must not fire: stay quiet for over three of them.
@@ -140,7 +157,9 @@ describe('long-lived streams', () => {
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] }, { logger });
     const sock = await rawClient(portOf(proxy));
     const key = randomBytes(16).toString('base64');
-    sock.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    sock.write(
+      `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     await readUntil(sock, (b) => b.includes('\r\n\r\n'));
     const frame = encodeFrame('abc', { mask: true }); // 2 + 4 + 3 bytes
     sock.write(frame);

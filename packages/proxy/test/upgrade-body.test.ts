@@ -60,7 +60,9 @@ describe('an Upgrade request with a body', () => {
         const end = buf.indexOf('\r\n\r\n');
         if (end === -1 || buf.length < end + 4 + 5) return;
         const key = /sec-websocket-key: *(\S+)/i.exec(buf)![1]!;
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+        socket.write(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
+        );
       });
     });
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
@@ -89,7 +91,12 @@ describe('an Upgrade request with a body', () => {
     const sock = await rawClient(portOf(proxy));
     const key = randomBytes(16).toString('base64');
     sock.write(upgradeWithBody('Content-Length: 0\r\n', '', key));
-    const head = (await within(3000, readUntil(sock, (b) => b.includes('\r\n\r\n')))).toString('latin1');
+    const head = (
+      await within(
+        3000,
+        readUntil(sock, (b) => b.includes('\r\n\r\n')),
+      )
+    ).toString('latin1');
     expect(head).toMatch(/^HTTP\/1\.1 101 /);
     expect(head.toLowerCase()).toContain(`sec-websocket-accept: ${acceptFor(key).toLowerCase()}`);
   });

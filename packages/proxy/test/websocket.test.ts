@@ -2,7 +2,19 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { acceptFor, deadPort, defer, get, netUpstream, portOf, rawClient, readUntil, startProxy, wsClient, wsEchoUpstream } from './helpers/net.js';
+import {
+  acceptFor,
+  deadPort,
+  defer,
+  get,
+  netUpstream,
+  portOf,
+  rawClient,
+  readUntil,
+  startProxy,
+  wsClient,
+  wsEchoUpstream,
+} from './helpers/net.js';
 import { encodeFrame, FrameReader, type Frame } from '@ferry/test-kit/ws-frames';
 
 /** Splits a raw 101 answer into its head and the frames that followed it. */
@@ -42,7 +54,9 @@ describe('WebSocket over HTTP/1.1 Upgrade (field lesson 4)', () => {
         const key = /sec-websocket-key: *(\S+)/i.exec(head)![1]!;
         socket.write(
           Buffer.concat([
-            Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`),
+            Buffer.from(
+              `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
+            ),
             encodeFrame('hello before you spoke', { mask: false }),
           ]),
         );
@@ -93,10 +107,19 @@ describe('WebSocket over HTTP/1.1 Upgrade (field lesson 4)', () => {
 
   it('forwards an ordinary answer to an Upgrade request the upstream refuses', async () => {
     const up = await netUpstream((socket) => {
-      socket.once('data', () => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope'));
+      socket.once('data', () =>
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope'),
+      );
     });
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
-    const r = await get(proxy.url, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': randomBytes(16).toString('base64'), 'sec-websocket-version': '13' } });
+    const r = await get(proxy.url, {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        'sec-websocket-version': '13',
+      },
+    });
     expect(r.status).toBe(403);
     expect(r.body.toString()).toBe('nope');
   });

@@ -140,7 +140,8 @@ export class Channel {
   }
 
   async #publishShared(broker: Broker, input: SseEvent): Promise<PublishedEvent> {
-    if (input.id !== undefined && !broker.keepsIds) throw new TypeError(`event ids are given by the ${broker.kind} broker; publish without "id"`);
+    if (input.id !== undefined && !broker.keepsIds)
+      throw new TypeError(`event ids are given by the ${broker.kind} broker; publish without "id"`);
     formatEvent(input); // a malformed event is refused here, not by every instance that receives it
     try {
       const id = await broker.publish(this.#topic, input, this.#historySize, this.#historyBytes);
@@ -227,7 +228,10 @@ export class Channel {
       event: (ev) => this.#deliver(ev),
       gap: () => {
         // No id: the client's Last-Event-ID must stay the last real event's.
-        const text = formatEvent({ event: HISTORY_GAP_EVENT, data: { reason: 'events were trimmed while this instance was away from the broker' } });
+        const text = formatEvent({
+          event: HISTORY_GAP_EVENT,
+          data: { reason: 'events were trimmed while this instance was away from the broker' },
+        });
         for (const s of this.#subs) if (!s.pending) s.stream.writeRaw(text);
       },
     });

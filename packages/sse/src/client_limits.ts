@@ -26,7 +26,10 @@ export class ClientLimits {
     const connection = connectionOf(req);
     const address = addressKey(req.remoteAddress);
     if ((this.#byConnection.get(connection) ?? 0) >= limits.perConnection) {
-      throw new HttpError(429, `too many event streams on this connection (limit ${limits.perConnection}): close one before opening another`);
+      throw new HttpError(
+        429,
+        `too many event streams on this connection (limit ${limits.perConnection}): close one before opening another`,
+      );
     }
     if ((this.#byAddress.get(address) ?? 0) >= limits.perAddress) {
       throw new HttpError(429, `too many event streams from this address (limit ${limits.perAddress}): close one before opening another`);
@@ -80,5 +83,8 @@ export function addressKey(address: string): string {
   // dotted IPv4 part is two groups wide).
   const width = [...front, ...back].reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
   const groups = address.includes('::') ? [...front, ...Array<string>(8 - width).fill('0'), ...back] : front;
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

@@ -100,7 +100,8 @@ export class ClusterRelay {
 
   #topic(name: string): StoredTopic {
     let t = this.#topics.get(name);
-    if (t) this.#topics.delete(name); // most recently used last
+    if (t)
+      this.#topics.delete(name); // most recently used last
     else {
       t = { seq: 0, history: new History() };
       if (this.#topics.size >= this.#maxTopics) {

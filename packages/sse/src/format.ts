@@ -36,5 +36,8 @@ export function formatEvent(ev: SseEvent): string {
 
 /** A comment line (ignored by clients; keeps idle connections and proxies awake). */
 export function formatComment(text = ''): string {
-  return `${text.split(LINE_BREAK).map((l) => `:${l ? ` ${l}` : ''}`).join('\n')}\n\n`;
+  return `${text
+    .split(LINE_BREAK)
+    .map((l) => `:${l ? ` ${l}` : ''}`)
+    .join('\n')}\n\n`;
 }

@@ -7,7 +7,9 @@ import type { SseEvent } from './format.js';
 import { RedisBroker } from './redis.js';
 
 /** Where a hub's topics live: in this process (the default), or shared through Redis. */
-export type BrokerOption = Broker | { redis: { url: string; key_prefix?: string; /** Milliseconds (RedisBrokerOptions.expireAfterMs). */ expire_after?: number } };
+export type BrokerOption =
+  | Broker
+  | { redis: { url: string; key_prefix?: string /** Milliseconds (RedisBrokerOptions.expireAfterMs). */; expire_after?: number } };
 
 /** What a hub keeps for replay: per topic (events, bytes), and over all its topics (bytes). */
 export interface HistoryLimits {
@@ -69,14 +71,48 @@ function hubMetrics(registry: MetricsRegistry, metricsTopics: number): HubMetric
   if (!topics) topicLabelsByRegistry.set(registry, (topics = new LabelLimit(metricsTopics, 'other')));
   return {
     topics,
-    subscribers: metric(registry, 'ferry_sse_subscribers', () => new Gauge({ name: 'ferry_sse_subscribers', help: 'Open SSE subscriptions, by topic', labelNames: ['topic'], registers })),
-    published: metric(registry, 'ferry_sse_events_published_total', () => new Counter({ name: 'ferry_sse_events_published_total', help: 'Events published, by topic', labelNames: ['topic'], registers })),
-    delivered: metric(registry, 'ferry_sse_events_delivered_total', () => new Counter({ name: 'ferry_sse_events_delivered_total', help: 'Events handed to subscribers, by topic', labelNames: ['topic'], registers })),
-    dropped: metric(registry, 'ferry_sse_events_dropped_total', () => new Counter({ name: 'ferry_sse_events_dropped_total', help: 'Events dropped for slow subscribers, by topic', labelNames: ['topic'], registers })),
+    subscribers: metric(
+      registry,
+      'ferry_sse_subscribers',
+      () => new Gauge({ name: 'ferry_sse_subscribers', help: 'Open SSE subscriptions, by topic', labelNames: ['topic'], registers }),
+    ),
+    published: metric(
+      registry,
+      'ferry_sse_events_published_total',
+      () => new Counter({ name: 'ferry_sse_events_published_total', help: 'Events published, by topic', labelNames: ['topic'], registers }),
+    ),
+    delivered: metric(
+      registry,
+      'ferry_sse_events_delivered_total',
+      () =>
+        new Counter({
+          name: 'ferry_sse_events_delivered_total',
+          help: 'Events handed to subscribers, by topic',
+          labelNames: ['topic'],
+          registers,
+        }),
+    ),
+    dropped: metric(
+      registry,
+      'ferry_sse_events_dropped_total',
+      () =>
+        new Counter({
+          name: 'ferry_sse_events_dropped_total',
+          help: 'Events dropped for slow subscribers, by topic',
+          labelNames: ['topic'],
+          registers,
+        }),
+    ),
     localOnly: metric(
       registry,
       'ferry_sse_events_local_only_total',
-      () => new Counter({ name: 'ferry_sse_events_local_only_total', help: 'Events published while the broker was away: delivered on this instance only, not stored', labelNames: ['topic'], registers }),
+      () =>
+        new Counter({
+          name: 'ferry_sse_events_local_only_total',
+          help: 'Events published while the broker was away: delivered on this instance only, not stored',
+          labelNames: ['topic'],
+          registers,
+        }),
     ),
   };
 }
@@ -164,7 +200,8 @@ export class Hub {
       const m = this.#metrics;
       // "other" stands for other topics too: it stays.
       const label = m?.topics.value(name);
-      if (m && label !== m.topics.overflow) for (const metric of [m.subscribers, m.published, m.delivered, m.dropped, m.localOnly]) metric.remove({ topic: name });
+      if (m && label !== m.topics.overflow)
+        for (const metric of [m.subscribers, m.published, m.delivered, m.dropped, m.localOnly]) metric.remove({ topic: name });
       return true;
     }
     return false;
@@ -178,7 +215,11 @@ export class Hub {
   requireHistory(limits: HistoryLimits): void {
     const h = this.#history;
     this.#history = this.#historyConfigured
-      ? { events: Math.max(h.events, limits.events), bytes: Math.max(h.bytes, limits.bytes), totalBytes: Math.max(h.totalBytes, limits.totalBytes) }
+      ? {
+          events: Math.max(h.events, limits.events),
+          bytes: Math.max(h.bytes, limits.bytes),
+          totalBytes: Math.max(h.totalBytes, limits.totalBytes),
+        }
       : { ...limits };
     this.#historyConfigured = true;
     for (const ch of this.#topics.values()) ch.ensureHistory(this.#history.events, this.#history.bytes);

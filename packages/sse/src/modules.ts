@@ -14,12 +14,19 @@ const brokerConfig = z
           .string()
           .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
           .describe('The Redis server: `redis://[user:password@]host:port[/db]`, `rediss://` for TLS.'),
-        key_prefix: z.string().optional().meta({ description: 'Prefix of the stream key and pub/sub channel of each topic.', default: 'ferry:sse:' }),
+        key_prefix: z
+          .string()
+          .optional()
+          .meta({ description: 'Prefix of the stream key and pub/sub channel of each topic.', default: 'ferry:sse:' }),
         expire_after: duration()
           .optional()
-          .describe('Delete a topic\'s stream (its history) this long after its last publish (PEXPIRE at each publish). Unset: kept until deleted — set it when topic names come from request data.'),
+          .describe(
+            "Delete a topic's stream (its history) this long after its last publish (PEXPIRE at each publish). Unset: kept until deleted — set it when topic names come from request data.",
+          ),
       })
-      .describe('Shares topics through Redis: history in a stream per topic (XADD with MAXLEN `history`), new events announced by pub/sub.'),
+      .describe(
+        'Shares topics through Redis: history in a stream per topic (XADD with MAXLEN `history`), new events announced by pub/sub.',
+      ),
   })
   .optional()
   .describe(
@@ -49,31 +56,23 @@ function appHub(ctx: ProvisionContext, broker: BrokerConfig): Hub {
 
 const subscribeConfig = z.strictObject({
   topic: z.string().min(1).describe('Topic to subscribe to; placeholders allowed (`"chat/{http.request.uri.query.room}"`).'),
-  heartbeat: duration().optional().meta({ description: 'Interval of comment heartbeats on an idle stream; 0 turns them off.', default: '15s' }),
+  heartbeat: duration()
+    .optional()
+    .meta({ description: 'Interval of comment heartbeats on an idle stream; 0 turns them off.', default: '15s' }),
   history: z
     .number()
     .int()
     .min(0)
     .default(DEFAULT_HISTORY)
     .meta({ description: 'Events kept per topic for Last-Event-ID replay (the hub keeps the largest any `sse` handler asks for).' }),
-  history_bytes: z
-    .number()
-    .int()
-    .min(0)
-    .default(DEFAULT_HISTORY_BYTES)
-    .meta({
-      description:
-        'Bytes of events (as sent) kept per topic for replay, besides `history`; the oldest go first, and a client resuming from before them gets a `ferry.history-gap` event. 2 MiB holds the largest event `sse_publish` takes by default beside others (the hub keeps the largest any `sse` handler asks for).',
-    }),
-  hub_history_bytes: z
-    .number()
-    .int()
-    .min(0)
-    .default(DEFAULT_MAX_HISTORY_BYTES)
-    .meta({
-      description:
-        'Bytes of events kept for replay over all topics of the hub (64 MiB): past it, the topic published to least recently loses its oldest events first (the hub keeps the largest any `sse` handler asks for).',
-    }),
+  history_bytes: z.number().int().min(0).default(DEFAULT_HISTORY_BYTES).meta({
+    description:
+      'Bytes of events (as sent) kept per topic for replay, besides `history`; the oldest go first, and a client resuming from before them gets a `ferry.history-gap` event. 2 MiB holds the largest event `sse_publish` takes by default beside others (the hub keeps the largest any `sse` handler asks for).',
+  }),
+  hub_history_bytes: z.number().int().min(0).default(DEFAULT_MAX_HISTORY_BYTES).meta({
+    description:
+      'Bytes of events kept for replay over all topics of the hub (64 MiB): past it, the topic published to least recently loses its oldest events first (the hub keeps the largest any `sse` handler asks for).',
+  }),
   retry: duration().optional().describe('Reconnect delay hint sent to the client first (the `retry:` field, in ms). Unset: none sent.'),
   max_queued_events: z
     .number()
@@ -90,25 +89,18 @@ const subscribeConfig = z.strictObject({
   slow_client: z
     .enum(['drop_oldest', 'disconnect'])
     .optional()
-    .meta({ description: "When a subscriber's queue is full: `drop_oldest` drops its oldest queued event, `disconnect` ends its stream.", default: 'drop_oldest' }),
-  max_subscriptions_per_connection: z
-    .number()
-    .int()
-    .min(1)
-    .default(100)
     .meta({
-      description:
-        'Event streams one connection may hold open at once (counted over all `sse` handlers of the app); one more gets 429. A browser puts every tab of an origin on one h2 connection, one stream per EventSource: 100 leaves room for dozens of tabs, and for ordinary requests beside them under h2\'s concurrent-stream limit. An HTTP/1.1 connection carries one stream at a time.',
+      description: "When a subscriber's queue is full: `drop_oldest` drops its oldest queued event, `disconnect` ends its stream.",
+      default: 'drop_oldest',
     }),
-  max_subscriptions_per_address: z
-    .number()
-    .int()
-    .min(1)
-    .default(1000)
-    .meta({
-      description:
-        'Event streams one client address (an IPv6 client: its /64) may hold open at once, over all its connections; one more gets 429. Many browsers can share an address behind NAT or an office proxy: 1,000 serves hundreds of them, and takes one address only a tenth of the way to the hub\'s 10,000 topics.',
-    }),
+  max_subscriptions_per_connection: z.number().int().min(1).default(100).meta({
+    description:
+      "Event streams one connection may hold open at once (counted over all `sse` handlers of the app); one more gets 429. A browser puts every tab of an origin on one h2 connection, one stream per EventSource: 100 leaves room for dozens of tabs, and for ordinary requests beside them under h2's concurrent-stream limit. An HTTP/1.1 connection carries one stream at a time.",
+  }),
+  max_subscriptions_per_address: z.number().int().min(1).default(1000).meta({
+    description:
+      "Event streams one client address (an IPv6 client: its /64) may hold open at once, over all its connections; one more gets 429. Many browsers can share an address behind NAT or an office proxy: 1,000 serves hundreds of them, and takes one address only a tenth of the way to the hub's 10,000 topics.",
+  }),
   broker: brokerConfig,
 });
 
@@ -212,7 +204,8 @@ export const ssePublishModule = defineModule({
       if ((ev.event && /[\r\n]/.test(ev.event)) || (ev.id && /[\r\n\0]/.test(ev.id))) {
         throw new HttpError(400, 'event and id must not contain line breaks');
       }
-      if (ev.id !== undefined && hub.broker && !hub.broker.keepsIds) throw new HttpError(400, `event ids are given by the ${hub.broker.kind} broker; publish without "id"`);
+      if (ev.id !== undefined && hub.broker && !hub.broker.keepsIds)
+        throw new HttpError(400, `event ids are given by the ${hub.broker.kind} broker; publish without "id"`);
       const published = await hub.publish(topic.render(req), ev);
       res.statusCode = 202;
       res.setHeader('content-type', 'application/json');

@@ -113,7 +113,12 @@ export class EventStream {
     res.flush();
     if (options.retry !== undefined) this.#write(formatEvent({ retry: options.retry }));
 
-    const every = options.heartbeat === undefined ? 15_000 : typeof options.heartbeat === 'number' ? options.heartbeat : parseDuration(options.heartbeat);
+    const every =
+      options.heartbeat === undefined
+        ? 15_000
+        : typeof options.heartbeat === 'number'
+          ? options.heartbeat
+          : parseDuration(options.heartbeat);
     if (every > 0) {
       // Only an idle connection needs a heartbeat: one queued behind a slow client would just
       // take the place of an event (drop-oldest) or count toward a disconnect.

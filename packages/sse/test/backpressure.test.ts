@@ -25,7 +25,11 @@ async function stalled(options: EventStreamOptions) {
  * Behind = `drained()` still pending after the socket had a few turns of the event loop, with at
  * least one event in the stream's queue.
  */
-async function fillUntilBehind(stream: EventStream, size: number, send = (i: number, data: string) => void stream.send({ id: String(i), data })): Promise<number> {
+async function fillUntilBehind(
+  stream: EventStream,
+  size: number,
+  send = (i: number, data: string) => void stream.send({ id: String(i), data }),
+): Promise<number> {
   const data = 'x'.repeat(size);
   let i = 0;
   while (i < 5000) {
@@ -124,7 +128,9 @@ describe('backpressure and slow clients', () => {
     expect(ids.at(-1)).toBe(total);
     expect(ids.slice(-5)).toEqual([total - 4, total - 3, total - 2, total - 1, total]);
     expect(ids.length).toBe(total - stream.dropped);
-    expect(dropped.map((ev) => Number(/^id: (\d+)/.exec(ev)![1]))).toEqual(Array.from({ length: total }, (_, i) => i + 1).filter((n) => !ids.includes(n)));
+    expect(dropped.map((ev) => Number(/^id: (\d+)/.exec(ev)![1]))).toEqual(
+      Array.from({ length: total }, (_, i) => i + 1).filter((n) => !ids.includes(n)),
+    );
   });
 
   it('drop-oldest also bounds the queued bytes (maxQueuedBytes)', async () => {
@@ -158,7 +164,7 @@ describe('backpressure and slow clients', () => {
     expect(sent).toBeGreaterThan(0);
   });
 
-  it('heartbeats never take a queued event\'s place behind a slow client', async () => {
+  it("heartbeats never take a queued event's place behind a slow client", async () => {
     const { stream } = await stalled({ heartbeat: 10, slowClient: 'drop-oldest', maxQueuedEvents: 3 });
     await fillUntilBehind(stream, 64 * KiB);
     expect(stream.queued).toBeGreaterThan(0);
@@ -187,10 +193,13 @@ describe('backpressure and slow clients', () => {
     const hub = new Hub({ metrics });
     const opened = deferred<EventStream>();
     const server = await startServer({
-      handler: streamEvents((s) => {
-        hub.topic('big').subscribe(s);
-        opened.resolve(s);
-      }, { heartbeat: 0, maxQueuedBytes: 200 * KiB }),
+      handler: streamEvents(
+        (s) => {
+          hub.topic('big').subscribe(s);
+          opened.resolve(s);
+        },
+        { heartbeat: 0, maxQueuedBytes: 200 * KiB },
+      ),
     });
     await rawStalledGet(server.url, '/');
     const stream = await opened.promise;
@@ -211,7 +220,8 @@ describe('backpressure and slow clients', () => {
     expect(() => channel.publish({ data: 'b'.repeat(150 * KiB) })).not.toThrow();
     published++;
     expect(stream.dropped - before).toBeGreaterThan(1);
-    const value = async (name: string) => ((await (metrics.getSingleMetric(name) as Counter<'topic'>).get()).values.find((v) => v.labels.topic === 'big')?.value ?? 0);
+    const value = async (name: string) =>
+      (await (metrics.getSingleMetric(name) as Counter<'topic'>).get()).values.find((v) => v.labels.topic === 'big')?.value ?? 0;
     expect(await value('ferry_sse_events_published_total')).toBe(published);
     expect(await value('ferry_sse_events_delivered_total')).toBe(published);
     expect(await value('ferry_sse_events_dropped_total')).toBe(stream.dropped);
@@ -240,7 +250,9 @@ describe('backpressure and slow clients', () => {
       if (i % 500 === 0) peak = Math.max(peak, retainedBytes());
     }
     const growth = (peak - before) / (1024 * KiB);
-    console.log(`[sse] through encode, a stalled client: ${stream.dropped} of ${total} events dropped, retained memory growth ${growth.toFixed(1)} MB`);
+    console.log(
+      `[sse] through encode, a stalled client: ${stream.dropped} of ${total} events dropped, retained memory growth ${growth.toFixed(1)} MB`,
+    );
     expect(growth).toBeLessThan(20);
     expect(stream.dropped).toBeGreaterThan(total / 2);
 

@@ -11,14 +11,17 @@ import { defer, deferred, EventSourceClient, eventually, startServer, within, ty
 async function channelServer(channel: Channel): Promise<{ server: FerryServer; url: string; streams: EventStream[] }> {
   const streams: EventStream[] = [];
   const server = await startServer({
-    handler: streamEvents((stream, req) => {
-      const type = req.query.get('type');
-      channel.subscribe(stream, {
-        lastEventId: stream.lastEventId,
-        ...(type ? { filter: (ev: ChannelEvent) => ev.event === type } : {}),
-      });
-      streams.push(stream);
-    }, { heartbeat: 0 }),
+    handler: streamEvents(
+      (stream, req) => {
+        const type = req.query.get('type');
+        channel.subscribe(stream, {
+          lastEventId: stream.lastEventId,
+          ...(type ? { filter: (ev: ChannelEvent) => ev.event === type } : {}),
+        });
+        streams.push(stream);
+      },
+      { heartbeat: 0 },
+    ),
   });
   return { server, url: `${server.url}/events`, streams };
 }
@@ -161,11 +164,14 @@ describe('channels', () => {
     const seen: (string | undefined)[] = [];
     const streams: EventStream[] = [];
     const server = await startServer({
-      handler: streamEvents((stream) => {
-        seen.push(stream.lastEventId);
-        streams.push(stream);
-        channel.subscribe(stream, { lastEventId: stream.lastEventId });
-      }, { heartbeat: 0, retry: 10 }),
+      handler: streamEvents(
+        (stream) => {
+          seen.push(stream.lastEventId);
+          streams.push(stream);
+          channel.subscribe(stream, { lastEventId: stream.lastEventId });
+        },
+        { heartbeat: 0, retry: 10 },
+      ),
     });
     const es = new EventSource(`${server.url}/events`);
     defer(() => es.close());

@@ -10,7 +10,11 @@ function relay(options?: ConstructorParameters<typeof ClusterRelay>[0]) {
   let rid = 0;
   const ask = (m: Record<string, unknown>): unknown => {
     let answer: unknown;
-    const handled = r.handle({ ...m, rid: ++rid }, (reply) => (answer = reply), () => {});
+    const handled = r.handle(
+      { ...m, rid: ++rid },
+      (reply) => (answer = reply),
+      () => {},
+    );
     expect(handled).toBe(true);
     return answer;
   };
@@ -28,7 +32,7 @@ const data1k = 'x'.repeat(1000);
 const size = Buffer.byteLength(formatEvent({ id: '1', data: data1k }));
 
 describe('the cluster relay (the primary of --workers) keeps a bounded history', () => {
-  it('per topic, at most the bytes the publishing worker\'s hub keeps, dropping the oldest first', () => {
+  it("per topic, at most the bytes the publishing worker's hub keeps, dropping the oldest first", () => {
     const r = relay();
     for (let i = 0; i < 5; i++) r.publish('a', data1k, 2 * size);
     expect(r.kept('a')).toEqual(['4', '5']);

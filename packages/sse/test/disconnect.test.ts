@@ -11,7 +11,12 @@ import { Registry as MetricsRegistry, type Gauge } from 'prom-client';
 import { Channel, sseModule, ssePublishModule, streamEvents, type CloseReason, type EventStream } from '../src/index.js';
 import { defer, deferred, eventually, get, h2Get, h2Session, selfSigned, startServer, TextCollector, within } from './helpers.js';
 
-type Leave = 'h1 socket destroy' | 'h2 stream reset (NGHTTP2_CANCEL)' | 'h2 session destroy' | 'h2c stream reset (NGHTTP2_CANCEL)' | 'h2c session destroy';
+type Leave =
+  | 'h1 socket destroy'
+  | 'h2 stream reset (NGHTTP2_CANCEL)'
+  | 'h2 session destroy'
+  | 'h2c stream reset (NGHTTP2_CANCEL)'
+  | 'h2c session destroy';
 
 /** Opens an idle stream over the given protocol and returns the function that makes the client leave. */
 async function openAndLeave(server: FerryServer, how: Leave, path = '/'): Promise<{ headers: Record<string, unknown>; leave: () => void }> {
@@ -27,10 +32,20 @@ async function openAndLeave(server: FerryServer, how: Leave, path = '/'): Promis
   return { headers, leave: () => (how.endsWith('session destroy') ? session.destroy() : stream.close(h2c.NGHTTP2_CANCEL)) };
 }
 
-const LEAVES: Leave[] = ['h1 socket destroy', 'h2 stream reset (NGHTTP2_CANCEL)', 'h2 session destroy', 'h2c stream reset (NGHTTP2_CANCEL)', 'h2c session destroy'];
+const LEAVES: Leave[] = [
+  'h1 socket destroy',
+  'h2 stream reset (NGHTTP2_CANCEL)',
+  'h2 session destroy',
+  'h2c stream reset (NGHTTP2_CANCEL)',
+  'h2c session destroy',
+];
 
 function serverOptions(how: Leave) {
-  return how.startsWith('h2c') ? { protocols: ['h2c'] as const } : how.startsWith('h2') ? { protocols: ['h1', 'h2'] as const, tls: { certificates: [selfSigned()] } } : {};
+  return how.startsWith('h2c')
+    ? { protocols: ['h2c'] as const }
+    : how.startsWith('h2')
+      ? { protocols: ['h1', 'h2'] as const, tls: { certificates: [selfSigned()] } }
+      : {};
 }
 
 describe('field lesson 5: SSE headers and disconnect detection, both on the normal path', () => {
@@ -41,10 +56,13 @@ describe('field lesson 5: SSE headers and disconnect detection, both on the norm
       const server = await startServer({
         ...serverOptions(how),
         // No heartbeat: nothing at all is written while the client leaves.
-        handler: streamEvents((stream) => {
-          channel.subscribe(stream);
-          opened.resolve(stream);
-        }, { heartbeat: 0 }),
+        handler: streamEvents(
+          (stream) => {
+            channel.subscribe(stream);
+            opened.resolve(stream);
+          },
+          { heartbeat: 0 },
+        ),
       });
       const { headers, leave } = await openAndLeave(server, how);
       // Headers arrived though no event was sent: the takeover-free path flushes them.
@@ -81,13 +99,17 @@ describe('field lesson 5: SSE headers and disconnect detection, both on the norm
               plain: {
                 listen: ['127.0.0.1:0'],
                 protocols: ['h1', 'h2c'],
-                routes: [{ match: [{ path: ['/sub/*'] }], handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '0s' }] }],
+                routes: [
+                  { match: [{ path: ['/sub/*'] }], handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '0s' }] },
+                ],
               },
               secure: {
                 listen: ['127.0.0.1:0'],
                 protocols: ['h1', 'h2'],
                 tls_connection_policies: [{}],
-                routes: [{ match: [{ path: ['/sub/*'] }], handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '0s' }] }],
+                routes: [
+                  { match: [{ path: ['/sub/*'] }], handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '0s' }] },
+                ],
               },
             },
           },

@@ -15,10 +15,13 @@ async function encodedStreamServer(extra: { protocols?: readonly ('h1' | 'h2' | 
       { handle: [encode({ minimumLength: 4096 })] },
       {
         handle: [
-          streamEvents((stream) => {
-            channel.subscribe(stream);
-            opened.resolve(stream);
-          }, { heartbeat: 0 }),
+          streamEvents(
+            (stream) => {
+              channel.subscribe(stream);
+              opened.resolve(stream);
+            },
+            { heartbeat: 0 },
+          ),
         ],
       },
     ],

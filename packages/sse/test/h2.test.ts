@@ -13,11 +13,14 @@ for (const variant of ['h2 (TLS, ALPN)', 'h2c (prior knowledge)'] as const) {
       const tls = variant.startsWith('h2 ');
       const server = await startServer({
         ...(tls ? { protocols: ['h1', 'h2'] as const, tls: { certificates: [selfSigned()] } } : { protocols: ['h1', 'h2c'] as const }),
-        handler: streamEvents((stream, req) => {
-          expect(req.protocol).toBe(tls ? 'h2' : 'h2c');
-          channel.subscribe(stream);
-          opened.resolve(stream);
-        }, { heartbeat: 0 }),
+        handler: streamEvents(
+          (stream, req) => {
+            expect(req.protocol).toBe(tls ? 'h2' : 'h2c');
+            channel.subscribe(stream);
+            opened.resolve(stream);
+          },
+          { heartbeat: 0 },
+        ),
       });
       const session = await h2Session(tls ? server.url.replace('http:', 'https:') : server.url, { ca: selfSigned().cert });
       const { stream, headers } = await h2Get(session, '/events');

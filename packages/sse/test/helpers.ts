@@ -5,7 +5,13 @@
  */
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { connect as h2connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type SecureClientSessionOptions } from 'node:http2';
+import {
+  connect as h2connect,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders as H2Headers,
+  type SecureClientSessionOptions,
+} from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
@@ -82,7 +88,11 @@ export async function h2Session(url: string, options: SecureClientSessionOptions
 }
 
 /** An h2 request; resolves with the stream and its response headers. */
-export async function h2Get(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders = {}): Promise<{ stream: ClientHttp2Stream; headers: H2Headers }> {
+export async function h2Get(
+  session: ClientHttp2Session,
+  path: string,
+  headers: OutgoingHttpHeaders = {},
+): Promise<{ stream: ClientHttp2Stream; headers: H2Headers }> {
   const stream = session.request({ ':path': path, ...headers });
   stream.on('error', () => {});
   const [h] = (await once(stream, 'response')) as [H2Headers];

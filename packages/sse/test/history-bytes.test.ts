@@ -25,7 +25,9 @@ describe('history byte caps', () => {
     expect(channel.keptBytes).toBe(0);
     channel.publish({ data: 'after' });
 
-    const server = await startServer({ handler: streamEvents((s) => void channel.subscribe(s, { lastEventId: s.lastEventId }), { heartbeat: 0 }) });
+    const server = await startServer({
+      handler: streamEvents((s) => void channel.subscribe(s, { lastEventId: s.lastEventId }), { heartbeat: 0 }),
+    });
     const client = new EventSourceClient(`${server.url}/`);
     client.lastEventId = '1'; // saw "small", missed the large one
     await client.connect();
@@ -43,12 +45,28 @@ describe('history byte caps', () => {
     expect(hub.keptBytes).toBe(5 * size('1', 1));
     // One more: 6 events where 5 fit. t1 is the least recently published to: its oldest goes.
     hub.publish('t4', ev1k(1));
-    expect(hub.topic('t1').history().map((e) => e.id)).toEqual(['2', '3']);
-    for (const t of ['t2', 't3', 't4']) expect(hub.topic(t).history().map((e) => e.id)).toEqual(['1']);
+    expect(
+      hub
+        .topic('t1')
+        .history()
+        .map((e) => e.id),
+    ).toEqual(['2', '3']);
+    for (const t of ['t2', 't3', 't4'])
+      expect(
+        hub
+          .topic(t)
+          .history()
+          .map((e) => e.id),
+      ).toEqual(['1']);
     // t1 again: now t2 is the least recently published to, and it empties first.
     hub.publish('t1', ev1k(4));
     expect(hub.topic('t2').history()).toEqual([]);
-    expect(hub.topic('t1').history().map((e) => e.id)).toEqual(['2', '3', '4']);
+    expect(
+      hub
+        .topic('t1')
+        .history()
+        .map((e) => e.id),
+    ).toEqual(['2', '3', '4']);
     expect(hub.keptBytes).toBeLessThanOrEqual(5 * size('1', 1));
   });
 
@@ -61,7 +79,7 @@ describe('history byte caps', () => {
     expect(hub.keptBytes).toBe(2 * size('1', 1));
   });
 
-  it('a channel still held after the hub evicted its topic publishes without upsetting the hub\'s count', () => {
+  it("a channel still held after the hub evicted its topic publishes without upsetting the hub's count", () => {
     const hub = new Hub({ maxTopics: 1, maxHistoryBytes: Math.round(1.5 * size('1', 1)) });
     const held = hub.topic('a');
     hub.publish('b', ev1k(1)); // "a" is idle: evicted
@@ -70,10 +88,15 @@ describe('history byte caps', () => {
     expect(() => held.publish(ev1k(2))).not.toThrow();
     // The hub counts its own topics' bytes only, and trims them alone.
     expect(hub.keptBytes).toBe(size('1', 1));
-    expect(hub.topic('b').history().map((e) => e.id)).toEqual(['1']);
+    expect(
+      hub
+        .topic('b')
+        .history()
+        .map((e) => e.id),
+    ).toEqual(['1']);
   });
 
-  it('400 publishes of 1 MiB to distinct topics keep no more than the hub\'s default history bytes (64 MiB)', () => {
+  it("400 publishes of 1 MiB to distinct topics keep no more than the hub's default history bytes (64 MiB)", () => {
     const hub = new Hub();
     const before = retainedBytes();
     for (let i = 0; i < 400; i++) hub.publish(`big-${i}`, { data: String(i).padEnd(MiB, 'x') });
@@ -83,9 +106,20 @@ describe('history byte caps', () => {
     expect(grown).toBeLessThan(80 * MiB);
   });
 
-  it('the sse handler\'s history_bytes and hub_history_bytes bound the config-level hub; a replay past them reports the gap', async () => {
+  it("the sse handler's history_bytes and hub_history_bytes bound the config-level hub; a replay past them reports the gap", async () => {
     const routes = [
-      { match: [{ path: ['/sub/*'] }], handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '0s', history_bytes: 2 * size('10', 1), hub_history_bytes: Math.round(3.5 * size('10', 1)) }] },
+      {
+        match: [{ path: ['/sub/*'] }],
+        handle: [
+          {
+            handler: 'sse',
+            topic: '{http.request.uri.path.1}',
+            heartbeat: '0s',
+            history_bytes: 2 * size('10', 1),
+            hub_history_bytes: Math.round(3.5 * size('10', 1)),
+          },
+        ],
+      },
       { match: [{ path: ['/pub/*'] }], handle: [{ handler: 'sse_publish', topic: '{http.request.uri.path.1}' }] },
     ];
     const config = { apps: { http: { servers: { srv0: { listen: ['127.0.0.1:0'], routes } } } } };

@@ -15,7 +15,10 @@ function hubConfig(routes: unknown[]) {
 const ROUTES = [
   { match: [{ path: ['/sub/*'] }], handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '0s', history: 50 }] },
   // A subscriber route for clients that may fall behind: a one-event queue, then drop-oldest.
-  { match: [{ path: ['/tiny/*'] }], handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '0s', history: 50, max_queued_events: 1 }] },
+  {
+    match: [{ path: ['/tiny/*'] }],
+    handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '0s', history: 50, max_queued_events: 1 }],
+  },
   { match: [{ path: ['/pub/*'] }], handle: [{ handler: 'sse_publish', topic: '{http.request.uri.path.1}' }] },
   { match: [{ path: ['/metrics'] }], handle: [{ handler: 'metrics' }] },
 ];
@@ -46,7 +49,7 @@ function sample(text: string, name: string, topic: string): number | undefined {
 }
 
 describe('the config-level hub (sse + sse_publish + metrics)', () => {
-  it('a text/plain publish answers 202 and reaches that topic\'s subscribers only, with an assigned id', async () => {
+  it("a text/plain publish answers 202 and reaches that topic's subscribers only, with an assigned id", async () => {
     const { url } = await startHub();
     const news = new EventSourceClient(`${url}/sub/news`);
     const news2 = new EventSourceClient(`${url}/sub/news`);

@@ -69,7 +69,11 @@ describe('subscription limits of the hub', () => {
 
     first.stream.close(); // RST_STREAM (CANCEL), as a browser closing one EventSource
     // The server notices within milliseconds, but nothing tells the client: ask until it is let in.
-    await eventually(async () => Number((await h2Get(session, '/sub/c')).headers[':status']) === 200, 2000, 'a place freed on the connection');
+    await eventually(
+      async () => Number((await h2Get(session, '/sub/c')).headers[':status']) === 200,
+      2000,
+      'a place freed on the connection',
+    );
   });
 
   it('an address past max_subscriptions_per_address gets 429 on any connection; another address and a freed place get in', async () => {
@@ -85,10 +89,14 @@ describe('subscription limits of the hub', () => {
     expect((await getFrom('127.0.0.2', `${url}/sub/z`)).statusCode).toBe(200);
 
     await a.disconnect();
-    await eventually(async () => {
-      const res = await getFrom('127.0.0.1', `${url}/sub/z`);
-      return res.statusCode === 200;
-    }, 2000, 'a place freed for the address');
+    await eventually(
+      async () => {
+        const res = await getFrom('127.0.0.1', `${url}/sub/z`);
+        return res.statusCode === 200;
+      },
+      2000,
+      'a place freed for the address',
+    );
   });
 
   it('a connection opening 10,000 subscriptions to distinct topics gets 429 past its limit, and a new client still subscribes to a new topic and gets its events', async () => {
@@ -106,12 +114,18 @@ describe('subscription limits of the hub', () => {
     const fresh = new EventSourceClient(`${url}/sub/fresh`);
     expect((await fresh.connect()).statusCode).toBe(200);
     expect(await publish(`${url}/pub/fresh`, 'still served')).toBe(202);
-    expect(await within(fresh.next(), 3000, 'the fresh subscriber\'s event')).toMatchObject({ data: 'still served' });
+    expect(await within(fresh.next(), 3000, "the fresh subscriber's event")).toMatchObject({ data: 'still served' });
   });
 
   it('counts IPv6 clients by /64, however each writes its address, and IPv4-mapped ones as IPv4', () => {
     // One subscriber's /64 holds 2^64 addresses: each must not be a budget of its own.
-    const same = ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0db8:0001:0002:0:0:0:7', '2001:DB8:1:2::10.0.0.1', '2001:db8:1:2::1%eth0'];
+    const same = [
+      '2001:db8:1:2::1',
+      '2001:db8:1:2:ffff:ffff:ffff:ffff',
+      '2001:0db8:0001:0002:0:0:0:7',
+      '2001:DB8:1:2::10.0.0.1',
+      '2001:db8:1:2::1%eth0',
+    ];
     expect(new Set(same.map(addressKey))).toEqual(new Set(['2001:db8:1:2::/64']));
     expect(addressKey('2001:db8:1:3::1')).toBe('2001:db8:1:3::/64');
     expect(addressKey('::1')).toBe('0:0:0:0::/64');

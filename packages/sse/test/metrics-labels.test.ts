@@ -27,7 +27,9 @@ describe('metric labels from topic names', () => {
   it('the subscriber gauge of "other" goes up and down with the subscriptions it stands for', async () => {
     const metrics = new MetricsRegistry();
     const hub = new Hub({ metrics, metricsTopics: 2 });
-    const server = await startServer({ handler: streamEvents((s, req) => void hub.topic(req.path.slice(1)).subscribe(s), { heartbeat: 0 }) });
+    const server = await startServer({
+      handler: streamEvents((s, req) => void hub.topic(req.path.slice(1)).subscribe(s), { heartbeat: 0 }),
+    });
     const gauge = async () => samples(await metrics.metrics(), 'ferry_sse_subscribers');
     const clients = ['a', 'b', 'c', 'd', 'c'].map((t) => new EventSourceClient(`${server.url}/${t}`));
     for (const c of clients) await c.connect();

@@ -10,11 +10,14 @@ export const server = createServer({
     {
       match: [path('/events')],
       handle: [
-        streamEvents((stream) => {
-          // First what the client missed (per its Last-Event-ID), then every new event.
-          news.subscribe(stream, { lastEventId: stream.lastEventId });
-          stream.send({ event: 'hello', data: { subscribers: news.size } });
-        }, { heartbeat: '15s' }),
+        streamEvents(
+          (stream) => {
+            // First what the client missed (per its Last-Event-ID), then every new event.
+            news.subscribe(stream, { lastEventId: stream.lastEventId });
+            stream.send({ event: 'hello', data: { subscribers: news.size } });
+          },
+          { heartbeat: '15s' },
+        ),
       ],
       terminal: true,
     },

@@ -37,7 +37,7 @@ it('the README example streams a greeting, published news and the clock, and sto
   expect(performance.now() - t0).toBeLessThan(1000);
 });
 
-it('the README\'s hub config runs: subscribe, publish from a local client, metrics', async () => {
+it("the README's hub config runs: subscribe, publish from a local client, metrics", async () => {
   const json = /```json\n([\s\S]*?)```/.exec(readme)![1]!.replace('":8080"', '"127.0.0.1:0"');
   const app = await loadConfig(JSON.parse(json), { registry: registry(), logger: silentLogger() });
   await app.start();
@@ -54,9 +54,18 @@ it('the README\'s hub config runs: subscribe, publish from a local client, metri
 });
 
 it('the README quotes the config errors as Ferry words them', async () => {
-  const config = { apps: { http: { servers: { srv0: { listen: ['127.0.0.1:0'], routes: [
-    { handle: [{ handler: 'sse', topic: 't', history: -1, heartbeat: 'soon', bogus: 1 }] },
-  ] } } } } };
+  const config = {
+    apps: {
+      http: {
+        servers: {
+          srv0: {
+            listen: ['127.0.0.1:0'],
+            routes: [{ handle: [{ handler: 'sse', topic: 't', history: -1, heartbeat: 'soon', bogus: 1 }] }],
+          },
+        },
+      },
+    },
+  };
   const err = (await loadConfig(config, { registry: registry(), logger: silentLogger() }).catch((e: unknown) => e)) as ConfigError;
   expect(err).toBeInstanceOf(ConfigError);
   const line = (field: string) => err.issues.find((i) => i.path.endsWith(`.${field}`))!;

@@ -41,17 +41,22 @@ function fastReader(res: IncomingMessage) {
   };
 }
 
-it('a subscriber that never reads does not grow memory while 100 MB are broadcast; the others get every event in real time', { timeout: 20_000 }, async () => {
+it('a subscriber that never reads does not grow memory while 100 MB are broadcast; the others get every event in real time', {
+  timeout: 20_000,
+}, async () => {
   const channel = new Channel({ history: 10 });
   const streams = new Map<string, EventStream>();
   const allIn = deferred();
   const server = await startServer({
-    handler: streamEvents((stream, req) => {
-      streams.set(req.query.get('name')!, stream);
-      channel.subscribe(stream);
-      if (streams.size === 3) allIn.resolve();
-      // The stated policy for slow clients: a bounded queue, oldest dropped first.
-    }, { heartbeat: 0, slowClient: 'drop-oldest', maxQueuedEvents: 16, maxQueuedBytes: 2 * MB }),
+    handler: streamEvents(
+      (stream, req) => {
+        streams.set(req.query.get('name')!, stream);
+        channel.subscribe(stream);
+        if (streams.size === 3) allIn.resolve();
+        // The stated policy for slow clients: a bounded queue, oldest dropped first.
+      },
+      { heartbeat: 0, slowClient: 'drop-oldest', maxQueuedEvents: 16, maxQueuedBytes: 2 * MB },
+    ),
   });
 
   await rawStalledGet(server.url, '/events?name=slow');

@@ -1,6 +1,15 @@
 import { getEventListeners, once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { coreModules, createServer, loadConfig, Registry, silentLogger, type FerryRequest, type FerryServer, type ResponseWriter } from '@ferry/core';
+import {
+  coreModules,
+  createServer,
+  loadConfig,
+  Registry,
+  silentLogger,
+  type FerryRequest,
+  type FerryServer,
+  type ResponseWriter,
+} from '@ferry/core';
 import { Registry as MetricsRegistry, type Gauge } from 'prom-client';
 import { eventStream, sseModule, ssePublishModule, type CloseReason, type EventStream } from '../src/index.js';
 import { defer, deferred, get, h2Get, h2Session, TextCollector, within } from './helpers.js';
@@ -79,7 +88,7 @@ describe('server stop', () => {
     expect(new Set(await Promise.all(streams.slice(1).map((s) => s.closed)))).toEqual(new Set<CloseReason>(['stopping']));
   });
 
-  it('stopping a config app closes the hub\'s subscriber streams cleanly and promptly; the gauge goes to 0', async () => {
+  it("stopping a config app closes the hub's subscriber streams cleanly and promptly; the gauge goes to 0", async () => {
     const metrics = new MetricsRegistry();
     const app = await loadConfig(
       {
@@ -89,7 +98,9 @@ describe('server stop', () => {
             servers: {
               srv0: {
                 listen: ['127.0.0.1:0'],
-                routes: [{ match: [{ path: ['/sub/*'] }], handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '15s' }] }],
+                routes: [
+                  { match: [{ path: ['/sub/*'] }], handle: [{ handler: 'sse', topic: '{http.request.uri.path.1}', heartbeat: '15s' }] },
+                ],
               },
             },
           },
@@ -103,7 +114,8 @@ describe('server stop', () => {
     const clients = await Promise.all([get(`${url}/sub/a`), get(`${url}/sub/a`), get(`${url}/sub/b`)]);
     const bodies = clients.map((c) => new TextCollector(c));
     const gauge = async (topic: string) =>
-      (await (metrics.getSingleMetric('ferry_sse_subscribers') as Gauge<'topic'>).get()).values.find((v) => v.labels.topic === topic)?.value;
+      (await (metrics.getSingleMetric('ferry_sse_subscribers') as Gauge<'topic'>).get()).values.find((v) => v.labels.topic === topic)
+        ?.value;
     expect(await gauge('a')).toBe(2);
 
     const t0 = performance.now();

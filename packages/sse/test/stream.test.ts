@@ -146,11 +146,14 @@ describe('eventStream / streamEvents', () => {
   it('a handler that throws after opening the stream cuts the response (closed: "error"), never ends it cleanly', async () => {
     const made = deferred<EventStream>();
     const server = await startServer({
-      handler: streamEvents((stream) => {
-        made.resolve(stream);
-        stream.send({ data: 'partial' });
-        throw new Error('boom');
-      }, { heartbeat: 0 }),
+      handler: streamEvents(
+        (stream) => {
+          made.resolve(stream);
+          stream.send({ data: 'partial' });
+          throw new Error('boom');
+        },
+        { heartbeat: 0 },
+      ),
     });
     const res = await get(server.url);
     const body = new TextCollector(res);

@@ -29,7 +29,9 @@ export class Ferry {
       env: { ...process.env, FERRY_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.exited = once(this.child, 'exit').then(([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null });
+    this.exited = once(this.child, 'exit').then(
+      ([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null },
+    );
     this.child.stdout!.resume();
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       this.stderr += d;
@@ -79,7 +81,6 @@ export class Ferry {
   }
 }
 
-
 export interface FerryResult {
   code: number | null;
   stdout: string;
@@ -88,7 +89,10 @@ export interface FerryResult {
 
 /** Runs `ferry ARGS` to completion (log level `warn` unless `env` says otherwise). */
 export async function runFerry(args: string[], env: Record<string, string> = {}): Promise<FerryResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -64,7 +64,12 @@ export class RawH2 {
       while (this.#buf.length >= 9) {
         const len = this.#buf.readUIntBE(0, 3);
         if (this.#buf.length < 9 + len) break;
-        const f = { type: this.#buf[3]!, flags: this.#buf[4]!, stream: this.#buf.readUInt32BE(5) & 0x7fffffff, payload: this.#buf.subarray(9, 9 + len) };
+        const f = {
+          type: this.#buf[3]!,
+          flags: this.#buf[4]!,
+          stream: this.#buf.readUInt32BE(5) & 0x7fffffff,
+          payload: this.#buf.subarray(9, 9 + len),
+        };
         this.#buf = this.#buf.subarray(9 + len);
         // The server's SETTINGS are acknowledged, so what it announced is in force (RFC 9113 §6.5.3).
         if (f.type === FRAME.SETTINGS && !(f.flags & FLAG.ACK)) socket.write(frame(FRAME.SETTINGS, FLAG.ACK, 0));

@@ -1,4 +1,13 @@
-import { clusterMetrics, defineModule, duration, isFerryWorker, moduleFactory, z, type Middleware, type MetricsSnapshot } from '@ferry/core';
+import {
+  clusterMetrics,
+  defineModule,
+  duration,
+  isFerryWorker,
+  moduleFactory,
+  z,
+  type Middleware,
+  type MetricsSnapshot,
+} from '@ferry/core';
 import { Gauge } from 'prom-client';
 import { eventStream } from '@ferry/sse';
 

@@ -170,7 +170,10 @@ export class WorkerPool implements AdminTarget {
       serving.map(async ([n, s]) => {
         const cid = ++this.#collectId;
         const late = new AbortController();
-        const timer = setTimeout(() => late.abort(new WorkerFailure(`worker ${n} (pid ${s.pid}) sent no metrics within ${timeout} ms`)), timeout);
+        const timer = setTimeout(
+          () => late.abort(new WorkerFailure(`worker ${n} (pid ${s.pid}) sent no metrics within ${timeout} ms`)),
+          timeout,
+        );
         const snapshot = answer(s.worker, (m) => (m.type === 'ferry.metrics.snapshot' && m.cid === cid ? m : undefined), late.signal);
         this.#send(s.worker, { type: 'ferry.metrics.collect', cid });
         try {
@@ -255,7 +258,8 @@ export class WorkerPool implements AdminTarget {
     this.#slots.set(slot, entry);
     // A send to a worker that just died fails here (EPIPE); its 'exit' says the rest.
     worker.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE' && err.code !== 'ERR_IPC_CHANNEL_CLOSED') this.#o.logger.warn({ err, worker: slot, pid: entry.pid }, 'worker channel error');
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_IPC_CHANNEL_CLOSED')
+        this.#o.logger.warn({ err, worker: slot, pid: entry.pid }, 'worker channel error');
     });
     worker.on('message', (m: unknown) => this.#message(slot, entry, m));
     worker.once('exit', (code: number | null, signal: string | null) => this.#exited(slot, entry, code, signal));

@@ -13,7 +13,8 @@ export const errorModule = defineModule({
       .union([z.number().int().min(400).max(599), z.string()])
       .optional()
       .meta({
-        description: 'HTTP status of the error, readable as `{http.error.status_code}`: an integer, or a string with placeholders; one that renders to no integer gives 500.',
+        description:
+          'HTTP status of the error, readable as `{http.error.status_code}`: an integer, or a string with placeholders; one that renders to no integer gives 500.',
         default: 500,
       }),
   }),

@@ -15,8 +15,13 @@ const config = z.strictObject({
       deferred: z
         .boolean()
         .optional()
-        .meta({ description: 'Apply the ops just before the response header is sent, seeing the fields later handlers set.', default: false }),
-      require: responseMatcherSchema.optional().describe('Apply the ops only to responses this matches (implies `deferred`). Unset: every response.'),
+        .meta({
+          description: 'Apply the ops just before the response header is sent, seeing the fields later handlers set.',
+          default: false,
+        }),
+      require: responseMatcherSchema
+        .optional()
+        .describe('Apply the ops only to responses this matches (implies `deferred`). Unset: every response.'),
     })
     .optional()
     .describe('Operations on the response header fields.'),
@@ -39,10 +44,15 @@ class DeferredHeaderWriter extends ResponseWriterWrapper {
     this.apply(this.req, this.inner);
   }
 
-  override writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], b?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+  override writeHead(
+    statusCode: number,
+    a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+    b?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+  ): this {
     const headers = typeof a === 'string' ? b : a;
     this.inner.statusCode = statusCode;
-    if (headers && !Array.isArray(headers)) for (const [k, v] of Object.entries(headers)) if (v !== undefined) this.inner.setHeader(k, v as string);
+    if (headers && !Array.isArray(headers))
+      for (const [k, v] of Object.entries(headers)) if (v !== undefined) this.inner.setHeader(k, v as string);
     this.#before();
     this.inner.writeHead(statusCode, typeof a === 'string' ? a : undefined);
     return this;

@@ -13,13 +13,10 @@ export const metricsModule = defineModule({
   id: 'http.handlers.metrics',
   description: 'Serves the Prometheus text exposition of the metrics registry (under --workers: of all workers, summed).',
   config: z.strictObject({
-    scope: z
-      .enum(['all', 'process'])
-      .default('all')
-      .meta({
-        description:
-          'Under `ferry run --workers N`: `all` sums every worker (plus the primary\'s `ferry_workers`, `ferry_worker_restarts_total`), `process` serves the worker that took the request. Without workers the same.',
-      }),
+    scope: z.enum(['all', 'process']).default('all').meta({
+      description:
+        "Under `ferry run --workers N`: `all` sums every worker (plus the primary's `ferry_workers`, `ferry_worker_restarts_total`), `process` serves the worker that took the request. Without workers the same.",
+    }),
   }),
   provision({ scope }, ctx): Middleware {
     const registry = ctx.metrics;

@@ -8,7 +8,8 @@ const config = z.strictObject({
     .union([z.number().int().min(100).max(999), z.string()])
     .optional()
     .meta({
-      description: 'HTTP status code to respond with: an integer, or a string with placeholders (`"{http.error.status_code}"`); one that renders outside 100–999 sends 500.',
+      description:
+        'HTTP status code to respond with: an integer, or a string with placeholders (`"{http.error.status_code}"`); one that renders outside 100–999 sends 500.',
       default: 200,
     }),
   headers: z
@@ -18,9 +19,20 @@ const config = z.strictObject({
   body: z
     .string()
     .optional()
-    .describe('Response body; placeholders allowed. Without a Content-Type header it is sent as `application/json` when it is JSON, else `text/plain; charset=utf-8`. Unset: no body.'),
-  close: z.boolean().optional().meta({ description: 'Close the connection after the response (`Connection: close`, HTTP/1.1).', default: false }),
-  abort: z.boolean().optional().meta({ description: 'Abort the connection (or reset the HTTP/2 stream) without a response; the other options are ignored.', default: false }),
+    .describe(
+      'Response body; placeholders allowed. Without a Content-Type header it is sent as `application/json` when it is JSON, else `text/plain; charset=utf-8`. Unset: no body.',
+    ),
+  close: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Close the connection after the response (`Connection: close`, HTTP/1.1).', default: false }),
+  abort: z
+    .boolean()
+    .optional()
+    .meta({
+      description: 'Abort the connection (or reset the HTTP/2 stream) without a response; the other options are ignored.',
+      default: false,
+    }),
 });
 
 const JSON_TYPE = 'application/json';
@@ -77,7 +89,10 @@ export const staticResponseModule = defineModule({
     // Not async: a static response finishes synchronously and returns the shared DONE.
     return (req, res) => {
       for (const h of headers) {
-        res.setHeader(h.name, h.values.length === 1 ? fieldValue(h.values[0]!.render(req)) : h.values.map((v) => fieldValue(v.render(req))));
+        res.setHeader(
+          h.name,
+          h.values.length === 1 ? fieldValue(h.values[0]!.render(req)) : h.values.map((v) => fieldValue(v.render(req))),
+        );
       }
       // In error routes, Caddy's default status is the error's own, not 200.
       let code = cfg.status_code === undefined && req.error ? req.error.status : fixedStatus;
@@ -93,7 +108,8 @@ export const staticResponseModule = defineModule({
       }
       // Caddy's default for a body without a type: JSON if it is JSON, else plain text.
       const text = staticBody ?? body.render(req);
-      if (!hasType && !res.hasHeader('content-type')) res.setHeader('content-type', (staticBody ? staticIsJson : isJson(text as string)) ? JSON_TYPE : TEXT_TYPE);
+      if (!hasType && !res.hasHeader('content-type'))
+        res.setHeader('content-type', (staticBody ? staticIsJson : isJson(text as string)) ? JSON_TYPE : TEXT_TYPE);
       // Set, not left to Node: its HTTP/1.1 writer drops it for HEAD and its h2 writer never sets
       // it, yet HEAD carries the fields the GET would (RFC 9110 §9.3.2), as Caddy's does.
       if (hasContentLength(code, req.isConnect)) res.setHeader('content-length', staticLength ?? Buffer.byteLength(text as string));

@@ -15,10 +15,14 @@ export const subrouteModule = defineModule({
       .meta({ description: "Routes to run, in order, as a server's; unmatched requests go on to the next handler.", default: [] }),
     errors: z
       .strictObject({
-        routes: z.array(z.unknown().meta({ title: 'route' })).describe('Error routes, with `{http.error.status_code}` and `{http.error.message}`.'),
+        routes: z
+          .array(z.unknown().meta({ title: 'route' }))
+          .describe('Error routes, with `{http.error.status_code}` and `{http.error.message}`.'),
       })
       .optional()
-      .describe("Handles errors raised in `routes`; unanswered, the error's status is sent. Unset: errors go to the enclosing error routes."),
+      .describe(
+        "Handles errors raised in `routes`; unanswered, the error's status is sent. Unset: errors go to the enclosing error routes.",
+      ),
   }),
   async provision(cfg, ctx): Promise<Middleware> {
     const routes = await ctx.compileRoutes((cfg.routes ?? []) as RouteInput[], `${ctx.path}.routes`);

@@ -26,7 +26,9 @@ export const headerMatcher = defineModule({
     z
       .array(z.string())
       .nullable()
-      .describe('Values, one of which must match (`*` wildcards at either end); `[]`: the field must be present, `null`: absent. Field names are case-insensitive.'),
+      .describe(
+        'Values, one of which must match (`*` wildcards at either end); `[]`: the field must be present, `null`: absent. Field names are case-insensitive.',
+      ),
   ),
   provision(fields): Matcher {
     const checks = Object.entries(fields).map(([name, values]) => {

@@ -6,7 +6,9 @@ import type { Matcher } from '../types.js';
 export const hostMatcher = defineModule({
   id: 'http.matchers.host',
   description: 'Matches the request host; "*.example.com" matches one label.',
-  config: z.array(z.string().min(1)).describe('Host names (without port), case-insensitive; `*` stands for one label (`*.example.com`). Any one may match.'),
+  config: z
+    .array(z.string().min(1))
+    .describe('Host names (without port), case-insensitive; `*` stands for one label (`*.example.com`). Any one may match.'),
   provision(hosts): Matcher {
     const exact = new Set<string>();
     const wild: string[][] = [];

@@ -11,7 +11,9 @@ export const notMatcher = defineModule({
   config: z
     .array(z.unknown().meta({ title: 'matcherSet' }))
     .min(1)
-    .describe('Matcher sets (objects of matchers, AND-ed), OR-ed, then negated; an empty set `{}` matches everything, so its negation nothing.'),
+    .describe(
+      'Matcher sets (objects of matchers, AND-ed), OR-ed, then negated; an empty set `{}` matches everything, so its negation nothing.',
+    ),
   async provision(sets, ctx): Promise<Matcher> {
     const compiled: Matcher[] = [];
     let always = false;

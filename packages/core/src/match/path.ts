@@ -62,7 +62,9 @@ export const pathMatcher = defineModule({
   description: 'Matches the request path against exact, prefix, suffix, substring or glob patterns.',
   config: z
     .array(z.string())
-    .describe('Path patterns, case-insensitive, matched against the cleaned path: exact, `/prefix*`, `*suffix`, `*substring*`, or a glob (`*` within one segment). Any one may match.'),
+    .describe(
+      'Path patterns, case-insensitive, matched against the cleaned path: exact, `/prefix*`, `*suffix`, `*substring*`, or a glob (`*` within one segment). Any one may match.',
+    ),
   provision(patterns): Matcher {
     const tests = patterns.map(compilePattern);
     if (tests.length === 1) {

@@ -6,13 +6,17 @@ import { compileRegexp } from '../regexp.js';
 import { cleanPath } from './path.js';
 
 export const regexpConfig = z.strictObject({
-  pattern: z.string().describe(
-    "Regular expression to match, unanchored (use `^` and `$`). RE2 syntax, as Caddy's (Go's): `(?P<name>…)` or `(?<name>…)` groups, `(?i)` flags, no lookaround or backreferences; matched in linear time.",
-  ),
+  pattern: z
+    .string()
+    .describe(
+      "Regular expression to match, unanchored (use `^` and `$`). RE2 syntax, as Caddy's (Go's): `(?P<name>…)` or `(?<name>…)` groups, `(?i)` flags, no lookaround or backreferences; matched in linear time.",
+    ),
   name: z
     .string()
     .optional()
-    .describe('Name for the captures: `{http.regexp.NAME.1}`, `{http.regexp.NAME.GROUP}`. Unset: `{http.regexp.1}`, `{http.regexp.GROUP}`.'),
+    .describe(
+      'Name for the captures: `{http.regexp.NAME.1}`, `{http.regexp.NAME.GROUP}`. Unset: `{http.regexp.1}`, `{http.regexp.GROUP}`.',
+    ),
 });
 
 /**
@@ -20,7 +24,11 @@ export const regexpConfig = z.strictObject({
  * `{http.regexp.NAME.N}` / `{http.regexp.NAME.GROUP}`. A bad pattern is a config error at
  * `path` (default: the module being provisioned).
  */
-export function captureMatcher(config: z.output<typeof regexpConfig>, subject: (req: FerryRequest) => string | undefined, path?: string): Matcher {
+export function captureMatcher(
+  config: z.output<typeof regexpConfig>,
+  subject: (req: FerryRequest) => string | undefined,
+  path?: string,
+): Matcher {
   const re = compileRegexp(config.pattern, path);
   const prefix = config.name ? `${config.name}.` : '';
   // Placeholder keys built once, not per request.

@@ -14,8 +14,13 @@ export const protocolMatcher = defineModule({
   description: 'Matches the protocol: http, https, grpc, http/1.0, http/1.1, http/2, http/3 (suffix + for or newer).',
   config: z
     .string()
-    .regex(/^(https?|grpc|http\/(1\.0|1\.1|2|3)\+?)$/, 'expected http, https, grpc, or http/1.0, http/1.1, http/2, http/3 (optionally with +)')
-    .describe('`http`, `https`, `grpc` (Content-Type `application/grpc…`), or `http/1.0`, `http/1.1`, `http/2`, `http/3`; a trailing `+` also matches newer versions.'),
+    .regex(
+      /^(https?|grpc|http\/(1\.0|1\.1|2|3)\+?)$/,
+      'expected http, https, grpc, or http/1.0, http/1.1, http/2, http/3 (optionally with +)',
+    )
+    .describe(
+      '`http`, `https`, `grpc` (Content-Type `application/grpc…`), or `http/1.0`, `http/1.1`, `http/2`, `http/3`; a trailing `+` also matches newer versions.',
+    ),
   provision(proto): Matcher {
     if (proto === 'http') return (req) => !req.secure;
     if (proto === 'https') return (req) => req.secure;

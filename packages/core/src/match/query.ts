@@ -12,7 +12,9 @@ export const queryMatcher = defineModule({
   config: z
     .record(
       z.string().meta({ title: 'key' }),
-      z.array(z.string()).describe('Values, one of which the parameter must have (exact); `"*"` matches any value, but the key must be there.'),
+      z
+        .array(z.string())
+        .describe('Values, one of which the parameter must have (exact); `"*"` matches any value, but the key must be there.'),
     )
     .describe('Every key listed must match; an empty `{}` matches requests without a query string.'),
   provision(fields): Matcher {

@@ -22,7 +22,10 @@ export const remoteIpMatcher = defineModule({
   id: 'http.matchers.remote_ip',
   description: "Matches the connection's remote address against IPs and CIDR ranges.",
   config: z.strictObject({
-    ranges: z.array(z.string()).min(1).describe('IP addresses and CIDR ranges (`10.0.0.0/8`, `::1`); an IPv4 client on a dual-stack socket is matched as IPv4.'),
+    ranges: z
+      .array(z.string())
+      .min(1)
+      .describe('IP addresses and CIDR ranges (`10.0.0.0/8`, `::1`); an IPv4 client on a dual-stack socket is matched as IPv4.'),
   }),
   provision({ ranges }): Matcher {
     const list = new BlockList();

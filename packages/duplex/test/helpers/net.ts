@@ -15,8 +15,6 @@ import { selfSigned } from '@ferry/test-kit/certs';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
 export { defer, deferred };
 
-
-
 /** Rejects after `ms` with a message naming what was awaited. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -97,7 +95,11 @@ export function h1Exchange(url: string, path = '/', headers: OutgoingHttpHeaders
  * stream as fetch or a browser does — RST_STREAM(CANCEL), through the request's AbortSignal. (Node's
  * `stream.close(CANCEL)` is no abort: it half-closes first, so the peer sees a complete body.)
  */
-export function h2Exchange(session: ClientHttp2Session, path = '/', headers: OutgoingHttpHeaders = {}): Exchange & { stream: ClientHttp2Stream } {
+export function h2Exchange(
+  session: ClientHttp2Session,
+  path = '/',
+  headers: OutgoingHttpHeaders = {},
+): Exchange & { stream: ClientHttp2Stream } {
   const ac = new AbortController();
   const stream = session.request({ ':method': 'POST', ':path': path, ...headers }, { endStream: false, signal: ac.signal });
   stream.on('error', () => {});
@@ -129,7 +131,10 @@ export interface PingPongOptions {
  * k−1 has arrived. A server that reads the whole body before it answers deadlocks here, so the
  * deadline turns that into a failure that names the round. Resolves with the elapsed milliseconds.
  */
-export async function pingPong(ex: Exchange, { rounds = 1000, deadlineMs = 10_000, expected = (k) => `ping ${k}` }: PingPongOptions = {}): Promise<number> {
+export async function pingPong(
+  ex: Exchange,
+  { rounds = 1000, deadlineMs = 10_000, expected = (k) => `ping ${k}` }: PingPongOptions = {},
+): Promise<number> {
   const start = performance.now();
   let k = 0;
   const done = deferred<void>();
@@ -149,7 +154,8 @@ export async function pingPong(ex: Exchange, { rounds = 1000, deadlineMs = 10_00
         while ((nl = buf.indexOf('\n')) !== -1) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
-          if (line !== expected(k)) return done.reject(new Error(`round ${k}: expected ${JSON.stringify(expected(k))}, got ${JSON.stringify(line)}`));
+          if (line !== expected(k))
+            return done.reject(new Error(`round ${k}: expected ${JSON.stringify(expected(k))}, got ${JSON.stringify(line)}`));
           if (++k === rounds) {
             ex.end();
             return done.resolve();
@@ -171,7 +177,14 @@ export async function pingPong(ex: Exchange, { rounds = 1000, deadlineMs = 10_00
 }
 
 /** A raw TCP connection to a Ferry server, every byte it receives kept in order. */
-export async function rawSocket(url: string): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void>; waitFor: (test: (all: Buffer) => boolean, ms?: number) => Promise<Buffer> }> {
+export async function rawSocket(
+  url: string,
+): Promise<{
+  socket: Socket;
+  received: () => Buffer;
+  closed: Promise<void>;
+  waitFor: (test: (all: Buffer) => boolean, ms?: number) => Promise<Buffer>;
+}> {
   const { hostname, port } = new URL(url);
   const socket = netConnect(Number(port), hostname);
   socket.on('error', () => {});

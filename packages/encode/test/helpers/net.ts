@@ -14,7 +14,6 @@ import { selfSigned } from '@ferry/test-kit/certs';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
 export { defer, deferred };
 
-
 /**
  * `await once(res, 'drain')`, typed: @types/node 20's `once` takes only an EventEmitter or an
  * EventTarget, and a ResponseWriter is typed as neither. Rejects when `signal` aborts.
@@ -22,7 +21,6 @@ export { defer, deferred };
 export function drain(res: ResponseWriter, signal?: AbortSignal): Promise<unknown[]> {
   return once(res as unknown as EventEmitter, 'drain', signal ? { signal } : {});
 }
-
 
 /** The self-signed certificate: the server's pair, and the CA a client trusts. */
 export function certificates() {
@@ -86,7 +84,11 @@ export function h1Request(url: string, path: string, options: RequestOptions & {
 }
 
 /** One HTTP/1.1 request; resolves with the response as soon as its head arrives. */
-export async function h1Response(url: string, path: string, options: RequestOptions & { body?: string | Buffer } = {}): Promise<IncomingMessage> {
+export async function h1Response(
+  url: string,
+  path: string,
+  options: RequestOptions & { body?: string | Buffer } = {},
+): Promise<IncomingMessage> {
   const [res] = (await once(h1Request(url, path, options), 'response')) as [IncomingMessage];
   return res;
 }

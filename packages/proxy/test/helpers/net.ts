@@ -25,8 +25,6 @@ import { selfSigned } from '@ferry/test-kit/certs';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
 export { defer, deferred };
 
-
-
 /**
  * Resolves once `test()` holds, checked on a short poll: for state that settles on the far side
  * of a socket (a health checker's verdict, a server's bookkeeping) with no event to await.
@@ -79,10 +77,7 @@ export interface Upstream {
 }
 
 /** A node:http upstream on 127.0.0.1; without a handler it answers 200 with its own name. */
-export async function httpUpstream(
-  name: string,
-  handler?: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<Upstream> {
+export async function httpUpstream(name: string, handler?: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
   const seen: IncomingMessage[] = [];
   const server = createHttpServer((req, res) => {
     seen.push(req);
