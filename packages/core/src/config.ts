@@ -41,41 +41,33 @@ export const serverSchema = z.strictObject({
         'HTTP versions to serve: `h1`, `h2` (only with TLS), `h2c` (cleartext HTTP/2 by prior knowledge). `h3` is not supported.',
       default: ['h1', 'h2'],
     }),
-  routes: routeList()
-    .optional()
-    .meta({
-      description: 'The routes every request runs through, in order; a request none answers gets an empty 200 (as in Caddy).',
-      default: [],
-    }),
+  routes: routeList().optional().meta({
+    description: 'The routes every request runs through, in order; a request none answers gets an empty 200 (as in Caddy).',
+    default: [],
+  }),
   errors: z
     .strictObject({ routes: routeList().describe('Error routes, with `{http.error.status_code}` and `{http.error.message}`.') })
     .optional()
     .describe(
       "Handles errors raised by `routes`; unanswered, the error's status is sent with an empty body. Unset: the status and a short plain-text body.",
     ),
-  read_timeout: duration()
-    .optional()
-    .meta({
-      description: 'How long an HTTP/1.1 client may take to send a whole request, header and body; 0 means no limit.',
-      default: '0s',
-    }),
+  read_timeout: duration().optional().meta({
+    description: 'How long an HTTP/1.1 client may take to send a whole request, header and body; 0 means no limit.',
+    default: '0s',
+  }),
   read_header_timeout: duration().optional().meta({
     description: 'How long a client may take to send the request header (HTTP/1.1); when set, it bounds the TLS handshake too (else 2m).',
     default: '1m',
   }),
-  write_timeout: duration()
-    .optional()
-    .meta({
-      description:
-        'How long a response may take, from the request header read to its last byte written; an unfinished one is aborted. 0 means no limit.',
-      default: '0s',
-    }),
-  idle_timeout: duration()
-    .optional()
-    .meta({
-      description: 'How long an idle keep-alive connection (HTTP/1.1) or a session without streams (HTTP/2) is kept open.',
-      default: '5m',
-    }),
+  write_timeout: duration().optional().meta({
+    description:
+      'How long a response may take, from the request header read to its last byte written; an unfinished one is aborted. 0 means no limit.',
+    default: '0s',
+  }),
+  idle_timeout: duration().optional().meta({
+    description: 'How long an idle keep-alive connection (HTTP/1.1) or a session without streams (HTTP/2) is kept open.',
+    default: '5m',
+  }),
   max_header_bytes: z
     .number()
     .int()
@@ -95,13 +87,10 @@ export const serverSchema = z.strictObject({
         'Most streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Ferry only: Caddy has it fixed at 250. Without a bound one connection opens thousands of streams, each holding memory and an upstream connection.',
       default: DEFAULT_MAX_CONCURRENT_STREAMS,
     }),
-  enable_full_duplex: z
-    .boolean()
-    .optional()
-    .meta({
-      description: 'Let handlers write the response while an HTTP/1.1 request body is still arriving (HTTP/2 always can).',
-      default: false,
-    }),
+  enable_full_duplex: z.boolean().optional().meta({
+    description: 'Let handlers write the response while an HTTP/1.1 request body is still arriving (HTTP/2 always can).',
+    default: false,
+  }),
   logs: z
     .strictObject({})
     .optional()
@@ -126,13 +115,10 @@ export const serverSchema = z.strictObject({
     .describe('Serve HTTPS (certificates chosen by SNI). Unset: plain HTTP.'),
   automatic_https: z
     .strictObject({
-      disable: z
-        .boolean()
-        .optional()
-        .meta({
-          description: 'Silences the warning that Caddy would serve this server with automatic HTTPS (Ferry obtains no certificates).',
-          default: false,
-        }),
+      disable: z.boolean().optional().meta({
+        description: 'Silences the warning that Caddy would serve this server with automatic HTTPS (Ferry obtains no certificates).',
+        default: false,
+      }),
       disable_redirects: z.boolean().optional().describe('Accepted for Caddy configs; no effect: Ferry adds no HTTP-to-HTTPS redirects.'),
       disable_certificates: z.boolean().optional().describe('Accepted for Caddy configs; no effect: Ferry obtains no certificates.'),
       skip: z.array(z.string()).optional().describe('Accepted for Caddy configs; no effect.'),

@@ -66,12 +66,10 @@ const selectionPolicy: z.ZodType<Policy, Policy> = z.lazy(() =>
       .string()
       .optional()
       .describe('`cookie`: HMAC-SHA256 secret for the cookie value. Unset: a plain SHA-256 of the upstream address.'),
-    fallback: selectionPolicy
-      .optional()
-      .meta({
-        description: '`header`, `cookie`: the policy for a request without the field, or without a cookie naming an available upstream.',
-        default: { policy: 'random' },
-      }),
+    fallback: selectionPolicy.optional().meta({
+      description: '`header`, `cookie`: the policy for a request without the field, or without a cookie naming an available upstream.',
+      default: { policy: 'random' },
+    }),
   }),
 );
 
@@ -110,22 +108,15 @@ const config = z.strictObject({
       selection_policy: selectionPolicy
         .optional()
         .meta({ description: 'How to choose among the available upstreams.', default: { policy: 'random' } }),
-      retries: z
-        .number()
-        .int()
-        .min(0)
-        .optional()
-        .meta({
-          description:
-            'Times to retry a failed request with another upstream: any request after a dial failure, a bodyless GET or HEAD after others; 0: none.',
-          default: 0,
-        }),
-      try_duration: duration()
-        .optional()
-        .meta({
-          description: 'How long to keep retrying and waiting for an available upstream; 0 turns it off (only `retries` count).',
-          default: '0s',
-        }),
+      retries: z.number().int().min(0).optional().meta({
+        description:
+          'Times to retry a failed request with another upstream: any request after a dial failure, a bodyless GET or HEAD after others; 0: none.',
+        default: 0,
+      }),
+      try_duration: duration().optional().meta({
+        description: 'How long to keep retrying and waiting for an available upstream; 0 turns it off (only `retries` count).',
+        default: '0s',
+      }),
       try_interval: duration()
         .optional()
         .meta({ description: 'Wait before each retry, and between looks for an available upstream.', default: '250ms' }),
@@ -181,12 +172,10 @@ const config = z.strictObject({
         .describe('Probe each upstream in the background (upstreams whose dial holds placeholders are not probed). Unset: no probes.'),
       passive: z
         .strictObject({
-          fail_duration: duration()
-            .optional()
-            .meta({
-              description: 'How long a failed request counts against its upstream; more than 0 turns passive checks on.',
-              default: '0s',
-            }),
+          fail_duration: duration().optional().meta({
+            description: 'How long a failed request counts against its upstream; more than 0 turns passive checks on.',
+            default: '0s',
+          }),
           max_fails: z
             .number()
             .int()
@@ -221,18 +210,14 @@ const config = z.strictObject({
         'How often to flush buffered response bytes to the client; `-1`: after every write, 0: not periodically. Event streams and responses without Content-Length flush at once.',
       default: '0s',
     }),
-  stream_timeout: duration()
-    .optional()
-    .meta({
-      description: 'Close upgraded connections (WebSocket, other Upgrades, RFC 8441 CONNECT) this long after they start; 0: never.',
-      default: '0s',
-    }),
-  stream_close_delay: duration()
-    .optional()
-    .meta({
-      description: 'When the server stops, keep upgraded connections open this long before closing them (WebSockets with a 1001 close).',
-      default: '0s',
-    }),
+  stream_timeout: duration().optional().meta({
+    description: 'Close upgraded connections (WebSocket, other Upgrades, RFC 8441 CONNECT) this long after they start; 0: never.',
+    default: '0s',
+  }),
+  stream_close_delay: duration().optional().meta({
+    description: 'When the server stops, keep upgraded connections open this long before closing them (WebSockets with a 1001 close).',
+    default: '0s',
+  }),
   trusted_proxies: z.array(z.string()).optional().meta({
     description:
       'IPs and CIDR ranges of proxies in front: from them X-Forwarded-For/-Proto/-Host are extended, not replaced, and `client_ip_hash` looks past them.',

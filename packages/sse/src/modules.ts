@@ -86,13 +86,10 @@ const subscribeConfig = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: 'Bytes held for a slow subscriber before `slow_client` applies (1 MiB).', default: 1048576 }),
-  slow_client: z
-    .enum(['drop_oldest', 'disconnect'])
-    .optional()
-    .meta({
-      description: "When a subscriber's queue is full: `drop_oldest` drops its oldest queued event, `disconnect` ends its stream.",
-      default: 'drop_oldest',
-    }),
+  slow_client: z.enum(['drop_oldest', 'disconnect']).optional().meta({
+    description: "When a subscriber's queue is full: `drop_oldest` drops its oldest queued event, `disconnect` ends its stream.",
+    default: 'drop_oldest',
+  }),
   max_subscriptions_per_connection: z.number().int().min(1).default(100).meta({
     description:
       "Event streams one connection may hold open at once (counted over all `sse` handlers of the app); one more gets 429. A browser puts every tab of an origin on one h2 connection, one stream per EventSource: 100 leaves room for dozens of tabs, and for ordinary requests beside them under h2's concurrent-stream limit. An HTTP/1.1 connection carries one stream at a time.",

@@ -12,13 +12,10 @@ const config = z.strictObject({
   response: z
     .strictObject({
       ...headerOpsShape,
-      deferred: z
-        .boolean()
-        .optional()
-        .meta({
-          description: 'Apply the ops just before the response header is sent, seeing the fields later handlers set.',
-          default: false,
-        }),
+      deferred: z.boolean().optional().meta({
+        description: 'Apply the ops just before the response header is sent, seeing the fields later handlers set.',
+        default: false,
+      }),
       require: responseMatcherSchema
         .optional()
         .describe('Apply the ops only to responses this matches (implies `deferred`). Unset: every response.'),

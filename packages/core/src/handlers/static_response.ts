@@ -26,13 +26,10 @@ const config = z.strictObject({
     .boolean()
     .optional()
     .meta({ description: 'Close the connection after the response (`Connection: close`, HTTP/1.1).', default: false }),
-  abort: z
-    .boolean()
-    .optional()
-    .meta({
-      description: 'Abort the connection (or reset the HTTP/2 stream) without a response; the other options are ignored.',
-      default: false,
-    }),
+  abort: z.boolean().optional().meta({
+    description: 'Abort the connection (or reset the HTTP/2 stream) without a response; the other options are ignored.',
+    default: false,
+  }),
 });
 
 const JSON_TYPE = 'application/json';

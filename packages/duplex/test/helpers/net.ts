@@ -177,9 +177,7 @@ export async function pingPong(
 }
 
 /** A raw TCP connection to a Ferry server, every byte it receives kept in order. */
-export async function rawSocket(
-  url: string,
-): Promise<{
+export async function rawSocket(url: string): Promise<{
   socket: Socket;
   received: () => Buffer;
   closed: Promise<void>;
