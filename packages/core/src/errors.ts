@@ -7,6 +7,8 @@ import { STATUS_CODES } from 'node:http';
 const HTTP_ERROR = Symbol.for('ferry.HttpError');
 
 export class HttpError extends Error {
+  /** `FERRY_ERR_HTTP`: catch by code across copies of @ferry/core (docs/errors.md). */
+  readonly code = 'FERRY_ERR_HTTP';
   readonly status: number;
   /** Whether `message` may be shown to the client. True when a message was given explicitly. */
   readonly expose: boolean;
@@ -41,6 +43,8 @@ export interface ConfigIssue {
 
 /** A configuration that cannot run. `issues` lists every problem found, each with its JSON path. */
 export class ConfigError extends Error {
+  /** `FERRY_ERR_CONFIG` (docs/errors.md). */
+  readonly code = 'FERRY_ERR_CONFIG';
   readonly issues: ConfigIssue[];
 
   constructor(issues: ConfigIssue[]) {

@@ -17,6 +17,8 @@ export enum Arrival {
 
 /** Why `req.signal` aborted: the client closed the connection or reset the stream. */
 export class ClientGoneError extends Error {
+  /** `FERRY_ERR_CLIENT_GONE` (docs/errors.md). */
+  readonly code = 'FERRY_ERR_CLIENT_GONE';
   constructor() {
     super('client closed the connection before the response completed');
     this.name = 'ClientGoneError';

@@ -5,7 +5,8 @@ import type { ResponseWriter } from '@ferry/core';
 
 /** Connection takeover asked for where the protocol has none (h2, h2c, or a plain request). */
 export class TakeoverUnavailableError extends Error {
-  readonly code = 'FERRY_TAKEOVER_UNAVAILABLE';
+  /** `FERRY_ERR_TAKEOVER_UNAVAILABLE` (docs/errors.md); `FERRY_TAKEOVER_UNAVAILABLE` before 0.2. */
+  readonly code = 'FERRY_ERR_TAKEOVER_UNAVAILABLE';
   constructor(why: string) {
     super(why);
     this.name = 'TakeoverUnavailableError';

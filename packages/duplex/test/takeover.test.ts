@@ -154,7 +154,7 @@ describe('switchProtocols where there is no connection to take over', () => {
     const { tls, ca } = certificates();
     const server = await attemptServer(proto === 'h2' ? { tls, protocols: ['h1', 'h2'] } : { protocols: ['h1', 'h2c'] });
     const r = await h2Attempt(server.url, proto === 'h2' ? ca : undefined);
-    expect(r).toMatchObject({ can: false, hijack: 'undefined', threw: true, isTakeoverError: true, code: 'FERRY_TAKEOVER_UNAVAILABLE' });
+    expect(r).toMatchObject({ can: false, hijack: 'undefined', threw: true, isTakeoverError: true, code: 'FERRY_ERR_TAKEOVER_UNAVAILABLE' });
     expect(r.message).toMatch(/HTTP\/2/);
     expect(r.message).toMatch(/duplex\(\)/);
   });
