@@ -13,6 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { isServed, observeRequest, requestMetrics, type RequestMetrics } from './request_metrics.js';
 import { KeptState } from './kept.js';
@@ -173,7 +174,7 @@ export class FerryServer {
   #active = 0;
   #drained: (() => void) | undefined;
   #sessions = new Set<Http2Session>();
-  #hijacked = new Set<Socket>();
+  #hijacked = new Set<Duplex>();
   /** Every accepted TCP connection, so a stop can end even those that never sent a request. */
   #sockets = new Set<Socket>();
   #accessLog: Logger | undefined;
@@ -572,7 +573,7 @@ export class FerryServer {
     const req = new FerryRequest(raw, res, protocol, secure, arrival);
     // Before any matcher: one interpretation of the target for routes, placeholders and upstreams.
     if (!adoptTarget(req)) {
-      if (res instanceof Http1Writer) res.shouldKeepAlive = false;
+      res.closeAfterResponse();
       writeErrorResponse(res, new HttpError(400, 'malformed request target'));
       return;
     }
@@ -594,8 +595,8 @@ export class FerryServer {
       };
     }
     res.once('close', onClose);
-    if (res.hijack !== undefined) this.#trackTakeover(res as Http1Writer, onClose);
-    if (this.#stoppingNow && res instanceof Http1Writer) res.shouldKeepAlive = false;
+    if (res.hijack !== undefined) this.#trackTakeover(res, onClose);
+    if (this.#stoppingNow) res.closeAfterResponse();
     if (this.#writeTimeout > 0) {
       const t = setTimeout(() => {
         if (!res.writableFinished) res.destroy();
@@ -620,20 +621,17 @@ export class FerryServer {
   }
 
   /** A taken-over connection leaves the request count at once; its socket stays tracked until it closes. */
-  #trackTakeover(res: Http1Writer, onClose: () => void): void {
-    const hijack = res.hijack!;
-    res.hijack = () => {
-      const socket = hijack() as Socket;
-      this.#hijacked.add(socket);
-      socket.once('close', () => {
-        this.#hijacked.delete(socket);
+  #trackTakeover(res: ResponseWriter, onClose: () => void): void {
+    res.onHijack((conn) => {
+      this.#hijacked.add(conn);
+      conn.once('close', () => {
+        this.#hijacked.delete(conn);
         this.#hijackedGone?.();
       });
       // The response will never 'close' now (its socket was detached): settle it here.
       res.removeListener('close', onClose);
       onClose();
-      return socket;
-    };
+    });
   }
 
   #requestMetrics(gen: Generation): RequestMetrics | null {
@@ -749,7 +747,7 @@ async function handleError(
       'handler error',
     );
   else logger.debug({ method: req.method, uri: req.url, status: he.status, msg: he.message }, 'handler error');
-  if (res.headersSent || (res instanceof Http1Writer && res.hijacked)) {
+  if (res.headersSent || res.hijacked) {
     // Too late for an error page: abort, so the client never mistakes a cut response for a whole one.
     if (!res.writableEnded) res.destroy();
     return;
@@ -784,7 +782,7 @@ export function writeErrorResponse(res: ResponseWriter, he: HttpError): void {
 /** After the chain: a response nobody wrote is Caddy's empty 200; a CONNECT nobody handled is 501. */
 function finishResponse(req: FerryRequest, res: ResponseWriter): void {
   if (res.writableEnded || res.destroyed) return;
-  if (res instanceof Http1Writer && res.hijacked) return;
+  if (res.hijacked) return;
   if (!res.headersSent && req.isConnect) {
     res.statusCode = 501;
     res.end();

@@ -62,6 +62,20 @@ export interface ResponseWriter {
    * Bytes already read from the socket come first in the returned stream.
    */
   readonly hijack?: () => Duplex;
+  /** True once a handler took the connection over (`hijack`); always false where there is none (h2). */
+  readonly hijacked: boolean;
+  /**
+   * Calls `listener` with the connection when a handler takes it over, after its buffered bytes
+   * were put back and before `hijack` returns. The response never emits 'close' after that: the
+   * server settles the request here instead. Never called where there is no `hijack`.
+   */
+  onHijack(listener: (conn: Duplex) => void): void;
+  /**
+   * Closes the connection once this response is sent (HTTP/1.1 `Connection: close`): a request the
+   * server could not make sense of, or a server that is stopping. A no-op on h2, where the session's
+   * GOAWAY does that.
+   */
+  closeAfterResponse(): void;
 
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;

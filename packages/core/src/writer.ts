@@ -77,6 +77,8 @@ function checkInformational(status: number): void {
 export class Http1Writer extends ServerResponse<IncomingMessage> implements ResponseWriter {
   #fullDuplex = false;
   #hijacked = false;
+  /** Who is told of a takeover (the server, to stop counting the request); set only where `hijack` is. */
+  #onHijack: ((conn: Duplex) => void)[] | undefined;
   /** Set for Upgrade and CONNECT requests, which Node hands over with the socket. */
   declare hijack?: () => Duplex;
 
@@ -91,6 +93,14 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   /** True once a handler took the connection over. */
   get hijacked(): boolean {
     return this.#hijacked;
+  }
+
+  onHijack(listener: (conn: Duplex) => void): void {
+    (this.#onHijack ??= []).push(listener);
+  }
+
+  closeAfterResponse(): void {
+    this.shouldKeepAlive = false;
   }
 
   flush(): void {
@@ -166,6 +176,7 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
       // Node's HTTP server gives each socket an own setEncoding that throws (it guards HTTP
       // framing) and never takes it back after an upgrade: the new protocol may use it.
       if (Object.hasOwn(socket, 'setEncoding')) delete (socket as { setEncoding?: unknown }).setEncoding;
+      if (this.#onHijack) for (const listener of this.#onHijack) listener(socket);
       return socket;
     };
   }
@@ -190,6 +201,18 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   }
 
   declare readonly hijack?: () => Duplex;
+
+  get hijacked(): boolean {
+    return false;
+  }
+
+  onHijack(): void {
+    // No connection to take over on h2: nothing will ever be reported.
+  }
+
+  closeAfterResponse(): void {
+    // The stream ends with the response; closing the connection is the session's GOAWAY.
+  }
 
   // The compat response lacks these two; they are defined on the prototype below.
   declare readonly writableNeedDrain: boolean;
@@ -329,6 +352,15 @@ export class ResponseWriterWrapper implements ResponseWriter {
   }
   get hijack(): (() => Duplex) | undefined {
     return this.inner.hijack;
+  }
+  get hijacked(): boolean {
+    return this.inner.hijacked;
+  }
+  onHijack(listener: (conn: Duplex) => void): void {
+    this.inner.onHijack(listener);
+  }
+  closeAfterResponse(): void {
+    this.inner.closeAfterResponse();
   }
 
   setHeader(name: string, value: number | string | readonly string[]): this {
