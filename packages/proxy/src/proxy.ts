@@ -3,12 +3,9 @@ import {
   compileHeaderOps,
   compileRegexp,
   defineModule,
-  duration,
-  headerOpsSchema,
   HttpError,
   moduleFactory,
   recordTarget,
-  z,
   type FerryRequest,
   type Middleware,
   type ResponseWriter,
@@ -19,253 +16,12 @@ import { addVia, endToEnd, requestEndToEnd, type HeaderRecord } from './hop.js';
 import { createSelector, type SelectionConfig } from './selection.js';
 import { createTransport, MidBodyError, type OutRequest, type ResponseSink } from './transport.js';
 import { proxyMetrics } from './metrics.js';
+import { reverseProxySchema } from './schema.js';
 import { proxyUpgrade, upgradeCarriesBody } from './upgrade.js';
 import { Upstream, type PassiveHealth } from './upstream.js';
 
 /** Upstreams made from dials with placeholders that are kept (with their pools) at once. */
 const DYNAMIC_UPSTREAMS = 1024;
-
-const policyNames = [
-  'random',
-  'round_robin',
-  'weighted_round_robin',
-  'least_conn',
-  'first',
-  'ip_hash',
-  'client_ip_hash',
-  'uri_hash',
-  'header',
-  'cookie',
-] as const;
-
-type Policy = {
-  policy: (typeof policyNames)[number];
-  weights?: number[];
-  field?: string;
-  name?: string;
-  secret?: string;
-  fallback?: Policy;
-};
-// Input typed too (z.ZodType's defaults to unknown), so reverseProxy({ loadBalancing: { selectionPolicy } }) is checked.
-const selectionPolicy: z.ZodType<Policy, Policy> = z.lazy(() =>
-  z.strictObject({
-    policy: z
-      .enum(policyNames)
-      .describe('The policy; the hash policies use rendezvous hashing, so removing an upstream moves only its keys.'),
-    weights: z
-      .array(z.number().int().min(0))
-      .optional()
-      .describe('`weighted_round_robin`: one weight per upstream, in order. Unset: 1 each.'),
-    field: z.string().min(1).optional().describe('`header` (required there): the request header field whose value is hashed.'),
-    name: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: '`cookie`: name of the cookie that pins a client to an upstream.', default: 'lb' }),
-    secret: z
-      .string()
-      .optional()
-      .describe('`cookie`: HMAC-SHA256 secret for the cookie value. Unset: a plain SHA-256 of the upstream address.'),
-    fallback: selectionPolicy.optional().meta({
-      description: '`header`, `cookie`: the policy for a request without the field, or without a cookie naming an available upstream.',
-      default: { policy: 'random' },
-    }),
-  }),
-);
-
-/** `host:port`, checked here when it holds no placeholder, so the error carries the dial's own path. */
-const dialAddress = z
-  .string()
-  .min(1)
-  .superRefine((dial, ctx) => {
-    if (dial.includes('{')) return;
-    try {
-      new Upstream(dial);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  });
-
-const config = z.strictObject({
-  upstreams: z
-    .array(
-      z.strictObject({
-        dial: dialAddress.describe(
-          'Address of the upstream, `host:port`; placeholders allowed (resolved per request; such upstreams get no active checks).',
-        ),
-        max_requests: z
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('Most requests in flight to this upstream at once; while full, it is not chosen. Unset: no limit.'),
-      }),
-    )
-    .min(1)
-    .describe('The backends to proxy to.'),
-  load_balancing: z
-    .strictObject({
-      selection_policy: selectionPolicy
-        .optional()
-        .meta({ description: 'How to choose among the available upstreams.', default: { policy: 'random' } }),
-      retries: z.number().int().min(0).optional().meta({
-        description:
-          'Times to retry a failed request with another upstream: any request after a dial failure, a bodyless GET or HEAD after others; 0: none.',
-        default: 0,
-      }),
-      try_duration: duration().optional().meta({
-        description: 'How long to keep retrying and waiting for an available upstream; 0 turns it off (only `retries` count).',
-        default: '0s',
-      }),
-      try_interval: duration()
-        .optional()
-        .meta({ description: 'Wait before each retry, and between looks for an available upstream.', default: '250ms' }),
-    })
-    .optional()
-    .describe('How an upstream is chosen, and when a failed request is retried.'),
-  health_checks: z
-    .strictObject({
-      active: z
-        .strictObject({
-          uri: z.string().optional().describe('Path and query to request. Unset: `path`, else `/`.'),
-          path: z.string().optional().describe('Path to request (deprecated in Caddy: use `uri`).'),
-          port: z
-            .number()
-            .int()
-            .min(1)
-            .max(65535)
-            .optional()
-            .describe("Port to probe instead of the upstream's own. Unset: the upstream's port."),
-          headers: z
-            .record(z.string().meta({ title: 'field' }), z.array(z.string()))
-            .optional()
-            .describe('Header fields to send with each probe (no placeholders).'),
-          interval: duration().optional().meta({ description: 'Time between probes of each upstream.', default: '30s' }),
-          timeout: duration()
-            .optional()
-            .meta({ description: "How long to wait for a probe's response; longer counts as a failure.", default: '5s' }),
-          expect_status: z
-            .number()
-            .int()
-            .optional()
-            .meta({ description: 'Status a healthy upstream answers; a single digit matches its class (`2` is any 2xx).', default: 2 }),
-          expect_body: z
-            .string()
-            .optional()
-            .describe(
-              "Regular expression (RE2 syntax, as Caddy's) the body (its first 64 KiB or so) must match, in linear time. Unset: any body.",
-            ),
-          passes: z
-            .number()
-            .int()
-            .min(1)
-            .optional()
-            .meta({ description: 'Passing probes in a row that bring an unhealthy upstream back.', default: 1 }),
-          fails: z
-            .number()
-            .int()
-            .min(1)
-            .optional()
-            .meta({ description: 'Failing probes in a row that mark an upstream unhealthy.', default: 1 }),
-        })
-        .optional()
-        .describe('Probe each upstream in the background (upstreams whose dial holds placeholders are not probed). Unset: no probes.'),
-      passive: z
-        .strictObject({
-          fail_duration: duration().optional().meta({
-            description: 'How long a failed request counts against its upstream; more than 0 turns passive checks on.',
-            default: '0s',
-          }),
-          max_fails: z
-            .number()
-            .int()
-            .min(1)
-            .optional()
-            .meta({ description: 'Failures within `fail_duration` that mark an upstream unhealthy.', default: 1 }),
-          unhealthy_status: z
-            .array(z.number().int())
-            .optional()
-            .meta({ description: 'Response status codes that count as a failure.', default: [] }),
-          unhealthy_latency: duration()
-            .optional()
-            .meta({ description: 'A response header arriving this late counts as a failure; 0 turns it off.', default: '0s' }),
-        })
-        .optional()
-        .describe('Judge upstreams by the proxied requests: failures mark one unhealthy for a while. Unset: off.'),
-    })
-    .optional()
-    .describe('Health checks; an unhealthy upstream is not chosen. Unset: every upstream is healthy.'),
-  headers: z
-    .strictObject({
-      request: headerOpsSchema.optional().describe('Operations on the request sent upstream (after X-Forwarded-* and Via are set).'),
-      response: headerOpsSchema.optional().describe("Operations on the upstream's response header."),
-    })
-    .optional()
-    .describe('Header operations between the client and the upstream.'),
-  flush_interval: z
-    .union([z.literal(-1), duration()])
-    .optional()
-    .meta({
-      description:
-        'How often to flush buffered response bytes to the client; `-1`: after every write, 0: not periodically. Event streams and responses without Content-Length flush at once.',
-      default: '0s',
-    }),
-  stream_timeout: duration().optional().meta({
-    description: 'Close upgraded connections (WebSocket, other Upgrades, RFC 8441 CONNECT) this long after they start; 0: never.',
-    default: '0s',
-  }),
-  stream_close_delay: duration().optional().meta({
-    description: 'When the server stops, keep upgraded connections open this long before closing them (WebSockets with a 1001 close).',
-    default: '0s',
-  }),
-  trusted_proxies: z.array(z.string()).optional().meta({
-    description:
-      'IPs and CIDR ranges of proxies in front: from them X-Forwarded-For/-Proto/-Host are extended, not replaced, and `client_ip_hash` looks past them.',
-    default: [],
-  }),
-  transport: z
-    .strictObject({
-      protocol: z.literal('http').optional().meta({ description: 'The transport: `http` is the only one.', default: 'http' }),
-      dial_timeout: duration().optional().meta({ description: 'How long to wait for a connection to an upstream.', default: '3s' }),
-      response_header_timeout: duration()
-        .optional()
-        .meta({ description: "How long to wait for the upstream's response header once the request is sent; 0: no limit.", default: '0s' }),
-      keep_alive: z
-        .strictObject({
-          enabled: z.boolean().optional().meta({ description: 'Reuse connections to upstreams.', default: true }),
-          idle_timeout: duration()
-            .optional()
-            .meta({ description: 'How long an idle upstream connection is kept for reuse.', default: '2m' }),
-          max_idle_conns_per_host: z
-            .number()
-            .int()
-            .min(0)
-            .optional()
-            .describe(
-              "Caddy's cap on idle connections per upstream, accepted for compatibility; Ferry has no separate idle cap (an idle connection closes after `idle_timeout`) and warns. Bound connections with `max_conns_per_host`.",
-            ),
-        })
-        .optional()
-        .describe('Connection reuse.'),
-      max_conns_per_host: z.number().int().min(0).optional().meta({
-        description:
-          'Most connections to one upstream, idle or busy; requests beyond it wait for a free one (or until their client leaves). 0: no limit. Upgraded connections (WebSockets) are not counted, as in Go, which hands such a connection over at its 101; `upstreams[].max_requests` bounds them.',
-        default: 0,
-      }),
-      versions: z
-        .array(z.enum(['1.1', 'h2c']))
-        .min(1)
-        .optional()
-        .meta({
-          description: 'HTTP versions to speak upstream: with `h2c` listed, cleartext HTTP/2 by prior knowledge; else HTTP/1.1.',
-          default: ['1.1'],
-        }),
-    })
-    .optional()
-    .describe("How to reach the upstreams (Caddy's `http` transport)."),
-});
-
-export type ReverseProxyConfig = z.input<typeof config>;
 
 function trustedList(ranges: readonly string[]): (ip: string) => boolean {
   if (ranges.length === 0) return () => false;
@@ -305,7 +61,7 @@ function isEventStream(headers: HeaderRecord): boolean {
 export const reverseProxyModule = defineModule({
   id: 'http.handlers.reverse_proxy',
   description: 'Proxies requests to upstreams: load balancing, health checks, streaming, WebSocket and RFC 8441 upgrades.',
-  config,
+  config: reverseProxySchema,
   validate(cfg) {
     const problems: string[] = [];
     const p = cfg.load_balancing?.selection_policy;
