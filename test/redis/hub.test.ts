@@ -1,7 +1,8 @@
 import { Registry as MetricsRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Hub, HISTORY_GAP_EVENT } from '@ferry/sse';
-import { freePort, RedisProcess } from '@ferry/test-kit/redis';
+import { freePort } from '@ferry/test-kit/ports';
+import { RedisProcess } from '@ferry/test-kit/redis';
 import { defer, EventSourceClient, hubServer, LossyRelay, redisClient, redisServer, until, type ReceivedEvent } from './helpers.js';
 
 function hub(url: string, history = 100): Hub {

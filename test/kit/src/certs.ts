@@ -37,3 +37,9 @@ export function selfSigned() {
   cached = { cert: readFileSync(certFile), key: readFileSync(keyFile), dir, certFile, keyFile };
   return cached;
 }
+
+/** The self-signed certificate as a test server and client use it: the server's `tls` option, and the CA a client trusts. */
+export function certificates() {
+  const { cert, key } = selfSigned();
+  return { tls: { certificates: [{ cert, key }] }, ca: cert };
+}
