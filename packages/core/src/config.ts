@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { KeptState } from './kept.js';
+import type { Services } from './services.js';
 import { duration } from './duration.js';
 import { ConfigError, joinPath, type ConfigIssue } from './errors.js';
 import { internalCertificate } from './internal_ca.js';
@@ -340,6 +341,8 @@ export interface LoadOptions {
   metrics?: MetricsRegistry;
   /** What modules keep across reloads (`ctx.keep`); a FerryApp passes its own to every reload. */
   kept?: KeptState;
+  /** What the host provides to modules (`ctx.service(name)`), in this config and every reload. */
+  services?: Services;
 }
 
 function hasHostMatcher(routes: unknown[] | undefined): boolean {
@@ -422,7 +425,6 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
   const logger = options.logger ?? createLogger();
   const metrics = options.metrics ?? new MetricsRegistry();
   const kept = options.kept ?? new KeptState();
-  const shared = new Map<string, unknown>();
 
   // Certificates, by tag.
   const certs: (CertificatePair & { tags: string[] })[] = [];
@@ -538,8 +540,8 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
         logger,
         registry,
         metrics,
-        shared,
         kept,
+        services: options.services,
         requestMetrics: http?.metrics !== undefined,
         gracePeriod: http?.grace_period,
       }),
@@ -558,5 +560,11 @@ export async function loadConfig(json: unknown, options: LoadOptions = {}): Prom
     await Promise.all(servers.map((s) => s.close({ gracePeriod: 0 })));
     throw new ConfigError(issues);
   }
-  return new FerryApp(servers, warnings, http?.grace_period, structuredClone(json), { registry, logger, metrics, kept });
+  return new FerryApp(servers, warnings, http?.grace_period, structuredClone(json), {
+    registry,
+    logger,
+    metrics,
+    kept,
+    services: options.services,
+  });
 }

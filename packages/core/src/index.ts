@@ -85,5 +85,5 @@ export {
   reportMetricsToPrimary,
   clusterMetrics,
   type IpcMessage,
-  type MetricsSnapshot,
 } from './worker.js';
+export type { ClusterMetrics, FerryServices, MetricsSnapshot, Services } from './services.js';

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Template } from './placeholders.js';
 import type { Matcher, Middleware } from './types.js';
 import type { HandlerInput, MatcherSetInput, RouteInput } from './provision.js';
+import type { FerryServices } from './services.js';
 
 /** What a server tells the modules provisioned for it. */
 export interface ServerInfo {
@@ -29,18 +30,19 @@ export interface ProvisionContext {
   /** Runs `fn` on shutdown and reload, after the requests using this module drained. */
   onCleanup(fn: () => void | Promise<void>): void;
   /**
-   * A value shared by every module of the app (all servers of one config): created by `create`
-   * the first time `key` is asked for. Namespace keys by package (`"ferry.sse.hub"`).
-   */
-  app<T>(key: string, create: () => T): T;
-  /**
-   * A value that outlives config reloads: created by `create` the first time `key` is asked for,
-   * then handed to every module asking for it — in this config and the ones loaded after it — and
+   * A value shared by every module of the app that asks for `key` — every server of one config,
+   * and the configs loaded after it: created by `create` the first time `key` is asked for, and
    * disposed (`dispose`) once no module holds it: after the last config using it was replaced and
-   * drained, or stopped. For state clients expect to survive a reload (the SSE hub's topics and
-   * history, broker connections). Namespace keys by package.
+   * drained, or stopped. For state shared between handlers, and state clients expect to survive a
+   * reload (the SSE hub's topics and history, broker connections). Namespace keys by package
+   * (`"ferry.sse.hub"`).
    */
   keep<T>(key: string, create: () => T, dispose?: (value: T) => void | Promise<void>): T;
+  /**
+   * A service the host provides (see FerryServices), such as `ctx.service('metrics.cluster')`;
+   * undefined when the host provides none — the module then works on its own process.
+   */
+  service<Name extends keyof FerryServices>(name: Name): FerryServices[Name] | undefined;
   /**
    * Reports a problem that does not stop the config (printed by `ferry validate` and at start-up),
    * at `path` (a JSON path inside this module's config, such as `${ctx.path}.encodings.zstd`) or else

@@ -5,6 +5,7 @@ import { KeptState } from './kept.js';
 import { ConfigError, joinPath, type ConfigIssue } from './errors.js';
 import { isModuleRef, type AnyModule, type ModuleRef, type ProvisionContext, type Registry, type ServerInfo } from './module.js';
 import { compileTemplate, type Template } from './placeholders.js';
+import type { Services } from './services.js';
 import { chainRoutes, compose, matchAll, matchAny, type CompiledRoute } from './route.js';
 import type { Matcher, Middleware } from './types.js';
 
@@ -74,7 +75,8 @@ export class Provisioner {
     readonly logger: Logger,
     readonly metrics: MetricsRegistry,
     readonly server: ServerInfo,
-    readonly shared: Map<string, unknown> = new Map(),
+    /** What the host provides to modules (`ctx.service`). */
+    readonly services: Services = {},
     readonly kept: KeptState = new KeptState(),
   ) {}
 
@@ -106,15 +108,12 @@ export class Provisioner {
       server: this.server,
       onCleanup: (fn) => void this.cleanups.push(fn),
       warn: (message, p) => this.warn(p ?? path, message),
-      app: <T>(key: string, create: () => T): T => {
-        if (!this.shared.has(key)) this.shared.set(key, create());
-        return this.shared.get(key) as T;
-      },
       keep: <T>(key: string, create: () => T, dispose?: (value: T) => void | Promise<void>): T => {
         const { value, release } = this.kept.acquire(key, create, dispose);
         this.cleanups.push(release);
         return value;
       },
+      service: (name) => this.services[name],
       compileRoutes: (routes, p) => this.compileRoutes(routes, p),
       compileHandlers: (handlers, p) => this.compileHandlers(handlers, p),
       compileMatcherSet: (set, p) => this.compileMatcherSet(set, p),

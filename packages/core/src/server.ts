@@ -17,6 +17,7 @@ import type { Duplex } from 'node:stream';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { isServed, observeRequest, requestMetrics, type RequestMetrics } from './request_metrics.js';
 import { KeptState } from './kept.js';
+import type { Services } from './services.js';
 import { HttpError } from './errors.js';
 import { parseListen, type ListenAddress } from './listen.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
@@ -75,16 +76,13 @@ export interface ServerOptions {
   /** Modules available to JSON handler and matcher objects in `routes`. Default: the standard ones. */
   registry?: Registry;
   /**
-   * Values modules share across every server of one app (`ctx.app(key, create)`), e.g. the SSE
-   * hub's topics. A config's servers get one map; give several code-first servers the same map
-   * to let them share.
-   */
-  shared?: Map<string, unknown>;
-  /**
-   * Values modules keep across config reloads (`ctx.keep`); a config's servers, and the configs
-   * an app reloads, get one. Default: this server's own.
+   * Values modules share and keep across config reloads (`ctx.keep`); a config's servers, and the
+   * configs an app reloads, get one. Default: this server's own; give several code-first servers
+   * the same one to let them share.
    */
   kept?: KeptState;
+  /** What this host provides to modules (`ctx.service(name)`): a cluster relay, a broker. Default: none. */
+  services?: Services;
   /** Where metrics go; default a fresh prom-client registry. */
   metrics?: MetricsRegistry;
   /**
@@ -225,7 +223,7 @@ export class FerryServer {
       enableFullDuplex: this.#options.enableFullDuplex === true,
       stopping: this.#stopping.signal,
     };
-    const p = new Provisioner(this.#registry, this.logger, this.metrics, info, this.#options.shared ?? new Map(), this.#kept);
+    const p = new Provisioner(this.#registry, this.logger, this.metrics, info, this.#options.services, this.#kept);
     const base = this.#options.configPath ?? '';
     const at = (s: string) => (base ? `${base}.${s}` : s);
     let chain: Middleware;

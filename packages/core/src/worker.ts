@@ -1,4 +1,5 @@
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry as MetricsRegistry } from 'prom-client';
+import { AggregatorRegistry, type Registry as MetricsRegistry } from 'prom-client';
+import type { MetricsSnapshot } from './services.js';
 
 /**
  * True in a worker process forked by `ferry run --workers N`, whose primary relays messages for
@@ -68,9 +69,6 @@ export function askPrimary(request: IpcMessage, timeoutMs: number): Promise<IpcM
     });
   });
 }
-
-/** One process's metrics, as `Registry.getMetricsAsJSON()` gives them. */
-export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /**
  * Several processes' metrics as one registry (prom-client's cluster aggregation): counters and
