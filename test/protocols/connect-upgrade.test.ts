@@ -3,7 +3,11 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import type { Handler } from '@ferry/core';
-import { eventually, h1Request, h2Answer, h2Session, portOf, rawSocket, remoteSettings, startServer, tls } from './helpers.js';
+import { h1Request, h2Answer, rawSocket, remoteSettings, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
+import { portOf } from '@ferry/test-kit/servers';
+import { eventually } from '@ferry/test-kit/waiting';
 
 interface Seen {
   method: string;
@@ -107,7 +111,7 @@ describe('CONNECT reaches the handler chain', () => {
   });
 
   it('on h2 (classic CONNECT, :authority only): the handler sees isConnect and streams both ways', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const t = tunnel();
     const server = await startServer({ tls: certs, handler: t.handler });
     const session = await h2Session(server.url, { ca });
@@ -129,7 +133,7 @@ describe('CONNECT reaches the handler chain', () => {
   });
 
   it('on h2 (extended CONNECT, :protocol websocket): the handler sees extendedConnectProtocol and streams both ways', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const t = tunnel();
     const server = await startServer({ tls: certs, handler: t.handler });
     const session = await h2Session(server.url, { ca });
@@ -186,11 +190,11 @@ describe('a CONNECT nothing handles', () => {
     const { head } = await client.head();
     expect(head).toMatch(/^HTTP\/1\.1 501 /);
     await client.end();
-    await eventually(() => server.activeRequests === 0);
+    await eventually(() => server.activeRequests === 0, 1000);
   });
 
   it('gets 501 on h2, classic and extended', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const server = await startServer({ tls: certs, routes: [] });
     const session = await h2Session(server.url, { ca });
     await remoteSettings(session);
@@ -227,7 +231,7 @@ describe('an Upgrade request the handler does not take over', () => {
         canHijack: true,
       },
     ]);
-    await eventually(() => server.activeRequests === 0);
+    await eventually(() => server.activeRequests === 0, 1000);
   });
 
   it('gets an ordinary response through node:http with a custom token', async () => {
@@ -246,7 +250,7 @@ describe('an Upgrade request the handler does not take over', () => {
   });
 
   it('gets an ordinary response on the HTTP/1.1 fallback of a TLS h2 server', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const t = tunnel();
     const server = await startServer({ tls: certs, handler: t.handler });
     const answer = await h1Request({

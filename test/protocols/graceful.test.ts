@@ -3,7 +3,10 @@ import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { FerryServer, Handler } from '@ferry/core';
-import { defer, deferred, h1Request, h2Answer, h2Request, h2Session, portOf, rawSocket, startServer, tls } from './helpers.js';
+import { defer, deferred, h1Request, h2Answer, h2Request, rawSocket, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
+import { portOf } from '@ferry/test-kit/servers';
 
 const BODY_HEAD = 'first half|';
 const BODY_TAIL = 'second half'.repeat(1000);
@@ -74,7 +77,7 @@ describe('graceful stop', () => {
   });
 
   it('lets an in-flight h2 stream finish with its full body, refuses new connections, then resolves', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const h = held();
     const server = await startServer({ tls: certs, handler: h.handler });
     const session = await h2Session(server.url, { ca });
@@ -127,7 +130,7 @@ describe('graceful stop', () => {
   });
 
   it('cuts a never-finishing h2 stream once the grace period (200ms) is over, and resolves promptly', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const entered = deferred();
     const server = await startServer({
       tls: certs,
@@ -176,7 +179,7 @@ describe('graceful stop', () => {
   }
 
   it('is not delayed by idle keep-alive connections, idle h2 sessions or silent sockets', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const plain = await startServer({ protocols: ['h1', 'h2c'], handler: async (_req, res) => void res.end('hi') });
     const secure = await startServer({ tls: certs, handler: async (_req, res) => void res.end('hi') });
 

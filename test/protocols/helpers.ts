@@ -1,63 +1,22 @@
 /**
- * Real-socket plumbing for the protocol tests: servers on 127.0.0.1 with ephemeral ports, real
- * clients (node:http, node:https, node:http2, raw node:net), and a cleanup list so every server,
- * session and socket a test opened is closed when it ends, whatever happened.
+ * Real-socket plumbing for the protocol tests, beside the kit's: servers on 127.0.0.1 with
+ * ephemeral ports, real clients (node:http, node:https, node:http2, raw node:net), and a cleanup
+ * list so every server, session and socket a test opened is closed when it ends, whatever happened.
  */
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import {
-  connect as h2connect,
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  type OutgoingHttpHeaders,
-  type SecureClientSessionOptions,
-} from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
-import { createServer, type FerryServer, type ServerOptions } from '@ferry/core';
-import { selfSigned } from '@ferry/test-kit/certs';
+import { createServer } from '@ferry/core';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
+import { serverStarter } from '@ferry/test-kit/servers';
+import { collect } from '@ferry/test-kit/streams';
 export { defer, deferred };
 
-/**
- * Resolves once `test()` holds, checking after each turn of the event loop, for state that
- * settles on the server side of a socket the test can only observe from the client side.
- */
-export async function eventually(test: () => boolean, withinMs = 1000): Promise<void> {
-  const deadline = performance.now() + withinMs;
-  while (!test()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${withinMs}ms: ${test.toString()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** A TLS certificate pair for the server and the CA for clients (the self-signed cert itself). */
-export function tls() {
-  const { cert, key } = selfSigned();
-  return { server: { certificates: [{ cert, key }] }, ca: cert };
-}
-
 /** A started Ferry server on 127.0.0.1, logging nothing, closed after the test. */
-export async function startServer(options: ServerOptions): Promise<FerryServer> {
-  const server = createServer({ listen: '127.0.0.1:0', logger: false, ...options });
-  await server.listen();
-  defer(() => server.close({ gracePeriod: 0 }));
-  return server;
-}
-
-export function portOf(server: FerryServer): number {
-  return server.addresses[0]!.port;
-}
-
-/** An h2 (or h2c, for an http:// URL) session, connected, destroyed after the test. */
-export async function h2Session(url: string, options: SecureClientSessionOptions = {}): Promise<ClientHttp2Session> {
-  const session = h2connect(url, options);
-  defer(() => session.destroy());
-  session.on('error', () => {});
-  await once(session, 'connect');
-  return session;
-}
+export const startServer = serverStarter(createServer);
 
 /** Waits for the peer's SETTINGS frame (needed before an extended CONNECT, RFC 8441 §3). */
 export async function remoteSettings(session: ClientHttp2Session) {
@@ -71,13 +30,6 @@ export interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
-}
-
-/** Collects a readable into one Buffer. */
-export async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
-  return Buffer.concat(chunks);
 }
 
 /** One h2 request; resolves with the final response and its whole body. */

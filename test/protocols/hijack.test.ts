@@ -4,7 +4,10 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { ResponseWriterWrapper, type Handler, type ServerOptions } from '@ferry/core';
-import { defer, deferred, h1Request, h2Request, h2Session, portOf, rawSocket, RawClient, startServer, tls } from './helpers.js';
+import { defer, deferred, h1Request, h2Request, rawSocket, RawClient, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
+import { portOf } from '@ferry/test-kit/servers';
 
 /**
  * Reads exactly `n` bytes from a stream without consuming more, then pauses it. Gives up after
@@ -121,7 +124,7 @@ describe('hijack() on HTTP/1.1 loses no byte the client sent with its headers (c
   });
 
   it('on the HTTP/1.1 fallback of a TLS h2 server: Upgrade + 64 KiB in the same write', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const s = switcher(64 * 1024);
     const server = await startServer({ tls: certs, handler: s.handler });
     const socket = tlsConnect({ host: '127.0.0.1', port: portOf(server), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' });
@@ -167,7 +170,7 @@ describe('capabilities are values', () => {
   });
 
   it('h2 and h2c are full duplex and have no hijack, CONNECT included', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const p = probe();
     const options: ServerOptions = { handler: p.handler };
     const h2 = await startServer({ ...options, tls: certs });

@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import type { HttpProtocolName } from '@ferry/core';
-import { defer, h1Request, portOf, rawSocket, RawClient, startServer, tls } from './helpers.js';
+import { defer, h1Request, rawSocket, RawClient, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { portOf } from '@ferry/test-kit/servers';
 
 const ok = async (_req: unknown, res: { end(b: string): unknown }) => void res.end('served');
 
@@ -20,7 +22,7 @@ describe('max_header_bytes (maxHeaderBytes)', () => {
   });
 
   it('answers 431 on the HTTP/1.1 fallback of a TLS h2 server too', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const server = await startServer({ tls: certs, maxHeaderBytes: 2048, handler: ok });
     const socket = tlsConnect({ host: '127.0.0.1', port: portOf(server), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' });
     defer(() => socket.destroy());
@@ -69,7 +71,7 @@ describe('read_header_timeout (readHeaderTimeout: 500ms)', () => {
   }
 
   it('HTTPS: a client that connects and never starts its TLS handshake is closed', async () => {
-    const { server: certs } = tls();
+    const { tls: certs } = certificates();
     const server = await startServer({ tls: certs, readHeaderTimeout: '500ms', handler: ok });
     const silent = await rawSocket(portOf(server));
     const started = performance.now();
@@ -78,7 +80,7 @@ describe('read_header_timeout (readHeaderTimeout: 500ms)', () => {
   });
 
   it('HTTPS: a client that stalls in the request line after the handshake is closed', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const server = await startServer({ tls: certs, readHeaderTimeout: '500ms', handler: ok });
     const socket = tlsConnect({ host: '127.0.0.1', port: portOf(server), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' });
     defer(() => socket.destroy());

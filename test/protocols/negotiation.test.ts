@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { FerryRequest, Handler } from '@ferry/core';
-import { h1Request, h2Request, h2Session, portOf, remoteSettings, startServer, tls } from './helpers.js';
+import { h1Request, h2Request, remoteSettings, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
+import { portOf } from '@ferry/test-kit/servers';
 
 /** Answers with what the request looked like to the handler, and counts calls. */
 function reporter() {
@@ -15,7 +18,7 @@ function reporter() {
 
 describe('h2 over TLS, with HTTP/1.1 fallback on the same port', () => {
   it('serves an h2 client (ALPN h2) as protocol "h2", secure', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const r = reporter();
     const server = await startServer({ tls: certs, handler: r.handler });
     const session = await h2Session(server.url, { ca });
@@ -27,7 +30,7 @@ describe('h2 over TLS, with HTTP/1.1 fallback on the same port', () => {
   });
 
   it('serves an HTTP/1.1 client (ALPN http/1.1) on the same port as protocol "http/1.1", secure', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const r = reporter();
     const server = await startServer({ tls: certs, handler: r.handler });
     const answer = await h1Request({
@@ -45,7 +48,7 @@ describe('h2 over TLS, with HTTP/1.1 fallback on the same port', () => {
   });
 
   it('serves HTTPS over HTTP/1.1 only when h2 is not among the protocols', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const r = reporter();
     const server = await startServer({ tls: certs, protocols: ['h1'], handler: r.handler });
     const answer = await h1Request({
@@ -88,7 +91,7 @@ describe('h2c by prior knowledge', () => {
 
 describe('SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3)', () => {
   it('is advertised on h2', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const server = await startServer({ tls: certs, handler: async (_req, res) => void res.end() });
     const session = await h2Session(server.url, { ca });
     expect((await remoteSettings(session)).enableConnectProtocol).toBe(true);

@@ -9,7 +9,9 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { Handler } from '@ferry/core';
-import { collect, defer, startServer, tls } from './helpers.js';
+import { defer, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { collect } from '@ferry/test-kit/streams';
 
 /** The head goes out on its own, then a small body a moment later: the pattern Nagle delays. */
 const headThenBody: Handler = async (_req, res) => {
@@ -28,7 +30,7 @@ function median(xs: number[]): number {
 
 describe('TCP_NODELAY on every connection', () => {
   it('HTTP/1.1 over TLS (beside h2, by ALPN): a head and two small writes arrive without a delayed-ACK wait', async () => {
-    const { server: tlsOptions, ca } = tls();
+    const { tls: tlsOptions, ca } = certificates();
     const server = await startServer({ tls: tlsOptions, handler: headThenBody });
     const agent = new Agent({ keepAlive: true, maxSockets: 1, ca });
     defer(() => agent.destroy());

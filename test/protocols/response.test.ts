@@ -3,7 +3,11 @@ import { request as httpRequest, type IncomingMessage, type InformationEvent } f
 import type { IncomingHttpHeaders } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import type { Handler } from '@ferry/core';
-import { collect, deferred, h2Session, portOf, startServer, tls } from './helpers.js';
+import { deferred, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
+import { portOf } from '@ferry/test-kit/servers';
+import { collect } from '@ferry/test-kit/streams';
 
 /** A client for either protocol that reports what it got, in order, with a hook per step. */
 interface Protocol {
@@ -33,7 +37,7 @@ const h1: Protocol = {
 const h2: Protocol = {
   name: 'h2',
   async get(handler, path, hooks = {}) {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const server = await startServer({ tls: certs, handler });
     const session = await h2Session(server.url, { ca });
     const stream = session.request({ ':path': path });

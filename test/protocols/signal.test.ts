@@ -2,7 +2,10 @@ import { once } from 'node:events';
 import { constants as h2constants } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import { ClientGoneError, type Handler } from '@ferry/core';
-import { deferred, h1Request, h2Answer, h2Session, portOf, rawSocket, startServer, tls } from './helpers.js';
+import { deferred, h1Request, h2Answer, rawSocket, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
+import { portOf } from '@ferry/test-kit/servers';
 
 /**
  * A handler that does nothing but wait for its request's signal (optionally after sending the
@@ -61,7 +64,7 @@ describe('req.signal aborts when the client goes away, while the handler only wa
   });
 
   it('h2: the client resets the stream (NGHTTP2_CANCEL)', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const w = waiter();
     const server = await startServer({ tls: certs, handler: w.handler });
     const session = await h2Session(server.url, { ca });
@@ -73,7 +76,7 @@ describe('req.signal aborts when the client goes away, while the handler only wa
   });
 
   it('h2: the client resets the stream after the headers were flushed', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const w = waiter({ flushFirst: true });
     const server = await startServer({ tls: certs, handler: w.handler });
     const session = await h2Session(server.url, { ca });
@@ -84,7 +87,7 @@ describe('req.signal aborts when the client goes away, while the handler only wa
   });
 
   it('h2: the client destroys the session', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const w = waiter();
     const server = await startServer({ tls: certs, handler: w.handler });
     const session = await h2Session(server.url, { ca });
@@ -132,7 +135,7 @@ describe('req.signal does not abort for a request that completes normally', () =
   });
 
   it('h2, even when the client destroys the session afterwards', async () => {
-    const { ca, server: certs } = tls();
+    const { ca, tls: certs } = certificates();
     const a = answerer();
     const server = await startServer({ tls: certs, handler: a.handler });
     const session = await h2Session(server.url, { ca });

@@ -6,20 +6,17 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import { describe, expect, it } from 'vitest';
-import { createServer, loadConfig, metrics, path, silentLogger, staticResponse, type FerryServer } from '@ferry/core';
+import { loadConfig, metrics, path, silentLogger, staticResponse, type ServerOptions } from '@ferry/core';
 import { reverseProxy } from '@ferry/proxy';
 import { FRAME, RawH2 } from '@ferry/test-kit/h2-frames';
 import { defer } from '@ferry/test-kit/lifecycle';
-import { h2Request, h2Session } from '../protocols/helpers.js';
+import { h2Request, startServer } from '../protocols/helpers.js';
+import { h2Session } from '@ferry/test-kit/clients';
 
 const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
 
-async function serve(options: Parameters<typeof createServer>[0]): Promise<FerryServer> {
-  const s = createServer({ listen: '127.0.0.1:0', logger: false, protocols: ['h1', 'h2c'], ...options });
-  await s.listen();
-  defer(() => s.close({ gracePeriod: 0 }));
-  return s;
-}
+/** A test server speaking h1 and h2c. */
+const serve = (options: ServerOptions) => startServer({ protocols: ['h1', 'h2c'], ...options });
 
 /** An upstream that answers nothing until released, counting the connections and requests it gets. */
 async function slowUpstream() {

@@ -14,7 +14,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, header, host, not, path, pathRegexp, staticResponse, type FerryServer, type ServerOptions } from '@ferry/core';
 import { reverseProxy } from '@ferry/proxy';
-import { h2Request, h2Session } from '../protocols/helpers.js';
+import { h2Request } from '../protocols/helpers.js';
+import { h2Session } from '@ferry/test-kit/clients';
 
 interface Seen {
   url: string;

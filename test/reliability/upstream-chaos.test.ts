@@ -8,16 +8,9 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { defer } from '@ferry/test-kit/lifecycle';
+import { eventually } from '@ferry/test-kit/waiting';
 import { createServer, path, type FerryServer } from '@ferry/core';
 import { reverseProxy } from '@ferry/proxy';
-
-async function eventually(test: () => boolean, withinMs: number, what: () => string): Promise<void> {
-  const deadline = performance.now() + withinMs;
-  while (!test()) {
-    if (performance.now() > deadline) throw new Error(`not within ${withinMs}ms: ${what()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A raw TCP upstream that counts its sockets: accepted in all, and still open. */
 interface RawUpstream {

@@ -15,7 +15,7 @@ export interface TestServer {
 export const TEST_SERVER_DEFAULTS = { listen: '127.0.0.1:0', logger: false } as const;
 
 /** A function that creates, starts and (after the test, with no grace period) closes a server. */
-export function serverStarter<O extends object, S extends TestServer>(createServer: (options: O) => S): (options: O) => Promise<S> {
+export function serverStarter<O extends object, S extends TestServer>(createServer: (options?: O) => S): (options: O) => Promise<S> {
   return async (options) => {
     const server = createServer({ ...TEST_SERVER_DEFAULTS, ...options });
     await server.listen();
