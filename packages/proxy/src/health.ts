@@ -3,7 +3,8 @@ import type { Upstream } from './upstream.js';
 
 export interface ActiveHealth {
   interval: number;
-  expectStatus: number | undefined;
+  /** A status, or a single digit for its class (`2`: any 2xx). */
+  expectStatus: number;
   expectBody: { test(body: string): boolean } | undefined;
   passes: number;
   fails: number;
@@ -16,8 +17,7 @@ export interface ActiveHealth {
  */
 export type Probe = (up: Upstream) => Promise<{ status: number; body: string }>;
 
-function statusOk(expect: number | undefined, status: number): boolean {
-  if (expect === undefined) return status >= 200 && status < 300;
+function statusOk(expect: number, status: number): boolean {
   return expect < 10 ? Math.floor(status / 100) === expect : status === expect;
 }
 

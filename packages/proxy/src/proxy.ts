@@ -13,7 +13,7 @@ import {
 import type { RoundTripError } from './errors.js';
 import { startActiveChecks, type Probe } from './health.js';
 import { addVia, endToEnd, requestEndToEnd, type HeaderRecord } from './hop.js';
-import { createSelector, type SelectionConfig } from './selection.js';
+import { createSelector } from './selection.js';
 import { createTransport, MidBodyError, type OutRequest, type ResponseSink } from './transport.js';
 import { proxyMetrics } from './metrics.js';
 import { reverseProxySchema } from './schema.js';
@@ -64,31 +64,31 @@ export const reverseProxyModule = defineModule({
   config: reverseProxySchema,
   validate(cfg) {
     const problems: string[] = [];
-    const p = cfg.load_balancing?.selection_policy;
-    if (p?.policy === 'weighted_round_robin' && p.weights && p.weights.length !== cfg.upstreams.length) {
+    const p = cfg.load_balancing.selection_policy;
+    if (p.policy === 'weighted_round_robin' && p.weights && p.weights.length !== cfg.upstreams.length) {
       problems.push(`selection_policy.weights has ${p.weights.length} entries for ${cfg.upstreams.length} upstreams`);
     }
-    if (p?.policy === 'header' && !p.field) problems.push('selection_policy "header" needs a "field"');
+    if (p.policy === 'header' && !p.field) problems.push('selection_policy "header" needs a "field"');
     return problems;
   },
   provision(cfg, ctx): Middleware {
-    const lb = cfg.load_balancing ?? {};
-    const weights = lb.selection_policy?.weights;
-    const trusted = trustedList(cfg.trusted_proxies ?? []);
-    const select = createSelector(lb.selection_policy as SelectionConfig | undefined, trusted);
-    const retries = lb.retries ?? 0;
-    const tryDuration = lb.try_duration ?? 0;
-    const tryInterval = lb.try_interval ?? 250;
-    const t = cfg.transport ?? {};
+    const lb = cfg.load_balancing;
+    const weights = lb.selection_policy.weights;
+    const trusted = trustedList(cfg.trusted_proxies);
+    const select = createSelector(lb.selection_policy, trusted);
+    const retries = lb.retries;
+    const tryDuration = lb.try_duration;
+    const tryInterval = lb.try_interval;
+    const t = cfg.transport;
     const transport = createTransport({
-      versions: t.versions ?? ['1.1'],
-      dialTimeout: t.dial_timeout ?? 3000,
-      responseHeaderTimeout: t.response_header_timeout ?? 0,
-      keepAlive: t.keep_alive?.enabled ?? true,
-      idleTimeout: t.keep_alive?.idle_timeout ?? 120_000,
+      versions: t.versions,
+      dialTimeout: t.dial_timeout,
+      responseHeaderTimeout: t.response_header_timeout,
+      keepAlive: t.keep_alive.enabled,
+      idleTimeout: t.keep_alive.idle_timeout,
       maxConnsPerHost: t.max_conns_per_host,
     });
-    if (t.keep_alive?.max_idle_conns_per_host !== undefined) {
+    if (t.keep_alive.max_idle_conns_per_host !== undefined) {
       ctx.logger.warn(
         { path: `${ctx.path}.transport.keep_alive.max_idle_conns_per_host` },
         'max_idle_conns_per_host has no effect in Ferry: idle upstream connections close after idle_timeout; bound connections with transport.max_conns_per_host',
@@ -98,10 +98,10 @@ export const reverseProxyModule = defineModule({
     const pa = cfg.health_checks?.passive;
     const passive: PassiveHealth | undefined = pa
       ? {
-          failDuration: pa.fail_duration ?? 0,
-          maxFails: pa.max_fails ?? 1,
-          unhealthyStatus: pa.unhealthy_status ?? [],
-          unhealthyLatency: pa.unhealthy_latency ?? 0,
+          failDuration: pa.fail_duration,
+          maxFails: pa.max_fails,
+          unhealthyStatus: pa.unhealthy_status,
+          unhealthyLatency: pa.unhealthy_latency,
         }
       : undefined;
 
@@ -110,7 +110,7 @@ export const reverseProxyModule = defineModule({
     const dynamic = cfg.upstreams.map((u, i) => {
       const tpl = ctx.template(u.dial, `${ctx.path}.upstreams[${i}].dial`);
       if (tpl.isStatic) {
-        const up = new Upstream(tpl.render(null as never), weights?.[i] ?? 1);
+        const up = new Upstream(tpl.render(null as never), weights?.[i]);
         staticUps.push(up);
         return { up, tpl, max: u.max_requests };
       }
@@ -126,7 +126,7 @@ export const reverseProxyModule = defineModule({
           // Most recently used last: the one dropped below is the least recently used.
           dynamicCache.delete(dial);
         } else {
-          hit = new Upstream(dial, weights?.[i] ?? 1);
+          hit = new Upstream(dial, weights?.[i]);
           // Dials come from request data, so a client chooses how many there are: keep the most
           // recently used, and close the pool (and its keep-alive connections) of the one dropped.
           if (dynamicCache.size >= DYNAMIC_UPSTREAMS) {
@@ -146,7 +146,6 @@ export const reverseProxyModule = defineModule({
     const active = cfg.health_checks?.active;
     if (active && staticUps.length > 0) {
       const uri = active.uri ?? active.path ?? '/';
-      const timeout = active.timeout ?? 5000;
       const checkHeaders = Object.fromEntries(Object.entries(active.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v.join(', ')]));
       // Probes go through the proxy's own transport (an h2c upstream is probed over h2c, which
       // undici's HTTP/1.1 pool could not do) and to the health `port` when one is set.
@@ -176,7 +175,7 @@ export const reverseProxyModule = defineModule({
             path: uri,
             headers: { host: up.dial, ...checkHeaders },
             body: null,
-            signal: AbortSignal.timeout(timeout),
+            signal: AbortSignal.timeout(active.timeout),
           };
           transport
             .roundTrip(targets.get(up)!, out, sink)
@@ -185,11 +184,11 @@ export const reverseProxyModule = defineModule({
       const stop = startActiveChecks(
         staticUps,
         {
-          interval: active.interval ?? 30_000,
+          interval: active.interval,
           expectStatus: active.expect_status,
           expectBody: active.expect_body ? compileRegexp(active.expect_body, `${ctx.path}.health_checks.active.expect_body`) : undefined,
-          passes: active.passes ?? 1,
-          fails: active.fails ?? 1,
+          passes: active.passes,
+          fails: active.fails,
         },
         probe,
         ctx.logger,
@@ -199,11 +198,11 @@ export const reverseProxyModule = defineModule({
 
     const reqOps = compileHeaderOps(cfg.headers?.request, ctx, `${ctx.path}.headers.request`);
     const resOps = compileHeaderOps(cfg.headers?.response, ctx, `${ctx.path}.headers.response`);
-    const flushInterval = cfg.flush_interval ?? 0;
+    const flushInterval = cfg.flush_interval;
     const streamSettings = {
-      dialTimeout: t.dial_timeout ?? 3000,
-      streamTimeout: cfg.stream_timeout ?? 0,
-      streamCloseDelay: cfg.stream_close_delay ?? 0,
+      dialTimeout: t.dial_timeout,
+      streamTimeout: cfg.stream_timeout,
+      streamCloseDelay: cfg.stream_close_delay,
       stopping: ctx.server.stopping,
       logger: ctx.logger,
     };

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { FerryRequest, ResponseWriter } from '@ferry/core';
+import { selectionPolicyOption, type SelectionPolicy } from './schema.js';
 import type { Upstream } from './upstream.js';
 
 /** Picks one of the available upstreams for a request (undefined when none fits). */
@@ -74,10 +75,18 @@ function cookieValue(req: FerryRequest, name: string): string | undefined {
   return undefined;
 }
 
-/** Builds a selection policy (Caddy's `load_balancing.selection_policy`). */
+/**
+ * Builds a selection policy (Caddy's `load_balancing.selection_policy`). `cfg` goes through the
+ * config's schema, which checks it and fills in its defaults (a parsed policy passes unchanged).
+ */
 export function createSelector(cfg: SelectionConfig | undefined, trusted: (ip: string) => boolean): Selector {
-  const policy = cfg?.policy ?? 'random';
-  const fallback = () => (cfg?.fallback ? createSelector(cfg.fallback, trusted) : random);
+  return selector(selectionPolicyOption.parse(cfg), trusted);
+}
+
+function selector(cfg: SelectionPolicy, trusted: (ip: string) => boolean): Selector {
+  const policy = cfg.policy;
+  // No fallback: random, as the schema documents.
+  const fallback = () => (cfg.fallback ? selector(cfg.fallback, trusted) : random);
   switch (policy) {
     case 'random':
       return random;
@@ -123,7 +132,7 @@ export function createSelector(cfg: SelectionConfig | undefined, trusted: (ip: s
     case 'uri_hash':
       return (available, req) => hashPick(available, req.url);
     case 'header': {
-      const field = (cfg?.field ?? '').toLowerCase();
+      const field = (cfg.field ?? '').toLowerCase();
       const fb = fallback();
       return (available, req, res) => {
         const v = req.headers[field];
@@ -132,8 +141,8 @@ export function createSelector(cfg: SelectionConfig | undefined, trusted: (ip: s
       };
     }
     case 'cookie': {
-      const name = cfg?.name ?? 'lb';
-      const secret = cfg?.secret ?? '';
+      const name = cfg.name;
+      const secret = cfg.secret ?? '';
       const sign = (dial: string) =>
         secret ? createHmac('sha256', secret).update(dial).digest('hex') : createHash('sha256').update(dial).digest('hex');
       const fb = fallback();
