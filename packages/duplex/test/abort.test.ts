@@ -8,17 +8,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HandlerInput, Middleware } from '@ferry/core';
 import { reverseProxy } from '@ferry/proxy';
 import { duplex, type DuplexContext } from '../src/index.js';
-import {
-  certificates,
-  collectingLogger,
-  deferred,
-  h1Exchange,
-  h2Exchange,
-  h2session,
-  startServer,
-  within,
-  type Exchange,
-} from './helpers/net.js';
+import { collectingLogger, deferred, startServer } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Connect } from '@ferry/test-kit/clients';
+import { type Exchange, h1Exchange, h2Exchange } from '@ferry/test-kit/exchange';
+import { within } from '@ferry/test-kit/waiting';
 
 /** Errors that escaped everyone while a test ran. */
 const escaped: unknown[] = [];
@@ -105,16 +99,16 @@ const bodies: Record<string, (state: State) => (ctx: DuplexContext) => Promise<v
 
 const clients: { name: string; open: (url: string) => Exchange; server: Parameters<typeof startServer>[0] }[] = [
   { name: 'HTTP/1.1 (connection closed)', open: (url) => h1Exchange(url), server: { enableFullDuplex: true } },
-  { name: 'h2c (stream reset)', open: (url) => h2Exchange(h2session(url)), server: { protocols: ['h1', 'h2c'] } },
+  { name: 'h2c (stream reset)', open: (url) => h2Exchange(h2Connect(url)), server: { protocols: ['h1', 'h2c'] } },
   {
     name: 'h2 (stream reset)',
-    open: (url) => h2Exchange(h2session(url, certificates().ca)),
+    open: (url) => h2Exchange(h2Connect(url, { ca: certificates().ca })),
     server: { tls: certificates().tls, protocols: ['h1', 'h2'] },
   },
   {
     name: 'h2c (connection dropped)',
     open: (url) => {
-      const session = h2session(url);
+      const session = h2Connect(url);
       return { ...h2Exchange(session), abort: () => session.destroy() };
     },
     server: { protocols: ['h1', 'h2c'] },
@@ -221,7 +215,7 @@ describe('ctx.body on h2', () => {
         }
       }),
     });
-    const ex = h2Exchange(h2session(server.url));
+    const ex = h2Exchange(h2Connect(server.url));
     ex.write('the first half of an upload');
     await ex.response;
     ex.abort();

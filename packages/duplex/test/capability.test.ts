@@ -5,7 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { FerryRequest, ResponseWriter } from '@ferry/core';
 import { duplex } from '../src/index.js';
-import { captureWarnings, certificates, collectingLogger, h2Exchange, h2session, startServer, h1Exchange } from './helpers/net.js';
+import { captureWarnings, collectingLogger, startServer } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Connect } from '@ferry/test-kit/clients';
+import { h1Exchange, h2Exchange } from '@ferry/test-kit/exchange';
 
 interface Seen {
   protocol: string;
@@ -48,7 +51,7 @@ describe('full duplex as a capability (field lesson 1)', () => {
       ...(proto === 'h2' ? { tls, protocols: ['h1', 'h2'] } : { protocols: ['h1', 'h2c'] }),
       handler: probe(seen),
     });
-    const ex = h2Exchange(h2session(server.url, proto === 'h2' ? ca : undefined));
+    const ex = h2Exchange(h2Connect(server.url, proto === 'h2' ? { ca } : {}));
     expect(await post(ex)).toBe(200);
     await new Promise((r) => setImmediate(r)); // process warnings are emitted on a later tick
     expect(seen).toEqual([{ protocol: proto, before: true, after: true }]);
@@ -72,7 +75,7 @@ describe('full duplex as a capability (field lesson 1)', () => {
         for await (const _ of body) void _;
       }),
     });
-    expect(await post(h2Exchange(h2session(server.url, ca)))).toBe(200);
+    expect(await post(h2Exchange(h2Connect(server.url, { ca })))).toBe(200);
     await new Promise((r) => setImmediate(r));
     expect(inside).toBe(true);
     expect(complaints(entries)).toEqual([]);

@@ -9,7 +9,9 @@ import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, coreModules, loadConfig, Registry, silentLogger, type FerryApp } from '@ferry/core';
 import { duplexEchoModule } from '../src/index.js';
-import { defer, h2Exchange, h2session } from './helpers/net.js';
+import { defer } from './helpers/net.js';
+import { h2Connect } from '@ferry/test-kit/clients';
+import { h2Exchange } from '@ferry/test-kit/exchange';
 
 const registry = new Registry([...coreModules, duplexEchoModule]);
 
@@ -57,7 +59,7 @@ describe('http.handlers.duplex_echo from config, enable_full_duplex on', () => {
 
   it('sends the head before any body byte and echoes each chunk as it arrives (h2c)', async () => {
     const { url } = await start();
-    const ex = h2Exchange(h2session(url));
+    const ex = h2Exchange(h2Connect(url));
     // Not one body byte written yet: the head must come on its own.
     const { status, body } = await ex.response;
     expect(status).toBe(200);
@@ -72,7 +74,7 @@ describe('http.handlers.duplex_echo from config, enable_full_duplex on', () => {
 
   it('answers with status_code', async () => {
     const { url } = await start({ handler: 'duplex_echo', status_code: 201 });
-    const ex = h2Exchange(h2session(url));
+    const ex = h2Exchange(h2Connect(url));
     const { status, body } = await ex.response;
     expect(status).toBe(201);
     ex.write('bye');

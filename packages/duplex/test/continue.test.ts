@@ -7,7 +7,9 @@ import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { describe, expect, it } from 'vitest';
 import type { FerryRequest, ResponseWriter, ServerOptions } from '@ferry/core';
-import { certificates, defer, deferred, h2session, startServer } from './helpers/net.js';
+import { defer, deferred, startServer } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Connect } from '@ferry/test-kit/clients';
 
 /**
  * 103 as a marker, then (after `go`) the body is read and its length answered; `/refuse` answers
@@ -107,9 +109,9 @@ describe.each(['h2', 'h2c'] as const)('Expect: 100-continue over %s (node:http2 
     const options: ServerOptions = proto === 'h2' ? { tls: certificates().tls, protocols: ['h1', 'h2'] } : { protocols: ['h1', 'h2c'] };
     return startServer({ ...options, handler: h });
   };
-  const connect = (url: string) => h2session(url, proto === 'h2' ? certificates().ca : undefined);
+  const connect = (url: string) => h2Connect(url, proto === 'h2' ? { ca: certificates().ca } : {});
 
-  function post(session: ReturnType<typeof h2session>, path: string, body: string, onEvent: (e: string) => void) {
+  function post(session: ReturnType<typeof h2Connect>, path: string, body: string, onEvent: (e: string) => void) {
     return new Promise<{ status: number; text: string }>((resolve, reject) => {
       const stream = session.request(
         { ':method': 'POST', ':path': path, expect: '100-continue', 'content-length': body.length },

@@ -9,7 +9,10 @@ import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServerOptions } from '@ferry/core';
 import { duplexEcho } from '../src/index.js';
-import { certificates, h2session, parseResponses, rawSocket, startServer, within } from './helpers/net.js';
+import { parseResponses, rawSocket, startServer } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Connect } from '@ferry/test-kit/clients';
+import { within } from '@ferry/test-kit/waiting';
 
 const HEAD = 'POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n';
 
@@ -82,7 +85,7 @@ describe.each(['h2', 'h2c'] as const)('duplex_echo with Expect: 100-continue ove
   it('a client that sends its body only on 100 Continue gets the echo', async () => {
     const options: ServerOptions = proto === 'h2' ? { tls: certificates().tls, protocols: ['h1', 'h2'] } : { protocols: ['h1', 'h2c'] };
     const server = await startServer({ ...options, handler: [duplexEcho()] });
-    const session = h2session(server.url, proto === 'h2' ? certificates().ca : undefined);
+    const session = h2Connect(server.url, proto === 'h2' ? { ca: certificates().ca } : {});
     const stream = session.request(
       { ':method': 'POST', ':path': '/echo', expect: '100-continue', 'content-length': 5 },
       { endStream: false },

@@ -7,7 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { HandlerInput } from '@ferry/core';
 import { reverseProxy } from '@ferry/proxy';
 import { duplex, duplexEcho } from '../src/index.js';
-import { certificates, h1Exchange, h2Exchange, h2session, pingPong, startServer } from './helpers/net.js';
+import { startServer } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Connect } from '@ferry/test-kit/clients';
+import { h1Exchange, h2Exchange, pingPong } from '@ferry/test-kit/exchange';
 
 const ROUNDS = 1000;
 /** Above the ping-pong's own 10 s deadline, so a deadlock reports its round rather than vitest's timeout. */
@@ -54,7 +57,7 @@ describe.each(handlers)('ping-pong with $name', ({ name, make, expected }) => {
     async () => {
       const { tls, ca } = certificates();
       const server = await startServer({ tls, protocols: ['h1', 'h2'], enableFullDuplex: true, handler: [make()] });
-      const ms = await pingPong(h2Exchange(h2session(server.url, ca)), { rounds: ROUNDS, expected });
+      const ms = await pingPong(h2Exchange(h2Connect(server.url, { ca })), { rounds: ROUNDS, expected });
       timings.push(`h2, ${name}: ${ms.toFixed(0)} ms`);
     },
     TEST_TIMEOUT,
@@ -64,7 +67,7 @@ describe.each(handlers)('ping-pong with $name', ({ name, make, expected }) => {
     `completes ${ROUNDS} rounds over h2c`,
     async () => {
       const server = await startServer({ protocols: ['h1', 'h2c'], enableFullDuplex: true, handler: [make()] });
-      const ms = await pingPong(h2Exchange(h2session(server.url)), { rounds: ROUNDS, expected });
+      const ms = await pingPong(h2Exchange(h2Connect(server.url)), { rounds: ROUNDS, expected });
       timings.push(`h2c, ${name}: ${ms.toFixed(0)} ms`);
     },
     TEST_TIMEOUT,
@@ -88,7 +91,7 @@ describe.each(handlers)('ping-pong through reverseProxy to $name', ({ name, make
           enableFullDuplex: true,
           handler: [reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } })],
         });
-        const ex = client === 'h2c' ? h2Exchange(h2session(proxy.url)) : h1Exchange(proxy.url);
+        const ex = client === 'h2c' ? h2Exchange(h2Connect(proxy.url)) : h1Exchange(proxy.url);
         const ms = await pingPong(ex, { rounds: ROUNDS, expected });
         timings.push(`${client} → proxy → ${upstream}, ${name}: ${ms.toFixed(0)} ms`);
       },

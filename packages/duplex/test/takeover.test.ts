@@ -8,7 +8,10 @@ import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ResponseWriterWrapper, type FerryRequest, type ResponseWriter } from '@ferry/core';
 import { canSwitchProtocols, switchProtocols, TakeoverUnavailableError } from '../src/index.js';
-import { certificates, h2Exchange, h2session, parseResponse, rawSocket, startServer } from './helpers/net.js';
+import { parseResponse, rawSocket, startServer } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Connect } from '@ferry/test-kit/clients';
+import { h2Exchange } from '@ferry/test-kit/exchange';
 
 const digest = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
@@ -141,7 +144,7 @@ async function attemptServer(options: Parameters<typeof startServer>[0] = {}) {
 }
 
 async function h2Attempt(url: string, ca?: Buffer) {
-  const ex = h2Exchange(h2session(url, ca), '/chat');
+  const ex = h2Exchange(h2Connect(url, { ca }), '/chat');
   ex.end();
   const { body } = await ex.response;
   let text = '';
@@ -154,7 +157,13 @@ describe('switchProtocols where there is no connection to take over', () => {
     const { tls, ca } = certificates();
     const server = await attemptServer(proto === 'h2' ? { tls, protocols: ['h1', 'h2'] } : { protocols: ['h1', 'h2c'] });
     const r = await h2Attempt(server.url, proto === 'h2' ? ca : undefined);
-    expect(r).toMatchObject({ can: false, hijack: 'undefined', threw: true, isTakeoverError: true, code: 'FERRY_ERR_TAKEOVER_UNAVAILABLE' });
+    expect(r).toMatchObject({
+      can: false,
+      hijack: 'undefined',
+      threw: true,
+      isTakeoverError: true,
+      code: 'FERRY_ERR_TAKEOVER_UNAVAILABLE',
+    });
     expect(r.message).toMatch(/HTTP\/2/);
     expect(r.message).toMatch(/duplex\(\)/);
   });
@@ -208,7 +217,7 @@ describe('switchProtocols where there is no connection to take over', () => {
         },
       ],
     });
-    const ex = h2Exchange(h2session(server.url), '/chat');
+    const ex = h2Exchange(h2Connect(server.url), '/chat');
     ex.end();
     const { body } = await ex.response;
     let text = '';

@@ -7,7 +7,10 @@ import { PassThrough } from 'node:stream';
 import { Client, request as undiciRequest, type Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { duplex } from '../src/index.js';
-import { certificates, defer, h1Exchange, h2Exchange, h2session, pingPong, startServer, type Exchange } from './helpers/net.js';
+import { defer, startServer } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Connect } from '@ferry/test-kit/clients';
+import { type Exchange, h1Exchange, h2Exchange, pingPong } from '@ferry/test-kit/exchange';
 
 const ROUNDS = 200;
 
@@ -40,7 +43,7 @@ describe.each(handlers)('a duplex handler using Web Streams: $name', ({ make }) 
 
   it('streams both ways over h2c', async () => {
     const server = await startServer({ protocols: ['h1', 'h2c'], handler: make() });
-    await pingPong(h2Exchange(h2session(server.url)), { rounds: ROUNDS, expected: shouting });
+    await pingPong(h2Exchange(h2Connect(server.url)), { rounds: ROUNDS, expected: shouting });
   }, 15_000);
 });
 

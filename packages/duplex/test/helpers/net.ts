@@ -1,42 +1,19 @@
 /**
- * Real-socket plumbing for the duplex tests: Ferry servers on 127.0.0.1 with ephemeral ports, real
- * clients (node:http, node:http2, raw node:net), a ping-pong driver with a deadline, and a cleanup
- * list so every server, session and socket a test opened is closed when it ends, whatever happened.
+ * Real-socket plumbing of the duplex tests' own (the shared pieces are in @ferry/test-kit): raw
+ * TCP clients and an HTTP/1.1 response parser, a collecting logger, and the server starter bound
+ * to @ferry/core's createServer.
  */
 import { once } from 'node:events';
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { connect as h2connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { createServer, type FerryServer, type ServerOptions } from '@ferry/core';
-import { selfSigned } from '@ferry/test-kit/certs';
+import { createServer } from '@ferry/core';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
+import { serverStarter } from '@ferry/test-kit/servers';
 export { defer, deferred };
 
-/** Rejects after `ms` with a message naming what was awaited. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms}ms`)), ms))),
-  ]);
-}
-
-/** The self-signed certificate: the server's pair, and the CA a client trusts. */
-export function certificates() {
-  const { cert, key } = selfSigned();
-  return { tls: { certificates: [{ cert, key }] }, ca: cert };
-}
-
 /** A started Ferry server on 127.0.0.1, logging nothing unless told, closed after the test. */
-export async function startServer(options: ServerOptions): Promise<FerryServer> {
-  const server = createServer({ listen: '127.0.0.1:0', logger: false, ...options });
-  await server.listen();
-  defer(() => server.close({ gracePeriod: 0 }));
-  return server;
-}
+export const startServer = serverStarter(createServer);
 
 /** A pino logger at trace level whose every line is kept, parsed, in `entries`. */
 export function collectingLogger(): { logger: Logger; entries: Record<string, unknown>[] } {
@@ -48,132 +25,6 @@ export function collectingLogger(): { logger: Logger; entries: Record<string, un
     },
   });
   return { logger: pino({ level: 'trace' }, sink), entries };
-}
-
-/** An h2 (TLS, when `ca` is given) or h2c session, closed after the test. */
-export function h2session(url: string, ca?: Buffer): ClientHttp2Session {
-  const session = h2connect(url, ca ? { ca } : {});
-  session.on('error', () => {});
-  defer(() => session.destroy());
-  return session;
-}
-
-/** One end of a streaming exchange: what the client writes, and where the answer comes from. */
-export interface Exchange {
-  write(chunk: string | Buffer): void;
-  end(): void;
-  /** Tears the request down as a client that goes away would. */
-  abort(): void;
-  /** The response: status, headers, and its body as a stream. */
-  response: Promise<{ status: number; headers: Record<string, unknown>; body: Readable }>;
-}
-
-/**
- * A streaming POST over HTTP/1.1 (node:http, a fresh connection): the head goes out at once,
- * before any body byte, and the body stays open until `end()`.
- */
-export function h1Exchange(url: string, path = '/', headers: OutgoingHttpHeaders = {}): Exchange {
-  const req = httpRequest(new URL(path, url), { method: 'POST', agent: false, headers });
-  req.on('error', () => {});
-  defer(() => req.destroy());
-  req.flushHeaders();
-  const response = new Promise<IncomingMessage>((resolve, reject) => {
-    req.once('response', resolve);
-    req.once('error', reject);
-  }).then((res) => ({ status: res.statusCode!, headers: res.headers as Record<string, unknown>, body: res as Readable }));
-  response.catch(() => {});
-  return {
-    write: (chunk) => void req.write(chunk),
-    end: () => void req.end(),
-    abort: () => req.destroy(),
-    response,
-  };
-}
-
-/**
- * A streaming POST on an h2 or h2c session: one stream, both directions open. `abort()` resets the
- * stream as fetch or a browser does — RST_STREAM(CANCEL), through the request's AbortSignal. (Node's
- * `stream.close(CANCEL)` is no abort: it half-closes first, so the peer sees a complete body.)
- */
-export function h2Exchange(
-  session: ClientHttp2Session,
-  path = '/',
-  headers: OutgoingHttpHeaders = {},
-): Exchange & { stream: ClientHttp2Stream } {
-  const ac = new AbortController();
-  const stream = session.request({ ':method': 'POST', ':path': path, ...headers }, { endStream: false, signal: ac.signal });
-  stream.on('error', () => {});
-  const response = new Promise<{ status: number; headers: Record<string, unknown>; body: Readable }>((resolve, reject) => {
-    stream.once('response', (h) => resolve({ status: Number(h[':status']), headers: h as Record<string, unknown>, body: stream }));
-    stream.once('error', reject);
-    stream.once('close', () => reject(new Error(`stream closed before a response (rst ${stream.rstCode})`)));
-  });
-  response.catch(() => {});
-  return {
-    stream,
-    write: (chunk) => void stream.write(chunk),
-    end: () => void stream.end(),
-    abort: () => ac.abort(),
-    response,
-  };
-}
-
-export interface PingPongOptions {
-  rounds?: number;
-  /** Fail (never hang) when an echo takes longer than this overall. */
-  deadlineMs?: number;
-  /** The line the server answers chunk k with; default the chunk itself. */
-  expected?: (k: number) => string;
-}
-
-/**
- * Strict ping-pong over one request: chunk k (`ping k\n`) is sent only once the answer to chunk
- * k−1 has arrived. A server that reads the whole body before it answers deadlocks here, so the
- * deadline turns that into a failure that names the round. Resolves with the elapsed milliseconds.
- */
-export async function pingPong(
-  ex: Exchange,
-  { rounds = 1000, deadlineMs = 10_000, expected = (k) => `ping ${k}` }: PingPongOptions = {},
-): Promise<number> {
-  const start = performance.now();
-  let k = 0;
-  const done = deferred<void>();
-  const timer = setTimeout(
-    () => done.reject(new Error(`deadlock: no answer to chunk ${k} within ${deadlineMs}ms (${k} of ${rounds} rounds done)`)),
-    deadlineMs,
-  );
-  ex.write(`ping 0\n`);
-  ex.response.then(
-    ({ status, body }) => {
-      if (status !== 200) return done.reject(new Error(`status ${status}`));
-      let buf = '';
-      body.setEncoding('utf8');
-      body.on('data', (d: string) => {
-        buf += d;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) !== -1) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line !== expected(k))
-            return done.reject(new Error(`round ${k}: expected ${JSON.stringify(expected(k))}, got ${JSON.stringify(line)}`));
-          if (++k === rounds) {
-            ex.end();
-            return done.resolve();
-          }
-          ex.write(`ping ${k}\n`);
-        }
-      });
-      body.on('error', (err) => done.reject(err));
-      body.on('end', () => done.reject(new Error(`response ended after ${k} of ${rounds} rounds`)));
-    },
-    (err) => done.reject(err),
-  );
-  try {
-    await done.promise;
-  } finally {
-    clearTimeout(timer);
-  }
-  return performance.now() - start;
 }
 
 /** A raw TCP connection to a Ferry server, every byte it receives kept in order. */
