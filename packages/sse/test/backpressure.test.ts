@@ -6,7 +6,11 @@ import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Registry as MetricsRegistry, type Counter } from 'prom-client';
 import { Hub, streamEvents, type CloseReason, type EventStream, type EventStreamOptions } from '../src/index.js';
-import { deferred, get, h2Get, h2Session, rawStalledGet, retainedBytes, startServer, TextCollector, within } from './helpers.js';
+import { deferred, rawStalledGet, startServer } from './helpers.js';
+import { h1Response, h2Response, h2Session } from '@ferry/test-kit/clients';
+import { retainedBytes } from '@ferry/test-kit/memory';
+import { TextCollector } from '@ferry/test-kit/streams';
+import { within } from '@ferry/test-kit/waiting';
 
 const KiB = 1024;
 
@@ -235,7 +239,7 @@ describe('backpressure and slow clients', () => {
         { handle: [streamEvents((s) => opened.resolve(s), { heartbeat: 0, slowClient: 'drop-oldest', maxQueuedEvents: 5 })] },
       ],
     });
-    const res = await get(server.url, { 'accept-encoding': 'gzip' });
+    const res = await h1Response(server.url, { headers: { 'accept-encoding': 'gzip' } });
     expect(res.headers['content-encoding']).toBe('gzip');
     res.pause();
     const stream = await opened.promise;
@@ -273,7 +277,7 @@ describe('backpressure and slow clients', () => {
       handler: streamEvents((s) => opened.resolve(s), { heartbeat: 0, slowClient: 'drop-oldest', maxQueuedEvents: 5 }),
     });
     const session = await h2Session(server.url);
-    const { stream: h2 } = await h2Get(session, '/');
+    const { stream: h2 } = await h2Response(session, '/');
     h2.pause();
     const stream = await opened.promise;
     const total = 300;

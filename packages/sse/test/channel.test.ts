@@ -2,7 +2,8 @@ import { EventSource } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type { FerryServer } from '@ferry/core';
 import { Channel, HISTORY_GAP_EVENT, streamEvents, type ChannelEvent, type EventStream } from '../src/index.js';
-import { defer, deferred, EventSourceClient, eventually, startServer, within, type ReceivedEvent } from './helpers.js';
+import { defer, deferred, EventSourceClient, startServer, type ReceivedEvent } from './helpers.js';
+import { eventually, within } from '@ferry/test-kit/waiting';
 
 /**
  * A server that subscribes every request to `channel`, replaying from its Last-Event-ID;

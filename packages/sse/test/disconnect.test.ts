@@ -9,7 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { coreModules, loadConfig, Registry, silentLogger, type FerryServer } from '@ferry/core';
 import { Registry as MetricsRegistry, type Gauge } from 'prom-client';
 import { Channel, sseModule, ssePublishModule, streamEvents, type CloseReason, type EventStream } from '../src/index.js';
-import { defer, deferred, eventually, get, h2Get, h2Session, selfSigned, startServer, TextCollector, within } from './helpers.js';
+import { defer, deferred, startServer } from './helpers.js';
+import { certificates, selfSigned } from '@ferry/test-kit/certs';
+import { h1Response, h2Response, h2Session } from '@ferry/test-kit/clients';
+import { TextCollector } from '@ferry/test-kit/streams';
+import { eventually, within } from '@ferry/test-kit/waiting';
 
 type Leave =
   | 'h1 socket destroy'
@@ -21,13 +25,13 @@ type Leave =
 /** Opens an idle stream over the given protocol and returns the function that makes the client leave. */
 async function openAndLeave(server: FerryServer, how: Leave, path = '/'): Promise<{ headers: Record<string, unknown>; leave: () => void }> {
   if (how === 'h1 socket destroy') {
-    const res = await get(server.url + path);
+    const res = await h1Response(server.url + path);
     new TextCollector(res);
     return { headers: res.headers, leave: () => res.socket.destroy() };
   }
   const url = how.startsWith('h2c') ? server.url : server.url.replace('http:', 'https:');
-  const session = await h2Session(url, { ca: selfSigned().cert });
-  const { stream, headers } = await h2Get(session, path);
+  const session = await h2Session(url, { ca: certificates().ca });
+  const { stream, headers } = await h2Response(session, path);
   new TextCollector(stream);
   return { headers, leave: () => (how.endsWith('session destroy') ? session.destroy() : stream.close(h2c.NGHTTP2_CANCEL)) };
 }
@@ -44,7 +48,7 @@ function serverOptions(how: Leave) {
   return how.startsWith('h2c')
     ? { protocols: ['h2c'] as const }
     : how.startsWith('h2')
-      ? { protocols: ['h1', 'h2'] as const, tls: { certificates: [selfSigned()] } }
+      ? { protocols: ['h1', 'h2'] as const, tls: certificates().tls }
       : {};
 }
 

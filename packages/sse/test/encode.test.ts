@@ -2,7 +2,10 @@ import { createGunzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encode } from '@ferry/encode';
 import { Channel, streamEvents, type EventStream } from '../src/index.js';
-import { deferred, get, h2Get, h2Session, parseAll, selfSigned, startServer, TextCollector } from './helpers.js';
+import { deferred, parseAll, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h1Response, h2Response, h2Session } from '@ferry/test-kit/clients';
+import { TextCollector } from '@ferry/test-kit/streams';
 
 /** encode in front of an event stream, as `routes: [{handle:[encode()]}, {handle:[streamEvents()]}]`. */
 async function encodedStreamServer(extra: { protocols?: readonly ('h1' | 'h2' | 'h2c')[]; tls?: boolean } = {}) {
@@ -10,7 +13,7 @@ async function encodedStreamServer(extra: { protocols?: readonly ('h1' | 'h2' | 
   const opened = deferred<EventStream>();
   const server = await startServer({
     ...(extra.protocols ? { protocols: extra.protocols } : {}),
-    ...(extra.tls ? { tls: { certificates: [selfSigned()] } } : {}),
+    ...(extra.tls ? { tls: certificates().tls } : {}),
     routes: [
       { handle: [encode({ minimumLength: 4096 })] },
       {
@@ -32,7 +35,7 @@ async function encodedStreamServer(extra: { protocols?: readonly ('h1' | 'h2' | 
 describe('event streams through encode', () => {
   it('are gzip-compressed, with the head sent before any event and each event decodable on arrival', async () => {
     const { server, channel, opened } = await encodedStreamServer();
-    const res = await get(server.url, { 'accept-encoding': 'gzip' });
+    const res = await h1Response(server.url, { headers: { 'accept-encoding': 'gzip' } });
     // The head is out though nothing was written and 4096 bytes (minimum_length) are far away.
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-encoding']).toBe('gzip');
@@ -51,7 +54,7 @@ describe('event streams through encode', () => {
 
   it('comments and heartbeats come through the compressor at once too', async () => {
     const { server, opened } = await encodedStreamServer();
-    const res = await get(server.url, { 'accept-encoding': 'gzip' });
+    const res = await h1Response(server.url, { headers: { 'accept-encoding': 'gzip' } });
     const body = new TextCollector(res.pipe(createGunzip()));
     const stream = await opened;
     stream.comment('ping');
@@ -60,8 +63,8 @@ describe('event streams through encode', () => {
 
   it('over h2 too: compressed, and events arrive one by one', async () => {
     const { server, channel, opened } = await encodedStreamServer({ protocols: ['h1', 'h2'], tls: true });
-    const session = await h2Session(server.url.replace('http:', 'https:'), { ca: selfSigned().cert });
-    const { stream, headers } = await h2Get(session, '/', { 'accept-encoding': 'gzip' });
+    const session = await h2Session(server.url.replace('http:', 'https:'), { ca: certificates().ca });
+    const { stream, headers } = await h2Response(session, '/', { 'accept-encoding': 'gzip' });
     expect(headers['content-encoding']).toBe('gzip');
     const body = new TextCollector(stream.pipe(createGunzip()));
     await opened;
@@ -73,7 +76,7 @@ describe('event streams through encode', () => {
 
   it('a client that does not accept gzip gets the events uncompressed', async () => {
     const { server, channel, opened } = await encodedStreamServer();
-    const res = await get(server.url, { 'accept-encoding': 'identity' });
+    const res = await h1Response(server.url, { headers: { 'accept-encoding': 'identity' } });
     expect(res.headers['content-encoding']).toBeUndefined();
     const body = new TextCollector(res);
     await opened;

@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Channel, streamEvents, type EventStream } from '../src/index.js';
-import { deferred, h2Get, h2Session, parseAll, selfSigned, startServer, TextCollector } from './helpers.js';
+import { deferred, parseAll, startServer } from './helpers.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Response, h2Session } from '@ferry/test-kit/clients';
+import { TextCollector } from '@ferry/test-kit/streams';
 
 const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
 
@@ -12,7 +15,7 @@ for (const variant of ['h2 (TLS, ALPN)', 'h2c (prior knowledge)'] as const) {
       const channel = new Channel();
       const tls = variant.startsWith('h2 ');
       const server = await startServer({
-        ...(tls ? { protocols: ['h1', 'h2'] as const, tls: { certificates: [selfSigned()] } } : { protocols: ['h1', 'h2c'] as const }),
+        ...(tls ? { protocols: ['h1', 'h2'] as const, tls: certificates().tls } : { protocols: ['h1', 'h2c'] as const }),
         handler: streamEvents(
           (stream, req) => {
             expect(req.protocol).toBe(tls ? 'h2' : 'h2c');
@@ -22,8 +25,8 @@ for (const variant of ['h2 (TLS, ALPN)', 'h2c (prior knowledge)'] as const) {
           { heartbeat: 0 },
         ),
       });
-      const session = await h2Session(tls ? server.url.replace('http:', 'https:') : server.url, { ca: selfSigned().cert });
-      const { stream, headers } = await h2Get(session, '/events');
+      const session = await h2Session(tls ? server.url.replace('http:', 'https:') : server.url, { ca: certificates().ca });
+      const { stream, headers } = await h2Response(session, '/events');
       return { server, session, stream, headers, channel, serverStream: await opened.promise };
     }
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { coreModules, loadConfig, Registry, silentLogger } from '@ferry/core';
 import { Channel, formatEvent, HISTORY_GAP_EVENT, Hub, sseModule, ssePublishModule, streamEvents } from '../src/index.js';
-import { defer, EventSourceClient, retainedBytes, startServer } from './helpers.js';
+import { defer, EventSourceClient, startServer } from './helpers.js';
+import { retainedBytes } from '@ferry/test-kit/memory';
 
 const MiB = 1024 * 1024;
 /** An event of 1,000 data bytes: 1,015 bytes as sent (`id: N` and `data: …` lines). */

@@ -3,7 +3,8 @@ import { request } from 'undici';
 import { ConfigError, coreModules, loadConfig, Registry, silentLogger, type FerryApp } from '@ferry/core';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { HISTORY_GAP_EVENT, sseModule, ssePublishModule } from '../src/index.js';
-import { defer, EventSourceClient, eventually, rawStalledGet } from './helpers.js';
+import { defer, EventSourceClient, rawStalledGet } from './helpers.js';
+import { eventually } from '@ferry/test-kit/waiting';
 
 const registry = () => new Registry([...coreModules, sseModule, ssePublishModule]);
 

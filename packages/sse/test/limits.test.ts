@@ -4,7 +4,9 @@ import { request } from 'undici';
 import { coreModules, loadConfig, Registry, silentLogger } from '@ferry/core';
 import { addressKey } from '../src/client_limits.js';
 import { sseModule, ssePublishModule } from '../src/index.js';
-import { defer, EventSourceClient, eventually, h2Get, h2Session, within } from './helpers.js';
+import { defer, EventSourceClient } from './helpers.js';
+import { h2Response, h2Session } from '@ferry/test-kit/clients';
+import { eventually, within } from '@ferry/test-kit/waiting';
 
 const registry = () => new Registry([...coreModules, sseModule, ssePublishModule]);
 
@@ -47,30 +49,30 @@ describe('subscription limits of the hub', () => {
   it('an h2 connection past max_subscriptions_per_connection gets 429 with a clear body; another connection does not', async () => {
     const url = await startHub({ max_subscriptions_per_connection: 3 });
     const session = await h2Session(url);
-    for (let i = 0; i < 3; i++) expect((await h2Get(session, `/sub/c${i}`)).headers[':status']).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await h2Response(session, `/sub/c${i}`)).headers[':status']).toBe(200);
 
-    const over = await h2Get(session, '/sub/c3');
+    const over = await h2Response(session, '/sub/c3');
     expect(over.headers[':status']).toBe(429);
     let body = '';
     for await (const chunk of over.stream) body += chunk;
     expect(body).toBe('too many event streams on this connection (limit 3): close one before opening another\n');
 
     const other = await h2Session(url);
-    expect((await h2Get(other, '/sub/c3')).headers[':status']).toBe(200);
+    expect((await h2Response(other, '/sub/c3')).headers[':status']).toBe(200);
   });
 
   it('a subscription that ends gives its place back to its connection', async () => {
     const url = await startHub({ max_subscriptions_per_connection: 2 });
     const session = await h2Session(url);
-    const first = await h2Get(session, '/sub/a');
+    const first = await h2Response(session, '/sub/a');
     expect(first.headers[':status']).toBe(200);
-    expect((await h2Get(session, '/sub/b')).headers[':status']).toBe(200);
-    expect((await h2Get(session, '/sub/c')).headers[':status']).toBe(429);
+    expect((await h2Response(session, '/sub/b')).headers[':status']).toBe(200);
+    expect((await h2Response(session, '/sub/c')).headers[':status']).toBe(429);
 
     first.stream.close(); // RST_STREAM (CANCEL), as a browser closing one EventSource
     // The server notices within milliseconds, but nothing tells the client: ask until it is let in.
     await eventually(
-      async () => Number((await h2Get(session, '/sub/c')).headers[':status']) === 200,
+      async () => Number((await h2Response(session, '/sub/c')).headers[':status']) === 200,
       2000,
       'a place freed on the connection',
     );
@@ -105,7 +107,7 @@ describe('subscription limits of the hub', () => {
     const statuses = new Map<number, number>();
     // In batches: with the 100 it holds, never more streams open at once than h2's usual limit (250).
     for (let from = 0; from < 10_000; from += 100) {
-      const batch = await Promise.all(Array.from({ length: 100 }, (_, i) => h2Get(hostile, `/sub/hostile-${from + i}`)));
+      const batch = await Promise.all(Array.from({ length: 100 }, (_, i) => h2Response(hostile, `/sub/hostile-${from + i}`)));
       for (const { headers } of batch) statuses.set(Number(headers[':status']), (statuses.get(Number(headers[':status'])) ?? 0) + 1);
     }
     // The default limit per connection: 100 held, the rest refused — no topic was made for them.

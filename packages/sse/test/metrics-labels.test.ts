@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { Hub, streamEvents } from '../src/index.js';
-import { EventSourceClient, eventually, startServer } from './helpers.js';
+import { EventSourceClient, startServer } from './helpers.js';
+import { eventually } from '@ferry/test-kit/waiting';
 
 /** The samples of `name` in the Prometheus text: topic label → value. */
 function samples(text: string, name: string): Map<string, number> {

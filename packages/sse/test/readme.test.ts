@@ -3,7 +3,8 @@ import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConfigError, coreModules, loadConfig, Registry, silentLogger, type FerryServer } from '@ferry/core';
 import { sseModule, ssePublishModule } from '../src/index.js';
-import { defer, EventSourceClient, within, type ReceivedEvent } from './helpers.js';
+import { defer, EventSourceClient, type ReceivedEvent } from './helpers.js';
+import { within } from '@ferry/test-kit/waiting';
 
 const example = readFileSync(new URL('./readme-example.ts', import.meta.url), 'utf8');
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

@@ -6,7 +6,9 @@
 import type { IncomingMessage } from 'node:http';
 import { expect, it } from 'vitest';
 import { Channel, streamEvents, type EventStream } from '../src/index.js';
-import { deferred, get, rawStalledGet, retainedBytes, startServer } from './helpers.js';
+import { deferred, rawStalledGet, startServer } from './helpers.js';
+import { h1Response } from '@ferry/test-kit/clients';
+import { retainedBytes } from '@ferry/test-kit/memory';
 
 const EVENTS = 1600;
 const SIZE = 64 * 1024;
@@ -60,7 +62,10 @@ it('a subscriber that never reads does not grow memory while 100 MB are broadcas
   });
 
   await rawStalledGet(server.url, '/events?name=slow');
-  const readers = [fastReader(await get(`${server.url}/events?name=fast1`)), fastReader(await get(`${server.url}/events?name=fast2`))];
+  const readers = [
+    fastReader(await h1Response(`${server.url}/events?name=fast1`)),
+    fastReader(await h1Response(`${server.url}/events?name=fast2`)),
+  ];
   await allIn.promise;
   const slow = streams.get('slow')!;
   const fast = [streams.get('fast1')!, streams.get('fast2')!];

@@ -12,7 +12,10 @@ import {
 } from '@ferry/core';
 import { Registry as MetricsRegistry, type Gauge } from 'prom-client';
 import { eventStream, sseModule, ssePublishModule, type CloseReason, type EventStream } from '../src/index.js';
-import { defer, deferred, get, h2Get, h2Session, TextCollector, within } from './helpers.js';
+import { defer, deferred } from './helpers.js';
+import { h1Response, h2Response, h2Session } from '@ferry/test-kit/clients';
+import { TextCollector } from '@ferry/test-kit/streams';
+import { within } from '@ferry/test-kit/waiting';
 
 describe('server stop', () => {
   it('server.close() ends code streams made with signal: server.stopping cleanly, and resolves promptly (HTTP/1.1 and h2c)', async () => {
@@ -34,10 +37,10 @@ describe('server stop', () => {
     await server.listen();
     defer(() => server.close({ gracePeriod: 0 }));
 
-    const h1 = await get(server.url);
+    const h1 = await h1Response(server.url);
     const h1Body = new TextCollector(h1);
     const session = await h2Session(server.url);
-    const { stream: h2 } = await h2Get(session, '/');
+    const { stream: h2 } = await h2Response(session, '/');
     const h2Body = new TextCollector(h2);
     await two.promise;
     for (const s of streams) s.send({ data: 'before stop' });
@@ -76,7 +79,7 @@ describe('server stop', () => {
     await server.listen();
     defer(() => server.close({ gracePeriod: 0 }));
     const before = getEventListeners(server.stopping, 'abort').length;
-    const clients = await Promise.all(Array.from({ length: 20 }, () => get(server.url)));
+    const clients = await Promise.all(Array.from({ length: 20 }, () => h1Response(server.url)));
     expect(streams).toHaveLength(20);
     // Node warns of a leak at the eleventh listener on one signal: 20 subscribers did that.
     expect(getEventListeners(server.stopping, 'abort').length).toBeLessThanOrEqual(before + 1);
@@ -111,7 +114,7 @@ describe('server stop', () => {
     await app.start();
     defer(() => app.stop(0));
     const url = app.servers[0]!.url;
-    const clients = await Promise.all([get(`${url}/sub/a`), get(`${url}/sub/a`), get(`${url}/sub/b`)]);
+    const clients = await Promise.all([h1Response(`${url}/sub/a`), h1Response(`${url}/sub/a`), h1Response(`${url}/sub/b`)]);
     const bodies = clients.map((c) => new TextCollector(c));
     const gauge = async (topic: string) =>
       (await (metrics.getSingleMetric('ferry_sse_subscribers') as Gauge<'topic'>).get()).values.find((v) => v.labels.topic === topic)

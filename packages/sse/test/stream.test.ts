@@ -3,7 +3,10 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { FerryRequest, ResponseWriter } from '@ferry/core';
 import { eventStream, streamEvents, type CloseReason, type EventStream, type EventStreamOptions } from '../src/index.js';
-import { deferred, eventually, get, parseAll, startServer, TextCollector, within } from './helpers.js';
+import { deferred, parseAll, startServer } from './helpers.js';
+import { h1Response } from '@ferry/test-kit/clients';
+import { TextCollector } from '@ferry/test-kit/streams';
+import { eventually, within } from '@ferry/test-kit/waiting';
 
 /** A server whose every request becomes an event stream the test drives; `next()` gives the next one opened. */
 async function streamServer(options: EventStreamOptions = { heartbeat: 0 }) {
@@ -25,7 +28,7 @@ async function streamServer(options: EventStreamOptions = { heartbeat: 0 }) {
 describe('eventStream / streamEvents', () => {
   it('sends 200, text/event-stream, no-cache and X-Accel-Buffering: no before any event', async () => {
     const { server, next } = await streamServer();
-    const res = await get(server.url);
+    const res = await h1Response(server.url);
     const body = new TextCollector(res);
     const stream = await next();
     // The client has the whole head while the handler has not sent a single byte of body.
@@ -42,7 +45,7 @@ describe('eventStream / streamEvents', () => {
 
   it('writes spec-correct events: multi-line data split on CRLF, CR and LF; objects as JSON', async () => {
     const { server, next } = await streamServer();
-    const res = await get(server.url);
+    const res = await h1Response(server.url);
     const body = new TextCollector(res);
     const stream = await next();
     expect(stream.send({ event: 'multi', id: '7', retry: 2500, data: 'one\ntwo\r\nthree\rfour' })).toBe(true);
@@ -70,7 +73,7 @@ describe('eventStream / streamEvents', () => {
 
   it('refuses an event or id with CR or LF (and an id with NUL) with a TypeError, writing nothing', async () => {
     const { server, next } = await streamServer();
-    const res = await get(server.url);
+    const res = await h1Response(server.url);
     const body = new TextCollector(res);
     const stream = await next();
     expect(() => stream.send({ event: 'a\nb', data: 'x' })).toThrow(TypeError);
@@ -86,7 +89,7 @@ describe('eventStream / streamEvents', () => {
 
   it('comment() writes comment lines that clients ignore', async () => {
     const { server, next } = await streamServer();
-    const res = await get(server.url);
+    const res = await h1Response(server.url);
     const body = new TextCollector(res);
     const stream = await next();
     stream.comment();
@@ -100,7 +103,7 @@ describe('eventStream / streamEvents', () => {
 
   it('sends a heartbeat comment at the configured interval while the stream is idle', async () => {
     const { server } = await streamServer({ heartbeat: '100ms' });
-    const res = await get(server.url);
+    const res = await h1Response(server.url);
     const body = new TextCollector(res);
     const arrivals: number[] = [];
     res.on('data', () => arrivals.push(performance.now()));
@@ -117,7 +120,7 @@ describe('eventStream / streamEvents', () => {
 
   it('sends the retry hint first when asked', async () => {
     const { server, next } = await streamServer({ heartbeat: 0, retry: 1500 });
-    const res = await get(server.url);
+    const res = await h1Response(server.url);
     const body = new TextCollector(res);
     (await next()).send({ data: 'x' });
     await body.contains('data: x');
@@ -126,7 +129,7 @@ describe('eventStream / streamEvents', () => {
 
   it('close() ends the response cleanly and settles closed with "closed"', async () => {
     const { server, next } = await streamServer({ heartbeat: 50 });
-    const res = await get(server.url);
+    const res = await h1Response(server.url);
     const body = new TextCollector(res);
     const stream = await next();
     stream.send({ data: 'bye' });
@@ -155,7 +158,7 @@ describe('eventStream / streamEvents', () => {
         { heartbeat: 0 },
       ),
     });
-    const res = await get(server.url);
+    const res = await h1Response(server.url);
     const body = new TextCollector(res);
     const stream = await made.promise;
     expect(await stream.closed).toBe<CloseReason>('error');
@@ -191,13 +194,13 @@ describe('eventStream / streamEvents', () => {
 
   it('an empty Last-Event-ID (header or query) means no event seen yet', async () => {
     const { server, next } = await streamServer();
-    await get(server.url, { 'last-event-id': '' });
+    await h1Response(server.url, { headers: { 'last-event-id': '' } });
     expect((await next()).lastEventId).toBeUndefined();
-    await get(`${server.url}/?lastEventId=`);
+    await h1Response(`${server.url}/?lastEventId=`);
     expect((await next()).lastEventId).toBeUndefined();
-    await get(server.url, { 'last-event-id': '41' });
+    await h1Response(server.url, { headers: { 'last-event-id': '41' } });
     expect((await next()).lastEventId).toBe('41');
-    await get(`${server.url}/?lastEventId=42`);
+    await h1Response(`${server.url}/?lastEventId=42`);
     expect((await next()).lastEventId).toBe('42');
   });
 });

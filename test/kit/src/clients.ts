@@ -5,7 +5,14 @@
  */
 import { once } from 'node:events';
 import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { connect as h2connect, type ClientHttp2Session, type SecureClientSessionOptions } from 'node:http2';
+import {
+  connect as h2connect,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders as H2IncomingHeaders,
+  type OutgoingHttpHeaders,
+  type SecureClientSessionOptions,
+} from 'node:http2';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { defer } from './lifecycle.js';
 import { collect } from './streams.js';
@@ -58,4 +65,23 @@ export async function h2Session(url: string, options: SecureClientSessionOptions
   const session = h2Connect(url, options);
   await once(session, 'connect');
   return session;
+}
+
+/** One h2 request (a GET unless `headers` say otherwise); resolves at the response head, its body still to read. */
+export async function h2Response(
+  session: ClientHttp2Session,
+  path: string,
+  headers: OutgoingHttpHeaders = {},
+): Promise<{ stream: ClientHttp2Stream; headers: H2IncomingHeaders }> {
+  const stream = session.request({ ':path': path, ...headers });
+  stream.on('error', () => {});
+  const [head] = (await once(stream, 'response')) as [H2IncomingHeaders];
+  return { stream, headers: head };
+}
+
+/** One h2 request; resolves with the whole body. */
+export async function h2Get(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders = {}): Promise<Reply> {
+  const { stream, headers: head } = await h2Response(session, path, headers);
+  const body = await collect(stream);
+  return { status: Number(head[':status']), headers: head, body };
 }
