@@ -17,12 +17,12 @@ import {
   type FerryApp,
   type Logger,
 } from '@ferry/core';
-import { ClusterRelay } from '@ferry/sse';
 import { distributionRegistry } from './modules.js';
 import { loadPlugins, PluginError } from './plugins.js';
 import { defaultConfig, demoHostProblem, DEMO_HOST } from './default-config.js';
 import { configJsonSchema, configReference } from './schema.js';
 import type { WorkerMessage } from './workers/messages.js';
+import { serveRelay } from './workers/sse-relay.js';
 import { WorkerPool, type WorkerInfo } from './workers/primary.js';
 import { runWorker } from './workers/worker.js';
 
@@ -199,9 +199,8 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     // Extension point: worker messages the pool does not handle itself (types outside
     // `ferry.w.*`) go to handlers added here with pool.onWorkerMessage(handler);
     // pool.broadcast(message, exceptSlot) reaches the workers.
-    // The SSE relay (`ferry.sse.*`): topics without a broker are shared by every worker, their
-    // history kept here (it outlives reloads and replaced workers).
-    const relay = new ClusterRelay();
+    // The SSE relay (`ferry.sse.*`): topics without a broker are shared by every worker.
+    serveRelay(pool);
     const reply = (from: WorkerInfo, m: WorkerMessage) => from.worker.isConnected() && from.worker.send(m);
     pool.onWorkerMessage((m, from) => {
       // A worker's `/metrics` (the metrics handler): every worker's numbers, summed here.
@@ -214,13 +213,7 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
           (fields) => reply(from, { type: 'ferry.reply', rid: m.rid, ...fields }),
           (err: Error) => reply(from, { type: 'ferry.reply', rid: m.rid, error: err.message }),
         );
-        return;
       }
-      relay.handle(
-        m,
-        (answer) => reply(from, answer as unknown as WorkerMessage),
-        (announce) => pool.broadcast(announce as unknown as WorkerMessage),
-      );
     });
     try {
       await pool.start();

@@ -14,4 +14,5 @@ export { DEFAULT_METRICS_TOPICS, Hub, type BrokerOption, type HistoryLimits, typ
 export { BrokerUnavailableError, type Broker, type BrokerLogger, type BrokerReplay, type Following, type TopicListener } from './broker.js';
 export { RedisBroker, type RedisBrokerOptions } from './redis.js';
 export { sse, sseModule, ssePublish, ssePublishModule } from './modules.js';
-export { ClusterBroker, ClusterRelay } from './cluster.js';
+export { Relay, type RelayAnnounce, type RelayReply, type RelayRequest } from './relay.js';
+export { RelayBroker, type RelayTransport } from './relay_broker.js';

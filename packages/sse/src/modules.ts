@@ -1,7 +1,7 @@
-import { defineModule, duration, HttpError, isFerryWorker, moduleFactory, z, type Middleware, type ProvisionContext } from '@ferry/core';
+import { defineModule, duration, HttpError, moduleFactory, z, type Middleware, type ProvisionContext } from '@ferry/core';
+import type { Broker } from './broker.js';
 import type { SseEvent } from './format.js';
 import { ClientLimits } from './client_limits.js';
-import { ClusterBroker } from './cluster.js';
 import { DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, DEFAULT_MAX_HISTORY_BYTES } from './history.js';
 import { Hub } from './hub.js';
 import { EventStream } from './stream.js';
@@ -35,6 +35,17 @@ const brokerConfig = z
 
 type BrokerConfig = z.infer<typeof brokerConfig>;
 
+declare module '@ferry/core' {
+  interface FerryServices {
+    /**
+     * Makes the broker of a hub whose config names none: how the host shares topics between its
+     * processes (`ferry run --workers N`: a RelayBroker to its primary). Unset: such topics live
+     * in this process.
+     */
+    'sse.broker': () => Broker;
+  }
+}
+
 /**
  * The hub every `sse` and `sse_publish` handler of one app with the same broker shares. It
  * outlives config reloads (`ctx.keep`): topics, history and ids carry on, so a subscriber whose
@@ -46,8 +57,8 @@ function appHub(ctx: ProvisionContext, broker: BrokerConfig): Hub {
   return ctx.keep(
     key,
     () => {
-      // In a worker of `ferry run --workers N`, topics without a broker are shared through the primary.
-      const shared = broker ?? (isFerryWorker() ? new ClusterBroker() : undefined);
+      // Topics without a broker of their own are shared the host's way, if it has one.
+      const shared = broker ?? ctx.service('sse.broker')?.();
       return new Hub({ metrics: ctx.metrics, ...(shared ? { broker: shared, logger: ctx.logger } : {}) });
     },
     (hub) => hub.close(),

@@ -1,5 +1,7 @@
-import { ConfigError, loadConfig, reportMetricsToPrimary, type FerryApp, type Logger, type Registry } from '@ferry/core';
+import { ConfigError, loadConfig, reportMetricsToPrimary, type FerryApp, type Logger, type Registry, type Services } from '@ferry/core';
+import { RelayBroker } from '@ferry/sse';
 import { isMessage, type FromWorker } from './messages.js';
+import { ipcRelayTransport } from './sse-relay.js';
 
 /** Resolves once the message is written (a process.exit right after a send would lose it). */
 const send = (m: FromWorker) =>
@@ -8,6 +10,9 @@ const send = (m: FromWorker) =>
     if (!process.connected) return resolve();
     process.send!(m, undefined, {}, () => resolve());
   });
+
+/** What a worker's modules get from ferry (`ctx.service`): the SSE relay through the primary. */
+const services: Services = { 'sse.broker': () => new RelayBroker(ipcRelayTransport) };
 
 const describe = (err: unknown) =>
   err instanceof ConfigError ? { error: err.message, issues: [...err.issues] } : { error: (err as Error).message ?? String(err) };
@@ -39,7 +44,7 @@ export async function runWorker(registry: Registry, logger: Logger): Promise<nev
 
   const start = async (config: unknown) => {
     try {
-      app = await loadConfig(config, { registry, logger });
+      app = await loadConfig(config, { registry, logger, services });
       await app.start();
       // The registry outlives reloads: the primary sums it with the others' for `/metrics`.
       reportMetricsToPrimary(app.options.metrics!);
