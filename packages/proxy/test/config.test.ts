@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, coreModules, loadConfig, Registry } from '@ferry/core';
 import { reverseProxyModule } from '../src/index.js';
-import { defer, get, httpUpstream } from './helpers/net.js';
+import { defer } from './helpers/net.js';
+import { h1Get } from '@ferry/test-kit/clients';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
 
 const registry = () => new Registry([...coreModules, reverseProxyModule]);
 
@@ -43,7 +45,7 @@ describe('reverse_proxy in JSON config', () => {
     );
     await app.start();
     defer(() => app.stop(0));
-    const r = await get(app.servers[0]!.url);
+    const r = await h1Get(app.servers[0]!.url);
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('from-config');
     expect(up.seen[0]!.headers['x-via-config']).toBe('GET');

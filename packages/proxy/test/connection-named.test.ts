@@ -6,7 +6,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { headers } from '@ferry/core';
-import { deferred, get, httpUpstream, netUpstream, portOf, rawClient, readUntil, startProxy } from './helpers/net.js';
+import { deferred, netUpstream, rawClient, readUntil, startProxy } from './helpers/net.js';
+import { h1Get } from '@ferry/test-kit/clients';
+import { portOf } from '@ferry/test-kit/servers';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
 
 /** An upstream that answers with the request headers it received, as JSON. */
 async function mirror() {
@@ -18,7 +21,7 @@ async function mirror() {
 }
 
 async function seenBy(url: string, fields: Record<string, string>, body?: string): Promise<IncomingHttpHeaders> {
-  const r = await get(url, { method: body === undefined ? 'GET' : 'POST', headers: fields, body });
+  const r = await h1Get(url, { method: body === undefined ? 'GET' : 'POST', headers: fields, body });
   expect(r.status).toBe(200);
   return JSON.parse(r.body.toString()) as IncomingHttpHeaders;
 }
@@ -112,7 +115,7 @@ describe('fields an upstream names in Connection', () => {
   it("do not stop the proxy's own response header ops", async () => {
     const up = await answering('Connection: keep-alive, X-Served\r\nX-Served: upstream\r\n');
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }], headers: { response: { set: { 'X-Served': ['ferry'] } } } });
-    const r = await get(proxy.url);
+    const r = await h1Get(proxy.url);
     expect(r.body.toString()).toBe('ok');
     expect(r.headers['x-served']).toBe('ferry');
   });
@@ -123,7 +126,7 @@ describe('fields an upstream names in Connection', () => {
       { upstreams: [{ dial: up.dial }] },
       { before: [headers({ response: { set: { 'X-Frame-Options': ['DENY'] } } })] },
     );
-    const r = await get(proxy.url);
+    const r = await h1Get(proxy.url);
     expect(r.headers['x-frame-options']).toBe('DENY');
   });
 });

@@ -6,7 +6,10 @@ import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { Middleware } from '@ferry/core';
-import { capturedLogger, deferred, eventually, get, httpUpstream, startProxy, wsClient, wsEchoUpstream } from './helpers/net.js';
+import { capturedLogger, deferred, startProxy, wsClient } from './helpers/net.js';
+import { h1Get } from '@ferry/test-kit/clients';
+import { httpUpstream, wsEchoUpstream } from '@ferry/test-kit/upstreams';
+import { eventually } from '@ferry/test-kit/waiting';
 
 /** An upstream that answers each request after `ms`, counting the connections it sees at once. */
 async function slow(ms: number) {
@@ -29,7 +32,7 @@ describe('transport.max_conns_per_host', () => {
   it('carries 50 concurrent slow requests over at most 4 connections, and answers all 50', async () => {
     const up = await slow(20);
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }], transport: { maxConnsPerHost: 4 } });
-    const replies = await Promise.all(Array.from({ length: 50 }, () => get(proxy.url)));
+    const replies = await Promise.all(Array.from({ length: 50 }, () => h1Get(proxy.url)));
     expect(replies.map((r) => r.status)).toEqual(Array(50).fill(200));
     expect(replies.every((r) => r.body.toString() === 'done')).toBe(true);
     expect(up.seen).toHaveLength(50);
@@ -50,18 +53,18 @@ describe('transport.max_conns_per_host', () => {
       return next(req, res);
     };
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }], transport: { maxConnsPerHost: 1 } }, { logger, before: [seeWaiter] });
-    const first = get(proxy.url);
-    await eventually(() => up.seen.length === 1);
+    const first = h1Get(proxy.url);
+    await eventually(() => up.seen.length === 1, 3000);
     const waiting = httpRequest(`${proxy.url}/waiting`, { agent: false });
     waiting.on('error', () => {});
     waiting.end();
     await entered.promise;
     waiting.destroy();
     // The only connection is still busy: the waiter is dropped now, not when the connection frees.
-    await eventually(() => lines.some((l) => l.status === 499 && l.uri === '/waiting'));
+    await eventually(() => lines.some((l) => l.status === 499 && l.uri === '/waiting'), 3000);
     release.resolve();
     expect((await first).body.toString()).toBe('held');
-    expect((await get(proxy.url)).status).toBe(200);
+    expect((await h1Get(proxy.url)).status).toBe(200);
     expect(up.seen.map((r) => r.url)).toEqual(['/', '/']);
   });
 
@@ -76,7 +79,7 @@ describe('transport.keep_alive.max_idle_conns_per_host', () => {
   it('does not hold concurrent requests to that many connections (in Caddy it caps idle ones only)', async () => {
     const up = await slow(50);
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }], transport: { keepAlive: { maxIdleConnsPerHost: 1 } } });
-    const replies = await Promise.all(Array.from({ length: 8 }, () => get(proxy.url)));
+    const replies = await Promise.all(Array.from({ length: 8 }, () => h1Get(proxy.url)));
     expect(replies.every((r) => r.status === 200)).toBe(true);
     expect(up.peak()).toBeGreaterThan(1);
   });

@@ -4,7 +4,9 @@
  */
 import { createServer } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
-import { certificates, defer, deferred, h2Session } from './helpers/net.js';
+import { defer, deferred } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
 
 describe('@ferry/core (as the proxy relies on it)', () => {
   /*

@@ -4,7 +4,9 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { eventually, httpUpstream, startProxy } from './helpers/net.js';
+import { startProxy } from './helpers/net.js';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
+import { eventually } from '@ferry/test-kit/waiting';
 
 /** GET through the proxy with `X-Host`, answered and read to the end; keeps no connection. */
 function through(url: string, host: string): Promise<number> {

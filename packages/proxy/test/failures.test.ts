@@ -2,7 +2,11 @@ import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { constants as h2constants, type ClientHttp2Stream } from 'node:http2';
 import { describe, expect, it } from 'vitest';
-import { capturedLogger, certificates, deferred, eventually, get, h2Session, httpUpstream, outcome, startProxy } from './helpers/net.js';
+import { capturedLogger, deferred, outcome, startProxy } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h1Get, h2Session } from '@ferry/test-kit/clients';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
+import { eventually } from '@ferry/test-kit/waiting';
 
 /** An upstream that holds every request open and reports when its response closed unfinished. */
 async function hanging(name: string) {
@@ -55,11 +59,11 @@ describe('a client that goes away before the response', () => {
     await a.arrived;
     req.destroy();
     await a.aborted;
-    await eventually(() => lines.some((l) => l.status === 499));
+    await eventually(() => lines.some((l) => l.status === 499), 3000);
     expect(b.hits()).toBe(0);
     expect(a.hits()).toBe(1);
     // No strike: with max_fails 1, a would be skipped for 30 s had the abort counted.
-    expect((await get(proxy.url)).body.toString()).toBe('a');
+    expect((await h1Get(proxy.url)).body.toString()).toBe('a');
   });
 
   it('aborts the upstream request when an h2 client resets its stream', async () => {

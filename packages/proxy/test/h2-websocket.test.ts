@@ -2,7 +2,10 @@ import { once } from 'node:events';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import { encode } from '@ferry/encode';
-import { certificates, h2Session, httpUpstream, startProxy, wsEchoUpstream, type ProxyOptions } from './helpers/net.js';
+import { startProxy, type ProxyOptions } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
+import { httpUpstream, wsEchoUpstream } from '@ferry/test-kit/upstreams';
 import { encodeFrame, FrameReader, OP_TEXT, type Frame } from '@ferry/test-kit/ws-frames';
 import type { HandlerInput } from '@ferry/core';
 

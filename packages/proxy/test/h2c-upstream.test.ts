@@ -3,7 +3,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createServer as createH2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { deadPort, defer, deferred, get, outcome, startProxy } from './helpers/net.js';
+import { defer, deferred, outcome, startProxy } from './helpers/net.js';
+import { h1Get } from '@ferry/test-kit/clients';
+import { freePort } from '@ferry/test-kit/ports';
 
 /** A cleartext HTTP/2 (prior knowledge) upstream on 127.0.0.1. */
 async function h2cUpstream(onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void) {
@@ -35,7 +37,7 @@ describe('h2c upstream transport', () => {
       stream.end('hello from h2c');
     });
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }], transport: { versions: ['h2c'] } });
-    const r = await get(`${proxy.url}/a/b?c=1`, { headers: { host: 'site.example' } });
+    const r = await h1Get(`${proxy.url}/a/b?c=1`, { headers: { host: 'site.example' } });
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('hello from h2c');
     expect(r.headers['x-path']).toBe('/a/b?c=1');
@@ -99,11 +101,11 @@ describe('h2c upstream transport', () => {
       stream.end('live');
     });
     const proxy = await startProxy({
-      upstreams: [{ dial: `127.0.0.1:${await deadPort()}` }, { dial: live.dial }],
+      upstreams: [{ dial: `127.0.0.1:${await freePort()}` }, { dial: live.dial }],
       loadBalancing: { selectionPolicy: { policy: 'first' }, retries: 1, tryInterval: '0s' },
       transport: { versions: ['h2c'] },
     });
-    const r = await get(proxy.url);
+    const r = await h1Get(proxy.url);
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('live');
   });

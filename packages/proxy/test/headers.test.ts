@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { certificates, get, h2Session, httpUpstream, netUpstream, startProxy } from './helpers/net.js';
+import { netUpstream, startProxy } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h1Get, h2Session } from '@ferry/test-kit/clients';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
 
 /** An upstream that answers with the request headers it received, as JSON. */
 async function mirror() {
@@ -13,7 +16,7 @@ async function mirror() {
 }
 
 async function seenBy(url: string, headers: Record<string, string | string[]> = {}): Promise<IncomingHttpHeaders> {
-  const r = await get(url, { headers });
+  const r = await h1Get(url, { headers });
   expect(r.status).toBe(200);
   return JSON.parse(r.body.toString()) as IncomingHttpHeaders;
 }
@@ -65,7 +68,7 @@ describe('header operations', () => {
         },
       },
     });
-    const r = await get(`${proxy.url}/p`, { headers: { host: 'public.example' } });
+    const r = await h1Get(`${proxy.url}/p`, { headers: { host: 'public.example' } });
     expect(r.headers.server).toBe('ferry');
     expect(r.headers['x-served-path']).toBe('/p');
     expect(r.headers['x-powered-by']).toBeUndefined();
@@ -109,7 +112,7 @@ describe('forwarding headers', () => {
       });
     });
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
-    const r = await get(proxy.url);
+    const r = await h1Get(proxy.url);
     expect(r.body.toString()).toBe('ok');
     expect(r.headers['x-resp-hop']).toBeUndefined();
     expect(r.headers['proxy-authenticate']).toBeUndefined();
@@ -156,7 +159,7 @@ describe('forwarding headers', () => {
   it('adds Via to the request and to the response', async () => {
     const up = await mirror();
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
-    const r = await get(proxy.url, { headers: { via: '1.0 edge' } });
+    const r = await h1Get(proxy.url, { headers: { via: '1.0 edge' } });
     const h = JSON.parse(r.body.toString()) as IncomingHttpHeaders;
     expect(h.via).toBe('1.0 edge, 1.1 ferry');
     expect(r.headers.via).toBe('1.1 ferry');

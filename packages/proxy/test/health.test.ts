@@ -2,7 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { defer, eventually, get, httpUpstream, startProxy } from './helpers/net.js';
+import { defer, startProxy } from './helpers/net.js';
+import { h1Get } from '@ferry/test-kit/clients';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
+import { eventually } from '@ferry/test-kit/waiting';
 
 /** An upstream whose /health answer the test controls; everything else answers its name. */
 async function checked(name: string) {
@@ -21,7 +24,7 @@ async function checked(name: string) {
 async function answers(url: string, n: number): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const r = await get(url);
+    const r = await h1Get(url);
     out.push(r.status === 200 ? r.body.toString() : String(r.status));
   }
   return out;
@@ -43,12 +46,12 @@ describe('active health checks', () => {
     a.state.status = 503;
     const before = a.state.checks;
     // Two failed checks, then one more round so the second verdict has been recorded.
-    await eventually(() => a.state.checks >= before + 3);
+    await eventually(() => a.state.checks >= before + 3, 3000);
     expect(await answers(proxy.url, 6)).toEqual(Array(6).fill('b'));
 
     a.state.status = 200;
     const back = a.state.checks;
-    await eventually(() => a.state.checks >= back + 3);
+    await eventually(() => a.state.checks >= back + 3, 3000);
     expect(new Set(await answers(proxy.url, 4))).toEqual(new Set(['a', 'b']));
   });
 
@@ -62,7 +65,7 @@ describe('active health checks', () => {
     });
     a.state.body = 'degraded';
     const before = a.state.checks;
-    await eventually(() => a.state.checks >= before + 2);
+    await eventually(() => a.state.checks >= before + 2, 3000);
     expect(await answers(proxy.url, 4)).toEqual(Array(4).fill('b'));
   });
 
@@ -74,11 +77,11 @@ describe('active health checks', () => {
       upstreams: [{ dial: a.dial }],
       healthChecks: { active: { ...active, fails: 1, passes: 1, port: health.port } },
     });
-    await eventually(() => health.state.checks >= 2);
-    expect((await get(proxy.url)).status).toBe(503);
+    await eventually(() => health.state.checks >= 2, 3000);
+    expect((await h1Get(proxy.url)).status).toBe(503);
     health.state.status = 200;
     const back = health.state.checks;
-    await eventually(() => health.state.checks >= back + 2);
+    await eventually(() => health.state.checks >= back + 2, 3000);
     expect(await answers(proxy.url, 1)).toEqual(['a']);
     expect(a.state.checks).toBe(0);
   });
@@ -101,7 +104,7 @@ describe('active health checks', () => {
     });
     const dial = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     const proxy = await startProxy({ upstreams: [{ dial }], transport: { versions: ['h2c'] }, healthChecks: { active } });
-    await eventually(() => checks >= 3);
+    await eventually(() => checks >= 3, 3000);
     expect(await answers(proxy.url, 2)).toEqual(['h2c', 'h2c']);
   });
 
@@ -109,8 +112,8 @@ describe('active health checks', () => {
     const a = await checked('a');
     a.state.status = 500;
     const proxy = await startProxy({ upstreams: [{ dial: a.dial }], healthChecks: { active: { ...active, fails: 1 } } });
-    await eventually(() => a.state.checks >= 2);
-    const r = await get(proxy.url);
+    await eventually(() => a.state.checks >= 2, 3000);
+    const r = await h1Get(proxy.url);
     expect(r.status).toBe(503);
     expect(a.seen.every((req) => req.url === '/health')).toBe(true);
   });

@@ -1,6 +1,9 @@
 import { createServer as createNetServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { deadPort, defer, get, httpUpstream, netUpstream, startProxy } from './helpers/net.js';
+import { defer, netUpstream, startProxy } from './helpers/net.js';
+import { h1Get } from '@ferry/test-kit/clients';
+import { freePort } from '@ferry/test-kit/ports';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
 
 /** An upstream that reads a request's headers, then resets the connection (RST). */
 async function resetter() {
@@ -18,19 +21,19 @@ async function resetter() {
 
 describe('retries, try_duration, try_interval', () => {
   it('moves past an upstream nobody listens on to a live one', async () => {
-    const dead = await deadPort();
+    const dead = await freePort();
     const live = await httpUpstream('live');
     const proxy = await startProxy({
       upstreams: [{ dial: `127.0.0.1:${dead}` }, { dial: live.dial }],
       loadBalancing: { selectionPolicy: { policy: 'first' }, retries: 1, tryInterval: '10ms' },
     });
-    const r = await get(proxy.url);
+    const r = await h1Get(proxy.url);
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('live');
   });
 
   it('moves a POST past a refused connection with its body intact (nothing was sent)', async () => {
-    const dead = await deadPort();
+    const dead = await freePort();
     const live = await httpUpstream('live', async (req, res) => {
       let body = '';
       for await (const c of req) body += String(c);
@@ -40,18 +43,18 @@ describe('retries, try_duration, try_interval', () => {
       upstreams: [{ dial: `127.0.0.1:${dead}` }, { dial: live.dial }],
       loadBalancing: { selectionPolicy: { policy: 'first' }, retries: 1, tryInterval: '10ms' },
     });
-    const r = await get(proxy.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello'.repeat(2000) });
+    const r = await h1Get(proxy.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello'.repeat(2000) });
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('got 10000: hello');
   });
 
   it('answers 502 when every upstream refuses the connection', async () => {
-    const [a, b] = [await deadPort(), await deadPort()];
+    const [a, b] = [await freePort(), await freePort()];
     const proxy = await startProxy({
       upstreams: [{ dial: `127.0.0.1:${a}` }, { dial: `127.0.0.1:${b}` }],
       loadBalancing: { retries: 3, tryInterval: '10ms' },
     });
-    expect((await get(proxy.url)).status).toBe(502);
+    expect((await h1Get(proxy.url)).status).toBe(502);
   });
 
   it('does not retry a POST whose body went to an upstream that then reset', async () => {
@@ -61,7 +64,7 @@ describe('retries, try_duration, try_interval', () => {
       upstreams: [{ dial: bad.dial }, { dial: live.dial }],
       loadBalancing: { selectionPolicy: { policy: 'first' }, retries: 2, tryInterval: '10ms' },
     });
-    const r = await get(proxy.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(1000) });
+    const r = await h1Get(proxy.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(1000) });
     expect(r.status).toBe(502);
     expect(bad.connections()).toBe(1);
     expect(live.seen).toHaveLength(0);
@@ -74,7 +77,7 @@ describe('retries, try_duration, try_interval', () => {
       upstreams: [{ dial: bad.dial }, { dial: live.dial }],
       loadBalancing: { selectionPolicy: { policy: 'first' }, retries: 2, tryInterval: '10ms' },
     });
-    const r = await get(proxy.url);
+    const r = await h1Get(proxy.url);
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('live');
     expect(bad.connections()).toBe(1);
@@ -84,19 +87,19 @@ describe('retries, try_duration, try_interval', () => {
     const silent = await netUpstream((socket) => socket.resume());
     const proxy = await startProxy({ upstreams: [{ dial: silent.dial }], transport: { responseHeaderTimeout: '200ms' } });
     const started = performance.now();
-    expect((await get(proxy.url)).status).toBe(504);
+    expect((await h1Get(proxy.url)).status).toBe(504);
     const took = performance.now() - started;
     expect(took).toBeGreaterThanOrEqual(190);
     expect(took).toBeLessThan(600);
   });
 
   it('keeps dialing for try_duration, so an upstream that comes up in time gets the request', async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const proxy = await startProxy({
       upstreams: [{ dial: `127.0.0.1:${port}` }],
       loadBalancing: { tryDuration: '5s', tryInterval: '25ms' },
     });
-    const pending = get(proxy.url);
+    const pending = h1Get(proxy.url);
     // The behaviour under test is waiting: the upstream appears only after a few failed dials.
     await new Promise((r) => setTimeout(r, 150));
     const late = createNetServer((s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlate', () => s.destroy()));
@@ -108,13 +111,13 @@ describe('retries, try_duration, try_interval', () => {
   });
 
   it('gives up with 502 once try_duration has passed', async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const proxy = await startProxy({
       upstreams: [{ dial: `127.0.0.1:${port}` }],
       loadBalancing: { tryDuration: '300ms', tryInterval: '20ms' },
     });
     const started = performance.now();
-    expect((await get(proxy.url)).status).toBe(502);
+    expect((await h1Get(proxy.url)).status).toBe(502);
     const took = performance.now() - started;
     expect(took).toBeGreaterThanOrEqual(250);
     expect(took).toBeLessThan(2000);

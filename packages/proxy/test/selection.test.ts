@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { deferred, get, httpUpstream, startProxy, type ProxyOptions } from './helpers/net.js';
+import { deferred, startProxy, type ProxyOptions } from './helpers/net.js';
+import { h1Get } from '@ferry/test-kit/clients';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
 
 type Policy = NonNullable<NonNullable<NonNullable<ProxyOptions>['loadBalancing']>['selectionPolicy']>;
 
@@ -9,7 +11,7 @@ async function pool(names: string[], policy: Policy, extra: Partial<ProxyOptions
   const proxy = await startProxy({ upstreams: ups.map((u) => ({ dial: u.dial })), loadBalancing: { selectionPolicy: policy }, ...extra });
   /** Which upstream answered one GET. */
   const who = async (path = '/', headers: Record<string, string> = {}, localAddress?: string) => {
-    const r = await get(proxy.url + path, { headers, ...(localAddress ? { localAddress } : {}) });
+    const r = await h1Get(proxy.url + path, { headers, ...(localAddress ? { localAddress } : {}) });
     expect(r.status).toBe(200);
     return r.body.toString();
   };
@@ -21,9 +23,9 @@ describe('upstream dial addresses', () => {
     const a = await httpUpstream('a');
     const b = await httpUpstream('b');
     const proxy = await startProxy({ upstreams: [{ dial: '127.0.0.1:{http.request.header.X-Port}' }] });
-    expect((await get(proxy.url, { headers: { 'x-port': String(a.port) } })).body.toString()).toBe('a');
-    expect((await get(proxy.url, { headers: { 'x-port': String(b.port) } })).body.toString()).toBe('b');
-    expect((await get(proxy.url, { headers: { 'x-port': String(a.port) } })).body.toString()).toBe('a');
+    expect((await h1Get(proxy.url, { headers: { 'x-port': String(a.port) } })).body.toString()).toBe('a');
+    expect((await h1Get(proxy.url, { headers: { 'x-port': String(b.port) } })).body.toString()).toBe('b');
+    expect((await h1Get(proxy.url, { headers: { 'x-port': String(a.port) } })).body.toString()).toBe('a');
   });
 });
 
@@ -32,7 +34,7 @@ describe('selection policies', () => {
     const ups = await Promise.all(['a', 'b', 'c'].map((n) => httpUpstream(n)));
     const proxy = await startProxy({ upstreams: ups.map((u) => ({ dial: u.dial })) });
     const used = new Set<string>();
-    for (let i = 0; i < 200 && used.size < 3; i++) used.add((await get(proxy.url)).body.toString());
+    for (let i = 0; i < 200 && used.size < 3; i++) used.add((await h1Get(proxy.url)).body.toString());
     expect([...used].sort()).toEqual(['a', 'b', 'c']);
   });
 
@@ -69,10 +71,10 @@ describe('selection policies', () => {
       upstreams: [{ dial: a.dial }, { dial: b.dial }],
       loadBalancing: { selectionPolicy: { policy: 'least_conn' } },
     });
-    const slow = get(`${proxy.url}/slow`);
+    const slow = h1Get(`${proxy.url}/slow`);
     const busy = await arrived.promise;
     const other = busy === 'a' ? 'b' : 'a';
-    for (let i = 0; i < 5; i++) expect((await get(`${proxy.url}/fast`)).body.toString()).toBe(other);
+    for (let i = 0; i < 5; i++) expect((await h1Get(`${proxy.url}/fast`)).body.toString()).toBe(other);
     release.resolve();
     expect((await slow).body.toString()).toBe(busy);
   });
@@ -146,7 +148,7 @@ describe('selection policies', () => {
 
   it('cookie sets an lb cookie, and a request carrying it sticks to that upstream', async () => {
     const { who, proxy } = await pool(['a', 'b', 'c'], { policy: 'cookie' });
-    const first = await get(proxy.url);
+    const first = await h1Get(proxy.url);
     const cookie = [first.headers['set-cookie']].flat().find((c) => c?.startsWith('lb='));
     expect(cookie).toBeDefined();
     const pair = cookie!.split(';')[0]!;
@@ -161,7 +163,7 @@ describe('selection policies', () => {
       res.end('a');
     });
     const proxy = await startProxy({ upstreams: [{ dial: a.dial }], loadBalancing: { selectionPolicy: { policy: 'cookie' } } });
-    const r = await get(proxy.url);
+    const r = await h1Get(proxy.url);
     const cookies = [r.headers['set-cookie']].flat().map((c) => c!.split(';')[0]!.split('=')[0]);
     expect(cookies.sort()).toEqual(['lb', 'session']);
   });

@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encode } from '@ferry/encode';
-import { deferred, httpUpstream, startProxy } from './helpers/net.js';
+import { deferred, startProxy } from './helpers/net.js';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
 
 const MiB = 1024 * 1024;
 const TOTAL = 50 * MiB;

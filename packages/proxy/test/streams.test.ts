@@ -4,18 +4,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import {
-  capturedLogger,
-  certificates,
-  eventually,
-  h2Session,
-  portOf,
-  rawClient,
-  readUntil,
-  startProxy,
-  wsClient,
-  wsEchoUpstream,
-} from './helpers/net.js';
+import { capturedLogger, rawClient, readUntil, startProxy, wsClient } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
+import { portOf } from '@ferry/test-kit/servers';
+import { wsEchoUpstream } from '@ferry/test-kit/upstreams';
+import { eventually } from '@ferry/test-kit/waiting';
 import { encodeFrame, FrameReader, OP_CLOSE, type Frame } from '@ferry/test-kit/ws-frames';
 
 const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
@@ -75,7 +69,7 @@ describe('long-lived streams', () => {
     await echoes(ws, 'still here');
     expect(await closed(ws)).toBe(1001);
     expect(performance.now() - started).toBeGreaterThanOrEqual(280);
-    await eventually(() => up.closeCodes.length === 1);
+    await eventually(() => up.closeCodes.length === 1, 3000);
     expect(up.closeCodes).toEqual([1001]);
   });
 
@@ -98,7 +92,7 @@ describe('long-lived streams', () => {
     await echoes(ws, 'during the delay');
     expect(await code).toBe(1001);
     expect(performance.now() - stopped).toBeGreaterThanOrEqual(450);
-    await eventually(() => up.closeCodes.length === 1);
+    await eventually(() => up.closeCodes.length === 1, 3000);
     expect(up.closeCodes).toEqual([1001]);
     await stopping;
   });
@@ -120,7 +114,7 @@ describe('long-lived streams', () => {
     expect(bye.opcode).toBe(OP_CLOSE);
     expect(bye.payload.readUInt16BE(0)).toBe(1001);
     expect(performance.now() - stopped).toBeGreaterThanOrEqual(450);
-    await eventually(() => up.closeCodes.length === 1);
+    await eventually(() => up.closeCodes.length === 1, 3000);
     expect(up.closeCodes).toEqual([1001]);
     await stopping;
   });
@@ -165,7 +159,7 @@ describe('long-lived streams', () => {
     sock.write(frame);
     await readUntil(sock, (b) => b.length >= 5); // the echo: 2 + 3 bytes
     sock.end();
-    await eventually(() => lines.some((l) => l.msg === 'stream closed'));
+    await eventually(() => lines.some((l) => l.msg === 'stream closed'), 3000);
     const line = lines.find((l) => l.msg === 'stream closed')!;
     expect(line.bytes_to_upstream).toBe(frame.length);
     expect(line.bytes_from_upstream).toBe(5);

@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { acceptFor, httpUpstream, netUpstream, portOf, rawClient, readUntil, startProxy, wsEchoUpstream } from './helpers/net.js';
+import { acceptFor, netUpstream, rawClient, readUntil, startProxy } from './helpers/net.js';
+import { portOf } from '@ferry/test-kit/servers';
+import { httpUpstream, wsEchoUpstream } from '@ferry/test-kit/upstreams';
 
 /** Resolves with what `read` read, or rejects after `ms`: a hang becomes a failure that says so. */
 function within<T>(ms: number, read: Promise<T>): Promise<T> {

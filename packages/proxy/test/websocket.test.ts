@@ -2,19 +2,11 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import {
-  acceptFor,
-  deadPort,
-  defer,
-  get,
-  netUpstream,
-  portOf,
-  rawClient,
-  readUntil,
-  startProxy,
-  wsClient,
-  wsEchoUpstream,
-} from './helpers/net.js';
+import { acceptFor, defer, netUpstream, rawClient, readUntil, startProxy, wsClient } from './helpers/net.js';
+import { h1Get } from '@ferry/test-kit/clients';
+import { freePort } from '@ferry/test-kit/ports';
+import { portOf } from '@ferry/test-kit/servers';
+import { wsEchoUpstream } from '@ferry/test-kit/upstreams';
 import { encodeFrame, FrameReader, type Frame } from '@ferry/test-kit/ws-frames';
 
 /** Splits a raw 101 answer into its head and the frames that followed it. */
@@ -96,7 +88,7 @@ describe('WebSocket over HTTP/1.1 Upgrade (field lesson 4)', () => {
   it('moves a WebSocket upgrade past an upstream nobody listens on', async () => {
     const up = await wsEchoUpstream();
     const proxy = await startProxy({
-      upstreams: [{ dial: `127.0.0.1:${await deadPort()}` }, { dial: up.dial }],
+      upstreams: [{ dial: `127.0.0.1:${await freePort()}` }, { dial: up.dial }],
       loadBalancing: { selectionPolicy: { policy: 'first' }, retries: 1, tryInterval: '0s' },
     });
     const ws = await wsClient(proxy.url.replace('http', 'ws'));
@@ -112,7 +104,7 @@ describe('WebSocket over HTTP/1.1 Upgrade (field lesson 4)', () => {
       );
     });
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
-    const r = await get(proxy.url, {
+    const r = await h1Get(proxy.url, {
       headers: {
         connection: 'Upgrade',
         upgrade: 'websocket',

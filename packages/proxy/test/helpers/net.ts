@@ -1,47 +1,23 @@
 /**
- * Real-socket plumbing for the proxy tests: a Ferry server running `reverseProxy` on 127.0.0.1,
- * real upstreams (node:http, node:http2, ws, raw node:net), real clients, and a cleanup list so
- * every server, session and socket a test opened is closed when it ends, whatever happened.
+ * Real-socket plumbing of the proxy tests' own (the shared pieces, upstreams and clients among
+ * them, are in @ferry/test-kit): a Ferry server running `reverseProxy` on 127.0.0.1, a raw TCP
+ * upstream and client, a `ws` client, and a logger whose lines a test reads.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import {
-  createServer as createHttpServer,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type RequestOptions,
-  type Server as HttpServer,
-  type ServerResponse,
-} from 'node:http';
-import { connect as h2connect, type ClientHttp2Session, type SecureClientSessionOptions } from 'node:http2';
+import type { IncomingMessage } from 'node:http';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import { createServer, type FerryServer, type HandlerInput, type ServerOptions } from '@ferry/core';
 import { reverseProxy, type ReverseProxyConfig } from '../../src/index.js';
-import { selfSigned } from '@ferry/test-kit/certs';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
+import { serverStarter } from '@ferry/test-kit/servers';
 export { defer, deferred };
 
-/**
- * Resolves once `test()` holds, checked on a short poll: for state that settles on the far side
- * of a socket (a health checker's verdict, a server's bookkeeping) with no event to await.
- */
-export async function eventually(test: () => boolean, withinMs = 3000): Promise<void> {
-  const deadline = performance.now() + withinMs;
-  while (!test()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${withinMs}ms: ${test.toString()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** The self-signed certificate: the server's pair, and the CA a client trusts. */
-export function certificates() {
-  const { cert, key } = selfSigned();
-  return { tls: { certificates: [{ cert, key }] }, ca: cert };
-}
+/** A started Ferry server on 127.0.0.1, logging nothing unless a logger is given, closed after the test. */
+export const startServer = serverStarter(createServer);
 
 /** The options of `reverseProxy()`: the config, camelCased. */
 export type ProxyOptions = NonNullable<Parameters<typeof reverseProxy>[0]>;
@@ -50,51 +26,12 @@ export type ProxyOptions = NonNullable<Parameters<typeof reverseProxy>[0]>;
  * A Ferry server on 127.0.0.1 whose only handler is `reverseProxy(options)` (after `before`
  * middlewares), logging nothing unless a logger is given, closed after the test.
  */
-export async function startProxy(
-  options: ProxyOptions,
-  server: ServerOptions & { before?: readonly HandlerInput[] } = {},
-): Promise<FerryServer> {
+export function startProxy(options: ProxyOptions, server: ServerOptions & { before?: readonly HandlerInput[] } = {}): Promise<FerryServer> {
   const { before = [], ...rest } = server;
-  const s = createServer({ listen: '127.0.0.1:0', logger: false, handler: [...before, reverseProxy(options)], ...rest });
-  await s.listen();
-  defer(() => s.close({ gracePeriod: 0 }));
-  return s;
+  return startServer({ handler: [...before, reverseProxy(options)], ...rest });
 }
 
 export type { ReverseProxyConfig };
-
-export function portOf(server: FerryServer): number {
-  return server.addresses[0]!.port;
-}
-
-export interface Upstream {
-  server: HttpServer;
-  port: number;
-  /** `127.0.0.1:PORT`, for `dial`. */
-  dial: string;
-  /** Every request it saw, in order. */
-  seen: IncomingMessage[];
-}
-
-/** A node:http upstream on 127.0.0.1; without a handler it answers 200 with its own name. */
-export async function httpUpstream(name: string, handler?: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
-  const seen: IncomingMessage[] = [];
-  const server = createHttpServer((req, res) => {
-    seen.push(req);
-    if (handler) return handler(req, res);
-    req.resume();
-    res.setHeader('x-upstream', name);
-    res.end(name);
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  defer(() => {
-    server.closeAllConnections();
-    return new Promise((r) => server.close(r));
-  });
-  const port = (server.address() as AddressInfo).port;
-  return { server, port, dial: `127.0.0.1:${port}`, seen };
-}
 
 /** A raw TCP server on 127.0.0.1 whose connections `onSocket` handles byte by byte. */
 export async function netUpstream(onSocket: (socket: Socket) => void): Promise<{ server: NetServer; port: number; dial: string }> {
@@ -114,33 +51,6 @@ export async function netUpstream(onSocket: (socket: Socket) => void): Promise<{
   return { server, port, dial: `127.0.0.1:${port}` };
 }
 
-/** A port with nothing listening on it: bound once, then released. */
-export async function deadPort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-export interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** One HTTP/1.1 request with node:http, the whole body collected. */
-export async function get(url: string, options: RequestOptions & { body?: string | Buffer } = {}): Promise<Reply> {
-  const { body, ...rest } = options;
-  const req = httpRequest(url, { agent: false, ...rest });
-  if (body !== undefined) req.end(body);
-  else req.end();
-  const [res] = (await once(req, 'response')) as [IncomingMessage];
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return { status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) };
-}
-
 /** Resolves when `res` ends cleanly, rejects when it is aborted or errors: never both. */
 export function outcome(res: IncomingMessage): Promise<'end' | 'aborted'> {
   return new Promise((resolve) => {
@@ -155,15 +65,6 @@ export function outcome(res: IncomingMessage): Promise<'end' | 'aborted'> {
     res.on('close', () => settle(res.complete ? 'end' : 'aborted'));
     res.resume();
   });
-}
-
-/** An h2 (or h2c, for an http:// URL) session, connected, destroyed after the test. */
-export async function h2Session(url: string, options: SecureClientSessionOptions = {}): Promise<ClientHttp2Session> {
-  const session = h2connect(url, options);
-  defer(() => session.destroy());
-  session.on('error', () => {});
-  await once(session, 'connect');
-  return session;
 }
 
 /** A raw TCP client to 127.0.0.1, destroyed after the test. */
@@ -211,43 +112,6 @@ export function capturedLogger(): { logger: Logger; lines: Record<string, unknow
     },
   });
   return { logger: pino({ level: 'debug', base: undefined }, sink), lines };
-}
-
-export interface WsUpstream {
-  dial: string;
-  port: number;
-  wss: WebSocketServer;
-  /** The handshake requests it accepted, in order. */
-  handshakes: IncomingMessage[];
-  /** Resolves with each server-side socket as it opens. */
-  connected: Promise<WebSocket>;
-  /** Close codes its sockets received from the proxy side. */
-  closeCodes: number[];
-}
-
-/** A `ws` echo server (HTTP/1.1 upgrade) on 127.0.0.1: every message comes back as it was sent. */
-export async function wsEchoUpstream(): Promise<WsUpstream> {
-  const server = createHttpServer();
-  const wss = new WebSocketServer({ server });
-  const handshakes: IncomingMessage[] = [];
-  const closeCodes: number[] = [];
-  const first = deferred<WebSocket>();
-  wss.on('connection', (ws, req) => {
-    handshakes.push(req);
-    first.resolve(ws);
-    ws.on('error', () => {});
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-    ws.on('close', (code) => closeCodes.push(code));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  defer(() => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-    server.closeAllConnections();
-    return new Promise((r) => server.close(r));
-  });
-  const port = (server.address() as AddressInfo).port;
-  return { dial: `127.0.0.1:${port}`, port, wss, handshakes, connected: first.promise, closeCodes };
 }
 
 /** A `ws` client, terminated after the test; resolves once open. */
