@@ -73,16 +73,6 @@ export async function untilRefused(port: number, withinMs = 5000): Promise<void>
   }
 }
 
-/** A free port on 127.0.0.1 (bound to 0, then released). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
 /** A one-server config answering every request with `body`. */
 export function config(body: string, listen = '127.0.0.1:0', extra: Record<string, unknown> = {}) {
   return {

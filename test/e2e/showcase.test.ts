@@ -1,25 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@ferry/test-kit/ports';
 import { CHROMIUM } from './setup.js';
 
 const CLI = fileURLToPath(new URL('../../apps/ferry/dist/cli.js', import.meta.url));
 const ARTEFACTS = fileURLToPath(new URL('../../test-results/e2e/', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  s.close();
-  await once(s, 'close');
-  return port;
-}
 
 let ferry: ChildProcess;
 let browser: Browser;

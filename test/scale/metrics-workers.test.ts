@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { EventSourceClient } from '@ferry/test-kit/sse-client';
-import { freePort } from '../admin/helpers.js';
+import { freePort } from '@ferry/test-kit/ports';
 import { configFile, fromEvery, get, runWorkers } from './helpers.js';
 
 const BLOCK_PLUGIN = fileURLToPath(new URL('./fixtures/block-plugin.mjs', import.meta.url));

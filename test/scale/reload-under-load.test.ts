@@ -1,7 +1,8 @@
 import { Agent, type IncomingMessage, request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { call, freePort } from '../admin/helpers.js';
+import { call } from '../admin/helpers.js';
+import { freePort } from '@ferry/test-kit/ports';
 import { bodyConfig, configFile, fromEvery, runWorkers } from './helpers.js';
 
 const CLIENTS = 8;

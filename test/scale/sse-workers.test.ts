@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { EventSourceClient } from '@ferry/test-kit/sse-client';
-import { freePort } from '../admin/helpers.js';
+import { freePort } from '@ferry/test-kit/ports';
 import { configFile, runWorkers, serverConfig } from './helpers.js';
 
 /** `GET /events/:topic` subscribes, `POST /publish/:topic` publishes — no broker configured. */
