@@ -1,5 +1,30 @@
-import type { Logger } from '@ferry/core';
-import type { Upstream } from './upstream.js';
+import { compileRegexp, type Logger, type ProvisionContext } from '@ferry/core';
+import type { ParsedConfig } from './schema.js';
+import type { OutRequest, ResponseSink, Transport } from './transport.js';
+import { Upstream, type PassiveHealth } from './upstream.js';
+
+// Health checks, as Caddy's `healthchecks.go`: passive ones judge the proxied responses, active
+// ones probe each upstream in the background. Either takes an upstream out of selection.
+
+type HealthChecks = NonNullable<ParsedConfig['health_checks']>;
+
+/** `health_checks.passive` as the upstreams apply it; undefined (off) when it is not configured. */
+export function passiveHealth(cfg: HealthChecks['passive']): PassiveHealth | undefined {
+  if (!cfg) return undefined;
+  return {
+    failDuration: cfg.fail_duration,
+    maxFails: cfg.max_fails,
+    unhealthyStatus: cfg.unhealthy_status,
+    unhealthyLatency: cfg.unhealthy_latency,
+  };
+}
+
+/** Passive checks judge a response head: an `unhealthy_status`, or one later than `unhealthy_latency`, is a failure. */
+export function judgeHead(up: Upstream, passive: PassiveHealth | undefined, status: number, latency: number): void {
+  if (!passive) return;
+  if (passive.unhealthyStatus.includes(status)) up.fail(passive);
+  else if (passive.unhealthyLatency > 0 && latency > passive.unhealthyLatency) up.fail(passive);
+}
 
 export interface ActiveHealth {
   interval: number;
@@ -66,4 +91,58 @@ export function startActiveChecks(upstreams: readonly Upstream[], cfg: ActiveHea
     clearTimeout(timer);
     clearInterval(timer);
   };
+}
+
+/**
+ * Probes over the proxy's own transport (an h2c upstream is probed over h2c, which undici's
+ * HTTP/1.1 pool could not do) and to the health `port` when one is set.
+ */
+function transportProbe(cfg: NonNullable<HealthChecks['active']>, upstreams: readonly Upstream[], transport: Transport): Probe {
+  const uri = cfg.uri ?? cfg.path ?? '/';
+  const headers = Object.fromEntries(Object.entries(cfg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v.join(', ')]));
+  const targets = new Map(
+    upstreams.map((up) => [up, cfg.port ? new Upstream(`${up.host.includes(':') ? `[${up.host}]` : up.host}:${cfg.port}`) : up]),
+  );
+  return (up) =>
+    new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let status = 0;
+      const sink: ResponseSink = {
+        informational() {},
+        head(s) {
+          status = s;
+        },
+        data(chunk) {
+          // expect_body looks at the start of the body; the rest is read and dropped.
+          if (size < 64 * 1024) chunks.push(chunk);
+          size += chunk.length;
+          return true;
+        },
+        end() {},
+      };
+      const out: OutRequest = {
+        method: 'GET',
+        path: uri,
+        headers: { host: up.dial, ...headers },
+        body: null,
+        signal: AbortSignal.timeout(cfg.timeout),
+      };
+      transport
+        .roundTrip(targets.get(up)!, out, sink)
+        .then(() => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }), reject);
+    });
+}
+
+/** Starts `health_checks.active` for `upstreams` (those with a static dial); returns its stop. */
+export function startProbes(
+  cfg: NonNullable<HealthChecks['active']>,
+  upstreams: readonly Upstream[],
+  transport: Transport,
+  ctx: Pick<ProvisionContext, 'logger' | 'path'>,
+): () => void {
+  const probe = transportProbe(cfg, upstreams, transport);
+  const expectBody = cfg.expect_body ? compileRegexp(cfg.expect_body, `${ctx.path}.health_checks.active.expect_body`) : undefined;
+  const checks = { interval: cfg.interval, expectStatus: cfg.expect_status, expectBody, passes: cfg.passes, fails: cfg.fails };
+  return startActiveChecks(upstreams, checks, probe, ctx.logger);
 }

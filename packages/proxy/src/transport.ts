@@ -2,19 +2,13 @@ import { connect as h2connect, constants as h2c, type ClientHttp2Session, type I
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { HeaderRecord } from './hop.js';
+import type { ParsedConfig } from './schema.js';
 import { classify, RoundTripError } from './errors.js';
 import { Gate } from './gate.js';
 import type { Upstream } from './upstream.js';
 
-export interface TransportConfig {
-  versions: readonly ('1.1' | 'h2c')[];
-  dialTimeout: number;
-  responseHeaderTimeout: number;
-  keepAlive: boolean;
-  idleTimeout: number;
-  /** Most connections to one upstream, idle or busy (Caddy's `max_conns_per_host`); 0 or unset: no limit. */
-  maxConnsPerHost: number | undefined;
-}
+/** The `transport` options, parsed (durations in ms). */
+export type TransportConfig = ParsedConfig['transport'];
 
 /** One request to an upstream. */
 export interface OutRequest {
@@ -60,7 +54,7 @@ export function createTransport(cfg: TransportConfig): Transport {
   const pools = new Set<Upstream>();
   const sessions = new Map<Upstream, ClientHttp2Session>();
   const gates = new WeakMap<Upstream, Gate>();
-  const limit = cfg.maxConnsPerHost;
+  const limit = cfg.max_conns_per_host;
   const gateFor = (up: Upstream): Gate | undefined => {
     if (!limit) return undefined;
     let gate = gates.get(up);
@@ -72,13 +66,13 @@ export function createTransport(cfg: TransportConfig): Transport {
     return up.dispatcher(
       (origin) =>
         new Pool(origin, {
-          connect: { timeout: cfg.dialTimeout },
+          connect: { timeout: cfg.dial_timeout },
           // response_header_timeout is timed in viaUndici: undici runs this one on its coarse
           // "fast timers" (~1 s resolution), so a 200ms timeout fired only after ~1 s.
           headersTimeout: 0,
           bodyTimeout: 0, // streams may be quiet for long; stream_timeout governs them
-          keepAliveTimeout: cfg.idleTimeout,
-          pipelining: cfg.keepAlive ? 1 : 0,
+          keepAliveTimeout: cfg.keep_alive.idle_timeout,
+          pipelining: cfg.keep_alive.enabled ? 1 : 0,
           // Requests beyond it wait (in the Gate, then in undici's queue), as Go's MaxConnsPerHost.
           ...(limit ? { connections: limit } : {}),
         }),
@@ -106,11 +100,11 @@ export function createTransport(cfg: TransportConfig): Transport {
       let headTimer: NodeJS.Timeout | undefined;
       let finished = false;
       const armHeadTimer = () => {
-        if (cfg.responseHeaderTimeout <= 0 || started || finished || headTimer) return;
+        if (cfg.response_header_timeout <= 0 || started || finished || headTimer) return;
         headTimer = setTimeout(() => {
           const err = Object.assign(new Error('no response headers within response_header_timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
           controller?.abort(err);
-        }, cfg.responseHeaderTimeout);
+        }, cfg.response_header_timeout);
       };
       const done = (err?: unknown) => {
         finished = true;
@@ -157,7 +151,7 @@ export function createTransport(cfg: TransportConfig): Transport {
     s.on('error', () => {});
     s.once('close', () => sessions.get(up) === s && sessions.delete(up));
     s.once('goaway', () => sessions.get(up) === s && sessions.delete(up));
-    if (cfg.idleTimeout > 0) s.setTimeout(cfg.idleTimeout, () => s.close());
+    if (cfg.keep_alive.idle_timeout > 0) s.setTimeout(cfg.keep_alive.idle_timeout, () => s.close());
     sessions.set(up, s);
     return s;
   };
@@ -183,7 +177,7 @@ export function createTransport(cfg: TransportConfig): Transport {
       };
       const dial = setTimeout(
         () => stream.destroy(Object.assign(new Error('response header timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
-        cfg.responseHeaderTimeout || 2 ** 31 - 1,
+        cfg.response_header_timeout || 2 ** 31 - 1,
       );
       dial.unref();
       stream.on('error', (err) => {
