@@ -12,7 +12,8 @@ import type { Registry } from './module.js';
 import { prototypeKeyIssues } from './prototype-keys.js';
 import { FileReadError, readFileBounded } from './read-file.js';
 import { zodIssues, type RouteInput } from './provision.js';
-import { DEFAULT_MAX_CONCURRENT_STREAMS, FerryServer, type CertificatePair, type HttpProtocolName } from './server.js';
+import { DEFAULT_MAX_CONCURRENT_STREAMS, type CertificatePair, type HttpProtocolName } from './server/options.js';
+import { FerryServer } from './server/server.js';
 import { defaultRegistry } from './standard.js';
 
 const listenAddress = z.string().superRefine((v, ctx) => {

@@ -25,14 +25,9 @@ export {
   type ServerInfo,
 } from './module.js';
 export { Provisioner, zodIssues, type HandlerInput, type MatcherInput, type MatcherSetInput, type RouteInput } from './provision.js';
-export {
-  createServer,
-  FerryServer,
-  writeErrorResponse,
-  type ServerOptions,
-  type CertificatePair,
-  type HttpProtocolName,
-} from './server.js';
+export { createServer, FerryServer } from './server/server.js';
+export { writeErrorResponse } from './server/respond.js';
+export type { ServerOptions, CertificatePair, HttpProtocolName } from './server/options.js';
 export { loadConfig, readConfigFile, configSchema, serverSchema, FerryApp, type FerryConfig, type LoadOptions } from './config.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export { parseListen, type ListenAddress } from './listen.js';
