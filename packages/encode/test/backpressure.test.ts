@@ -9,21 +9,10 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Handler, Middleware } from '@ferry/core';
 import { encode } from '../src/index.js';
-import {
-  collect,
-  decode,
-  deferred,
-  defer,
-  drain,
-  h1Request,
-  h2Connect,
-  KiB,
-  MiB,
-  noisyText,
-  open,
-  serve,
-  type Protocol,
-} from './helpers/net.js';
+import { decode, deferred, defer, drain, h1Request, KiB, MiB, noisyText, open, serve, type Protocol } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
+import { collect } from '@ferry/test-kit/streams';
 
 const TOTAL = 10 * MiB;
 const CHUNK = 16 * KiB;
@@ -131,7 +120,7 @@ describe('a client that leaves mid-stream', () => {
         await once(res, 'data');
         req.destroy();
       } else {
-        const session = await h2Connect(server.url);
+        const session = await h2Session(server.url, { ca: certificates().ca });
         const stream = session.request({ ':path': '/', 'accept-encoding': 'gzip' });
         await once(stream, 'data');
         stream.close(0x8); // RST_STREAM CANCEL

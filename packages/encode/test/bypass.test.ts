@@ -12,7 +12,9 @@ import { describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Handler, ResponseWriter } from '@ferry/core';
 import { encode, EncodeWriter } from '../src/index.js';
-import { connectProtocolAllowed, defer, deferred, h2Connect, serve } from './helpers/net.js';
+import { connectProtocolAllowed, defer, deferred, serve } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
 import { encodeFrame, FrameReader, OP_CLOSE, OP_TEXT, type Frame } from '@ferry/test-kit/ws-frames';
 
 // A held status is a wait that never ends: fail in seconds, not at the suite timeout.
@@ -84,7 +86,7 @@ describe('WebSocket over h2 (RFC 8441) behind encode — field lesson 3', () => 
           secure: true,
           routes: [{ handle: [encode({ encodings: { gzip: {}, br: {} } })] }, { handle: [ws.handler] }],
         });
-        const session = await h2Connect(server.url);
+        const session = await h2Session(server.url, { ca: certificates().ca });
         // The server's SETTINGS_ENABLE_CONNECT_PROTOCOL is what allows the extended CONNECT.
         expect(await connectProtocolAllowed(session)).toBe(true);
         const stream = session.request(

@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { FerryServer, Handler } from '@ferry/core';
 import { encode, zstdAvailable } from '../src/index.js';
-import { decode, drain, h1Get, h2Connect, h2Get, KiB, MiB, serve, text, type Reply } from './helpers/net.js';
+import { decode, drain, h1Get, KiB, MiB, serve, text } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Get, h2Session, type Reply } from '@ferry/test-kit/clients';
 
 const SIZES: [string, number][] = [
   ['0 B', 0],
@@ -53,7 +55,11 @@ function server(encoding: 'gzip' | 'br' | 'zstd', secure: boolean): Promise<Ferr
 
 const PROTOCOLS: { name: string; secure: boolean; get(s: FerryServer, path: string, ae: string): Promise<Reply> }[] = [
   { name: 'HTTP/1.1', secure: false, get: (s, path, ae) => h1Get(s.url, path, { headers: { 'accept-encoding': ae } }) },
-  { name: 'h2 (TLS)', secure: true, get: async (s, path, ae) => h2Get(await h2Connect(s.url), path, { 'accept-encoding': ae }) },
+  {
+    name: 'h2 (TLS)',
+    secure: true,
+    get: async (s, path, ae) => h2Get(await h2Session(s.url, { ca: certificates().ca }), path, { 'accept-encoding': ae }),
+  },
 ];
 
 function roundTrips(encoding: 'gzip' | 'br' | 'zstd') {

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import type { Handler } from '@ferry/core';
 import { encode } from '../src/index.js';
-import { decode, h1Get, h2Connect, h2Get, serve, text } from './helpers/net.js';
+import { decode, h1Get, serve, text } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Get, h2Session } from '@ferry/test-kit/clients';
 
 const GZIP = { 'accept-encoding': 'gzip' };
 
@@ -95,7 +97,10 @@ describe('responses encode leaves alone', () => {
     };
     const plain = await behind(handler);
     const secure = await behind(handler, undefined, true);
-    for (const reply of [await h1Get(plain.url, '/', { headers: GZIP }), await h2Get(await h2Connect(secure.url), '/', GZIP)]) {
+    for (const reply of [
+      await h1Get(plain.url, '/', { headers: GZIP }),
+      await h2Get(await h2Session(secure.url, { ca: certificates().ca }), '/', GZIP),
+    ]) {
       expect(reply.headers['content-encoding']).toBeUndefined();
       expect(reply.headers['content-length']).toBe('300');
       expect(reply.body.equals(body)).toBe(true);

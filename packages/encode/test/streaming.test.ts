@@ -8,7 +8,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Handler } from '@ferry/core';
 import { encode, zstdAvailable } from '../src/index.js';
-import { DecodedStream, deferred, defer, h1Request, h2Connect, open, serve, text, type Protocol } from './helpers/net.js';
+import { DecodedStream, deferred, defer, h1Request, open, serve, text, type Protocol } from './helpers/net.js';
+import { certificates } from '@ferry/test-kit/certs';
+import { h2Session } from '@ferry/test-kit/clients';
 
 // zstd only where this Node's zlib has it (22.15+, 23.8+).
 const ENCODINGS = ['gzip', 'br', ...(zstdAvailable ? ['zstd'] : [])];
@@ -68,7 +70,7 @@ describe('1xx responses pass straight through encode', () => {
     async () => {
       const { handler, release } = earlyHints('writeInformational');
       const server = await behind(handler, 'h2');
-      const session = await h2Connect(server.url);
+      const session = await h2Session(server.url, { ca: certificates().ca });
       const stream = session.request({ ':path': '/', 'accept-encoding': 'gzip' });
       const [hints] = (await once(stream, 'headers')) as [IncomingHttpHeaders];
       expect(hints[':status']).toBe(103);

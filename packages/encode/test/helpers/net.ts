@@ -1,18 +1,22 @@
 /**
- * Real-socket plumbing for the encode tests: Ferry servers on 127.0.0.1 with ephemeral ports,
- * real clients (node:http, node:https, node:http2), node:zlib decoders, and a cleanup list so
- * every server, session and socket a test opened is closed when it ends, whatever happened.
+ * Real-socket plumbing of the encode tests' own (the shared pieces are in @ferry/test-kit): the
+ * server starter (plain, or TLS with h1 and h2), the kit's HTTP/1.1 clients taking a path and
+ * trusting the kit's certificate, node:zlib decoders, and compressible test text.
  */
 import { once, type EventEmitter } from 'node:events';
-import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
-import { connect as h2connect, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
-import { request as httpsRequest } from 'node:https';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { ClientHttp2Session, OutgoingHttpHeaders } from 'node:http2';
 import type { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { createServer, type FerryServer, type ResponseWriter, type ServerOptions } from '@ferry/core';
-import { selfSigned } from '@ferry/test-kit/certs';
+import { certificates } from '@ferry/test-kit/certs';
+import * as kit from '@ferry/test-kit/clients';
+import { h2Session, type H1Options, type Reply } from '@ferry/test-kit/clients';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
+import { serverStarter } from '@ferry/test-kit/servers';
 export { defer, deferred };
+
+const startServer = serverStarter(createServer);
 
 /**
  * `await once(res, 'drain')`, typed: @types/node 20's `once` takes only an EventEmitter or an
@@ -22,91 +26,33 @@ export function drain(res: ResponseWriter, signal?: AbortSignal): Promise<unknow
   return once(res as unknown as EventEmitter, 'drain', signal ? { signal } : {});
 }
 
-/** The self-signed certificate: the server's pair, and the CA a client trusts. */
-export function certificates() {
-  const { cert, key } = selfSigned();
-  return { tls: { certificates: [{ cert, key }] }, ca: cert };
-}
-
 /**
  * A started Ferry server on 127.0.0.1, logging nothing, closed after the test. `secure` serves
- * h1 and h2 over TLS (ALPN); otherwise plain HTTP/1.1.
+ * h1 and h2 over TLS (ALPN) with the kit's certificate; otherwise plain HTTP/1.1.
  */
-export async function serve(options: ServerOptions & { secure?: boolean }): Promise<FerryServer> {
+export function serve(options: ServerOptions & { secure?: boolean }): Promise<FerryServer> {
   const { secure, ...rest } = options;
-  const server = createServer({
-    listen: '127.0.0.1:0',
-    logger: false,
-    ...(secure ? { tls: certificates().tls, protocols: ['h1', 'h2'] as const } : {}),
-    ...rest,
-  });
-  await server.listen();
-  defer(() => server.close({ gracePeriod: 0 }));
-  return server;
+  return startServer({ ...(secure ? { tls: certificates().tls, protocols: ['h1', 'h2'] as const } : {}), ...rest });
 }
 
-export interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  /** The body exactly as it came off the wire (still encoded). */
-  body: Buffer;
+/** The kit's request options for `path` on `url`, trusting the kit's certificate on an https:// URL. */
+function onPath(url: string, path: string, options: H1Options): H1Options {
+  return { path, ...(url.startsWith('https:') ? { ca: certificates().ca } : {}), ...options };
 }
 
-/** Collects a readable into one Buffer. */
-export async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
-  return Buffer.concat(chunks);
+/** The kit's h1Request for `path` on `url` (node:https against a `secure` server). */
+export function h1Request(url: string, path: string, options: H1Options = {}): ClientRequest {
+  return kit.h1Request(url, onPath(url, path, options));
 }
 
-/**
- * Starts one HTTP/1.1 request (node:http, or node:https against a `secure` server) on a fresh
- * connection, its body sent. Listen on it for 'information' and 'response'. Torn down after the test.
- */
-export function h1Request(url: string, path: string, options: RequestOptions & { body?: string | Buffer } = {}): ClientRequest {
-  const { body, ...rest } = options;
-  const u = new URL(url);
-  const secure = u.protocol === 'https:';
-  const req = (secure ? httpsRequest : httpRequest)({
-    host: u.hostname,
-    port: u.port,
-    path,
-    agent: false,
-    ...(secure ? { ca: certificates().ca } : {}),
-    ...rest,
-  });
-  defer(() => {
-    req.on('error', () => {}); // the teardown's own "socket hang up"
-    req.destroy();
-  });
-  req.end(body);
-  return req;
+/** The kit's h1Response for `path` on `url`: resolves as soon as the response head arrives. */
+export function h1Response(url: string, path: string, options: H1Options = {}): Promise<IncomingMessage> {
+  return kit.h1Response(url, onPath(url, path, options));
 }
 
-/** One HTTP/1.1 request; resolves with the response as soon as its head arrives. */
-export async function h1Response(
-  url: string,
-  path: string,
-  options: RequestOptions & { body?: string | Buffer } = {},
-): Promise<IncomingMessage> {
-  const [res] = (await once(h1Request(url, path, options), 'response')) as [IncomingMessage];
-  return res;
-}
-
-/** One HTTP/1.1 request; resolves with the whole (still encoded) body. */
-export async function h1Get(url: string, path: string, options: RequestOptions & { body?: string | Buffer } = {}): Promise<Reply> {
-  const res = await h1Response(url, path, options);
-  const body = await collect(res);
-  return { status: res.statusCode!, headers: res.headers, body };
-}
-
-/** An h2 session to a `secure` server, trusting its certificate, destroyed after the test. */
-export async function h2Connect(url: string): Promise<ClientHttp2Session> {
-  const session = h2connect(url, { ca: certificates().ca });
-  defer(() => session.destroy());
-  session.on('error', () => {});
-  await once(session, 'connect');
-  return session;
+/** The kit's h1Get for `path` on `url`: resolves with the whole (still encoded) body. */
+export function h1Get(url: string, path: string, options: H1Options = {}): Promise<Reply> {
+  return kit.h1Get(url, onPath(url, path, options));
 }
 
 /**
@@ -116,14 +62,6 @@ export async function h2Connect(url: string): Promise<ClientHttp2Session> {
 export async function connectProtocolAllowed(session: ClientHttp2Session): Promise<boolean> {
   if (session.remoteSettings.enableConnectProtocol !== true) await once(session, 'remoteSettings');
   return session.remoteSettings.enableConnectProtocol === true;
-}
-
-/** One h2 request; resolves with the whole (still encoded) body. */
-export async function h2Get(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders = {}): Promise<Reply> {
-  const stream = session.request({ ':path': path, ...headers });
-  const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders];
-  const body = await collect(stream);
-  return { status: Number(head[':status']), headers: head, body };
 }
 
 export type Protocol = 'HTTP/1.1' | 'h2';
@@ -144,7 +82,7 @@ export async function open(protocol: Protocol, server: FerryServer, path: string
     const res = await h1Response(server.url, path, { headers: headers as Record<string, string> });
     return { status: res.statusCode!, headers: res.headers, body: res };
   }
-  const session = await h2Connect(server.url);
+  const session = await h2Session(server.url, { ca: certificates().ca });
   const stream = session.request({ ':path': path, ...headers });
   const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders];
   return { status: Number(head[':status']), headers: head, body: stream };
