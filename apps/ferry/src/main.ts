@@ -21,9 +21,9 @@ import { distributionRegistry } from './modules.js';
 import { loadPlugins, PluginError } from './plugins.js';
 import { defaultConfig, demoHostProblem, DEMO_HOST } from './default-config.js';
 import { configJsonSchema, configReference } from './schema.js';
-import type { WorkerMessage } from './workers/messages.js';
+import { serveClusterMetrics } from './workers/cluster-metrics.js';
 import { serveRelay } from './workers/sse-relay.js';
-import { WorkerPool, type WorkerInfo } from './workers/primary.js';
+import { WorkerPool } from './workers/primary.js';
 import { runWorker } from './workers/worker.js';
 
 const USAGE = `usage: ferry <command> [options]
@@ -196,25 +196,11 @@ export async function main(argv: readonly string[], out: Out = (t) => process.st
     // The primary only checked the config (above): the workers serve it.
     await app.stop(0);
     const pool = new WorkerPool({ workers, config: json, registry, logger, args: argv, metrics: new MetricsRegistry() });
-    // Extension point: worker messages the pool does not handle itself (types outside
-    // `ferry.w.*`) go to handlers added here with pool.onWorkerMessage(handler);
-    // pool.broadcast(message, exceptSlot) reaches the workers.
-    // The SSE relay (`ferry.sse.*`): topics without a broker are shared by every worker.
+    // What the workers' modules ask of the primary (worker messages outside `ferry.w.*`, see
+    // WorkerPool.onWorkerMessage): the summed metrics (`ferry.metrics.*`) and the SSE relay
+    // (`ferry.sse.*`), by which topics without a broker are shared by every worker.
+    serveClusterMetrics(pool);
     serveRelay(pool);
-    const reply = (from: WorkerInfo, m: WorkerMessage) => from.worker.isConnected() && from.worker.send(m);
-    pool.onWorkerMessage((m, from) => {
-      // A worker's `/metrics` (the metrics handler): every worker's numbers, summed here.
-      if (m.type === 'ferry.metrics.get') {
-        const answer = async (): Promise<Record<string, unknown>> => {
-          const sum = await pool.metrics();
-          return m.format === 'json' ? { metrics: await sum.getMetricsAsJSON() } : { text: await sum.metrics() };
-        };
-        void answer().then(
-          (fields) => reply(from, { type: 'ferry.reply', rid: m.rid, ...fields }),
-          (err: Error) => reply(from, { type: 'ferry.reply', rid: m.rid, error: err.message }),
-        );
-      }
-    });
     try {
       await pool.start();
     } catch (err) {

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { defer } from '@ferry/test-kit/lifecycle';
-import { coreModules, defineModule, loadConfig, moduleFactory, Registry, silentLogger, z } from '../src/index.js';
+import {
+  coreModules,
+  defineModule,
+  loadConfig,
+  metrics,
+  moduleFactory,
+  path,
+  Registry,
+  silentLogger,
+  z,
+  type ClusterMetrics,
+} from '../src/index.js';
 import { send, useServers } from './helpers/http.js';
 
 // A service of this test's own, named as a package names the ones its modules use.
@@ -52,5 +63,30 @@ describe('services from the host (ctx.service)', () => {
     defer(() => app.stop(0));
     await app.start();
     expect((await send(app.servers[0]!.url, '/')).body).toBe('none');
+  });
+
+  it('the metrics handler serves the host\'s metrics.cluster with scope "all", and its own process\'s with scope "process"', async () => {
+    const cluster: ClusterMetrics = {
+      text: async () => 'every_process_total 7\n',
+      json: async () => [],
+    };
+    const server = await serve({
+      requestMetrics: true,
+      services: { 'metrics.cluster': cluster },
+      routes: [{ match: [path('/own')], handle: [metrics({ scope: 'process' })], terminal: true }, { handle: [metrics()] }],
+    });
+    expect((await send(server.url, '/')).body).toBe('every_process_total 7\n');
+    expect((await send(server.url, '/own')).body).toContain('# TYPE ferry_http_requests_total counter');
+  });
+
+  it("the metrics handler answers 503 when the host cannot gather every process's metrics", async () => {
+    const cluster: ClusterMetrics = {
+      text: () => Promise.reject(new Error('worker 2 sent no metrics within 3000 ms')),
+      json: async () => [],
+    };
+    const server = await serve({ services: { 'metrics.cluster': cluster }, routes: [{ handle: [metrics()] }] });
+    const res = await send(server.url, '/');
+    expect(res.status).toBe(503);
+    expect(res.body).toBe('metrics unavailable: worker 2 sent no metrics within 3000 ms\n');
   });
 });

@@ -1,13 +1,4 @@
-import {
-  clusterMetrics,
-  defineModule,
-  duration,
-  isFerryWorker,
-  moduleFactory,
-  z,
-  type Middleware,
-  type MetricsSnapshot,
-} from '@ferry/core';
+import { defineModule, duration, moduleFactory, z, type Middleware, type MetricsSnapshot } from '@ferry/core';
 import { Gauge } from 'prom-client';
 import { eventStream } from '@ferry/sse';
 
@@ -42,8 +33,9 @@ export const statusModule = defineModule({
       (registry.getSingleMetric('ferry_status_streams') as Gauge | undefined) ??
       new Gauge({ name: 'ferry_status_streams', help: 'Open ferry_status event streams', registers: [registry] });
     // Under --workers: the whole group's numbers (the primary sums them), this worker's if it cannot.
+    const cluster = ctx.service('metrics.cluster');
     const read = async (): Promise<MetricsSnapshot> =>
-      isFerryWorker() ? clusterMetrics(2000, 'json').catch(() => registry.getMetricsAsJSON()) : registry.getMetricsAsJSON();
+      cluster ? cluster.json(2000).catch(() => registry.getMetricsAsJSON()) : registry.getMetricsAsJSON();
     let last = { at: Date.now(), total: -1 };
     let rps = 0;
     const snapshot = async () => {

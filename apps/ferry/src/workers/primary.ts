@@ -1,15 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Counter, Gauge, type Registry as MetricsRegistry } from 'prom-client';
-import {
-  aggregateMetrics,
-  ConfigError,
-  loadConfig,
-  type AdminTarget,
-  type ConfigIssue,
-  type Logger,
-  type MetricsSnapshot,
-  type Registry,
-} from '@ferry/core';
+import { ConfigError, loadConfig, type AdminTarget, type ConfigIssue, type Logger, type MetricsSnapshot, type Registry } from '@ferry/core';
+import { aggregateMetrics } from './cluster-metrics.js';
 import { isMessage, isPoolMessage, type FromWorker, type ToWorker, type WorkerMessage } from './messages.js';
 
 export interface WorkerPoolOptions {

@@ -1,5 +1,6 @@
-import { ConfigError, loadConfig, reportMetricsToPrimary, type FerryApp, type Logger, type Registry, type Services } from '@ferry/core';
+import { ConfigError, loadConfig, type FerryApp, type Logger, type Registry, type Services } from '@ferry/core';
 import { RelayBroker } from '@ferry/sse';
+import { ipcClusterMetrics, reportMetricsToPrimary } from './cluster-metrics.js';
 import { isMessage, type FromWorker } from './messages.js';
 import { ipcRelayTransport } from './sse-relay.js';
 
@@ -11,8 +12,11 @@ const send = (m: FromWorker) =>
     process.send!(m, undefined, {}, () => resolve());
   });
 
-/** What a worker's modules get from ferry (`ctx.service`): the SSE relay through the primary. */
-const services: Services = { 'sse.broker': () => new RelayBroker(ipcRelayTransport) };
+/** What a worker's modules get from ferry (`ctx.service`): the group's metrics and the SSE relay, both through the primary. */
+const services: Services = {
+  'metrics.cluster': ipcClusterMetrics,
+  'sse.broker': () => new RelayBroker(ipcRelayTransport),
+};
 
 const describe = (err: unknown) =>
   err instanceof ConfigError ? { error: err.message, issues: [...err.issues] } : { error: (err as Error).message ?? String(err) };

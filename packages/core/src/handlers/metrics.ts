@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
 import type { Middleware } from '../types.js';
-import { clusterMetrics, isFerryWorker } from '../worker.js';
 import { serveRequestMetrics } from '../request_metrics.js';
 
 /**
- * `http.handlers.metrics`: the metrics in the Prometheus text exposition format. Under
- * `ferry run --workers N` it answers for every worker — summed by the primary — unless
- * `scope` is `"process"`: then for the process that took the request.
+ * `http.handlers.metrics`: the metrics in the Prometheus text exposition format. Where the host
+ * provides the `metrics.cluster` service (`ferry run --workers N`: summed by the primary) it
+ * answers for every process, unless `scope` is `"process"`: then for the process that took the
+ * request.
  */
 export const metricsModule = defineModule({
   id: 'http.handlers.metrics',
@@ -21,11 +21,12 @@ export const metricsModule = defineModule({
   provision({ scope }, ctx): Middleware {
     const registry = ctx.metrics;
     serveRequestMetrics(registry);
-    const everyWorker = scope === 'all' && isFerryWorker();
+    // The host's sum of every process serving this config (`ferry run --workers N`), if it has one.
+    const cluster = scope === 'all' ? ctx.service('metrics.cluster') : undefined;
     return async (_req, res) => {
       let text: string;
       try {
-        text = everyWorker ? await clusterMetrics() : await registry.metrics();
+        text = cluster ? await cluster.text() : await registry.metrics();
       } catch (err) {
         // A partial answer would look like counters going back: the scrape fails instead.
         ctx.logger.warn({ err }, 'could not gather the metrics of every worker');
