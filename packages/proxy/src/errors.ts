@@ -25,3 +25,11 @@ export function classify(err: unknown): RoundTripError {
   if (DIAL_CODES.has(code)) return new RoundTripError('dial', `cannot connect to upstream (${code})`, { cause: err });
   return new RoundTripError('upstream', `upstream failed: ${e?.message ?? String(err)}`, { cause: err });
 }
+
+/** Failure after the response started: the client's response must be aborted, never ended. */
+export class MidBodyError extends Error {
+  constructor(cause: unknown) {
+    super('upstream failed mid-response', { cause });
+    this.name = 'MidBodyError';
+  }
+}

@@ -1,5 +1,5 @@
 import { HttpError, type FerryRequest, type Logger, type Middleware, type ResponseWriter } from '@ferry/core';
-import type { RoundTripError } from './errors.js';
+import { MidBodyError, type RoundTripError } from './errors.js';
 import type { Forwarding } from './forwarded.js';
 import { judgeHead } from './health.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -7,7 +7,7 @@ import type { UpstreamPool } from './pool.js';
 import { clientResponse } from './respond.js';
 import type { ParsedConfig } from './schema.js';
 import type { Selector } from './selection.js';
-import { MidBodyError, type OutRequest, type Transport } from './transport.js';
+import type { OutRequest, Transport } from './transport.js';
 import { proxyUpgrade, upgradeCarriesBody, type StreamSettings } from './upgrade.js';
 import type { PassiveHealth, Upstream } from './upstream.js';
 
