@@ -4,7 +4,8 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import { describe, expect, it } from 'vitest';
 import type { ConfigIssue } from '../src/index.js';
 import { selfSigned } from '@ferry/test-kit/certs';
-import { accepts, freePort, send } from './helpers/http.js';
+import { accepts, send } from './helpers/http.js';
+import { freePort } from '@ferry/test-kit/ports';
 import { issuesOf, load } from './helpers/config.js';
 
 const paths = (issues: ConfigIssue[]) => issues.map((i) => i.path);

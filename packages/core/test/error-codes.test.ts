@@ -6,7 +6,8 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, HttpError } from '../src/index.js';
 import { issuesOf } from './helpers/config.js';
-import { deferred, useServers } from './helpers/http.js';
+import { useServers } from './helpers/http.js';
+import { deferred } from '@ferry/test-kit/lifecycle';
 
 const serve = useServers();
 

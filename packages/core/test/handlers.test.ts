@@ -13,7 +13,8 @@ import {
   type Middleware,
 } from '../src/index.js';
 import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
-import { bodyOf, deferred, outcomeOf, send, useServers } from './helpers/http.js';
+import { bodyOf, outcomeOf, send, useServers } from './helpers/http.js';
+import { deferred } from '@ferry/test-kit/lifecycle';
 
 const serve = useServers();
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ResponseWriterWrapper, error, headers, method, path, staticResponse, subroute, vars, type Middleware } from '../src/index.js';
-import { bodyOf, deferred, send, useServers } from './helpers/http.js';
+import { bodyOf, send, useServers } from './helpers/http.js';
+import { deferred } from '@ferry/test-kit/lifecycle';
 
 const serve = useServers();
 

@@ -1,23 +1,14 @@
 import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
-import { createServer as createNetServer, connect } from 'node:net';
-import { afterEach } from 'vitest';
+import { connect } from 'node:net';
+import { serverStarter } from '@ferry/test-kit/servers';
 import { createServer, type FerryServer, type ServerOptions } from '../../src/index.js';
 
 /**
- * Starts Ferry servers on 127.0.0.1 with ephemeral ports and no logger; every server started
- * in a test is closed after it.
+ * Starts Ferry servers on 127.0.0.1 with ephemeral ports and no logger (the kit's serverStarter,
+ * bound to this package's createServer); every server started in a test is closed after it.
  */
 export function useServers(): (options: ServerOptions) => Promise<FerryServer> {
-  const open: FerryServer[] = [];
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((s) => s.close({ gracePeriod: 0 })));
-  });
-  return async (options) => {
-    const server = createServer({ listen: '127.0.0.1:0', logger: false, ...options });
-    open.push(server);
-    await server.listen();
-    return server;
-  };
+  return serverStarter(createServer);
 }
 
 export interface Reply {
@@ -103,18 +94,6 @@ export function outcomeOf(base: string, path = '/'): Promise<{ outcome: 'complet
   });
 }
 
-/** A TCP port that was free a moment ago (bound to 127.0.0.1:0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Whether something accepts TCP connections on 127.0.0.1:port (false on ECONNREFUSED). */
 export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
@@ -125,11 +104,4 @@ export function accepts(port: number): Promise<boolean> {
     });
     socket.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNREFUSED' ? resolve(false) : reject(err)));
   });
-}
-
-/** A promise with its resolver outside, for values a server-side handler hands to the test. */
-export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
