@@ -1,32 +1,28 @@
-import { readFileSync } from 'node:fs';
 import { request } from 'undici';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConfigError, coreModules, loadConfig, Registry, silentLogger, type FerryServer } from '@ferry/core';
+import { expect, it } from 'vitest';
+import { ConfigError, coreModules, loadConfig, Registry, silentLogger } from '@ferry/core';
+import { readmeExample } from '@ferry/test-kit/readme';
+import { within } from '@ferry/test-kit/waiting';
 import { sseModule, ssePublishModule } from '../src/index.js';
 import { defer, EventSourceClient, type ReceivedEvent } from './helpers.js';
-import { within } from '@ferry/test-kit/waiting';
 
-const example = readFileSync(new URL('./readme-example.ts', import.meta.url), 'utf8');
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const example = readmeExample(
+  { example: new URL('./readme-example.ts', import.meta.url), readme: new URL('../README.md', import.meta.url) },
+  () => import('./readme-example.js'),
+);
+const { readme } = example;
 const registry = () => new Registry([...coreModules, sseModule, ssePublishModule]);
-let server: FerryServer;
-
-beforeAll(async () => {
-  process.env.LISTEN = '127.0.0.1:0';
-  ({ server } = await import('./readme-example.js'));
-});
-afterAll(() => server.close({ gracePeriod: 0 }));
 
 it('the README shows the code example exactly as this test runs it (importing @ferry/sse)', () => {
-  expect(readme).toContain(example.replace("'../src/index.js'", "'@ferry/sse'").trim());
+  expect(readme).toContain(example.source.replace("'../src/index.js'", "'@ferry/sse'").trim());
 });
 
 it('the README example streams a greeting, published news and the clock, and stops promptly', async () => {
-  const client = new EventSourceClient(`${server.url}/events`);
+  const client = new EventSourceClient(`${example.server.url}/events`);
   const head = await client.connect();
   expect(head.headers['content-type']).toBe('text/event-stream; charset=utf-8');
   expect(await client.next()).toEqual({ type: 'hello', data: '{"subscribers":1}', lastEventId: '' });
-  const res = await request(`${server.url}/publish`, { method: 'POST', body: 'ferry 1.0 is out' });
+  const res = await request(`${example.server.url}/publish`, { method: 'POST', body: 'ferry 1.0 is out' });
   expect(res.statusCode).toBe(202);
   const id = await res.body.text();
   // The clock may tick first: take events until the news arrives, then a tick.
@@ -34,7 +30,7 @@ it('the README example streams a greeting, published news and the clock, and sto
   while (!seen.some((e) => e.type === 'news') || !seen.some((e) => e.type === 'tick')) seen.push(await client.next(2500));
   expect(seen.find((e) => e.type === 'news')).toEqual({ type: 'news', data: 'ferry 1.0 is out', lastEventId: id });
   const t0 = performance.now();
-  await within(server.close({ gracePeriod: 10_000 }), 2000, 'server.close()');
+  await within(example.server.close({ gracePeriod: 10_000 }), 2000, 'server.close()');
   expect(performance.now() - t0).toBeLessThan(1000);
 });
 
