@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import { pipeline, type Readable, type Writable } from 'node:stream';
+import { pipeline, type Writable } from 'node:stream';
 import { HttpError, type FerryRequest, type Logger, type ResponseWriter } from '@ferry/core';
-import { endToEnd, received, type HeaderRecord } from './hop.js';
 import { classify, RoundTripError } from './errors.js';
+import { endToEnd, received, type HeaderRecord } from './hop.js';
+import { splice, type Ends } from './splice.js';
 import type { Upstream } from './upstream.js';
 
 export interface StreamSettings {
@@ -16,15 +17,6 @@ export interface StreamSettings {
   logger: Logger;
   /** Response header ops, applied to the upstream's handshake answer. */
   responseHeaders: (headers: HeaderRecord) => HeaderRecord;
-}
-
-/** A WebSocket close frame with status 1001 "going away" (RFC 6455 §5.5.1, §7.4.1); masked toward a server. */
-function goingAway(masked: boolean): Buffer {
-  const payload = Buffer.from([0x03, 0xe9]);
-  if (!masked) return Buffer.concat([Buffer.from([0x88, payload.length]), payload]);
-  const mask = randomBytes(4);
-  const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
-  return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), mask, body]);
 }
 
 /**
@@ -39,14 +31,8 @@ export function upgradeCarriesBody(req: FerryRequest): boolean {
   return received(raw, 'transfer-encoding').length > 0 || received(raw, 'content-length').some((v) => Number(v.trim()) !== 0);
 }
 
-/**
- * Proxies an HTTP/1.1 Upgrade, or an RFC 8441 WebSocket over h2 (translated to an HTTP/1.1
- * upgrade toward the upstream). Every byte read ahead on either side is forwarded first and
- * in order (field lesson 4, caddy#6273): the client's early bytes stay in its socket (core
- * unshifts them at hijack), the upstream's come as `head` and are written before the splice.
- */
-export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWriter, out: HeaderRecord, s: StreamSettings): Promise<void> {
-  const overH2 = req.extendedConnectProtocol !== undefined;
+/** The handshake's fields toward the (HTTP/1.1) upstream. */
+function handshakeHeaders(req: FerryRequest, out: HeaderRecord, overH2: boolean): HeaderRecord {
   const headers: HeaderRecord = { ...out };
   if (overH2) {
     // RFC 8441 §5: the h2 side has no key/accept handshake; the h1 upstream needs one.
@@ -58,6 +44,17 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
     headers.connection = 'Upgrade';
     headers.upgrade = req.headers.upgrade!;
   }
+  return headers;
+}
+
+/**
+ * Proxies an HTTP/1.1 Upgrade, or an RFC 8441 WebSocket over h2 (translated to an HTTP/1.1
+ * upgrade toward the upstream). Every byte read ahead on either side is forwarded first and
+ * in order (field lesson 4, caddy#6273): the client's early bytes stay in its socket (core
+ * unshifts them at hijack), the upstream's come as `head` and are written before the splice.
+ */
+export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWriter, out: HeaderRecord, s: StreamSettings): Promise<void> {
+  const overH2 = req.extendedConnectProtocol !== undefined;
   const websocket = (overH2 ? req.extendedConnectProtocol : req.upgrade)?.toLowerCase() === 'websocket';
 
   return new Promise((resolve, reject) => {
@@ -66,7 +63,7 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
       port: up.port,
       method: overH2 ? 'GET' : req.method,
       path: req.url || '/',
-      headers: headers as Record<string, string | string[]>,
+      headers: handshakeHeaders(req, out, overH2) as Record<string, string | string[]>,
       agent: false,
       setHost: false,
     });
@@ -85,57 +82,26 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
     upReq.once('socket', (sock: Socket) => sock.once('connect', () => clearTimeout(dialTimer)));
     const onClientGone = () => upReq.destroy();
     req.signal.addEventListener('abort', onClientGone, { once: true });
-
-    upReq.once('response', (upRes: IncomingMessage) => {
-      // No switch: an ordinary response, forwarded as such.
+    const answered = () => {
       clearTimeout(dialTimer);
       settled = true;
       req.signal.removeEventListener('abort', onClientGone);
-      const status = upRes.statusCode ?? 502;
-      if (overH2 && status >= 200 && status < 300) {
-        // A 2xx to an extended CONNECT says the tunnel is open (RFC 8441 §5, RFC 9110 §9.3.6), but
-        // the upstream never switched: there is no tunnel, and its answer cannot be relayed as
-        // one. That is an invalid answer to the gateway: 502. Not a health strike — any client
-        // can aim a CONNECT at a path that is no WebSocket endpoint.
-        upReq.destroy();
-        reject(new HttpError(502, `upstream answered ${status} to a WebSocket upgrade, not 101 Switching Protocols`));
-        return;
-      }
-      res.writeHead(status, s.responseHeaders(endToEnd(upRes.headers)));
-      pipeline(upRes, res as unknown as Writable, () => resolve());
+    };
+
+    upReq.once('response', (upRes: IncomingMessage) => {
+      answered();
+      relayAnswer(upReq, upRes, res, overH2, s, resolve, reject);
     });
 
     upReq.once('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
-      clearTimeout(dialTimer);
-      settled = true;
-      req.signal.removeEventListener('abort', onClientGone);
+      answered();
       // Errors of either side reach the splice's pipelines, which tear both sides down.
       upSocket.on('error', () => {});
       upSocket.setTimeout(0);
       upSocket.setNoDelay(true);
-      let toClient: Writable;
-      let fromClient: Readable;
-      if (overH2) {
-        const answer = s.responseHeaders(endToEnd(upRes.headers));
-        delete answer['sec-websocket-accept'];
-        // RFC 9110 §9.3.6: a 2xx to CONNECT has no Content-Length; what follows is the tunnel.
-        delete answer['content-length'];
-        res.writeHead(200, answer);
-        res.flush(); // the h2 client waits for this 200 before it speaks (field lesson 3)
-        toClient = (req.raw as Http2ServerRequest).stream as ServerHttp2Stream;
-        fromClient = req.body;
-      } else {
-        res.writeInformational(101, s.responseHeaders(endToEnd(upRes.headers, ['upgrade', 'connection'])) as Record<string, string>);
-        const socket = res.hijack!() as Socket;
-        socket.setNoDelay?.(true);
-        toClient = socket;
-        fromClient = socket;
-      }
-      // As for upSocket: the splice's pipelines see these errors and close both sides.
-      toClient.on('error', () => {});
-      fromClient.on('error', () => {});
-      if (upHead.length > 0) toClient.write(upHead);
-      splice(fromClient, toClient, upSocket, upHead.length, websocket, overH2, up, s).then(resolve);
+      const ends: Ends = { ...switchClient(req, res, upRes, overH2, s), overH2, upSocket, headBytes: upHead.length, websocket };
+      if (upHead.length > 0) ends.toClient.write(upHead);
+      splice(ends, up, s).then(resolve);
     });
 
     if (overH2) upReq.end();
@@ -143,77 +109,55 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
   });
 }
 
-function splice(
-  fromClient: Readable,
-  toClient: Writable,
-  upSocket: Socket,
-  headBytes: number,
-  websocket: boolean,
+/** No switch: an ordinary response, forwarded as such. */
+function relayAnswer(
+  upReq: ClientRequest,
+  upRes: IncomingMessage,
+  res: ResponseWriter,
   overH2: boolean,
-  up: Upstream,
   s: StreamSettings,
-): Promise<void> {
-  const started = Date.now();
-  let bytesUp = 0;
-  let bytesDown = headBytes;
-  fromClient.on('data', (c: Buffer) => (bytesUp += c.length));
-  upSocket.on('data', (c: Buffer) => (bytesDown += c.length));
-  return new Promise((resolve) => {
-    let open = 2;
-    let closing = false;
-    const timers: NodeJS.Timeout[] = [];
-    const finish = () => {
-      if (--open > 0) return;
-      for (const t of timers) clearTimeout(t);
-      s.stopping.removeEventListener('abort', onStopping);
-      upSocket.destroy();
-      if (!overH2) (toClient as Socket).destroy();
-      else toClient.end();
-      s.logger.info(
-        { upstream: up.dial, bytes_to_upstream: bytesUp, bytes_from_upstream: bytesDown, duration: (Date.now() - started) / 1000 },
-        'stream closed',
-      );
-      resolve();
-    };
-    // Each direction ends on its own (half-close); an error tears down both.
-    pipeline(fromClient, upSocket, (err) => {
-      if (err) {
-        upSocket.destroy();
-        (toClient as Writable).destroy();
-      }
-      finish();
-    });
-    pipeline(upSocket, toClient, (err) => {
-      if (err) {
-        upSocket.destroy();
-        fromClient.destroy();
-      }
-      finish();
-    });
-    const close = () => {
-      if (closing) return;
-      closing = true;
-      if (websocket) {
-        // A clean goodbye on both sides (masked toward the upstream, as a client must).
-        if (!toClient.destroyed) toClient.write(goingAway(false));
-        if (!upSocket.destroyed) upSocket.write(goingAway(true));
-        timers.push(
-          setTimeout(() => {
-            upSocket.destroy();
-            fromClient.destroy();
-            toClient.destroy();
-          }, 1000).unref(),
-        );
-      } else {
-        upSocket.destroy();
-        toClient.destroy();
-      }
-    };
-    const onStopping = () => {
-      timers.push(setTimeout(close, s.streamCloseDelay).unref());
-    };
-    if (s.stopping.aborted) onStopping();
-    else s.stopping.addEventListener('abort', onStopping, { once: true });
-    if (s.streamTimeout > 0) timers.push(setTimeout(close, s.streamTimeout).unref());
-  });
+  resolve: () => void,
+  reject: (err: unknown) => void,
+): void {
+  const status = upRes.statusCode ?? 502;
+  if (overH2 && status >= 200 && status < 300) {
+    // A 2xx to an extended CONNECT says the tunnel is open (RFC 8441 §5, RFC 9110 §9.3.6), but
+    // the upstream never switched: there is no tunnel, and its answer cannot be relayed as
+    // one. That is an invalid answer to the gateway: 502. Not a health strike — any client
+    // can aim a CONNECT at a path that is no WebSocket endpoint.
+    upReq.destroy();
+    reject(new HttpError(502, `upstream answered ${status} to a WebSocket upgrade, not 101 Switching Protocols`));
+    return;
+  }
+  res.writeHead(status, s.responseHeaders(endToEnd(upRes.headers)));
+  pipeline(upRes, res as unknown as Writable, () => resolve());
+}
+
+/** Tells the client the protocol switched (a 101 on HTTP/1.1, a 200 to an h2 CONNECT) and returns its two directions. */
+function switchClient(
+  req: FerryRequest,
+  res: ResponseWriter,
+  upRes: IncomingMessage,
+  overH2: boolean,
+  s: StreamSettings,
+): Pick<Ends, 'fromClient' | 'toClient'> {
+  let ends: Pick<Ends, 'fromClient' | 'toClient'>;
+  if (overH2) {
+    const answer = s.responseHeaders(endToEnd(upRes.headers));
+    delete answer['sec-websocket-accept'];
+    // RFC 9110 §9.3.6: a 2xx to CONNECT has no Content-Length; what follows is the tunnel.
+    delete answer['content-length'];
+    res.writeHead(200, answer);
+    res.flush(); // the h2 client waits for this 200 before it speaks (field lesson 3)
+    ends = { toClient: (req.raw as Http2ServerRequest).stream as ServerHttp2Stream, fromClient: req.body };
+  } else {
+    res.writeInformational(101, s.responseHeaders(endToEnd(upRes.headers, ['upgrade', 'connection'])) as Record<string, string>);
+    const socket = res.hijack!() as Socket;
+    socket.setNoDelay?.(true);
+    ends = { toClient: socket, fromClient: socket };
+  }
+  // As for upSocket: the splice's pipelines see these errors and close both sides.
+  ends.toClient.on('error', () => {});
+  ends.fromClient.on('error', () => {});
+  return ends;
 }
