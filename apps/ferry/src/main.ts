@@ -9,7 +9,6 @@ import {
   ConfigError,
   createLogger,
   formatIssue,
-  isFerryWorker,
   loadConfig,
   readConfigFile,
   type AdminTarget,
@@ -22,6 +21,7 @@ import { loadPlugins, PluginError } from './plugins.js';
 import { defaultConfig, demoHostProblem, DEMO_HOST } from './default-config.js';
 import { configJsonSchema, configReference } from './schema.js';
 import { serveClusterMetrics } from './workers/cluster-metrics.js';
+import { isFerryWorker } from './workers/ipc.js';
 import { serveRelay } from './workers/sse-relay.js';
 import { WorkerPool } from './workers/primary.js';
 import { runWorker } from './workers/worker.js';

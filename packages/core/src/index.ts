@@ -28,7 +28,10 @@ export { Provisioner, zodIssues, type HandlerInput, type MatcherInput, type Matc
 export { createServer, FerryServer } from './server/server.js';
 export { writeErrorResponse } from './server/respond.js';
 export type { ServerOptions, CertificatePair, HttpProtocolName } from './server/options.js';
-export { loadConfig, readConfigFile, configSchema, serverSchema, FerryApp, type FerryConfig, type LoadOptions } from './config.js';
+export { FerryApp, loadConfig } from './config/app.js';
+export { readConfigFile } from './config/file.js';
+export type { LoadOptions } from './config/load.js';
+export { configSchema, serverSchema, type FerryConfig } from './config/schema.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export { parseListen, type ListenAddress } from './listen.js';
 export { coreModules, standardRegistry, defaultRegistry, registerModule } from './standard.js';
@@ -72,13 +75,4 @@ export { KeptState } from './kept.js';
 export { LabelLimit, methodLabel } from './label_limit.js';
 export { ConfigRegexp, compileRegexp, type RegexpMatch } from './regexp.js';
 export { AdminServer, adminOptionsOf, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';
-export {
-  isFerryWorker,
-  askPrimary,
-  PrimaryUnavailableError,
-  aggregateMetrics,
-  reportMetricsToPrimary,
-  clusterMetrics,
-  type IpcMessage,
-} from './worker.js';
 export type { ClusterMetrics, FerryServices, MetricsSnapshot, Services } from './services.js';

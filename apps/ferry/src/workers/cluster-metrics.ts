@@ -1,5 +1,6 @@
 import { AggregatorRegistry, type Registry as MetricsRegistry } from 'prom-client';
-import { askPrimary, PrimaryUnavailableError, type ClusterMetrics, type MetricsSnapshot } from '@ferry/core';
+import type { ClusterMetrics, MetricsSnapshot } from '@ferry/core';
+import { askPrimary, PrimaryUnavailableError } from './ipc.js';
 import { isMessage, type WorkerMessage } from './messages.js';
 import type { WorkerPool } from './primary.js';
 

@@ -13,7 +13,7 @@ export type ToWorker =
   | { type: 'ferry.w.reload'; id: number; config: unknown }
   /** Stop gracefully, then exit 0. */
   | { type: 'ferry.w.stop' }
-  /** Send this process's metrics: `ferry.metrics.snapshot` with the same `cid` (see @ferry/core's reportMetricsToPrimary). */
+  /** Send this process's metrics: `ferry.metrics.snapshot` with the same `cid` (see cluster-metrics.ts). */
   | { type: 'ferry.metrics.collect'; cid: number };
 
 export type FromWorker =

@@ -1,5 +1,5 @@
-import { askPrimary, PrimaryUnavailableError } from '@ferry/core';
 import { BrokerUnavailableError, Relay, type RelayAnnounce, type RelayReply, type RelayTransport } from '@ferry/sse';
+import { askPrimary, PrimaryUnavailableError } from './ipc.js';
 import { isMessage } from './messages.js';
 import type { WorkerPool } from './primary.js';
 
