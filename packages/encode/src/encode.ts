@@ -55,32 +55,27 @@ const ZSTD_MISSING = `zstd needs Node 22.15+ or 23.8+ (this is Node ${process.ve
 /** Caddy's named zstd levels. */
 const ZSTD_LEVELS = { fastest: 1, default: 3, better: 7, best: 11 } as const;
 
+const zstdOptions = z.strictObject({
+  level: z
+    .union([z.enum(['fastest', 'default', 'better', 'best']), z.number().int().min(1).max(22)])
+    .default('default')
+    .describe('Compression level: `fastest`, `default`, `better`, `best` (1, 3, 7, 11), or 1–22.'),
+});
+// Quality 4 is the usual choice for on-the-fly brotli: near gzip's speed, smaller output.
+const brOptions = z.strictObject({ level: z.number().int().min(0).max(11).default(4).describe('Brotli quality, 0–11.') });
+const gzipOptions = z.strictObject({ level: z.number().int().min(0).max(9).default(6).describe('Compression level, 0–9.') });
+
 const config = z
   .strictObject({
     encodings: z
       .strictObject({
-        zstd: z
-          .strictObject({
-            level: z
-              .union([z.enum(['fastest', 'default', 'better', 'best']), z.number().int().min(1).max(22)])
-              .optional()
-              .meta({
-                description: 'Compression level: `fastest`, `default`, `better`, `best` (1, 3, 7, 11), or 1–22.',
-                default: 'default',
-              }),
-          })
+        zstd: zstdOptions
           .optional()
           .describe(
             'Zstandard (`zstd`); needs Node 22.15+ or 23.8+. On an older Node it is left out with a warning, or refused when it is the only encoding.',
           ),
-        br: z
-          .strictObject({ level: z.number().int().min(0).max(11).optional().meta({ description: 'Brotli quality, 0–11.', default: 4 }) })
-          .optional()
-          .describe('Brotli (`br`).'),
-        gzip: z
-          .strictObject({ level: z.number().int().min(0).max(9).optional().meta({ description: 'Compression level, 0–9.', default: 6 }) })
-          .optional()
-          .describe('Gzip (`gzip`).'),
+        br: brOptions.optional().describe('Brotli (`br`).'),
+        gzip: gzipOptions.optional().describe('Gzip (`gzip`).'),
       })
       .optional()
       .describe("The encodings to offer, each with its options. Unset: zstd (where Node has it) and gzip, as Caddy's Caddyfile default."),
@@ -92,8 +87,8 @@ const config = z
       .number()
       .int()
       .min(0)
-      .optional()
-      .meta({ description: 'Smallest response body to compress, in bytes; smaller ones are sent uncompressed.', default: 512 }),
+      .default(512)
+      .describe('Smallest response body to compress, in bytes; smaller ones are sent uncompressed.'),
     match: responseMatcherSchema
       .optional()
       .describe(
@@ -166,7 +161,7 @@ export const encodeModule = defineModule({
   config,
   provision(cfg, ctx): Middleware {
     // Without `encodings`, Caddy's Caddyfile default: zstd (where this Node has it) and gzip.
-    const wanted = cfg.encodings ?? { ...(zstdAvailable ? { zstd: {} } : {}), gzip: {} };
+    const wanted = cfg.encodings ?? { ...(zstdAvailable ? { zstd: zstdOptions.parse({}) } : {}), gzip: gzipOptions.parse({}) };
     const encoders = new Map<string, Encoder>();
     for (const name of ORDER) {
       const opts = wanted[name];
@@ -182,7 +177,7 @@ export const encodeModule = defineModule({
     // Ties between equal q-values go to `prefer`, then to zstd, br, gzip.
     const offered = [...new Set([...(cfg.prefer ?? []), ...ORDER])].filter((n) => encoders.has(n));
     const settings = {
-      minimumLength: cfg.minimum_length ?? 512,
+      minimumLength: cfg.minimum_length,
       match: compileResponseMatcher(cfg.match ?? { headers: { 'Content-Type': DEFAULT_TYPES } }),
     };
     return async (req, res, next) => {

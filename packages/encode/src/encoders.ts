@@ -25,10 +25,10 @@ export interface Encoder {
   oneShot(body: Buffer): Promise<Buffer>;
 }
 
-export function createEncoder(name: EncodingName, level: number | undefined): Encoder {
+export function createEncoder(name: EncodingName, level: number): Encoder {
   switch (name) {
     case 'gzip': {
-      const opts = { level: level ?? 6 };
+      const opts = { level };
       return {
         name,
         stream: () => zlib.createGzip(opts),
@@ -37,8 +37,7 @@ export function createEncoder(name: EncodingName, level: number | undefined): En
       };
     }
     case 'br': {
-      // Quality 4 is the usual choice for on-the-fly brotli: near gzip's speed, smaller output.
-      const quality = level ?? 4;
+      const quality = level;
       const opts = (size?: number) => ({
         params: {
           [zlib.constants.BROTLI_PARAM_QUALITY]: quality,
@@ -55,7 +54,7 @@ export function createEncoder(name: EncodingName, level: number | undefined): En
     }
     case 'zstd': {
       const z = zlib as unknown as ZstdZlib;
-      const opts = { params: { [Z.ZSTD_c_compressionLevel!]: level ?? 3 } };
+      const opts = { params: { [Z.ZSTD_c_compressionLevel!]: level } };
       return {
         name,
         stream: () => z.createZstdCompress(opts),
