@@ -10,25 +10,14 @@ import { duplex, duplexEcho } from '../src/index.js';
 import { startServer } from './helpers/net.js';
 import { certificates } from '@ferry/test-kit/certs';
 import { h2Connect } from '@ferry/test-kit/clients';
-import { h1Exchange, h2Exchange, pingPong } from '@ferry/test-kit/exchange';
+import { h1Exchange, h2Exchange, pingPong, pong } from '@ferry/test-kit/exchange';
 
 const ROUNDS = 1000;
 /** Above the ping-pong's own 10 s deadline, so a deadlock reports its round rather than vitest's timeout. */
 const TEST_TIMEOUT = 15_000;
 
 /** Answers each line `ping k` of the body with `pong k`, as it arrives: a protocol of its own over plain HTTP. */
-const pongHandler = () =>
-  duplex(async ({ body, write }) => {
-    let buf = '';
-    for await (const chunk of body) {
-      buf += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) !== -1) {
-        await write(`${buf.slice(0, nl).replace('ping', 'pong')}\n`);
-        buf = buf.slice(nl + 1);
-      }
-    }
-  });
+const pongHandler = () => duplex(pong);
 
 const handlers: { name: string; make: () => HandlerInput; expected: (k: number) => string }[] = [
   { name: 'duplexEcho()', make: () => duplexEcho(), expected: (k) => `ping ${k}` },

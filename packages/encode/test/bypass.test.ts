@@ -12,9 +12,9 @@ import { describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Handler, ResponseWriter } from '@ferry/core';
 import { encode, EncodeWriter } from '../src/index.js';
-import { connectProtocolAllowed, defer, deferred, serve } from './helpers/net.js';
+import { defer, deferred, serve } from './helpers/net.js';
 import { certificates } from '@ferry/test-kit/certs';
-import { h2Session } from '@ferry/test-kit/clients';
+import { connectProtocolAllowed, h2Session } from '@ferry/test-kit/clients';
 import { encodeFrame, FrameReader, OP_CLOSE, OP_TEXT, type Frame } from '@ferry/test-kit/ws-frames';
 
 // A held status is a wait that never ends: fail in seconds, not at the suite timeout.

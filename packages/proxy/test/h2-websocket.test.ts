@@ -1,38 +1,23 @@
 import { once } from 'node:events';
-import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import { encode } from '@ferry/encode';
 import { startProxy, type ProxyOptions } from './helpers/net.js';
 import { certificates } from '@ferry/test-kit/certs';
-import { h2Session } from '@ferry/test-kit/clients';
+import { connectProtocolAllowed, h2Session } from '@ferry/test-kit/clients';
 import { httpUpstream, wsEchoUpstream } from '@ferry/test-kit/upstreams';
-import { encodeFrame, FrameReader, OP_TEXT, type Frame } from '@ferry/test-kit/ws-frames';
+import { encodeFrame, nextFrame, OP_TEXT } from '@ferry/test-kit/ws-frames';
 import type { HandlerInput } from '@ferry/core';
 
 /** Opens an RFC 8441 extended CONNECT for `websocket` once the server allowed it in its SETTINGS. */
 async function extendedConnect(session: ClientHttp2Session, scheme: 'https' | 'http', extra: Record<string, string> = {}) {
-  if (!session.remoteSettings.enableConnectProtocol) await once(session, 'remoteSettings');
-  expect(session.remoteSettings.enableConnectProtocol).toBe(true);
+  expect(await connectProtocolAllowed(session)).toBe(true);
   const stream = session.request(
     { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': scheme, ':path': '/chat?room=1', 'sec-websocket-version': '13', ...extra },
     { endStream: false },
   );
   stream.on('error', () => {});
   return stream;
-}
-
-/** Resolves with the next complete frame read from `stream`. */
-function nextFrame(stream: ClientHttp2Stream, reader = new FrameReader()): Promise<Frame> {
-  return new Promise((resolve) => {
-    const onData = (c: Buffer) => {
-      const [f] = reader.push(c);
-      if (f) {
-        stream.off('data', onData);
-        resolve(f);
-      }
-    };
-    stream.on('data', onData);
-  });
 }
 
 /** A proxy to a `ws` echo upstream served over h2 (TLS) or h2c, optionally with middlewares in front. */

@@ -9,7 +9,8 @@ import { createGunzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encode } from '@ferry/encode';
 import { deferred, startProxy } from './helpers/net.js';
-import { httpUpstream } from '@ferry/test-kit/upstreams';
+import { onChunks } from '@ferry/test-kit/streams';
+import { gatedUpstream, httpUpstream } from '@ferry/test-kit/upstreams';
 
 const MiB = 1024 * 1024;
 const TOTAL = 50 * MiB;
@@ -101,15 +102,6 @@ function expectBounded(label: string, g: Growth): void {
   expect(g.rss).toBeLessThan(40);
 }
 
-/** Reads `res`, calling `onChunk` per chunk as it arrives. */
-function onChunks(res: NodeJS.ReadableStream, onChunk: (text: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    res.on('data', (c: Buffer) => onChunk(c.toString()));
-    res.on('end', resolve);
-    res.on('error', reject);
-  });
-}
-
 describe('bodies stream both ways with backpressure', () => {
   it('carries a 50 MiB upload byte for byte without buffering it', async () => {
     const digests: string[] = [];
@@ -170,29 +162,13 @@ describe('bodies stream both ways with backpressure', () => {
 });
 
 describe('flushing', () => {
-  /**
-   * An upstream that writes `n` chunks, each only after the client has received the one before
-   * (a server-side gate): a proxy that held any write back would deadlock the test.
-   */
-  async function gated(headers: Record<string, string | number>, n: number, chunk: (i: number) => string) {
-    const received: (() => void)[] = [];
-    const gates = Array.from({ length: n }, () => deferred());
-    const up = await httpUpstream('gated', async (req, res) => {
-      req.resume();
-      res.writeHead(200, headers);
-      for (let i = 0; i < n; i++) {
-        res.write(chunk(i));
-        await gates[i]!.promise;
-      }
-      res.end();
-    });
-    for (const g of gates) received.push(() => g.resolve());
-    return { up, received };
-  }
-
   it('flushes a text/event-stream response per write, through encode', async () => {
     const event = (i: number) => `id: ${i}\ndata: event number ${i} ${'x'.repeat(40)}\n\n`;
-    const { up, received } = await gated({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }, 5, event);
+    const { up, received } = await gatedUpstream(
+      { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+      5,
+      event,
+    );
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] }, { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] });
     const req = httpRequest(proxy.url, { agent: false, headers: { 'accept-encoding': 'gzip' } });
     req.end();
@@ -208,7 +184,7 @@ describe('flushing', () => {
   });
 
   it('flushes a response of unknown length per write', async () => {
-    const { up, received } = await gated({ 'content-type': 'text/plain' }, 5, (i) => `line ${i}\n`);
+    const { up, received } = await gatedUpstream({ 'content-type': 'text/plain' }, 5, (i) => `line ${i}\n`);
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
     const req = httpRequest(proxy.url, { agent: false });
     req.end();
@@ -226,7 +202,7 @@ describe('flushing', () => {
   it('flushes every write of a known-length response with flush_interval -1, through encode', async () => {
     const line = (i: number) => `chunk ${i} ${'y'.repeat(90)}\n`;
     const total = [0, 1, 2, 3, 4].map(line).join('').length;
-    const { up, received } = await gated({ 'content-type': 'text/plain', 'content-length': total }, 5, line);
+    const { up, received } = await gatedUpstream({ 'content-type': 'text/plain', 'content-length': total }, 5, line);
     const proxy = await startProxy(
       { upstreams: [{ dial: up.dial }], flushInterval: -1 },
       { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] },
@@ -247,7 +223,7 @@ describe('flushing', () => {
   it('flushes a known-length response every flush_interval, through encode', async () => {
     const line = (i: number) => `part ${i} ${'z'.repeat(200)}\n`;
     const total = [0, 1, 2].map(line).join('').length;
-    const { up, received } = await gated({ 'content-type': 'text/plain', 'content-length': total }, 3, line);
+    const { up, received } = await gatedUpstream({ 'content-type': 'text/plain', 'content-length': total }, 3, line);
     const proxy = await startProxy(
       { upstreams: [{ dial: up.dial }], flushInterval: '30ms' },
       { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] },

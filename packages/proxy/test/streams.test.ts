@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { capturedLogger, rawClient, readUntil, startProxy, wsClient } from './helpers/net.js';
 import { certificates } from '@ferry/test-kit/certs';
-import { h2Session } from '@ferry/test-kit/clients';
+import { connectProtocolAllowed, h2Session } from '@ferry/test-kit/clients';
 import { portOf } from '@ferry/test-kit/servers';
 import { wsEchoUpstream } from '@ferry/test-kit/upstreams';
 import { eventually } from '@ferry/test-kit/waiting';
@@ -30,7 +30,7 @@ async function echoes(ws: WebSocket, text: string): Promise<void> {
 
 /** An RFC 8441 WebSocket stream over `session`, its 200 received. */
 async function h2WebSocket(session: ClientHttp2Session): Promise<ClientHttp2Stream> {
-  if (!session.remoteSettings.enableConnectProtocol) await once(session, 'remoteSettings');
+  await connectProtocolAllowed(session);
   const stream = session.request(
     { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/', 'sec-websocket-version': '13' },
     { endStream: false },

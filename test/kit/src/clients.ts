@@ -85,3 +85,12 @@ export async function h2Get(session: ClientHttp2Session, path: string, headers: 
   const body = await collect(stream);
   return { status: Number(head[':status']), headers: head, body };
 }
+
+/**
+ * Waits for the server's SETTINGS to say SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3): only
+ * then may a client send an extended CONNECT.
+ */
+export async function connectProtocolAllowed(session: ClientHttp2Session): Promise<boolean> {
+  if (session.remoteSettings.enableConnectProtocol !== true) await once(session, 'remoteSettings');
+  return session.remoteSettings.enableConnectProtocol === true;
+}

@@ -125,3 +125,19 @@ export async function pingPong(
   }
   return performance.now() - start;
 }
+
+/**
+ * The server side of a ping-pong protocol of its own over plain HTTP, for a duplex handler
+ * (`duplex(pong)`): answers each line `ping k` of the body with `pong k`, as it arrives.
+ */
+export async function pong({ body, write }: { body: AsyncIterable<Buffer>; write(chunk: string): Promise<unknown> }): Promise<void> {
+  let buf = '';
+  for await (const chunk of body) {
+    buf += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) !== -1) {
+      await write(`${buf.slice(0, nl).replace('ping', 'pong')}\n`);
+      buf = buf.slice(nl + 1);
+    }
+  }
+}

@@ -8,6 +8,15 @@ export async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Reads `stream`, calling `onChunk` with each chunk's text as it arrives; resolves at its end. */
+export function onChunks(stream: NodeJS.ReadableStream, onChunk: (text: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.on('data', (c: Buffer) => onChunk(c.toString()));
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+}
+
 /** Collects a readable's text and lets a test await what it expects to arrive next. */
 export class TextCollector {
   text = '';

@@ -4,6 +4,7 @@
  * tests speak the protocol a browser would over an RFC 8441 extended CONNECT stream.
  */
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 
 export const OP_TEXT = 0x1;
 export const OP_CLOSE = 0x8;
@@ -66,4 +67,18 @@ export class FrameReader {
     }
     return frames;
   }
+}
+
+/** Resolves with the next complete frame read from `stream` (a server's frames, unmasked). */
+export function nextFrame(stream: Readable, reader = new FrameReader()): Promise<Frame> {
+  return new Promise((resolve) => {
+    const onData = (c: Buffer) => {
+      const [f] = reader.push(c);
+      if (f) {
+        stream.off('data', onData);
+        resolve(f);
+      }
+    };
+    stream.on('data', onData);
+  });
 }

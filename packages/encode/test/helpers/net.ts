@@ -5,7 +5,7 @@
  */
 import { once, type EventEmitter } from 'node:events';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { ClientHttp2Session, OutgoingHttpHeaders } from 'node:http2';
+import type { OutgoingHttpHeaders } from 'node:http2';
 import type { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { createServer, type FerryServer, type ResponseWriter, type ServerOptions } from '@ferry/core';
@@ -53,15 +53,6 @@ export function h1Response(url: string, path: string, options: H1Options = {}): 
 /** The kit's h1Get for `path` on `url`: resolves with the whole (still encoded) body. */
 export function h1Get(url: string, path: string, options: H1Options = {}): Promise<Reply> {
   return kit.h1Get(url, onPath(url, path, options));
-}
-
-/**
- * Waits for the server's SETTINGS to say SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3): only
- * then may a client send an extended CONNECT.
- */
-export async function connectProtocolAllowed(session: ClientHttp2Session): Promise<boolean> {
-  if (session.remoteSettings.enableConnectProtocol !== true) await once(session, 'remoteSettings');
-  return session.remoteSettings.enableConnectProtocol === true;
 }
 
 export type Protocol = 'HTTP/1.1' | 'h2';
