@@ -96,75 +96,87 @@ function selector(cfg: SelectionPolicy, trusted: (ip: string) => boolean): Selec
       let n = 0;
       return (available) => available[n++ % available.length];
     }
-    case 'weighted_round_robin': {
-      // Smooth weighted round robin (nginx's): an even interleaving, not bursts.
-      const current = new Map<Upstream, number>();
-      return (available) => {
-        let total = 0;
-        let best: Upstream | undefined;
-        for (const up of available) {
-          const w = up.weight;
-          total += w;
-          const c = (current.get(up) ?? 0) + w;
-          current.set(up, c);
-          if (!best || c > current.get(best)!) best = up;
-        }
-        if (best) current.set(best, current.get(best)! - total);
-        return best;
-      };
-    }
+    case 'weighted_round_robin':
+      return weightedRoundRobin();
     case 'least_conn':
-      return (available) => {
-        let min = Infinity;
-        let picks: Upstream[] = [];
-        for (const up of available) {
-          if (up.inFlight < min) {
-            min = up.inFlight;
-            picks = [up];
-          } else if (up.inFlight === min) picks.push(up);
-        }
-        return picks[Math.floor(Math.random() * picks.length)];
-      };
+      return leastConn;
     case 'ip_hash':
       return (available, req) => hashPick(available, req.remoteAddress);
     case 'client_ip_hash':
       return (available, req) => hashPick(available, clientIp(req, trusted));
     case 'uri_hash':
       return (available, req) => hashPick(available, req.url);
-    case 'header': {
-      const field = (cfg.field ?? '').toLowerCase();
-      const fb = fallback();
-      return (available, req, res) => {
-        const v = req.headers[field];
-        const s = Array.isArray(v) ? v.join(',') : v;
-        return s ? hashPick(available, s) : fb(available, req, res);
-      };
-    }
-    case 'cookie': {
-      const name = cfg.name;
-      const secret = cfg.secret ?? '';
-      const sign = (dial: string) =>
-        secret ? createHmac('sha256', secret).update(dial).digest('hex') : createHash('sha256').update(dial).digest('hex');
-      const fb = fallback();
-      return (available, req, res) => {
-        const want = cookieValue(req, name);
-        if (want) {
-          const hit = available.find((up) => sign(up.dial) === want);
-          if (hit) return hit;
-        }
-        const up = fb(available, req, res);
-        if (up && !res.headersSent) {
-          // A retry picks again: replace the cookie an earlier attempt set rather than send two.
-          const prior = [res.getHeader('set-cookie') ?? []]
-            .flat()
-            .map(String)
-            .filter((c) => !c.startsWith(`${name}=`));
-          res.setHeader('set-cookie', [...prior, `${name}=${sign(up.dial)}; Path=/; HttpOnly${req.secure ? '; Secure' : ''}`]);
-        }
-        return up;
-      };
-    }
+    case 'header':
+      return byHeader((cfg.field ?? '').toLowerCase(), fallback());
+    case 'cookie':
+      return byCookie(cfg.name, cfg.secret ?? '', fallback());
     default:
       throw new Error(`unknown selection policy "${policy}"`);
   }
+}
+
+/** Smooth weighted round robin (nginx's): an even interleaving, not bursts. */
+function weightedRoundRobin(): Selector {
+  const current = new Map<Upstream, number>();
+  return (available) => {
+    let total = 0;
+    let best: Upstream | undefined;
+    for (const up of available) {
+      const w = up.weight;
+      total += w;
+      const c = (current.get(up) ?? 0) + w;
+      current.set(up, c);
+      if (!best || c > current.get(best)!) best = up;
+    }
+    if (best) current.set(best, current.get(best)! - total);
+    return best;
+  };
+}
+
+/** Fewest requests in flight; ties broken at random. */
+const leastConn: Selector = (available) => {
+  let min = Infinity;
+  let picks: Upstream[] = [];
+  for (const up of available) {
+    if (up.inFlight < min) {
+      min = up.inFlight;
+      picks = [up];
+    } else if (up.inFlight === min) picks.push(up);
+  }
+  return picks[Math.floor(Math.random() * picks.length)];
+};
+
+/** Hashes the request header `field` (lower case); a request without it goes to `fallback`. */
+function byHeader(field: string, fallback: Selector): Selector {
+  return (available, req, res) => {
+    const v = req.headers[field];
+    const s = Array.isArray(v) ? v.join(',') : v;
+    return s ? hashPick(available, s) : fallback(available, req, res);
+  };
+}
+
+/**
+ * Pins a client to the upstream its cookie `name` names (the upstream's address, hashed or signed
+ * with `secret`); without one naming an available upstream, `fallback` chooses and the cookie is set.
+ */
+function byCookie(name: string, secret: string, fallback: Selector): Selector {
+  const sign = (dial: string) =>
+    secret ? createHmac('sha256', secret).update(dial).digest('hex') : createHash('sha256').update(dial).digest('hex');
+  return (available, req, res) => {
+    const want = cookieValue(req, name);
+    if (want) {
+      const hit = available.find((up) => sign(up.dial) === want);
+      if (hit) return hit;
+    }
+    const up = fallback(available, req, res);
+    if (up && !res.headersSent) {
+      // A retry picks again: replace the cookie an earlier attempt set rather than send two.
+      const prior = [res.getHeader('set-cookie') ?? []]
+        .flat()
+        .map(String)
+        .filter((c) => !c.startsWith(`${name}=`));
+      res.setHeader('set-cookie', [...prior, `${name}=${sign(up.dial)}; Path=/; HttpOnly${req.secure ? '; Secure' : ''}`]);
+    }
+    return up;
+  };
 }
