@@ -16,7 +16,7 @@ export const duplexEchoModule = defineModule({
   id: 'http.handlers.duplex_echo',
   description: 'Echoes the request body chunk by chunk as it arrives (full duplex), headers sent at once.',
   config: z.strictObject({
-    status_code: z.number().int().min(200).max(599).optional().meta({ description: 'Status of the echo response.', default: 200 }),
+    status_code: z.number().int().min(200).max(599).default(200).describe('Status of the echo response.'),
   }),
   provision(cfg, ctx): Middleware {
     const open = streamsGauge(ctx);
@@ -27,7 +27,7 @@ export const duplexEchoModule = defineModule({
           flush();
         }
       },
-      { status: cfg.status_code ?? 200 },
+      { status: cfg.status_code },
     );
     return async (req, res) => {
       const type = req.headers['content-type'];

@@ -11,19 +11,17 @@ export const errorModule = defineModule({
     error: z.string().optional().describe('Error message, readable as `{http.error.message}`; placeholders allowed. Unset: no message.'),
     status_code: z
       .union([z.number().int().min(400).max(599), z.string()])
-      .optional()
-      .meta({
-        description:
-          'HTTP status of the error, readable as `{http.error.status_code}`: an integer, or a string with placeholders; one that renders to no integer gives 500.',
-        default: 500,
-      }),
+      .default(500)
+      .describe(
+        'HTTP status of the error, readable as `{http.error.status_code}`: an integer, or a string with placeholders; one that renders to no integer gives 500.',
+      ),
   }),
   provision(cfg, ctx): Middleware {
     const message = cfg.error === undefined ? undefined : ctx.template(cfg.error, `${ctx.path}.error`);
-    const status = typeof cfg.status_code === 'string' ? ctx.template(cfg.status_code, `${ctx.path}.status_code`) : undefined;
-    const fixed = typeof cfg.status_code === 'number' ? cfg.status_code : 500;
+    const status = cfg.status_code;
+    const template = typeof status === 'string' ? ctx.template(status, `${ctx.path}.status_code`) : undefined;
     return async (req) => {
-      const code = status ? Number(status.render(req)) : fixed;
+      const code = template ? Number(template.render(req)) : Number(status);
       throw new HttpError(Number.isInteger(code) ? code : 500, message?.render(req));
     };
   },
