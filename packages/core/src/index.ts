@@ -28,7 +28,10 @@ export { Provisioner, zodIssues, type HandlerInput, type MatcherInput, type Matc
 export { createServer, FerryServer } from './server/server.js';
 export { writeErrorResponse } from './server/respond.js';
 export type { ServerOptions, CertificatePair, HttpProtocolName } from './server/options.js';
-export { loadConfig, readConfigFile, configSchema, serverSchema, FerryApp, type FerryConfig, type LoadOptions } from './config.js';
+export { FerryApp, loadConfig } from './config/app.js';
+export { readConfigFile } from './config/file.js';
+export type { LoadOptions } from './config/load.js';
+export { configSchema, serverSchema, type FerryConfig } from './config/schema.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export { parseListen, type ListenAddress } from './listen.js';
 export { coreModules, standardRegistry, defaultRegistry, registerModule } from './standard.js';
