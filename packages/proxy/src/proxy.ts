@@ -1,4 +1,4 @@
-import { defineModule, moduleFactory, type Middleware } from '@ferry/core';
+import { defineModule, moduleFactory, type FerryModule, type Middleware } from '@ferry/core';
 import { forwarding, trustedList } from './forwarded.js';
 import { passiveHealth, startProbes } from './health.js';
 import { proxyMetrics } from './metrics.js';
@@ -13,8 +13,10 @@ import { createTransport } from './transport.js';
 // health checks (health.ts), the header fields (forwarded.ts), and the handler that tries
 // upstreams in turn (retry.ts) and streams their answers (respond.ts) or upgrades (upgrade.ts).
 
+// Typed by its schema's name, so the published declarations say `typeof reverseProxySchema` (written
+// with @ferry/core's `z`) rather than spell the schema out against `zod`, which is no dependency of ours.
 /** `http.handlers.reverse_proxy`: load-balanced, health-checked proxying, upgrades included. */
-export const reverseProxyModule = defineModule({
+export const reverseProxyModule: FerryModule<'http.handlers.reverse_proxy', typeof reverseProxySchema> = defineModule({
   id: 'http.handlers.reverse_proxy',
   description: 'Proxies requests to upstreams: load balancing, health checks, streaming, WebSocket and RFC 8441 upgrades.',
   config: reverseProxySchema,
