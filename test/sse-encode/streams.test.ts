@@ -1,11 +1,20 @@
+/**
+ * Event streams (@ferry/sse) behind encode (@ferry/encode): compressed, yet every event, comment
+ * and heartbeat reaches the client as it is sent, over HTTP/1.1 and h2.
+ */
 import { createGunzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { createServer } from '@ferry/core';
 import { encode } from '@ferry/encode';
-import { Channel, streamEvents, type EventStream } from '../src/index.js';
-import { deferred, parseAll, startServer } from './helpers.js';
+import { Channel, streamEvents, type EventStream } from '@ferry/sse';
 import { certificates } from '@ferry/test-kit/certs';
 import { h1Response, h2Response, h2Session } from '@ferry/test-kit/clients';
+import { deferred } from '@ferry/test-kit/lifecycle';
+import { serverStarter } from '@ferry/test-kit/servers';
+import { parseAll } from '@ferry/test-kit/sse-client';
 import { TextCollector } from '@ferry/test-kit/streams';
+
+const startServer = serverStarter(createServer);
 
 /** encode in front of an event stream, as `routes: [{handle:[encode()]}, {handle:[streamEvents()]}]`. */
 async function encodedStreamServer(extra: { protocols?: readonly ('h1' | 'h2' | 'h2c')[]; tls?: boolean } = {}) {
