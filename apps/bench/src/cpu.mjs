@@ -34,8 +34,8 @@ function processTicks(pid) {
   return fields ? Number(fields[11]) + Number(fields[12]) : undefined;
 }
 
-/** utime + stime of a process and all its descendants (the workers of `ferry run --workers N`). */
-function treeTicks(pid) {
+/** Every process's children, by parent pid, from one pass over /proc. */
+function childrenByParent() {
   const children = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -44,6 +44,14 @@ function treeTicks(pid) {
     if (!children.has(ppid)) children.set(ppid, []);
     children.get(ppid).push(entry);
   }
+  return children;
+}
+
+/**
+ * utime + stime of a process and all its descendants (the workers of `ferry run --workers N`,
+ * nginx's worker under its master).
+ */
+function treeTicks(pid, children = childrenByParent()) {
   let total = 0;
   for (const queue = [String(pid)]; queue.length; ) {
     const p = queue.pop();
@@ -59,17 +67,25 @@ function reapedChildrenTicks() {
   return fields ? Number(fields[13]) + Number(fields[14]) : undefined;
 }
 
-export function sample(serverPid, serverCpu, wrkCpu) {
+/**
+ * The two cores' ticks and the server's: `serverPids` are its processes (a proxy and its
+ * upstream), each counted with its descendants; `each` keeps them apart.
+ */
+export function sample(serverPids, serverCpu, wrkCpu) {
   const stat = read('/proc/stat');
   if (!stat) return undefined;
   const server = coreTicks(stat, serverCpu);
   const wrk = coreTicks(stat, wrkCpu);
-  const own = processTicks(serverPid);
-  return server && wrk && own !== undefined ? { server, wrk, own } : undefined;
+  if (serverPids.some((pid) => processTicks(pid) === undefined)) return undefined;
+  const children = childrenByParent();
+  const each = serverPids.map((pid) => treeTicks(pid, children));
+  const own = each.reduce((a, b) => a + b, 0);
+  return server && wrk ? { server, wrk, own, each } : undefined;
 }
 
 /**
- * Between two samples: `serverSeconds`, the CPU time the server used; `lost`, the share of the server core that went to anything but the
+ * Between two samples: `serverSeconds`, the CPU time the server used (`eachSeconds`, per
+ * process); `lost`, the share of the server core that went to anything but the
  * server (other processes plus steal), and `wrkIdle`, the share of wrk's core left idle
  * (near 0 means wrk, not the server, may have been the bottleneck). The server's own stime
  * includes the softirq time of the loopback traffic it handles, so that is not counted as lost.
@@ -86,6 +102,7 @@ export function usage(before, after) {
   return {
     // /proc reports in USER_HZ, which is 100 on every Linux architecture Node runs on.
     serverSeconds: (after.own - before.own) / 100,
+    eachSeconds: after.each.map((ticks, i) => (ticks - before.each[i]) / 100),
     lost: (others + server.steal) / total,
     steal: server.steal / total,
     wrkIdle: wrk.idle / wrkTotal,

@@ -1,58 +1,77 @@
 #!/usr/bin/env node
-// Profiles one contender under the benchmark's load: starts it with `node --cpu-prof`, pinned
-// like in run.mjs, drives it with wrk, stops it, and prints where its CPU time went.
+// Profiles one contender under a scenario's load: starts it with `node --cpu-prof`, pinned
+// like in run.mjs (its upstream too, unprofiled), drives it as the scenario does, stops it,
+// and prints where its CPU time went.
 //
-//   node apps/bench/src/profile.mjs [--contender ferry] [--duration 10] [--connections 50] [--top 30]
+//   node apps/bench/src/profile.mjs [--scenario hello] [--case ID] [--contender ferry] [--duration 10] [--connections 50] [--top 30]
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { hello } from './contenders.mjs';
 import { formatSummary, summarizeProfile } from './cpuprofile.mjs';
-import { startContender, verifyResponse } from './measure.mjs';
-import { installCleanup, stop, usePinning } from './processes.mjs';
+import { nodeVersion } from './launchers/node.mjs';
+import { startContender, stopProcesses } from './measure.mjs';
+import { installCleanup, usePinning } from './processes.mjs';
+import { scenarios } from './scenarios/index.mjs';
 import { ensureTool } from './tools.mjs';
-import { runWrk } from './wrk.mjs';
 
 const srcDir = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(srcDir);
 
+/** The scenario, sub-case and contender named on the command line, or a clear error. */
+function choose(values) {
+  const scenario = scenarios[values.scenario];
+  if (!scenario) throw new Error(`unknown scenario ${values.scenario}; known: ${Object.keys(scenarios).join(', ')}`);
+  const kase = values.case ? scenario.cases.find((k) => k.id === values.case) : scenario.cases[0];
+  if (!kase) throw new Error(`unknown case ${values.case}; known: ${scenario.cases.map((k) => k.id).join(', ')}`);
+  const contender = scenario.contenders.find((c) => c.id === values.contender);
+  if (!contender) throw new Error(`unknown contender ${values.contender}; known: ${scenario.contenders.map((c) => c.id).join(', ')}`);
+  return { scenario, kase, contender };
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
+      scenario: { type: 'string', default: 'hello' },
+      case: { type: 'string' },
       contender: { type: 'string', default: 'ferry' },
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
-      connections: { type: 'string', default: '50' },
+      connections: { type: 'string' },
       top: { type: 'string', default: '30' },
     },
   });
-  const contender = hello.contenders.find((c) => c.id === values.contender);
-  if (!contender) throw new Error(`unknown contender ${values.contender}; known: ${hello.contenders.map((c) => c.id).join(', ')}`);
+  const { scenario, kase, contender } = choose(values);
 
   const wrk = ensureTool('wrk', 'wrk', 'it is the load generator');
   const pinned = availableParallelism() >= 2;
-  if (pinned) usePinning(ensureTool('taskset', 'util-linux', 'it pins the server and wrk to separate cores'));
+  if (pinned) usePinning(ensureTool('taskset', 'util-linux', 'it pins the server and the load generator to separate cores'));
   const [serverCpu, wrkCpu] = pinned ? [1, 0] : [undefined, undefined];
 
   const workDir = mkdtempSync(join(tmpdir(), 'ferry-profile-'));
   installCleanup(() => rmSync(workDir, { recursive: true, force: true }));
-  await contender.prepare?.(workDir);
+  const ctx = { workDir, node: process.execPath, nodeVersion: nodeVersion(process.execPath) };
+  const outcome = await contender.prepare?.(ctx);
+  if (outcome?.skip) throw new Error(outcome.skip);
+  if (contender.start(0, { ...ctx, upstream: { port: 0 } }).command !== ctx.node)
+    throw new Error(`${contender.id} is not a Node process: nothing to --cpu-prof`);
 
   const profileDir = join(workDir, 'profile');
   const nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', join(srcDir, 'profile-exit.mjs')];
-  const { child, url } = await startContender(contender, { cpu: serverCpu, workDir, path: hello.path, nodeFlags });
+  const { server, processes } = await startContender(contender, { cpu: serverCpu, ctx, nodeFlags });
   try {
-    await verifyResponse(contender, url, hello.body);
-    const load = { url, cpu: wrkCpu, threads: 1, connections: Number(values.connections) };
-    await runWrk(wrk, { ...load, duration: Number(values.warmup) });
-    const result = await runWrk(wrk, { ...load, duration: Number(values.duration) });
-    const rps = Math.round(result.requestsPerSec).toLocaleString('en-US');
-    console.log(`${contender.id} under the profiler: ${rps} req/s (slower than unprofiled)\n`);
+    await scenario.verify({ contender, server, kase, ctx });
+    const settings = { threads: 1, connections: Number(values.connections ?? scenario.connections ?? 50), pipeline: 1 };
+    const load = { wrk, server, kase, cpu: wrkCpu, settings };
+    await scenario.drive({ ...load, duration: Number(values.warmup) });
+    const result = await scenario.drive({ ...load, duration: Number(values.duration) });
+    const rate = Math.round(result.requestsPerSec).toLocaleString('en-US');
+    console.log(`${contender.id} under the profiler (${scenario.id} ${kase.id}): ${rate} ${scenario.unit} (slower than unprofiled)\n`);
   } finally {
-    await stop(child, 10_000);
+    await stopProcesses(processes, 10_000);
   }
+  const child = server.child;
 
   const [file] = readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error(`${contender.id} wrote no profile:\n${child.output.trim()}`);

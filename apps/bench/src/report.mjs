@@ -6,31 +6,40 @@ export function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+const medianOf = (runs, pick) => {
+  const values = runs.map(pick).filter((v) => v !== undefined);
+  return values.length ? median(values) : undefined;
+};
+
 /**
- * Per contender: median, min and max req/s, the ratio to the baseline's median, and the
- * medians of p99 latency and of server CPU time per request.
+ * Per contender that ran: median, min and max rate, the ratio to the baseline's median, the
+ * medians of p99 latency and of server CPU time per request (and the contender's own share,
+ * when it fronts an upstream), and the facts its check found (the gzip scenario's encoding).
  */
 export function summarize(contenders, samples, baselineId) {
-  const rows = contenders.map(({ id, label }) => {
-    const runs = samples.get(id) ?? [];
-    const rps = runs.map((run) => run.requestsPerSec);
-    const p99 = runs.map((run) => run.latencyMs.p99).filter((v) => v !== undefined);
-    const cpu = runs.map((run) => run.cpuUsPerRequest).filter((v) => v !== undefined);
-    return {
-      id,
-      label,
-      samples: rps,
-      median: median(rps),
-      min: Math.min(...rps),
-      max: Math.max(...rps),
-      p99Ms: p99.length ? median(p99) : undefined,
-      cpuUsPerRequest: cpu.length ? median(cpu) : undefined,
-      errors: runs.filter((run) => run.errors).map((run) => run.errors),
-      // Share of the server's core other work took in each run (undefined off Linux).
-      lost: runs.map((run) => run.cpu?.lost),
-      noisy: runs.filter((run) => run.noisy).length,
-    };
-  });
+  const rows = contenders
+    .filter(({ id }) => samples.get(id)?.length)
+    .map(({ id, label }) => {
+      const runs = samples.get(id);
+      const rps = runs.map((run) => run.requestsPerSec);
+      return {
+        id,
+        label,
+        samples: rps,
+        median: median(rps),
+        min: Math.min(...rps),
+        max: Math.max(...rps),
+        p99Ms: medianOf(runs, (run) => run.latencyMs.p99),
+        cpuUsPerRequest: medianOf(runs, (run) => run.cpuUsPerRequest),
+        ownCpuUsPerRequest: medianOf(runs, (run) => run.ownCpuUsPerRequest),
+        loadGeneratorIdle: medianOf(runs, (run) => run.cpu?.wrkIdle),
+        facts: runs[0].facts,
+        errors: runs.filter((run) => run.errors).map((run) => run.errors),
+        // Share of the server's core other work took in each run (undefined off Linux).
+        lost: runs.map((run) => run.cpu?.lost),
+        noisy: runs.filter((run) => run.noisy).length,
+      };
+    });
   const baseline = rows.find((row) => row.id === baselineId);
   for (const row of rows) row.ratio = baseline ? row.median / baseline.median : undefined;
   return rows;
@@ -47,19 +56,48 @@ const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 export const formatRps = (n) => int.format(n);
 export const formatRatio = (r) => (r === undefined ? '—' : `${r.toFixed(2)}×`);
 const formatMs = (ms) => (ms === undefined ? '—' : ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
+const formatUs = (us) => (us === undefined ? '—' : `${us.toFixed(1)} µs`);
 
-export function markdownTable(rows, baselineLabel) {
+/**
+ * The table: contender, the scenario's `factColumns` (from each contender's check), the rate,
+ * its spread, the ratio to the baseline, p99 latency, CPU per request, with `ownCpuTitle` the
+ * contender's own CPU per request without its upstream's, and with `loadGeneratorSaturates` the
+ * share of the load generator's core left idle (near 0%: the client, not the server, set the pace).
+ */
+export function markdownTable(rows, { baselineLabel, unit = 'req/s', factColumns = [], ownCpuTitle, loadGeneratorSaturates }) {
+  const per = unit === 'msg/s' ? 'message' : 'request';
+  const titles = [
+    'contender',
+    ...factColumns.map((c) => c.title),
+    `median ${unit}`,
+    'spread (min–max)',
+    `× ${baselineLabel}`,
+    'p99 latency',
+    `server CPU per ${per}`,
+    ...(ownCpuTitle ? [ownCpuTitle] : []),
+    ...(loadGeneratorSaturates ? ["load generator's core idle"] : []),
+  ];
   const lines = [
-    `| contender | median req/s | spread (min–max) | × ${baselineLabel} | p99 latency | server CPU per request |`,
-    '|---|--:|--:|--:|--:|--:|',
+    `| ${titles.join(' | ')} |`,
+    `|---|${titles
+      .slice(1)
+      .map(() => '--:')
+      .join('|')}|`,
   ];
   for (const row of rows) {
     const flag = `${row.errors.length ? ' ⚠' : ''}${row.noisy ? ` (${row.noisy} noisy)` : ''}`;
-    const spread = `${formatRps(row.min)}–${formatRps(row.max)}`;
-    const cpu = row.cpuUsPerRequest === undefined ? '—' : `${row.cpuUsPerRequest.toFixed(1)} µs`;
-    lines.push(
-      `| ${row.label}${flag} | ${formatRps(row.median)} | ${spread} | ${formatRatio(row.ratio)} | ${formatMs(row.p99Ms)} | ${cpu} |`,
-    );
+    const cells = [
+      `${row.label}${flag}`,
+      ...factColumns.map((c) => (row.facts ? c.cell(row.facts) : '—')),
+      formatRps(row.median),
+      `${formatRps(row.min)}–${formatRps(row.max)}`,
+      formatRatio(row.ratio),
+      formatMs(row.p99Ms),
+      formatUs(row.cpuUsPerRequest),
+      ...(ownCpuTitle ? [formatUs(row.ownCpuUsPerRequest)] : []),
+      ...(loadGeneratorSaturates ? [row.loadGeneratorIdle === undefined ? '—' : `${(row.loadGeneratorIdle * 100).toFixed(0)}%`] : []),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }

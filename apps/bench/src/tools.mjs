@@ -24,24 +24,31 @@ export function which(name) {
  * the harness never falls back to a Node load generator, whose own CPU use would skew results.
  */
 export function ensureTool(name, pkg, why) {
+  const found = findOrInstall(name, pkg);
+  if (found.path) return found.path;
+  throw new Error(`${name} is required (${why}) but ${found.reason}.`);
+}
+
+/**
+ * `{ path }` of `name`, installed from Debian's `pkg` when missing and we are root with
+ * apt-get; otherwise `{ reason }`, one line saying why not, for a peer that can be skipped.
+ */
+export function findOrInstall(name, pkg) {
   const found = which(name);
-  if (found) return found;
+  if (found) return { path: found };
 
   const aptGet = which('apt-get');
-  const isRoot = process.getuid?.() === 0;
-  if (!aptGet || !isRoot) {
-    throw new Error(`${name} is required (${why}) but is not on PATH. Install it, e.g. \`sudo apt-get install -y ${pkg}\`, and run again.`);
+  if (!aptGet || process.getuid?.() !== 0) {
+    return { reason: `is not on PATH; install it, e.g. \`sudo apt-get install -y ${pkg}\`, and run again` };
   }
-
   process.stderr.write(`${name} not found; installing Debian package ${pkg}…\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () => spawnSync(aptGet, ['install', '-y', '-qq', pkg], { stdio: 'inherit', env }).status === 0;
   // A fresh machine may have no package lists yet; update only when the first attempt fails.
   if (!install()) {
     spawnSync(aptGet, ['update', '-qq'], { stdio: 'inherit', env });
-    if (!install()) throw new Error(`could not install ${pkg} with apt-get; install it by hand and run again.`);
+    if (!install()) return { reason: `is not on PATH and \`apt-get install ${pkg}\` failed; install it by hand and run again` };
   }
   const installed = which(name);
-  if (!installed) throw new Error(`installed ${pkg}, but ${name} is still not on PATH.`);
-  return installed;
+  return installed ? { path: installed } : { reason: `is still not on PATH after installing ${pkg}` };
 }

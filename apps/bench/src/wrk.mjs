@@ -4,15 +4,20 @@ import { describeExit, spawnPinned } from './processes.mjs';
 
 const PIPELINE_SCRIPT = fileURLToPath(new URL('./pipeline.lua', import.meta.url));
 
+/** A wrk script whose requests are POSTs of N bytes: `{ script: POST_SCRIPT, scriptArgs: [N] }`. */
+export const POST_SCRIPT = fileURLToPath(new URL('./post.lua', import.meta.url));
+
 /**
  * Runs `wrk -t<threads> -c<connections> -d<duration>s --latency URL` on `cpu` and returns
  * the parsed report. wrk speaks HTTP/1.1 and keeps its connections alive, which is the
- * scenario under test.
+ * scenario under test. `headers` are added to every request (`-H`); `script` shapes them.
  */
-export async function runWrk(wrk, { url, cpu, threads, connections, duration, pipeline = 1 }) {
+export async function runWrk(wrk, { url, cpu, threads, connections, duration, pipeline = 1, headers = [], script, scriptArgs = [] }) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '--latency'];
+  for (const header of headers) args.push('-H', header);
   // Pipelined: each connection writes `pipeline` requests at once (pipeline.lua).
   if (pipeline > 1) args.push('-s', PIPELINE_SCRIPT, url, '--', String(pipeline));
+  else if (script) args.push('-s', script, url, '--', ...scriptArgs.map(String));
   else args.push(url);
   const child = spawnPinned(cpu, wrk, args);
   const exit = await child.exited;
@@ -63,4 +68,28 @@ export function describeErrors({ socketErrors, non2xx }) {
     .map(([kind, n]) => `${n} ${kind} error(s)`);
   if (non2xx > 0) parts.push(`${non2xx} non-2xx/3xx response(s)`);
   return parts.join(', ');
+}
+
+/**
+ * A scenario's `drive` for wrk: loads `server` at the case's `path` (with its `headers`, or its
+ * wrk `script`) for `duration` seconds. wrk times a pipelined batch as one request, so its
+ * latency figures are dropped then.
+ */
+export async function driveWrk({ wrk, server, kase, cpu, settings, duration }) {
+  const { threads, connections, pipeline } = settings;
+  if (pipeline > 1 && kase.script) throw new Error(`--pipeline ${pipeline} cannot be combined with the scripted case ${kase.id}`);
+  const result = await runWrk(wrk, {
+    url: `${server.url}${kase.path}`,
+    cpu,
+    threads,
+    connections,
+    duration,
+    pipeline,
+    headers: kase.headers,
+    script: kase.script,
+    scriptArgs: kase.scriptArgs,
+  });
+  if (pipeline > 1) result.latencyMs = {};
+  result.errors = describeErrors(result);
+  return result;
 }

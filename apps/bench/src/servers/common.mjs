@@ -19,6 +19,16 @@ export function portFromArgs() {
   return port;
 }
 
+/** A proxy's upstream port, from the second argument. */
+export function upstreamPortFromArgs() {
+  const port = Number(process.argv[3]);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    process.stderr.write(`usage: node ${process.argv[1]} PORT UPSTREAM_PORT; got ${JSON.stringify(process.argv[3])}\n`);
+    process.exit(2);
+  }
+  return port;
+}
+
 /** Tells a human running the server by hand that it is up; the harness polls the port instead. */
 export function ready(port) {
   process.stdout.write(`ready http://${HOST}:${port}/\n`);

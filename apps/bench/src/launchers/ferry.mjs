@@ -1,0 +1,77 @@
+// Ferry as operators run it: the real `ferry` CLI of the workspace's @ferry/ferry, as built by
+// `pnpm run build`, with a JSON config, run from a snapshot of the build taken before the first
+// round (see snapshot.mjs).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { snapshotPackage } from '../snapshot.mjs';
+import { benchDir, versionOf } from './node.mjs';
+
+const require = createRequire(import.meta.url);
+const workspaceRoot = dirname(dirname(benchDir));
+
+/** One snapshot per run, shared by every Ferry contender: they all run the same build. */
+const snapshots = new Map();
+
+/** The path of the snapshot's CLI; taken once per work directory. */
+function ferryCli(workDir, node) {
+  if (!snapshots.has(workDir)) snapshots.set(workDir, takeSnapshot(workDir, node));
+  return snapshots.get(workDir);
+}
+
+async function takeSnapshot(workDir, node) {
+  const pkgDir = dirname(require.resolve('@ferry/ferry/package.json'));
+  const { bin } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  if (!existsSync(join(pkgDir, bin.ferry))) {
+    throw new Error(`${join(pkgDir, bin.ferry)} does not exist: build first (\`npx -y pnpm@10.34.8 run build\`).`);
+  }
+  // A build running elsewhere may be half-way through its dist/: take the snapshot again
+  // until the copied CLI loads.
+  for (let attempt = 1; ; attempt++) {
+    let problem;
+    try {
+      const cli = join(snapshotPackage(pkgDir, workspaceRoot, join(workDir, `snapshot-${attempt}`)), bin.ferry);
+      const check = spawnSync(node, [cli, 'version'], { encoding: 'utf8', timeout: 15_000 });
+      if (check.status === 0) return cli;
+      problem = check.stderr || check.stdout || `exit ${check.status}`;
+    } catch (error) {
+      problem = error.message;
+    }
+    if (attempt === 5) throw new Error(`the built ferry CLI does not start:\n${problem}`);
+    await sleep(2000);
+  }
+}
+
+/**
+ * A Ferry contender: `config(port, ctx)` is its JSON config (ctx.upstream.port when it fronts
+ * an upstream). With `workers`, it runs `ferry run --workers N` (the workers scenario), and with
+ * `sched: 'none'` node:cluster's other scheduling policy (NODE_CLUSTER_SCHED_POLICY).
+ */
+export function ferryContender({ id, what, config, workers, sched }) {
+  let cli;
+  const flags = workers === undefined ? '' : `, --workers ${workers}${sched ? `, NODE_CLUSTER_SCHED_POLICY=${sched}` : ''}`;
+  return {
+    id,
+    label: `ferry ${versionOf('@ferry/ferry')} (CLI${flags}${what ? `, ${what}` : ''})`,
+    async prepare(ctx) {
+      cli = await ferryCli(ctx.workDir, ctx.node);
+    },
+    start(port, ctx) {
+      const file = join(ctx.workDir, `ferry-${port}.json`);
+      writeFileSync(file, JSON.stringify(config(port, ctx)));
+      const args = [cli, 'run', '--config', file];
+      // Log level warn: no access log and no start-up lines, only what is worth reading.
+      if (workers === undefined) return { command: ctx.node, args, env: { FERRY_LOG_LEVEL: 'warn' } };
+      // The port answers once the first worker listens: wait for the line saying all do. (At
+      // level info the config, which has no `logs`, still logs nothing per request.)
+      return {
+        command: ctx.node,
+        args: [...args, '--workers', String(workers)],
+        env: { FERRY_LOG_LEVEL: 'info', ...(sched ? { NODE_CLUSTER_SCHED_POLICY: sched } : {}) },
+        ready: workers === 1 ? '"msg":"listening"' : '"msg":"workers listening"',
+      };
+    },
+  };
+}

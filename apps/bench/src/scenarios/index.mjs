@@ -1,0 +1,6 @@
+// The scenarios run.mjs knows, by `--scenario`. Each is a plain object: its contenders, its
+// sub-cases, how a contender's answer is checked (`verify`) and how it is loaded (`drive`).
+import { hello } from './hello.mjs';
+import { workers } from './workers.mjs';
+
+export const scenarios = { hello, workers };
