@@ -1,6 +1,7 @@
 // The scenarios run.mjs knows, by `--scenario`. Each is a plain object: its contenders, its
 // sub-cases, how a contender's answer is checked (`verify`) and how it is loaded (`drive`).
 import { hello } from './hello.mjs';
+import { proxy } from './proxy.mjs';
 import { workers } from './workers.mjs';
 
-export const scenarios = { hello, workers };
+export const scenarios = { hello, workers, proxy };
