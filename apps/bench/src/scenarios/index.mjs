@@ -3,5 +3,6 @@
 import { hello } from './hello.mjs';
 import { proxy } from './proxy.mjs';
 import { workers } from './workers.mjs';
+import { ws } from './ws.mjs';
 
-export const scenarios = { hello, workers, proxy };
+export const scenarios = { hello, workers, proxy, ws };
