@@ -1,0 +1,18 @@
+// Express 5 + compression (npm), as an Express app serves compressed JSON: gzip at the
+// scenario's level; with a browser's Accept-Encoding it may choose br (its own default quality).
+// Usage: node express-compression.mjs PORT
+import compression from 'compression';
+import express from 'express';
+import { HOST, portFromArgs, ready } from './common.mjs';
+import { GZIP_LEVEL, JSON_BODY, JSON_TYPE } from './json-body.mjs';
+
+const port = portFromArgs();
+const body = Buffer.from(JSON_BODY);
+const app = express();
+
+app.use(compression({ level: GZIP_LEVEL }));
+app.get('/data.json', (_req, res) => {
+  res.type(JSON_TYPE).send(body);
+});
+
+app.listen(port, HOST, () => ready(port));
