@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import { describe, expect, it } from 'vitest';
-import { encode } from '@ferry/encode';
 import { startProxy, type ProxyOptions } from './helpers/net.js';
 import { certificates } from '@ferry/test-kit/certs';
 import { connectProtocolAllowed, h2Session } from '@ferry/test-kit/clients';
@@ -67,12 +66,6 @@ describe('WebSocket over h2, RFC 8441 (field lesson 3)', () => {
     const { headers } = await roundTrip(session, 'http');
     expect(headers['sec-websocket-accept']).toBeUndefined();
     expect(up.handshakes[0]!.headers.upgrade).toBe('websocket');
-  });
-
-  it('answers 200 at once with encode in front, even when the client asks for compression', async () => {
-    const { session } = await setup('h2', [encode({ encodings: { gzip: {}, br: {} }, minimumLength: 0 })]);
-    const { headers } = await roundTrip(session, 'https', { 'accept-encoding': 'gzip, br' });
-    expect(headers['content-encoding']).toBeUndefined();
   });
 
   it('answers 200 without Content-Length, even when response header ops set one', async () => {

@@ -5,9 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encode } from '@ferry/encode';
 import { deferred, startProxy } from './helpers/net.js';
 import { onChunks } from '@ferry/test-kit/streams';
 import { gatedUpstream, httpUpstream } from '@ferry/test-kit/upstreams';
@@ -162,27 +160,6 @@ describe('bodies stream both ways with backpressure', () => {
 });
 
 describe('flushing', () => {
-  it('flushes a text/event-stream response per write, through encode', async () => {
-    const event = (i: number) => `id: ${i}\ndata: event number ${i} ${'x'.repeat(40)}\n\n`;
-    const { up, received } = await gatedUpstream(
-      { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
-      5,
-      event,
-    );
-    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] }, { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] });
-    const req = httpRequest(proxy.url, { agent: false, headers: { 'accept-encoding': 'gzip' } });
-    req.end();
-    const [res] = (await once(req, 'response')) as [IncomingMessage];
-    expect(res.headers['content-encoding']).toBe('gzip');
-    let text = '';
-    let next = 0;
-    await onChunks(res.pipe(createGunzip()), (t) => {
-      text += t;
-      while (next < 5 && text.includes(`id: ${next}\n`) && text.endsWith('\n\n')) received[next++]!();
-    });
-    expect(text).toBe([0, 1, 2, 3, 4].map(event).join(''));
-  });
-
   it('flushes a response of unknown length per write', async () => {
     const { up, received } = await gatedUpstream({ 'content-type': 'text/plain' }, 5, (i) => `line ${i}\n`);
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
@@ -197,48 +174,6 @@ describe('flushing', () => {
       while (next < 5 && text.endsWith(`line ${next}\n`)) received[next++]!();
     });
     expect(text).toBe('line 0\nline 1\nline 2\nline 3\nline 4\n');
-  });
-
-  it('flushes every write of a known-length response with flush_interval -1, through encode', async () => {
-    const line = (i: number) => `chunk ${i} ${'y'.repeat(90)}\n`;
-    const total = [0, 1, 2, 3, 4].map(line).join('').length;
-    const { up, received } = await gatedUpstream({ 'content-type': 'text/plain', 'content-length': total }, 5, line);
-    const proxy = await startProxy(
-      { upstreams: [{ dial: up.dial }], flushInterval: -1 },
-      { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] },
-    );
-    const req = httpRequest(proxy.url, { agent: false, headers: { 'accept-encoding': 'gzip' } });
-    req.end();
-    const [res] = (await once(req, 'response')) as [IncomingMessage];
-    expect(res.headers['content-encoding']).toBe('gzip');
-    let text = '';
-    let next = 0;
-    await onChunks(res.pipe(createGunzip()), (t) => {
-      text += t;
-      while (next < 5 && text.endsWith(line(next))) received[next++]!();
-    });
-    expect(text.length).toBe(total);
-  });
-
-  it('flushes a known-length response every flush_interval, through encode', async () => {
-    const line = (i: number) => `part ${i} ${'z'.repeat(200)}\n`;
-    const total = [0, 1, 2].map(line).join('').length;
-    const { up, received } = await gatedUpstream({ 'content-type': 'text/plain', 'content-length': total }, 3, line);
-    const proxy = await startProxy(
-      { upstreams: [{ dial: up.dial }], flushInterval: '30ms' },
-      { before: [encode({ encodings: { gzip: {} }, minimumLength: 0 })] },
-    );
-    const req = httpRequest(proxy.url, { agent: false, headers: { 'accept-encoding': 'gzip' } });
-    req.end();
-    const [res] = (await once(req, 'response')) as [IncomingMessage];
-    expect(res.headers['content-encoding']).toBe('gzip');
-    let text = '';
-    let next = 0;
-    await onChunks(res.pipe(createGunzip()), (t) => {
-      text += t;
-      while (next < 3 && text.endsWith(line(next))) received[next++]!();
-    });
-    expect(text.length).toBe(total);
   });
 
   it('sends the headers even when the body is slow to start', async () => {
