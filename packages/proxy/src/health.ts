@@ -26,7 +26,7 @@ export function judgeHead(up: Upstream, passive: PassiveHealth | undefined, stat
   else if (passive.unhealthyLatency > 0 && latency > passive.unhealthyLatency) up.fail(passive);
 }
 
-export interface ActiveHealth {
+interface ActiveHealth {
   interval: number;
   /** A status, or a single digit for its class (`2`: any 2xx). */
   expectStatus: number;
@@ -40,7 +40,7 @@ export interface ActiveHealth {
  * timeout. Made by the proxy over its own transport (h2c upstreams are probed over h2c) and
  * toward the health `port` when one is set.
  */
-export type Probe = (up: Upstream) => Promise<{ status: number; body: string }>;
+type Probe = (up: Upstream) => Promise<{ status: number; body: string }>;
 
 function statusOk(expect: number, status: number): boolean {
   return expect < 10 ? Math.floor(status / 100) === expect : status === expect;
@@ -50,7 +50,7 @@ function statusOk(expect: number, status: number): boolean {
  * Active health checks (Caddy's `health_checks.active`): every `interval`, each upstream is asked
  * for `uri`; `fails` failures in a row mark it down, `passes` successes in a row bring it back.
  */
-export function startActiveChecks(upstreams: readonly Upstream[], cfg: ActiveHealth, probe: Probe, logger: Logger): () => void {
+function startActiveChecks(upstreams: readonly Upstream[], cfg: ActiveHealth, probe: Probe, logger: Logger): () => void {
   const streak = new Map<Upstream, number>();
   let stopped = false;
   const check = async (up: Upstream) => {
