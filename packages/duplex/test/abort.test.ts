@@ -5,8 +5,7 @@
  */
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { HandlerInput, Middleware } from '@ferry/core';
-import { reverseProxy } from '@ferry/proxy';
+import type { Middleware } from '@ferry/core';
 import { duplex, type DuplexContext } from '../src/index.js';
 import { collectingLogger, deferred, startServer } from './helpers/net.js';
 import { certificates } from '@ferry/test-kit/certs';
@@ -143,62 +142,6 @@ describe.each(clients)('a client that goes away mid-stream over $name', ({ open,
     await new Promise((r) => setImmediate(r));
     expect(escaped).toEqual([]);
   });
-});
-
-const upstreams = [
-  { upstream: 'HTTP/1.1', versions: ['1.1'] as const },
-  // h2c: an abort must reset the upstream stream (RST_STREAM CANCEL) without ending it first, or the
-  // upstream takes a cut-short upload for a whole one (the proxy passes its signal to request()).
-  { upstream: 'h2c', versions: ['h2c'] as const },
-];
-
-describe('a client that goes away in front of reverseProxy', () => {
-  for (const { upstream, versions } of upstreams) {
-    it(`aborts the ${upstream} upstream's duplex handler within a second`, async () => {
-      const { state, watch } = observer();
-      const up = await startServer({
-        protocols: ['h1', 'h2c'],
-        enableFullDuplex: true,
-        handler: [watch, duplex(bodies['an echo loop']!(state))],
-      });
-      const handler: HandlerInput[] = [
-        reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } }),
-      ];
-      const proxy = await startServer({ enableFullDuplex: true, handler });
-      const t0 = await converseThenAbort(h1Exchange(proxy.url), state);
-      const abortedAt = await within(state.aborted, 1000, 'upstream req.signal abort');
-      expect(abortedAt - t0).toBeLessThan(1000);
-      await within(state.settled, 1000, 'upstream handler settling');
-      await new Promise((r) => setImmediate(r));
-      expect(escaped).toEqual([]);
-    });
-
-    it(`never lets the ${upstream} upstream take a cut-short upload for a whole one`, async () => {
-      const outcome = deferred<string>();
-      const up = await startServer({
-        protocols: ['h1', 'h2c'],
-        handler: async (req, res) => {
-          res.flush();
-          try {
-            for await (const _ of req.body) void _;
-            outcome.resolve(req.signal.aborted ? 'aborted' : 'complete');
-          } catch {
-            outcome.resolve('error');
-          }
-          res.end();
-        },
-      });
-      const handler: HandlerInput[] = [
-        reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } }),
-      ];
-      const proxy = await startServer({ handler });
-      const ex = h1Exchange(proxy.url);
-      ex.write('the first half of an upload');
-      await ex.response;
-      ex.abort();
-      expect(await within(outcome.promise, 1000, 'upstream body outcome')).not.toBe('complete');
-    });
-  }
 });
 
 describe('ctx.body on h2', () => {

@@ -5,7 +5,6 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { HandlerInput } from '@ferry/core';
-import { reverseProxy } from '@ferry/proxy';
 import { duplex, duplexEcho } from '../src/index.js';
 import { startServer } from './helpers/net.js';
 import { certificates } from '@ferry/test-kit/certs';
@@ -61,32 +60,6 @@ describe.each(handlers)('ping-pong with $name', ({ name, make, expected }) => {
     },
     TEST_TIMEOUT,
   );
-});
-
-describe.each(handlers)('ping-pong through reverseProxy to $name', ({ name, make, expected }) => {
-  const cases = [
-    { upstream: 'HTTP/1.1', versions: ['1.1'] as const, client: 'HTTP/1.1' },
-    { upstream: 'HTTP/1.1', versions: ['1.1'] as const, client: 'h2c' },
-    { upstream: 'h2c', versions: ['h2c'] as const, client: 'HTTP/1.1' },
-    { upstream: 'h2c', versions: ['h2c'] as const, client: 'h2c' },
-  ];
-  for (const { upstream, versions, client } of cases) {
-    it(
-      `completes ${ROUNDS} rounds: ${client} client → proxy → ${upstream} upstream`,
-      async () => {
-        const up = await startServer({ protocols: ['h1', 'h2c'], enableFullDuplex: true, handler: [make()] });
-        const proxy = await startServer({
-          protocols: ['h1', 'h2c'],
-          enableFullDuplex: true,
-          handler: [reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } })],
-        });
-        const ex = client === 'h2c' ? h2Exchange(h2Connect(proxy.url)) : h1Exchange(proxy.url);
-        const ms = await pingPong(ex, { rounds: ROUNDS, expected });
-        timings.push(`${client} → proxy → ${upstream}, ${name}: ${ms.toFixed(0)} ms`);
-      },
-      TEST_TIMEOUT,
-    );
-  }
 });
 
 describe('the ping-pong test itself', () => {
