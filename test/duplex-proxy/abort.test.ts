@@ -4,29 +4,19 @@
  * upstream never takes a cut-short upload for a whole one.
  */
 import { once } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createServer, type HandlerInput, type Middleware } from '@ferry/core';
 import { duplex, type DuplexContext } from '@ferry/duplex';
 import { reverseProxy } from '@ferry/proxy';
 import { type Exchange, h1Exchange } from '@ferry/test-kit/exchange';
-import { deferred } from '@ferry/test-kit/lifecycle';
+import { deferred, escapedErrors } from '@ferry/test-kit/lifecycle';
 import { serverStarter } from '@ferry/test-kit/servers';
 import { within } from '@ferry/test-kit/waiting';
 
 const startServer = serverStarter(createServer);
 
 /** Errors that escaped everyone while a test ran. */
-const escaped: unknown[] = [];
-const onEscape = (err: unknown) => escaped.push(err);
-beforeEach(() => {
-  escaped.length = 0;
-  process.on('unhandledRejection', onEscape);
-  process.on('uncaughtException', onEscape);
-});
-afterEach(() => {
-  process.off('unhandledRejection', onEscape);
-  process.off('uncaughtException', onEscape);
-});
+const escaped = escapedErrors();
 
 /** What the upstream's side saw: when the signal aborted, when the handler settled, that its body started. */
 function observer() {

@@ -4,27 +4,18 @@
  * unhandled error or an error-level log line — a client leaving is not a server failure.
  */
 import { once } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Middleware } from '@ferry/core';
 import { duplex, type DuplexContext } from '../src/index.js';
 import { collectingLogger, deferred, startServer } from './helpers/net.js';
 import { certificates } from '@ferry/test-kit/certs';
 import { h2Connect } from '@ferry/test-kit/clients';
 import { type Exchange, h1Exchange, h2Exchange } from '@ferry/test-kit/exchange';
+import { escapedErrors } from '@ferry/test-kit/lifecycle';
 import { within } from '@ferry/test-kit/waiting';
 
 /** Errors that escaped everyone while a test ran. */
-const escaped: unknown[] = [];
-const onEscape = (err: unknown) => escaped.push(err);
-beforeEach(() => {
-  escaped.length = 0;
-  process.on('unhandledRejection', onEscape);
-  process.on('uncaughtException', onEscape);
-});
-afterEach(() => {
-  process.off('unhandledRejection', onEscape);
-  process.off('uncaughtException', onEscape);
-});
+const escaped = escapedErrors();
 
 /** What the server side saw: when the signal aborted, how write() ended, how the handler settled. */
 function observer() {

@@ -1,4 +1,4 @@
-import { afterEach } from 'vitest';
+import { afterEach, beforeEach } from 'vitest';
 
 type Cleanup = () => unknown;
 const cleanups: Cleanup[] = [];
@@ -28,4 +28,23 @@ export function deferred<T = void>() {
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/**
+ * Errors that escape everyone (unhandled rejections, uncaught exceptions) while each test of the
+ * file runs, emptied before each: a test expects the list empty when nothing may go unhandled.
+ */
+export function escapedErrors(): unknown[] {
+  const escaped: unknown[] = [];
+  const onEscape = (err: unknown) => escaped.push(err);
+  beforeEach(() => {
+    escaped.length = 0;
+    process.on('unhandledRejection', onEscape);
+    process.on('uncaughtException', onEscape);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', onEscape);
+    process.off('uncaughtException', onEscape);
+  });
+  return escaped;
 }
