@@ -11,7 +11,8 @@ import {
   type FerryApp,
 } from '@ferry/core';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
-import { call, config, portOf, served, startApp, untilRefused } from './helpers.js';
+import { call, config, portOf, served, startApp } from './helpers.js';
+import { untilRefused } from '@ferry/test-kit/ports';
 
 /** An admin API on an ephemeral loopback port for `app`, closed after the test. */
 async function startAdmin(app: FerryApp, options: Partial<AdminOptions> = {}): Promise<{ admin: AdminServer; port: number }> {

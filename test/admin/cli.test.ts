@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { Ferry, runFerry } from '@ferry/test-kit/ferry';
 import { createServer } from 'node:net';
 import { defer } from '@ferry/test-kit/lifecycle';
-import { call, config, refused, served, untilRefused } from './helpers.js';
-import { freePort } from '@ferry/test-kit/ports';
+import { call, config, served } from './helpers.js';
+import { freePort, refused, untilRefused } from '@ferry/test-kit/ports';
 
 /** A config file in a fresh temp dir. */
 function configFile(json: unknown): string {

@@ -1,6 +1,5 @@
 /** Real-socket plumbing for the admin API and reload tests: node:http clients, no keep-alive unless asked. */
 import { request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
-import { connect as netConnect } from 'node:net';
 import { loadConfig, silentLogger, type FerryApp, type LoadOptions } from '@ferry/core';
 import { defer } from '@ferry/test-kit/lifecycle';
 
@@ -52,26 +51,8 @@ export async function served(port: number): Promise<string> {
   return a.body;
 }
 
-/** Resolves true when a new TCP connection to the port is refused. */
-export function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = netConnect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
-
-/** Polls until the port refuses connections, within a deadline. */
-export async function untilRefused(port: number, withinMs = 5000): Promise<void> {
-  const deadline = performance.now() + withinMs;
-  while (!(await refused(port))) {
-    if (performance.now() > deadline) throw new Error(`port ${port} still accepts connections after ${withinMs}ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+// The scale tests still take these from here.
+export { refused, untilRefused } from '@ferry/test-kit/ports';
 
 /** A one-server config answering every request with `body`. */
 export function config(body: string, listen = '127.0.0.1:0', extra: Record<string, unknown> = {}) {

@@ -3,8 +3,8 @@ import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, coreModules, defineModule, Registry, z } from '@ferry/core';
 import { deferred } from '@ferry/test-kit/lifecycle';
-import { call, config, portOf, refused, served, startApp, untilRefused } from './helpers.js';
-import { freePort } from '@ferry/test-kit/ports';
+import { call, config, portOf, served, startApp } from './helpers.js';
+import { freePort, refused, untilRefused } from '@ferry/test-kit/ports';
 
 /**
  * A handler the test controls: answers its `tag`; on /hold it first tells `entered` and waits for

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { connect as netConnect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { FerryServer, Handler } from '@ferry/core';
 import { defer, deferred, h1Request, h2Answer, h2Request, rawSocket, startServer } from './helpers.js';
 import { certificates } from '@ferry/test-kit/certs';
 import { h2Session } from '@ferry/test-kit/clients';
+import { refused } from '@ferry/test-kit/ports';
 import { portOf } from '@ferry/test-kit/servers';
 
 const BODY_HEAD = 'first half|';
@@ -24,18 +24,6 @@ function held() {
     res.end(BODY_TAIL);
   };
   return { handler, entered: entered.promise, release: release.resolve, finished: finished.promise };
-}
-
-/** Resolves true when a new TCP connection is refused. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = netConnect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
 }
 
 /** Starts a close and tracks whether it has resolved. */

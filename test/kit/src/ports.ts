@@ -1,5 +1,6 @@
+/** Loopback ports: a free one, and whether (or once) one refuses connections. */
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A loopback port that was free a moment ago (the kernel's pick, bound and released for the caller). */
 export async function freePort(): Promise<number> {
@@ -10,4 +11,25 @@ export async function freePort(): Promise<number> {
   srv.close();
   await once(srv, 'close');
   return port;
+}
+
+/** Resolves true when a new TCP connection to 127.0.0.1:port is refused. */
+export function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Polls until the port refuses connections, within a deadline. */
+export async function untilRefused(port: number, withinMs = 5000): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  while (!(await refused(port))) {
+    if (performance.now() > deadline) throw new Error(`port ${port} still accepts connections after ${withinMs}ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
