@@ -1,21 +1,12 @@
 /** Plumbing for the worker-process tests: the built `ferry` CLI as a child, its JSON log awaited line by line. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest, type Agent } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, Ferry, type LogEntry } from '@ferry/test-kit/ferry';
+import { CLI, configFile, Ferry, type LogEntry } from '@ferry/test-kit/ferry';
 
-export { CLI, Ferry, type LogEntry };
+export { CLI, configFile, Ferry, type LogEntry };
 
 export const CRASH_PLUGIN = fileURLToPath(new URL('./fixtures/crash-plugin.mjs', import.meta.url));
-
-/** A config file in a fresh temp dir. */
-export function configFile(json: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'ferry-scale-')), 'ferry.json');
-  writeFileSync(file, JSON.stringify(json));
-  return file;
-}
 
 /**
  * One server on `port` whose routes are `routes`, the admin API on `adminPort`. Every response

@@ -1,22 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, runFerry, type FerryResult } from '@ferry/test-kit/ferry';
+import { CLI, configFile, runFerry, type FerryResult } from '@ferry/test-kit/ferry';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
-/** `ferry(args, env)`: runs the built CLI to completion — the test kit's, shared by every suite. */
-export { CLI, runFerry as ferry, type FerryResult as Result };
-
-/** A config file in a fresh temp dir. */
-export function configFile(config: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'ferry-cfg-')), 'ferry.json');
-  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
-  return file;
-}
+/** `ferry(args, env)`: runs the built CLI to completion; `configFile` writes one — the test kit's, shared by every suite. */
+export { CLI, configFile, runFerry as ferry, type FerryResult as Result };
 
 /** Starts `ferry run ARGS` and resolves with the port of its first listener, read from its JSON log. */
 export async function ferryRun(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {

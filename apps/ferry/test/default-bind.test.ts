@@ -1,7 +1,7 @@
-import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { Ferry } from '@ferry/test-kit/ferry';
+import { refused } from '@ferry/test-kit/ports';
 import { configFile, ferry } from './cli.js';
 
 /**
@@ -20,18 +20,6 @@ async function printed(...args: string[]): Promise<DemoConfig> {
 }
 
 const listens = (config: DemoConfig) => Object.fromEntries(Object.entries(config.apps.http.servers).map(([name, s]) => [name, s.listen]));
-
-/** Resolves true when a TCP connection to host:port is refused. */
-function refused(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
 
 /** This machine's addresses that are not loopback (none on a box with only `lo`). */
 const outward = Object.values(networkInterfaces())
@@ -53,8 +41,8 @@ describe('the embedded default', () => {
     );
     for (const line of lines) {
       expect(line.listen).toBe('127.0.0.1:0');
-      expect(await refused('127.0.0.1', line.port as number)).toBe(false);
-      for (const address of outward) expect(await refused(address, line.port as number), `${address}:${String(line.port)}`).toBe(true);
+      expect(await refused(line.port as number)).toBe(false);
+      for (const address of outward) expect(await refused(line.port as number, address), `${address}:${String(line.port)}`).toBe(true);
     }
   });
 

@@ -1,11 +1,21 @@
 /** The built `ferry` CLI as a child process, its JSON log awaited line by line. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defer } from './lifecycle.js';
 
 /** The built CLI (`pnpm run build` first). */
 export const CLI = fileURLToPath(new URL('../../../apps/ferry/dist/cli.js', import.meta.url));
+
+/** A config file (JSON of `config`, or `config` itself when it is a string) in a fresh temp dir. */
+export function configFile(config: unknown): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'ferry-config-')), 'ferry.json');
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
+  return file;
+}
 
 export interface LogEntry {
   msg?: string;

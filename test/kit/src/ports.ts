@@ -13,10 +13,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Resolves true when a new TCP connection to 127.0.0.1:port is refused. */
-export function refused(port: number): Promise<boolean> {
+/** Resolves true when a new TCP connection to host:port is refused. */
+export function refused(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
+    const s = connect({ host, port });
     s.once('connect', () => {
       s.destroy();
       resolve(false);
