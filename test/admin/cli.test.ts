@@ -1,21 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ferry, runFerry } from '@ferry/test-kit/ferry';
+import { configFile, Ferry, runFerry } from '@ferry/test-kit/ferry';
 import { createServer } from 'node:net';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { call, config, served } from './helpers.js';
 import { freePort, refused, untilRefused } from '@ferry/test-kit/ports';
-
-/** A config file in a fresh temp dir. */
-function configFile(json: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'ferry-admin-')), 'ferry.json');
-  writeFileSync(file, JSON.stringify(json));
-  return file;
-}
 
 /**
  * Starts `ferry run ARGS` (killed after the test if still running) and resolves with the port

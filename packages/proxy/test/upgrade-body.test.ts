@@ -9,15 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { acceptFor, netUpstream, rawClient, readUntil, startProxy } from './helpers/net.js';
 import { portOf } from '@ferry/test-kit/servers';
 import { httpUpstream, wsEchoUpstream } from '@ferry/test-kit/upstreams';
-
-/** Resolves with what `read` read, or rejects after `ms`: a hang becomes a failure that says so. */
-function within<T>(ms: number, read: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([read, late]).finally(() => clearTimeout(timer));
-}
+import { within } from '@ferry/test-kit/waiting';
 
 /** Everything the proxy sends until it closes the connection. */
 function untilClosed(sock: import('node:net').Socket): Promise<string> {
@@ -46,7 +38,7 @@ describe('an Upgrade request with a body', () => {
     const sock = await rawClient(portOf(proxy));
     const answer = untilClosed(sock);
     sock.write(upgradeWithBody('Content-Length: 5\r\n', 'hello'));
-    const got = await within(3000, answer);
+    const got = await within(answer, 3000, "the proxy's answer");
     expect(got).toMatch(/^HTTP\/1\.1 400 /);
     expect(got).not.toContain('HTTP/1.1 101');
     expect(up.seen).toHaveLength(0);
@@ -71,7 +63,7 @@ describe('an Upgrade request with a body', () => {
     const sock = await rawClient(portOf(proxy));
     const answer = untilClosed(sock);
     sock.write(upgradeWithBody('Content-Length: 5\r\n', 'hello'));
-    const got = await within(3000, answer);
+    const got = await within(answer, 3000, "the proxy's answer");
     expect(got).toMatch(/^HTTP\/1\.1 400 /);
     expect(connections).toBe(0);
   });
@@ -82,7 +74,7 @@ describe('an Upgrade request with a body', () => {
     const sock = await rawClient(portOf(proxy));
     const answer = untilClosed(sock);
     sock.write(upgradeWithBody('Transfer-Encoding: chunked\r\n', '5\r\nhello\r\n0\r\n\r\n'));
-    const got = await within(3000, answer);
+    const got = await within(answer, 3000, "the proxy's answer");
     expect(got).toMatch(/^HTTP\/1\.1 400 /);
     expect(up.handshakes).toHaveLength(0);
   });
@@ -95,8 +87,9 @@ describe('an Upgrade request with a body', () => {
     sock.write(upgradeWithBody('Content-Length: 0\r\n', '', key));
     const head = (
       await within(
-        3000,
         readUntil(sock, (b) => b.includes('\r\n\r\n')),
+        3000,
+        'the response head',
       )
     ).toString('latin1');
     expect(head).toMatch(/^HTTP\/1\.1 101 /);
