@@ -122,3 +122,13 @@ export function defaultConfig(host: string = DEMO_HOST) {
     },
   };
 }
+
+/** The line `ferry run` prints when it serves the embedded default: where to point a browser, and who else can. */
+export function demoBanner(host: string): string {
+  const everywhere = host === '0.0.0.0' || host === '::';
+  const name = everywhere || host === '127.0.0.1' || host === '::1' ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host;
+  const reach = everywhere
+    ? 'on every interface: anyone who reaches this machine sees it, /metrics included'
+    : `on ${host} only (--host 0.0.0.0 for every interface)`;
+  return `serving the embedded default: http://${name}:8080/ and https://${name}:8443/ (self-signed), ${reach}`;
+}
