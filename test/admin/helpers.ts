@@ -51,9 +51,6 @@ export async function served(port: number): Promise<string> {
   return a.body;
 }
 
-// The scale tests still take these from here.
-export { refused, untilRefused } from '@ferry/test-kit/ports';
-
 /** A one-server config answering every request with `body`. */
 export function config(body: string, listen = '127.0.0.1:0', extra: Record<string, unknown> = {}) {
   return {

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
-import { call, refused, untilRefused } from '../admin/helpers.js';
-import { freePort } from '@ferry/test-kit/ports';
+import { call } from '../admin/helpers.js';
+import { freePort, refused, untilRefused } from '@ferry/test-kit/ports';
 import {
   alive,
   bodyConfig,
