@@ -12,7 +12,7 @@ export interface TestServer {
 }
 
 /** The options every test server starts with, before the test's own. */
-export const TEST_SERVER_DEFAULTS = { listen: '127.0.0.1:0', logger: false } as const;
+const TEST_SERVER_DEFAULTS = { listen: '127.0.0.1:0', logger: false } as const;
 
 /** A function that creates, starts and (after the test, with no grace period) closes a server. */
 export function serverStarter<O extends object, S extends TestServer>(createServer: (options?: O) => S): (options: O) => Promise<S> {
