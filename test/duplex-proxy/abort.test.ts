@@ -3,12 +3,11 @@
  * handler (@ferry/duplex): the abort reaches the upstream's handler within a second, and the
  * upstream never takes a cut-short upload for a whole one.
  */
-import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createServer, type HandlerInput, type Middleware } from '@ferry/core';
 import { duplex, type DuplexContext } from '@ferry/duplex';
 import { reverseProxy } from '@ferry/proxy';
-import { type Exchange, h1Exchange } from '@ferry/test-kit/exchange';
+import { converseThenAbort, h1Exchange } from '@ferry/test-kit/exchange';
 import { deferred, escapedErrors } from '@ferry/test-kit/lifecycle';
 import { serverStarter } from '@ferry/test-kit/servers';
 import { within } from '@ferry/test-kit/waiting';
@@ -44,17 +43,6 @@ const echoLoop =
     for await (const chunk of body) await write(chunk);
   };
 
-/** Starts the exchange, lets some bytes flow both ways, then has the client walk away. */
-async function converseThenAbort(ex: Exchange, state: State): Promise<number> {
-  ex.write('hello\n');
-  const { body } = await ex.response;
-  await state.started.promise;
-  await once(body, 'data');
-  const t0 = performance.now();
-  ex.abort();
-  return t0;
-}
-
 const upstreams = [
   { upstream: 'HTTP/1.1', versions: ['1.1'] as const },
   // h2c: an abort must reset the upstream stream (RST_STREAM CANCEL) without ending it first, or the
@@ -75,7 +63,7 @@ describe('a client that goes away in front of reverseProxy', () => {
         reverseProxy({ upstreams: [{ dial: new URL(up.url).host }], transport: { versions: [...versions] } }),
       ];
       const proxy = await startServer({ enableFullDuplex: true, handler });
-      const t0 = await converseThenAbort(h1Exchange(proxy.url), state);
+      const t0 = await converseThenAbort(h1Exchange(proxy.url), state.started.promise);
       const abortedAt = await within(state.aborted, 1000, 'upstream req.signal abort');
       expect(abortedAt - t0).toBeLessThan(1000);
       await within(state.settled, 1000, 'upstream handler settling');

@@ -3,14 +3,13 @@
  * next `write()` rejects (so a writing loop stops), the handler settles, and nothing surfaces as an
  * unhandled error or an error-level log line — a client leaving is not a server failure.
  */
-import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { Middleware } from '@ferry/core';
 import { duplex, type DuplexContext } from '../src/index.js';
 import { collectingLogger, deferred, startServer } from './helpers/net.js';
 import { certificates } from '@ferry/test-kit/certs';
 import { h2Connect } from '@ferry/test-kit/clients';
-import { type Exchange, h1Exchange, h2Exchange } from '@ferry/test-kit/exchange';
+import { converseThenAbort, type Exchange, h1Exchange, h2Exchange } from '@ferry/test-kit/exchange';
 import { escapedErrors } from '@ferry/test-kit/lifecycle';
 import { within } from '@ferry/test-kit/waiting';
 
@@ -105,23 +104,12 @@ const clients: { name: string; open: (url: string) => Exchange; server: Paramete
   },
 ];
 
-/** Starts the exchange, lets some bytes flow both ways, then has the client walk away. */
-async function converseThenAbort(ex: Exchange, state: State): Promise<number> {
-  ex.write('hello\n');
-  const { body } = await ex.response;
-  await state.started.promise;
-  await once(body, 'data');
-  const t0 = performance.now();
-  ex.abort();
-  return t0;
-}
-
 describe.each(clients)('a client that goes away mid-stream over $name', ({ open, server: options }) => {
   it.each(Object.keys(bodies))('stops %s within a second, quietly', async (shape) => {
     const { state, watch } = observer();
     const { logger, entries } = collectingLogger();
     const server = await startServer({ ...options, logger, handler: [watch, duplex(bodies[shape]!(state))] });
-    const t0 = await converseThenAbort(open(server.url), state);
+    const t0 = await converseThenAbort(open(server.url), state.started.promise);
     const abortedAt = await within(state.aborted, 1000, 'req.signal abort');
     expect(abortedAt - t0).toBeLessThan(1000);
     const settled = await within(state.settled, 1000, 'handler settling');

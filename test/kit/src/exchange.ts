@@ -3,6 +3,7 @@
  * `Exchange` is one end of one (over HTTP/1.1 or an h2/h2c stream); `pingPong` drives strict
  * rounds over it with a deadline, so a server that is not full duplex fails instead of hanging.
  */
+import { once } from 'node:events';
 import { type IncomingMessage, type OutgoingHttpHeaders, request as httpRequest } from 'node:http';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
@@ -140,4 +141,18 @@ export async function pong({ body, write }: { body: AsyncIterable<Buffer>; write
       buf = buf.slice(nl + 1);
     }
   }
+}
+
+/**
+ * Starts the exchange, lets some bytes flow both ways (once the handler says it has `started`),
+ * then has the client walk away; resolves with the moment it left.
+ */
+export async function converseThenAbort(ex: Exchange, started: Promise<unknown>): Promise<number> {
+  ex.write('hello\n');
+  const { body } = await ex.response;
+  await started;
+  await once(body, 'data');
+  const t0 = performance.now();
+  ex.abort();
+  return t0;
 }
