@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AdminServer,
-  changeConfig,
-  coreModules,
-  defineModule,
-  Registry,
-  silentLogger,
-  z,
-  type AdminOptions,
-  type FerryApp,
-} from '@ferry/core';
+import { coreModules, defineModule, Registry, silentLogger, z, type FerryApp } from '@ferry/core';
+import { AdminServer, changeConfig, type AdminOptions } from '@ferry/core/internal';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
 import { call, config, portOf, served, startApp } from './helpers.js';
 import { untilRefused } from '@ferry/test-kit/ports';

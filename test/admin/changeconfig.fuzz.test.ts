@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { changeConfig } from '@ferry/core';
+import { changeConfig } from '@ferry/core/internal';
 
 /**
  * The admin path walker under random paths and bodies (issue #13 item 7): whatever it is given,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeFifo } from '@ferry/test-kit/fifo';
-import { AdminServer, silentLogger } from '@ferry/core';
+import { silentLogger } from '@ferry/core';
+import { AdminServer } from '@ferry/core/internal';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { call, config, portOf, served, startApp, type Answer } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdminServer, silentLogger, type FerryApp } from '@ferry/core';
+import { silentLogger, type FerryApp } from '@ferry/core';
+import { AdminServer } from '@ferry/core/internal';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { call, config, portOf, served, startApp } from './helpers.js';
 

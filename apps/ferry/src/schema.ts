@@ -1,4 +1,5 @@
-import { configSchema, serverSchema, z, type AnyModule, type Registry } from '@ferry/core';
+import { z, type AnyModule, type Registry } from '@ferry/core';
+import { configSchema, serverSchema } from '@ferry/core/internal';
 
 type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSchema>; required?: string[] };
 

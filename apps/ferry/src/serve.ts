@@ -1,4 +1,5 @@
-import { AdminServer, adminOptionsOf, type AdminTarget, type Logger } from '@ferry/core';
+import type { Logger } from '@ferry/core';
+import { AdminServer, adminOptionsOf, type AdminTarget } from '@ferry/core/internal';
 
 /** What `ferry run` serves: one FerryApp, or the pool of `--workers N`. */
 export interface Running {

@@ -1,20 +1,23 @@
+/**
+ * @ferry/core's public surface: what users composing handlers in code and module authors need
+ * (docs/getting-started.md, docs/modules.md). What only the `ferry` command and adapters use is in
+ * `@ferry/core/internal`, with no promise of stability.
+ */
+
 /** The zod Ferry's schemas are made with: module authors import it from here to share one copy. */
 export { z } from 'zod';
 export { DONE, type Handler, type Middleware, type Matcher, type ResponseWriter, type Protocol } from './types.js';
 export { FerryRequest, ClientGoneError } from './request.js';
-export { Http1Writer, Http2Writer, ResponseWriterWrapper } from './writer.js';
-export { HttpError, ConfigError, formatIssue, joinPath, type ConfigIssue } from './errors.js';
+export { ResponseWriterWrapper } from './writer.js';
+export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';
-export { compileTemplate, resolvePlaceholder, isKnownPlaceholder, type Template } from './placeholders.js';
+export type { Template } from './placeholders.js';
 export { sniffContentType } from './sniff.js';
-export { compose, chainRoutes } from './route.js';
 export {
   defineModule,
   moduleFactory,
   isModule,
-  isModuleRef,
   Registry,
-  snakeize,
   type AnyModule,
   type Camelize,
   type FerryModule,
@@ -24,17 +27,15 @@ export {
   type ProvisionContext,
   type ServerInfo,
 } from './module.js';
-export { Provisioner, zodIssues, type HandlerInput, type MatcherInput, type MatcherSetInput, type RouteInput } from './provision.js';
+export type { HandlerInput, MatcherInput, MatcherSetInput, RouteInput } from './provision.js';
 export { createServer, FerryServer } from './server/server.js';
-export { writeErrorResponse } from './server/respond.js';
 export type { ServerOptions, CertificatePair, HttpProtocolName } from './server/options.js';
 export { FerryApp, loadConfig } from './config/app.js';
 export { readConfigFile } from './config/file.js';
 export type { LoadOptions } from './config/load.js';
-export { configSchema, serverSchema, type FerryConfig } from './config/schema.js';
+export type { FerryConfig } from './config/schema.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
-export { parseListen, type ListenAddress } from './listen.js';
-export { coreModules, standardRegistry, defaultRegistry, registerModule } from './standard.js';
+export { coreModules, defaultRegistry, registerModule } from './standard.js';
 
 // Handlers and matchers, as code factories and as modules.
 export { staticResponse, staticResponseModule } from './handlers/static_response.js';
@@ -52,27 +53,17 @@ export { query, queryMatcher } from './match/query.js';
 export { protocol, protocolMatcher } from './match/protocol.js';
 export { remoteIp, remoteIpMatcher } from './match/remote_ip.js';
 export { not, notMatcher } from './match/not.js';
-export {
-  compileResponseMatcher,
-  responseMatcherSchema,
-  statusMatches,
-  valuePattern,
-  type ResponseMatcher,
-  type ResponseMatcherConfig,
-} from './response_match.js';
+export { compileResponseMatcher, responseMatcherSchema, type ResponseMatcher, type ResponseMatcherConfig } from './response_match.js';
 export {
   compileHeaderOps,
   headerOpsSchema,
-  headerOpsShape,
   recordTarget,
   writerTarget,
   type HeaderOps,
   type HeaderOpsConfig,
   type HeaderTarget,
 } from './header_ops.js';
-export { internalCertificate, certificateCacheDir } from './internal_ca.js';
 export { KeptState } from './kept.js';
 export { LabelLimit, methodLabel } from './label_limit.js';
 export { ConfigRegexp, compileRegexp, type RegexpMatch } from './regexp.js';
-export { AdminServer, adminOptionsOf, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';
 export type { ClusterMetrics, FerryServices, MetricsSnapshot, Services } from './services.js';

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileTemplate, error, parseDuration, pathRegexp, staticResponse, vars, type RouteInput } from '../src/index.js';
+import { error, parseDuration, pathRegexp, staticResponse, vars, type RouteInput } from '../src/index.js';
+import { compileTemplate } from '../src/internal.js';
 import { send, useServers, type SendOptions } from './helpers/http.js';
 
 const serve = useServers();

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Counter, Gauge, type Registry as MetricsRegistry } from 'prom-client';
-import { ConfigError, loadConfig, type AdminTarget, type ConfigIssue, type Logger, type MetricsSnapshot, type Registry } from '@ferry/core';
+import { ConfigError, loadConfig, type ConfigIssue, type Logger, type MetricsSnapshot, type Registry } from '@ferry/core';
+import type { AdminTarget } from '@ferry/core/internal';
 import { aggregateMetrics } from './cluster-metrics.js';
 import { isMessage, isPoolMessage, type FromWorker, type ToWorker, type WorkerMessage } from './messages.js';
 
