@@ -48,6 +48,9 @@ export interface HubOptions {
  */
 export const DEFAULT_METRICS_TOPICS = 1000;
 
+/** Topics a hub (or the relay under --workers) holds at most, idle ones evicted first. */
+export const DEFAULT_MAX_TOPICS = 10_000;
+
 interface HubMetrics {
   /** The `topic` label of a topic name: its own for the first ones, then "other". */
   topics: LabelLimit;
@@ -173,7 +176,7 @@ export class Hub {
       bytes: options.historyBytes ?? DEFAULT_HISTORY_BYTES,
       totalBytes: options.maxHistoryBytes ?? DEFAULT_MAX_HISTORY_BYTES,
     };
-    this.#maxTopics = options.maxTopics ?? 10_000;
+    this.#maxTopics = options.maxTopics ?? DEFAULT_MAX_TOPICS;
     const b = options.broker;
     this.#broker =
       b && 'redis' in b

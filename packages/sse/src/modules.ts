@@ -4,7 +4,7 @@ import type { SseEvent } from './format.js';
 import { ClientLimits } from './client_limits.js';
 import { DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, DEFAULT_MAX_HISTORY_BYTES } from './history.js';
 import { Hub } from './hub.js';
-import { EventStream } from './stream.js';
+import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_EVENTS, EventStream } from './stream.js';
 
 const brokerConfig = z
   .strictObject({
@@ -67,9 +67,7 @@ function appHub(ctx: ProvisionContext, broker: BrokerConfig): Hub {
 
 const subscribeConfig = z.strictObject({
   topic: z.string().min(1).describe('Topic to subscribe to; placeholders allowed (`"chat/{http.request.uri.query.room}"`).'),
-  heartbeat: duration()
-    .optional()
-    .meta({ description: 'Interval of comment heartbeats on an idle stream; 0 turns them off.', default: '15s' }),
+  heartbeat: duration().prefault('15s').describe('Interval of comment heartbeats on an idle stream; 0 turns them off.'),
   history: z
     .number()
     .int()
@@ -89,18 +87,18 @@ const subscribeConfig = z.strictObject({
     .number()
     .int()
     .min(1)
-    .optional()
-    .meta({ description: 'Events held for a slow subscriber before `slow_client` applies.', default: 1000 }),
+    .default(DEFAULT_MAX_QUEUED_EVENTS)
+    .describe('Events held for a slow subscriber before `slow_client` applies.'),
   max_queued_bytes: z
     .number()
     .int()
     .min(1)
-    .optional()
-    .meta({ description: 'Bytes held for a slow subscriber before `slow_client` applies (1 MiB).', default: 1048576 }),
-  slow_client: z.enum(['drop_oldest', 'disconnect']).optional().meta({
-    description: "When a subscriber's queue is full: `drop_oldest` drops its oldest queued event, `disconnect` ends its stream.",
-    default: 'drop_oldest',
-  }),
+    .default(DEFAULT_MAX_QUEUED_BYTES)
+    .describe('Bytes held for a slow subscriber before `slow_client` applies (1 MiB).'),
+  slow_client: z
+    .enum(['drop_oldest', 'disconnect'])
+    .default('drop_oldest')
+    .describe("When a subscriber's queue is full: `drop_oldest` drops its oldest queued event, `disconnect` ends its stream."),
   max_subscriptions_per_connection: z.number().int().min(1).default(100).meta({
     description:
       "Event streams one connection may hold open at once (counted over all `sse` handlers of the app); one more gets 429. A browser puts every tab of an origin on one h2 connection, one stream per EventSource: 100 leaves room for dozens of tabs, and for ordinary requests beside them under h2's concurrent-stream limit. An HTTP/1.1 connection carries one stream at a time.",
@@ -130,7 +128,7 @@ export const sseModule = defineModule({
     // Declared at provision time, so a topic made by a publish before any subscriber keeps it too.
     hub.requireHistory({ events: cfg.history, bytes: cfg.history_bytes, totalBytes: cfg.hub_history_bytes });
     const options = {
-      heartbeat: cfg.heartbeat ?? 15_000,
+      heartbeat: cfg.heartbeat,
       ...(cfg.retry !== undefined ? { retry: Math.round(cfg.retry) } : {}),
       maxQueuedEvents: cfg.max_queued_events,
       maxQueuedBytes: cfg.max_queued_bytes,
@@ -161,8 +159,8 @@ const publishConfig = z.strictObject({
     .number()
     .int()
     .min(1)
-    .optional()
-    .meta({ description: 'Largest request body accepted, in bytes (1 MiB); a larger one gets 413.', default: 1048576 }),
+    .default(1024 * 1024)
+    .describe('Largest request body accepted, in bytes (1 MiB); a larger one gets 413.'),
   broker: brokerConfig,
 });
 
@@ -191,7 +189,7 @@ export const ssePublishModule = defineModule({
   provision(cfg, ctx): Middleware {
     const hub = appHub(ctx, cfg.broker);
     const topic = ctx.template(cfg.topic, `${ctx.path}.topic`);
-    const limit = cfg.max_body_bytes ?? 1024 * 1024;
+    const limit = cfg.max_body_bytes;
     return async (req, res) => {
       const body = await readBody(req, limit);
       let ev: SseEvent;

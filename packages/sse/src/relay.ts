@@ -2,6 +2,7 @@ import type { BrokerReplay } from './broker.js';
 import type { ChannelEvent } from './channel.js';
 import { formatEvent, type SseEvent } from './format.js';
 import { DEFAULT_HISTORY_BYTES, DEFAULT_MAX_HISTORY_BYTES, History } from './history.js';
+import { DEFAULT_MAX_TOPICS } from './hub.js';
 
 /**
  * The relay: how the instances of one host (the worker processes of `ferry run --workers N`)
@@ -51,7 +52,7 @@ export class Relay {
    * published to least recently lose their oldest events first, as an instance's own hub does.
    */
   constructor(options: { maxTopics?: number; maxHistoryBytes?: number } = {}) {
-    this.#maxTopics = options.maxTopics ?? 10_000;
+    this.#maxTopics = options.maxTopics ?? DEFAULT_MAX_TOPICS;
     this.#maxHistoryBytes = options.maxHistoryBytes ?? DEFAULT_MAX_HISTORY_BYTES;
   }
 

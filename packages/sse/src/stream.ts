@@ -51,6 +51,11 @@ function onAbort(signal: AbortSignal, fn: () => void): () => void {
 /** Ends a stream because its handler failed (module-private: streamEvents uses it). */
 let failStream: (stream: EventStream) => void;
 
+/** Events held for a slow client before its policy applies, when the options do not say (the `sse` handler's `max_queued_events`). */
+export const DEFAULT_MAX_QUEUED_EVENTS = 1000;
+/** Bytes held for a slow client before its policy applies (1 MiB; `max_queued_bytes`). */
+export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
+
 /**
  * An open event stream. Headers went out (and were flushed) when it was made; `signal` aborts and
  * `closed` settles within a second of the client leaving, whether or not anything is being sent.
@@ -80,8 +85,8 @@ export class EventStream {
   constructor(req: FerryRequest, res: ResponseWriter, options: EventStreamOptions = {}) {
     this.#res = res;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#maxEvents = options.maxQueuedEvents ?? 1000;
-    this.#maxBytes = options.maxQueuedBytes ?? 1024 * 1024;
+    this.#maxEvents = options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
+    this.#maxBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.#policy = options.slowClient ?? 'drop-oldest';
     this.#onDrop = options.onDrop;
     const header = req.headers['last-event-id'];
