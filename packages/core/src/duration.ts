@@ -47,6 +47,22 @@ export function parseDuration(input: string | number): number {
 }
 
 /**
+ * Milliseconds as the shortest Caddy duration string (`60000` → `"1m"`, `0` → `"0s"`), for
+ * documenting a default that code keeps in milliseconds.
+ */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/**
  * Zod schema for a duration option: accepts what `parseDuration` does, yields milliseconds.
  * Titled `duration` for the JSON Schema and the generated reference.
  */

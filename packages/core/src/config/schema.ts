@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { duration } from '../duration.js';
+import { duration, formatDuration } from '../duration.js';
 import { parseListen } from '../listen.js';
-import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_PROTOCOLS } from '../server/options.js';
+import { DEFAULT_DURATIONS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_PROTOCOLS } from '../server/options.js';
 
 const listenAddress = z.string().superRefine((v, ctx) => {
   try {
@@ -43,23 +43,31 @@ export const serverSchema = z.strictObject({
     .describe(
       "Handles errors raised by `routes`; unanswered, the error's status is sent with an empty body. Unset: the status and a short plain-text body.",
     ),
-  read_timeout: duration().optional().meta({
-    description: 'How long an HTTP/1.1 client may take to send a whole request, header and body; 0 means no limit.',
-    default: '0s',
-  }),
-  read_header_timeout: duration().optional().meta({
-    description: 'How long a client may take to send the request header (HTTP/1.1); when set, it bounds the TLS handshake too (else 2m).',
-    default: '1m',
-  }),
-  write_timeout: duration().optional().meta({
-    description:
-      'How long a response may take, from the request header read to its last byte written; an unfinished one is aborted. 0 means no limit.',
-    default: '0s',
-  }),
-  idle_timeout: duration().optional().meta({
-    description: 'How long an idle keep-alive connection (HTTP/1.1) or a session without streams (HTTP/2) is kept open.',
-    default: '5m',
-  }),
+  read_timeout: duration()
+    .optional()
+    .meta({
+      description: 'How long an HTTP/1.1 client may take to send a whole request, header and body; 0 means no limit.',
+      default: formatDuration(DEFAULT_DURATIONS.readTimeout),
+    }),
+  read_header_timeout: duration()
+    .optional()
+    .meta({
+      description: 'How long a client may take to send the request header (HTTP/1.1); when set, it bounds the TLS handshake too (else 2m).',
+      default: formatDuration(DEFAULT_DURATIONS.readHeaderTimeout),
+    }),
+  write_timeout: duration()
+    .optional()
+    .meta({
+      description:
+        'How long a response may take, from the request header read to its last byte written; an unfinished one is aborted. 0 means no limit.',
+      default: formatDuration(DEFAULT_DURATIONS.writeTimeout),
+    }),
+  idle_timeout: duration()
+    .optional()
+    .meta({
+      description: 'How long an idle keep-alive connection (HTTP/1.1) or a session without streams (HTTP/2) is kept open.',
+      default: formatDuration(DEFAULT_DURATIONS.idleTimeout),
+    }),
   max_header_bytes: z
     .number()
     .int()
