@@ -2,7 +2,7 @@
 // `pnpm run build`, with a JSON config, run from a snapshot of the build taken before the first
 // round (see snapshot.mjs).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,20 +27,24 @@ async function takeSnapshot(workDir, node) {
   if (!existsSync(join(pkgDir, bin.ferry))) {
     throw new Error(`${join(pkgDir, bin.ferry)} does not exist: build first (\`npx -y pnpm@10.34.8 run build\`).`);
   }
-  // A build running elsewhere may be half-way through its dist/: take the snapshot again
-  // until the copied CLI loads.
+  // A build running elsewhere may be half-way through its dist/ (or through its packages, one
+  // built against the other's new exports): take the snapshot again until the copied CLI
+  // loads, for up to two minutes, about what a full build takes.
   for (let attempt = 1; ; attempt++) {
     let problem;
+    const dir = join(workDir, `snapshot-${attempt}`);
     try {
-      const cli = join(snapshotPackage(pkgDir, workspaceRoot, join(workDir, `snapshot-${attempt}`)), bin.ferry);
+      const cli = join(snapshotPackage(pkgDir, workspaceRoot, dir), bin.ferry);
       const check = spawnSync(node, [cli, 'version'], { encoding: 'utf8', timeout: 15_000 });
       if (check.status === 0) return cli;
       problem = check.stderr || check.stdout || `exit ${check.status}`;
     } catch (error) {
       problem = error.message;
     }
-    if (attempt === 5) throw new Error(`the built ferry CLI does not start:\n${problem}`);
-    await sleep(2000);
+    rmSync(dir, { recursive: true, force: true });
+    if (attempt === 24) throw new Error(`the built ferry CLI does not start:\n${problem}`);
+    if (attempt === 1) console.log('the built ferry CLI does not start (a build in progress?): trying again every 5 s for 2 minutes');
+    await sleep(5000);
   }
 }
 
