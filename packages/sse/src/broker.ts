@@ -56,4 +56,6 @@ export interface BrokerLogger {
 /** The broker cannot be reached: the event was not stored, and only this instance's subscribers get it. */
 export class BrokerUnavailableError extends Error {
   override name = 'BrokerUnavailableError';
+  /** `FERRY_ERR_BROKER_UNAVAILABLE` (docs/errors.md): a Broker throws it from `publish` or `replay` while away. */
+  readonly code = 'FERRY_ERR_BROKER_UNAVAILABLE';
 }
