@@ -23,10 +23,10 @@ export const statusModule = defineModule({
   id: 'http.handlers.ferry_status',
   description: 'An SSE stream of clock ticks and live server status (req/s, open streams, upstream health).',
   config: z.strictObject({
-    interval: duration().optional().meta({ description: 'How often to send the `clock` and `status` events.', default: '1s' }),
+    interval: duration().prefault('1s').describe('How often to send the `clock` and `status` events.'),
   }),
   provision(cfg, ctx): Middleware {
-    const every = cfg.interval ?? 1000;
+    const every = cfg.interval;
     const registry = ctx.metrics;
     // A gauge, so that under --workers the panel counts its viewers on every worker.
     const watching =

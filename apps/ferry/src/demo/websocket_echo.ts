@@ -14,11 +14,11 @@ export const websocketEchoModule = defineModule({
       .number()
       .int()
       .min(1)
-      .optional()
-      .meta({ description: 'Largest message accepted, in bytes (1 MiB); a larger one closes the connection with 1009.', default: 1048576 }),
+      .default(1024 * 1024)
+      .describe('Largest message accepted, in bytes (1 MiB); a larger one closes the connection with 1009.'),
   }),
   provision(cfg, ctx): Middleware {
-    const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.max_message_bytes ?? 1024 * 1024 });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.max_message_bytes });
     // On stop, say goodbye (1001 going away) at once: the server waits for taken-over sockets.
     const goodbye = () => {
       for (const client of wss.clients) client.close(1001, 'going away');
