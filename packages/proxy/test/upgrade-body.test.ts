@@ -20,6 +20,15 @@ function untilClosed(sock: import('node:net').Socket): Promise<string> {
   });
 }
 
+/** Sends an Upgrade request with `framing` and `body` through a proxy to `dial`; resolves with all it answered before closing. */
+async function answerTo(dial: string, framing: string, body: string): Promise<string> {
+  const proxy = await startProxy({ upstreams: [{ dial }] });
+  const sock = await rawClient(portOf(proxy));
+  const answer = untilClosed(sock);
+  sock.write(upgradeWithBody(framing, body));
+  return within(answer, 3000, "the proxy's answer");
+}
+
 function upgradeWithBody(framing: string, body: string, key = randomBytes(16).toString('base64')): string {
   return (
     `GET /ws HTTP/1.1\r\nHost: ws.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
@@ -34,11 +43,7 @@ describe('an Upgrade request with a body', () => {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => res.end(`got ${body}`));
     });
-    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
-    const sock = await rawClient(portOf(proxy));
-    const answer = untilClosed(sock);
-    sock.write(upgradeWithBody('Content-Length: 5\r\n', 'hello'));
-    const got = await within(answer, 3000, "the proxy's answer");
+    const got = await answerTo(up.dial, 'Content-Length: 5\r\n', 'hello');
     expect(got).toMatch(/^HTTP\/1\.1 400 /);
     expect(got).not.toContain('HTTP/1.1 101');
     expect(up.seen).toHaveLength(0);
@@ -59,22 +64,14 @@ describe('an Upgrade request with a body', () => {
         );
       });
     });
-    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
-    const sock = await rawClient(portOf(proxy));
-    const answer = untilClosed(sock);
-    sock.write(upgradeWithBody('Content-Length: 5\r\n', 'hello'));
-    const got = await within(answer, 3000, "the proxy's answer");
+    const got = await answerTo(up.dial, 'Content-Length: 5\r\n', 'hello');
     expect(got).toMatch(/^HTTP\/1\.1 400 /);
     expect(connections).toBe(0);
   });
 
   it('is refused with 400 when the body is chunked, so no chunk is spliced into the new protocol', async () => {
     const up = await wsEchoUpstream();
-    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
-    const sock = await rawClient(portOf(proxy));
-    const answer = untilClosed(sock);
-    sock.write(upgradeWithBody('Transfer-Encoding: chunked\r\n', '5\r\nhello\r\n0\r\n\r\n'));
-    const got = await within(answer, 3000, "the proxy's answer");
+    const got = await answerTo(up.dial, 'Transfer-Encoding: chunked\r\n', '5\r\nhello\r\n0\r\n\r\n');
     expect(got).toMatch(/^HTTP\/1\.1 400 /);
     expect(up.handshakes).toHaveLength(0);
   });
