@@ -1,4 +1,5 @@
 import { compileRegexp, type Logger, type ProvisionContext } from '@ferry/core';
+import { signalCancel } from './cancel.js';
 import type { ParsedConfig } from './schema.js';
 import type { OutRequest, ResponseSink, Transport } from './transport.js';
 import { Upstream, type PassiveHealth } from './upstream.js';
@@ -126,7 +127,7 @@ function transportProbe(cfg: NonNullable<HealthChecks['active']>, upstreams: rea
         path: uri,
         headers: { host: up.dial, ...headers },
         body: null,
-        signal: AbortSignal.timeout(cfg.timeout),
+        cancel: signalCancel(AbortSignal.timeout(cfg.timeout)),
       };
       transport
         .roundTrip(targets.get(up)!, out, sink)

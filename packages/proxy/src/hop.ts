@@ -31,18 +31,22 @@ function list(v: string | string[] | number | undefined): string[] {
     .filter(Boolean);
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 /** Copies `headers` without pseudo-headers, hop-by-hop fields and those in `named` (unless in `keep`). */
 function copy(headers: IncomingHttpHeaders | OutgoingHttpHeaders, named: ReadonlySet<string>, keep?: readonly string[]): HeaderRecord {
   const out: HeaderRecord = {};
-  for (const [k, v] of Object.entries(headers)) {
+  for (const k of Object.keys(headers)) {
+    const v = headers[k];
     if (v === undefined) continue;
+    // Node's and undici's names are lower case already; a header object made by hand may not be.
     const name = k.toLowerCase();
-    if (name.startsWith(':')) continue;
+    if (name.charCodeAt(0) === 58 /* : */) continue;
     if ((HOP_BY_HOP.has(name) || named.has(name)) && !keep?.includes(name)) continue;
     out[name] = v as string | string[];
   }
   // `TE: trailers` survives (gRPC needs it), as in Go's ReverseProxy.
-  if (list(headers.te as string | undefined).includes('trailers')) out.te = 'trailers';
+  if (headers.te !== undefined && list(headers.te as string | string[]).includes('trailers')) out.te = 'trailers';
   return out;
 }
 
@@ -51,7 +55,8 @@ function copy(headers: IncomingHttpHeaders | OutgoingHttpHeaders, named: Readonl
  * pseudo-headers. For an upstream's response; a request goes through `requestEndToEnd`.
  */
 export function endToEnd(headers: IncomingHttpHeaders | OutgoingHttpHeaders, keep?: readonly string[]): HeaderRecord {
-  return copy(headers, new Set(list(headers.connection as string | string[] | undefined)), keep);
+  const connection = headers.connection as string | string[] | undefined;
+  return copy(headers, connection === undefined ? NONE : new Set(list(connection)), keep);
 }
 
 /** The values of field `name` (lower case) in Node's `rawHeaders`: the lines as received. */
@@ -82,8 +87,10 @@ function setSinceReceived(rawHeaders: readonly string[], headers: IncomingHttpHe
  * handler) is the config's, not the client's, and is kept. Host and Content-Length always are.
  */
 export function requestEndToEnd(rawHeaders: readonly string[], headers: IncomingHttpHeaders): HeaderRecord {
+  const lines = received(rawHeaders, 'connection');
+  if (lines.length === 0) return copy(headers, NONE);
   const named = new Set<string>();
-  for (const line of received(rawHeaders, 'connection')) {
+  for (const line of lines) {
     for (const name of list(line)) {
       if (HOP_BY_HOP.has(name) || NEVER_HOP_BY_HOP.has(name) || setSinceReceived(rawHeaders, headers, name)) continue;
       named.add(name);

@@ -49,15 +49,29 @@ export class UpstreamPool {
   }
 
   /** Chooses an upstream for `req` with `select` among those available; undefined when none is. */
-  pick(req: FerryRequest, res: ResponseWriter, tried: ReadonlySet<Upstream>, select: Selector): Upstream | undefined {
+  pick(req: FerryRequest, res: ResponseWriter, tried: readonly Upstream[] | undefined, select: Selector): Upstream | undefined {
     const now = Date.now();
-    const all = this.#slots.map((slot) => ({ up: slot.up ?? this.#dial(slot, req), max: slot.max }));
-    const fits = (x: { up: Upstream; max: number | undefined }) =>
-      x.up.healthy(this.#options.passive, now) && (x.max === undefined || x.up.inFlight < x.max);
-    let available = all.filter((x) => fits(x) && !tried.has(x.up)).map((x) => x.up);
+    const slots = this.#slots;
+    // The common case, one static upstream never tried: no list is made.
+    if (slots.length === 1 && slots[0]!.up && !tried) {
+      const only = slots[0]!;
+      return this.#fits(only.up!, only.max, now) ? select([only.up!], req, res) : undefined;
+    }
+    const fit: Upstream[] = [];
+    const untried: Upstream[] = [];
+    for (const slot of slots) {
+      const up = slot.up ?? this.#dial(slot, req);
+      if (!this.#fits(up, slot.max, now)) continue;
+      fit.push(up);
+      if (!tried?.includes(up)) untried.push(up);
+    }
     // Every healthy upstream tried already: a retry may go back to one.
-    if (available.length === 0) available = all.filter(fits).map((x) => x.up);
+    const available = untried.length > 0 ? untried : fit;
     return available.length === 0 ? undefined : select(available, req, res);
+  }
+
+  #fits(up: Upstream, max: number | undefined, now: number): boolean {
+    return up.healthy(this.#options.passive, now) && (max === undefined || up.inFlight < max);
   }
 
   /** The upstream a dial with placeholders names for this request. */

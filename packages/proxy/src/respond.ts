@@ -2,73 +2,112 @@ import type { ResponseWriter } from '@ferry/core';
 import { endToEnd, type HeaderRecord } from './hop.js';
 import type { ResponseSink } from './transport.js';
 
-/** The sink a round trip writes into, and the release of its timers once the round trip is over. */
-export interface ClientResponse {
-  sink: ResponseSink;
-  /** Clears the flush timers; safe to call more than once. */
-  stop(): void;
-}
-
 function isEventStream(headers: HeaderRecord): boolean {
   const t = headers['content-type'];
   return typeof t === 'string' && t.toLowerCase().startsWith('text/event-stream');
 }
+
+/** How long a head whose body has not started may wait before it goes out alone (no flush_interval set). */
+const HEAD_ALONE_AFTER = 100;
 
 /**
  * An upstream's ordinary (not upgraded) response on its way to the client (Caddy's
  * `streaming.go`): 1xx passed on, the head (`head` turns the upstream's end-to-end fields into
  * the client's), the body with backpressure, and when buffered bytes are flushed
  * (`flush_interval`: -1 after every write, 0 not periodically, else at most this many ms late).
+ *
+ * One object per proxied response (the hot path): a body that arrives whole with its head (the
+ * common small answer) goes out in one `end(chunk)`, and no timer is set for it.
  */
-export function clientResponse(
-  res: ResponseWriter,
-  flushInterval: number,
-  head: (status: number, headers: HeaderRecord) => HeaderRecord,
-): ClientResponse {
-  let streaming = false;
-  let headTimer: NodeJS.Timeout | undefined;
-  let flushTimer: NodeJS.Timeout | undefined;
-  const stop = () => {
-    clearTimeout(headTimer);
-    clearTimeout(flushTimer);
+export class ClientResponse implements ResponseSink {
+  #streaming = false;
+  #headTimer: NodeJS.Timeout | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  /** The whole body, held from `data` to `end` when it came in one chunk with the head. */
+  #whole: Buffer | undefined;
+  #expected = -1;
+  #bodyStarted = false;
+  #ended = false;
+
+  constructor(
+    readonly res: ResponseWriter,
+    readonly flushInterval: number,
+    readonly headOf: (status: number, headers: HeaderRecord) => HeaderRecord,
+  ) {}
+
+  /** Clears the flush timers; safe to call more than once. */
+  stop(): void {
+    if (this.#headTimer) this.#headTimer = void clearTimeout(this.#headTimer);
+    if (this.#flushTimer) this.#flushTimer = void clearTimeout(this.#flushTimer);
+  }
+
+  informational(status: number, headers: HeaderRecord): void {
+    if (status !== 101) this.res.writeInformational(status, endToEnd(headers) as Record<string, string>);
+  }
+
+  head(status: number, headers: HeaderRecord): void {
+    const res = this.res;
+    const h = this.headOf(status, endToEnd(headers));
+    const length = h['content-length'];
+    this.#streaming = this.flushInterval === -1 || isEventStream(h) || length === undefined;
+    for (const k of Object.keys(h)) {
+      const v = h[k];
+      if (v === undefined) continue;
+      // Set-Cookie is appended: the cookie selection policy's `lb` cookie is already there.
+      if (k === 'set-cookie') res.appendHeader(k, v as string | string[]);
+      else res.setHeader(k, v as string | string[]);
+    }
+    res.statusCode = status;
+    if (this.#streaming) {
+      res.flush();
+      return;
+    }
+    this.#expected = typeof length === 'string' ? Number(length) : -1;
+    // Headers go out even when the body is slow to start. A body that comes with the head is
+    // delivered before this microtask runs: then no timer is set at all.
+    queueMicrotask(this.#armHeadTimer);
+  }
+
+  #armHeadTimer = (): void => {
+    if (this.#bodyStarted || this.#ended) return;
+    this.#headTimer = setTimeout(() => this.res.flush(), this.flushInterval > 0 ? this.flushInterval : HEAD_ALONE_AFTER);
   };
-  const sink: ResponseSink = {
-    informational(status, headers) {
-      if (status !== 101) res.writeInformational(status, endToEnd(headers) as Record<string, string>);
-    },
-    head(status, headers) {
-      const h = head(status, endToEnd(headers));
-      streaming = flushInterval === -1 || isEventStream(h) || h['content-length'] === undefined;
-      for (const [k, v] of Object.entries(h)) {
-        if (v === undefined) continue;
-        // Set-Cookie is appended: the cookie selection policy's `lb` cookie is already there.
-        if (k === 'set-cookie') res.appendHeader(k, v as string | string[]);
-        else res.setHeader(k, v as string | string[]);
+
+  data(chunk: Buffer, resume: () => void): boolean {
+    const res = this.res;
+    if (!this.#bodyStarted) {
+      this.#bodyStarted = true;
+      if (this.#headTimer) this.#headTimer = void clearTimeout(this.#headTimer);
+      // All of it at once: held for end(), so head and body leave in one write.
+      if (!this.#streaming && chunk.length === this.#expected) {
+        this.#whole = chunk;
+        return true;
       }
-      res.statusCode = status;
-      if (streaming) res.flush();
-      // Headers go out even when the body is slow to start.
-      else headTimer = setTimeout(() => res.flush(), flushInterval > 0 ? flushInterval : 100);
-    },
-    data(chunk, resume) {
-      if (headTimer) headTimer = void clearTimeout(headTimer);
-      const ok = res.write(chunk);
-      if (streaming) res.flush();
-      // A positive flush_interval bounds how long written bytes may wait in a wrapper (encode's
-      // compressor) before they go out, as Go's maxLatencyWriter does.
-      else if (flushInterval > 0 && !flushTimer) {
-        flushTimer = setTimeout(() => {
-          flushTimer = undefined;
-          res.flush();
-        }, flushInterval);
-      }
-      if (!ok) res.once('drain', resume);
-      return ok;
-    },
-    end() {
-      stop();
-      res.end();
-    },
-  };
-  return { sink, stop };
+    } else if (this.#whole) {
+      // More than Content-Length said (the upstream's framing is undici's to police): pass it on.
+      res.write(this.#whole);
+      this.#whole = undefined;
+    }
+    const ok = res.write(chunk);
+    if (this.#streaming) res.flush();
+    // A positive flush_interval bounds how long written bytes may wait in a wrapper (encode's
+    // compressor) before they go out, as Go's maxLatencyWriter does.
+    else if (this.flushInterval > 0 && !this.#flushTimer) {
+      this.#flushTimer = setTimeout(() => {
+        this.#flushTimer = undefined;
+        res.flush();
+      }, this.flushInterval);
+    }
+    if (!ok) res.once('drain', resume);
+    return ok;
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.stop();
+    const whole = this.#whole;
+    this.#whole = undefined;
+    if (whole) this.res.end(whole);
+    else this.res.end();
+  }
 }

@@ -4,7 +4,8 @@ import type { Forwarding } from './forwarded.js';
 import { judgeHead } from './health.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { UpstreamPool } from './pool.js';
-import { clientResponse } from './respond.js';
+import { ClientCancel } from './cancel.js';
+import { ClientResponse } from './respond.js';
 import type { ParsedConfig } from './schema.js';
 import type { Selector } from './selection.js';
 import type { OutRequest, Transport } from './transport.js';
@@ -47,8 +48,9 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export function proxyHandler(p: ProxyParts): Middleware {
   const { retries, try_duration: tryDuration, try_interval: tryInterval } = p.lb;
   return async (req, res) => {
-    const tried = new Set<Upstream>();
-    const started = Date.now();
+    // Made on the first retry: most requests are tried once.
+    let tried: Upstream[] | undefined;
+    const started = tryDuration > 0 ? Date.now() : 0;
     const upgrade = req.upgrade !== undefined || (req.isConnect && req.extendedConnectProtocol !== undefined);
     const bodyless = (req.method === 'GET' || req.method === 'HEAD') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
     // Go forwards such a body; here core hands over the connection unframed, so refuse it rather
@@ -58,28 +60,29 @@ export function proxyHandler(p: ProxyParts): Middleware {
     }
     // Whether try_duration leaves room for one more wait.
     const timeLeft = () => tryDuration > 0 && Date.now() - started + tryInterval < tryDuration;
+    const cancel = new ClientCancel(req, res);
     for (let attempt = 0; ; attempt++) {
       const up = p.pool.pick(req, res, tried, p.select);
       if (!up) {
-        if (timeLeft() && !req.signal.aborted) {
+        if (timeLeft() && !cancel.aborted) {
           await sleep(tryInterval, req.signal);
           continue;
         }
         throw new HttpError(503, 'no upstream available');
       }
-      tried.add(up);
       const out: OutRequest = {
         method: req.method,
         path: req.url,
         headers: p.forwarding.request(req),
         body: bodyless ? null : req.body,
-        signal: req.signal,
+        cancel,
       };
       try {
         await (upgrade ? tryUpgrade(p, up, req, res, out) : tryForward(p, up, req, res, out));
         return;
       } catch (err) {
         if (afterFailure(p, err, up, req, res, bodyless && !upgrade, attempt < retries || timeLeft()) === 'done') return;
+        (tried ??= []).push(up);
         await sleep(tryInterval, req.signal);
       }
     }
@@ -126,15 +129,19 @@ function afterFailure(
 
 /** One ordinary round trip, streamed to the client; the upstream counts it in flight meanwhile (least_conn, max_requests). */
 function tryForward(p: ProxyParts, up: Upstream, req: FerryRequest, res: ResponseWriter, out: OutRequest): Promise<void> {
-  const start = Date.now();
-  const client = clientResponse(res, p.flushInterval, (status, headers) => {
-    judgeHead(up, p.passive, status, Date.now() - start);
+  const start = p.passive ? Date.now() : 0;
+  const client = new ClientResponse(res, p.flushInterval, (status, headers) => {
+    if (p.passive) judgeHead(up, p.passive, status, Date.now() - start);
     return p.forwarding.response(req, headers);
   });
   up.inFlight++;
-  return p.transport.roundTrip(up, out, client.sink).finally(() => {
+  const settle = () => {
     up.inFlight--;
     client.stop();
+  };
+  return p.transport.roundTrip(up, out, client).then(settle, (err) => {
+    settle();
+    throw err;
   });
 }
 

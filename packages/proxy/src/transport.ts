@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Cancel } from './cancel.js';
 import type { HeaderRecord } from './hop.js';
 import type { ParsedConfig } from './schema.js';
 import { h2cTransport } from './transport/h2c.js';
@@ -17,7 +18,8 @@ export interface OutRequest {
   path: string;
   headers: HeaderRecord;
   body: Readable | null;
-  signal: AbortSignal;
+  /** The client going away (or a probe's timeout) ends the round trip. */
+  cancel: Cancel;
 }
 
 /** Where a response goes, callback by callback; `data` returning false means "pause until resume()". */

@@ -51,9 +51,9 @@ function exchange(s: ClientHttp2Session, up: Upstream, out: OutRequest, sink: Re
     let started = false;
     // With the signal, an abort resets the stream (RST_STREAM CANCEL) without ending it first:
     // stream.close() would send END_STREAM and the upstream would take a cut upload as whole.
-    const stream = s.request(requestHeaders(up, out), { endStream: out.body === null, signal: out.signal });
+    const stream = s.request(requestHeaders(up, out), { endStream: out.body === null, signal: out.cancel.signal() });
     const fail = (err: unknown) => {
-      if (out.signal.aborted) reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
+      if (out.cancel.aborted) reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
       else reject(started ? new MidBodyError(err) : classify(err));
     };
     const dial = setTimeout(

@@ -13,10 +13,9 @@ export function http1Transport(cfg: TransportConfig): Transport {
   const pools = new Set<Upstream>();
   const gates = new WeakMap<Upstream, Gate>();
   const limit = cfg.max_conns_per_host;
-  const gateFor = (up: Upstream): Gate | undefined => {
-    if (!limit) return undefined;
+  const gateFor = (up: Upstream): Gate => {
     let gate = gates.get(up);
-    if (!gate) gates.set(up, (gate = new Gate(limit)));
+    if (!gate) gates.set(up, (gate = new Gate(limit!)));
     return gate;
   };
   const dispatcher = (up: Upstream) => {
@@ -36,17 +35,19 @@ export function http1Transport(cfg: TransportConfig): Transport {
         }),
     );
   };
+  const timeout = cfg.response_header_timeout;
 
-  const roundTrip: RoundTrip = async (up, out, sink) => {
+  const gated = async (up: Upstream, out: OutRequest, sink: ResponseSink): Promise<void> => {
     const gate = gateFor(up);
-    if (gate && !(await gate.acquire(out.signal)))
+    if (!(await gate.acquire(out.cancel)))
       throw new RoundTripError('client-gone', 'client went away while waiting for a connection to the upstream');
     try {
-      await dispatch(dispatcher(up), out, sink, cfg.response_header_timeout);
+      await dispatch(dispatcher(up), out, sink, timeout);
     } finally {
-      gate?.release();
+      gate.release();
     }
   };
+  const roundTrip: RoundTrip = limit ? gated : (up, out, sink) => dispatch(dispatcher(up), out, sink, timeout);
 
   return {
     roundTrip,
@@ -63,54 +64,87 @@ export function http1Transport(cfg: TransportConfig): Transport {
 /** One request through undici's dispatch API, the answer fed to `sink`. */
 function dispatch(pool: Dispatcher, out: OutRequest, sink: ResponseSink, responseHeaderTimeout: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    let started = false;
-    let controller: Dispatcher.DispatchController | undefined;
-    const onAbort = () => controller?.abort(out.signal.reason);
-    out.signal.addEventListener('abort', onAbort, { once: true });
-    // response_header_timeout counts from the end of the request (as Go's ResponseHeaderTimeout).
-    let headTimer: NodeJS.Timeout | undefined;
-    let finished = false;
-    const armHeadTimer = () => {
-      if (responseHeaderTimeout <= 0 || started || finished || headTimer) return;
-      headTimer = setTimeout(() => {
-        const err = Object.assign(new Error('no response headers within response_header_timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
-        controller?.abort(err);
-      }, responseHeaderTimeout);
-    };
-    const done = (err?: unknown) => {
-      finished = true;
-      clearTimeout(headTimer);
-      out.signal.removeEventListener('abort', onAbort);
-      if (err === undefined) resolve();
-      else if (out.signal.aborted) reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
-      else reject(started ? new MidBodyError(err) : classify(err));
-    };
+    const exchange = new Exchange(out, sink, responseHeaderTimeout, resolve, reject);
     pool.dispatch(
       { path: out.path, method: out.method, headers: out.headers as Record<string, string | string[]>, body: out.body },
-      {
-        onRequestStart(c) {
-          controller = c;
-          if (out.signal.aborted) c.abort(out.signal.reason);
-          else if (!out.body || out.body.readableEnded) armHeadTimer();
-          else out.body.once('end', armHeadTimer);
-        },
-        onResponseStart(_c, status, headers, statusText) {
-          clearTimeout(headTimer);
-          if (status < 200) return sink.informational(status, headers as HeaderRecord);
-          started = true;
-          sink.head(status, headers as HeaderRecord, statusText ?? '');
-        },
-        onResponseData(c, chunk) {
-          if (!sink.data(chunk, () => c.resume())) c.pause();
-        },
-        onResponseEnd() {
-          sink.end();
-          done();
-        },
-        onResponseError(_c, err) {
-          done(err);
-        },
-      },
+      exchange,
     );
   });
+}
+
+/**
+ * One round trip's undici handler, as one object per request rather than a closure per callback
+ * (the proxy's hot path): the answer goes to the sink; the client going away aborts it;
+ * response_header_timeout counts from the end of the request (as Go's ResponseHeaderTimeout).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  #started = false;
+  #finished = false;
+  #headTimer: NodeJS.Timeout | undefined;
+  readonly #unwatch: () => void;
+
+  constructor(
+    readonly out: OutRequest,
+    readonly sink: ResponseSink,
+    readonly timeout: number,
+    readonly resolve: () => void,
+    readonly reject: (err: unknown) => void,
+  ) {
+    this.#unwatch = out.cancel.watch(() => this.#controller?.abort(new RoundTripError('client-gone', 'client went away')));
+  }
+
+  #armHeadTimer = (): void => {
+    if (this.timeout <= 0 || this.#started || this.#finished || this.#headTimer) return;
+    this.#headTimer = setTimeout(() => {
+      const err = Object.assign(new Error('no response headers within response_header_timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+      this.#controller?.abort(err);
+    }, this.timeout);
+  };
+
+  #done(err?: unknown): void {
+    this.#finished = true;
+    if (this.#headTimer) clearTimeout(this.#headTimer);
+    this.#unwatch();
+    if (err === undefined) this.resolve();
+    else if (this.out.cancel.aborted) this.reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
+    else this.reject(this.#started ? new MidBodyError(err) : classify(err));
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.#controller = c;
+    const body = this.out.body;
+    if (this.out.cancel.aborted) c.abort(new RoundTripError('client-gone', 'client went away'));
+    else if (this.timeout <= 0) return;
+    else if (!body || body.readableEnded) this.#armHeadTimer();
+    else body.once('end', this.#armHeadTimer);
+  }
+
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    status: number,
+    headers: Record<string, string | string[]>,
+    statusText?: string,
+  ): void {
+    if (this.#headTimer) this.#headTimer = void clearTimeout(this.#headTimer);
+    if (status < 200) {
+      this.sink.informational(status, headers as HeaderRecord);
+      return;
+    }
+    this.#started = true;
+    this.sink.head(status, headers as HeaderRecord, statusText ?? '');
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.sink.data(chunk, () => c.resume())) c.pause();
+  }
+
+  onResponseEnd(): void {
+    this.sink.end();
+    this.#done();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.#done(err);
+  }
 }
