@@ -2,9 +2,8 @@ import type { Cancel } from './cancel.js';
 
 /**
  * Admits at most `limit` round trips to one upstream at once; the others wait their turn, in
- * order. It sits in front of undici's Pool (whose `connections` is the same limit) because the
- * Pool keeps a queued request until a connection frees, even after its client left: here a waiter
- * whose request is cancelled leaves the queue at once, so waiting requests stay bounded by live clients.
+ * order (Go's MaxConnsPerHost). A waiter whose request is cancelled leaves the queue at once, so
+ * waiting requests stay bounded by live clients.
  */
 export class Gate {
   #busy = 0;

@@ -95,8 +95,8 @@ function startActiveChecks(upstreams: readonly Upstream[], cfg: ActiveHealth, pr
 }
 
 /**
- * Probes over the proxy's own transport (an h2c upstream is probed over h2c, which undici's
- * HTTP/1.1 pool could not do) and to the health `port` when one is set.
+ * Probes over the proxy's own transport (an h2c upstream is probed over h2c) and to the health
+ * `port` when one is set.
  */
 function transportProbe(cfg: NonNullable<HealthChecks['active']>, upstreams: readonly Upstream[], transport: Transport): Probe {
   const uri = cfg.uri ?? cfg.path ?? '/';

@@ -84,7 +84,7 @@ export class ClientResponse implements ResponseSink {
         return true;
       }
     } else if (this.#whole) {
-      // More than Content-Length said (the upstream's framing is undici's to police): pass it on.
+      // More than Content-Length said (cannot happen: the transport reads no further than Content-Length): pass it on.
       res.write(this.#whole);
       this.#whole = undefined;
     }

@@ -1,5 +1,3 @@
-import type { Dispatcher } from 'undici';
-
 /** Passive health settings (Caddy's `health_checks.passive`), durations in ms. */
 export interface PassiveHealth {
   failDuration: number;
@@ -9,7 +7,7 @@ export interface PassiveHealth {
 }
 
 /**
- * One backend: where to dial, its connection pool, and what is known of its health.
+ * One backend: where to dial and what is known of its health (its connections are the transport's).
  * Passive failures are remembered for `fail_duration` each; active checks flip `checkedHealthy`.
  */
 export class Upstream {
@@ -20,7 +18,6 @@ export class Upstream {
   /** Set by active health checks; true until a check says otherwise. */
   checkedHealthy = true;
   #fails: number[] = [];
-  #dispatcher: Dispatcher | undefined;
 
   constructor(
     readonly dial: string,
@@ -36,13 +33,9 @@ export class Upstream {
     this.port = port;
   }
 
-  /** The address as a URL origin, for undici. */
+  /** The address as a URL origin (the h2c transport connects to it). */
   get origin(): string {
     return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
-  }
-
-  dispatcher(create: (origin: string) => Dispatcher): Dispatcher {
-    return (this.#dispatcher ??= create(this.origin));
   }
 
   /** Counts one passive failure (a dial error, an unhealthy status or latency). */
@@ -56,10 +49,5 @@ export class Upstream {
     if (!passive || passive.failDuration <= 0) return true;
     while (this.#fails.length > 0 && this.#fails[0]! <= now) this.#fails.shift();
     return this.#fails.length < passive.maxFails;
-  }
-
-  async close(): Promise<void> {
-    await this.#dispatcher?.close().catch(() => {});
-    this.#dispatcher = undefined;
   }
 }

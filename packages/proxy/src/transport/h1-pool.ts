@@ -1,0 +1,124 @@
+import { connect, type Socket } from 'node:net';
+
+/**
+ * The HTTP/1.1 connections to one upstream: dialled on demand, one request at a time each, kept
+ * for reuse after a response that allows it (Go's persistConn pool, without pipelining). Idle
+ * connections wait last-in first-out, so a burst's extra connections age out after
+ * `idle_timeout` while the warm ones keep serving. A connection that does anything while idle
+ * (data, its close) is dropped: an upstream that speaks unasked is out of step with it.
+ */
+
+/** One connection and what the exchange on it needs to know. */
+export interface Conn {
+  readonly socket: Socket;
+  /** Requests it carried before the current one: a failure with nothing read on a reused connection may be the upstream's idle close. */
+  reused: number;
+  /** Where its bytes go while an exchange owns it; unset while idle. */
+  owner: ConnOwner | undefined;
+}
+
+/** The exchange using a connection. */
+export interface ConnOwner {
+  onData(chunk: Buffer): void;
+  /** The connection ended or failed (`err`: why, when known). */
+  onClose(err: Error | undefined): void;
+}
+
+export interface PoolSettings {
+  host: string;
+  port: number;
+  dialTimeout: number;
+  idleTimeout: number;
+  keepAlive: boolean;
+}
+
+export class H1Pool {
+  readonly #idle: Conn[] = [];
+  readonly #all = new Set<Conn>();
+  #closed = false;
+
+  constructor(readonly settings: PoolSettings) {}
+
+  /** An idle connection if one is alive, else undefined (dial one with `dial`). */
+  takeIdle(): Conn | undefined {
+    for (let conn = this.#idle.pop(); conn; conn = this.#idle.pop()) {
+      if (conn.socket.destroyed || !conn.socket.writable) continue;
+      conn.socket.setTimeout(0);
+      return conn;
+    }
+    return undefined;
+  }
+
+  /** A new connection, connected; rejects with the dial's error (`UND_ERR_CONNECT_TIMEOUT` after dial_timeout). */
+  dial(): Promise<Conn> {
+    const { host, port, dialTimeout } = this.settings;
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host, port, noDelay: true });
+      const conn: Conn = { socket, reused: 0, owner: undefined };
+      let timer: NodeJS.Timeout | undefined;
+      const failed = (err: Error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      socket.once('error', failed);
+      if (dialTimeout > 0) {
+        timer = setTimeout(
+          () =>
+            failed(Object.assign(new Error(`no connection within dial_timeout (${dialTimeout} ms)`), { code: 'UND_ERR_CONNECT_TIMEOUT' })),
+          dialTimeout,
+        );
+      }
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeListener('error', failed);
+        this.#wire(conn);
+        if (this.#closed) socket.destroy();
+        resolve(conn);
+      });
+    });
+  }
+
+  /** Gives a connection back after an exchange: kept when `reusable` (and keep-alive is on), else closed. */
+  release(conn: Conn, reusable: boolean): void {
+    conn.owner = undefined;
+    const socket = conn.socket;
+    if (!reusable || !this.settings.keepAlive || this.#closed || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    conn.reused++;
+    if (this.settings.idleTimeout > 0) socket.setTimeout(this.settings.idleTimeout);
+    this.#idle.push(conn);
+  }
+
+  /** Closes the idle connections now and the others when their exchange ends. */
+  close(): void {
+    this.#closed = true;
+    for (const conn of this.#all) if (!conn.owner) conn.socket.destroy();
+    this.#idle.length = 0;
+  }
+
+  /** The listeners a connection keeps for its life: each event goes to its owner, or drops it when idle. */
+  #wire(conn: Conn): void {
+    const { socket } = conn;
+    this.#all.add(conn);
+    let error: Error | undefined;
+    const drop = () => {
+      const i = this.#idle.indexOf(conn);
+      if (i !== -1) this.#idle.splice(i, 1);
+      socket.destroy();
+    };
+    socket.on('data', (chunk: Buffer) => (conn.owner ? conn.owner.onData(chunk) : drop()));
+    socket.on('error', (err) => {
+      error = err;
+    });
+    socket.on('end', () => (conn.owner ? conn.owner.onClose(undefined) : drop()));
+    socket.on('close', () => {
+      this.#all.delete(conn);
+      if (conn.owner) conn.owner.onClose(error);
+      else drop();
+    });
+    socket.on('timeout', drop);
+  }
+}

@@ -1,0 +1,78 @@
+import type { HeaderRecord } from '../hop.js';
+
+/**
+ * A request's head as it goes on the wire to an upstream, in one string written as Latin-1:
+ * the request line and every field, validated so that nothing a client or a placeholder put in a
+ * value can end a line early (request splitting) or reach the upstream as something else.
+ */
+
+/** A request the transport refuses to send; the client gets 502 and nothing reached the upstream. */
+export class RequestHeadError extends Error {
+  readonly code = 'FERRY_UPSTREAM_BAD_REQUEST';
+  constructor(message: string) {
+    super(`cannot forward the request: ${message}`);
+    this.name = 'RequestHeadError';
+  }
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What a field value may hold as Latin-1 bytes: no control character but HTAB, nothing past U+00FF. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** A request target: visible ASCII (and the bytes Node lets through) without space or controls. */
+const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+
+/** Field names checked before: the token test runs once per name. Bounded, as names may come from requests. */
+const NAMES = new Set<string>();
+const MAX_NAMES = 1024;
+
+function checkName(name: string): void {
+  if (NAMES.has(name)) return;
+  if (!TOKEN.test(name)) throw new RequestHeadError(`field name ${JSON.stringify(name.slice(0, 32))} is no token`);
+  if (NAMES.size < MAX_NAMES) NAMES.add(name);
+}
+
+function line(name: string, value: string): string {
+  if (!FIELD_VALUE.test(value)) throw new RequestHeadError(`the value of ${name} holds a control character or a character beyond U+00FF`);
+  return `${name}: ${value}\r\n`;
+}
+
+/**
+ * The head, ending in the blank line. `host` is added when the fields have none (HTTP/1.1 needs
+ * one); `chunked`: the body goes with chunked coding (it has no Content-Length); `keepAlive`:
+ * whether the connection is to be kept (`Connection: keep-alive` or `close`). Throws
+ * RequestHeadError for a method, target, field name or value that cannot be sent as it is.
+ */
+export function requestHead(
+  method: string,
+  target: string,
+  headers: HeaderRecord,
+  host: string,
+  chunked: boolean,
+  keepAlive: boolean,
+): string {
+  if (!TOKEN.test(method)) throw new RequestHeadError(`method ${JSON.stringify(method.slice(0, 32))} is no token`);
+  if (!TARGET.test(target)) throw new RequestHeadError('the request target holds a space or a control character');
+  let head = `${method} ${target} HTTP/1.1\r\n`;
+  let hasHost = false;
+  for (const name of Object.keys(headers)) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    checkName(name);
+    if (name.length === 4 && name.toLowerCase() === 'host') hasHost = true;
+    if (Array.isArray(v)) for (const one of v) head += line(name, one);
+    else head += line(name, typeof v === 'string' ? v : String(v));
+  }
+  if (!hasHost) head += line('host', host);
+  // Redundant in HTTP/1.1 but said, as undici did: upstreams have long seen it from Ferry.
+  head += keepAlive ? 'connection: keep-alive\r\n' : 'connection: close\r\n';
+  if (chunked) head += 'transfer-encoding: chunked\r\n';
+  return `${head}\r\n`;
+}
+
+/** The framing of one chunk of a chunked body (RFC 9112 §7.1). */
+export function chunkHeader(length: number): string {
+  return `${length.toString(16)}\r\n`;
+}
+
+/** The last chunk and the end of an empty trailer section. */
+export const LAST_CHUNK = '0\r\n\r\n';
