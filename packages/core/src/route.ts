@@ -1,3 +1,5 @@
+import { pathPatternsOf, withPathPatterns } from './match/path_patterns.js';
+import { indexKey, indexRoutes } from './route_index.js';
 import { DONE, type Handler, type Matcher, type Middleware } from './types.js';
 
 /** A route after provisioning: its matcher sets folded into one predicate, its handlers into one middleware. */
@@ -46,16 +48,26 @@ export function matchAll(matchers: readonly Matcher[]): Matcher {
 export function matchAny(sets: readonly Matcher[]): Matcher | undefined {
   if (sets.length === 0) return undefined;
   if (sets.length === 1) return sets[0];
-  return (req) => {
+  const any: Matcher = (req) => {
     for (const m of sets) if (m(req)) return true;
     return false;
   };
+  // Sets that are each one `path` matcher make a route the route index can answer for.
+  const union: string[] = [];
+  for (const m of sets) {
+    const patterns = pathPatternsOf(m);
+    if (patterns === undefined) return any;
+    union.push(...patterns);
+  }
+  return withPathPatterns(any, union);
 }
 
 /**
  * Compiles a route list into one middleware, once (Caddy's `RouteList.Compile`): a matching
  * route runs its handlers, whose `next` continues with the routes after it — or, for a
  * `terminal` route, leaves the list. Within a `group`, only the first matching route runs.
+ * Runs of routes that match on path patterns alone are looked up in an index (route_index.ts)
+ * instead of tried one by one; the route chosen is the same.
  */
 export function chainRoutes(routes: readonly CompiledRoute[]): Middleware {
   const n = routes.length;
@@ -66,6 +78,7 @@ export function chainRoutes(routes: readonly CompiledRoute[]): Middleware {
     const m = r.match;
     return (req, res, next) => (m(req) ? r.handler(req, res, next) : next(req, res));
   }
+  const indexAt = indexRoutes(routes);
   const run = (
     start: number,
     req: Parameters<Handler>[0],
@@ -73,10 +86,28 @@ export function chainRoutes(routes: readonly CompiledRoute[]): Middleware {
     next: Handler,
     groups: Set<string> | undefined,
   ): Promise<void> => {
+    // The index key of req.path, computed once per path: a matcher of a route between two
+    // indexed runs could rewrite the path, and checking costs one comparison.
+    let keyPath: string | undefined;
+    let key = '';
     for (let i = start; i < n; i++) {
+      const index = indexAt?.[i];
+      if (index !== undefined) {
+        const path = req.path;
+        if (path !== keyPath) key = indexKey((keyPath = path));
+        const found = index.first(key, i, groups);
+        // None in this run: go on with the route after it.
+        if (found === index.end) {
+          i = found - 1;
+          continue;
+        }
+        i = found;
+      } else {
+        const r = routes[i]!;
+        if (r.group !== undefined && groups?.has(r.group)) continue;
+        if (r.match !== undefined && !r.match(req)) continue;
+      }
       const r = routes[i]!;
-      if (r.group !== undefined && groups?.has(r.group)) continue;
-      if (r.match !== undefined && !r.match(req)) continue;
       if (r.group !== undefined) (groups ??= new Set()).add(r.group);
       // A terminal route ends the chain here (Caddy gives its handlers an empty `next`).
       if (r.terminal) return r.handler(req, res, ENDED);

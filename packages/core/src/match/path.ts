@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
 import type { Matcher } from '../types.js';
 import { compileRegexp, type ConfigRegexp } from '../regexp.js';
+import { withPathPatterns } from './path_patterns.js';
 
 /** Resolves `.`/`..` segments and repeated slashes, keeping a trailing slash (Go's path.Clean, nearly). */
 export function cleanPath(p: string): string {
@@ -67,14 +68,15 @@ export const pathMatcher = defineModule({
     ),
   provision(patterns): Matcher {
     const tests = patterns.map(compilePattern);
+    // The patterns go with the predicate, for the route index (route_index.ts).
     if (tests.length === 1) {
       const t = tests[0]!;
-      return (req) => t(req.path.toLowerCase());
+      return withPathPatterns((req) => t(req.path.toLowerCase()), patterns);
     }
-    return (req) => {
+    return withPathPatterns((req) => {
       const p = req.path.toLowerCase();
       return tests.some((t) => t(p));
-    };
+    }, patterns);
   },
 });
 
