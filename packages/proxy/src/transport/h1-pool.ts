@@ -4,8 +4,10 @@ import { connect, type Socket } from 'node:net';
  * The HTTP/1.1 connections to one upstream: dialled on demand, one request at a time each, kept
  * for reuse after a response that allows it (Go's persistConn pool, without pipelining). Idle
  * connections wait last-in first-out, so a burst's extra connections age out after
- * `idle_timeout` while the warm ones keep serving. A connection that does anything while idle
- * (data, its close) is dropped: an upstream that speaks unasked is out of step with it.
+ * `idle_timeout` while the warm ones keep serving; one sweep per pool (every quarter of
+ * idle_timeout) closes them, rather than a socket timeout armed and cleared per request. A
+ * connection that does anything while idle (data, its close) is dropped: an upstream that speaks
+ * unasked is out of step with it.
  */
 
 /** One connection and what the exchange on it needs to know. */
@@ -15,6 +17,8 @@ export interface Conn {
   reused: number;
   /** Where its bytes go while an exchange owns it; unset while idle. */
   owner: ConnOwner | undefined;
+  /** When it was last given back (Date.now()). */
+  idleSince: number;
 }
 
 /** The exchange using a connection. */
@@ -36,6 +40,7 @@ export class H1Pool {
   readonly #idle: Conn[] = [];
   readonly #all = new Set<Conn>();
   #closed = false;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(readonly settings: PoolSettings) {}
 
@@ -43,7 +48,6 @@ export class H1Pool {
   takeIdle(): Conn | undefined {
     for (let conn = this.#idle.pop(); conn; conn = this.#idle.pop()) {
       if (conn.socket.destroyed || !conn.socket.writable) continue;
-      conn.socket.setTimeout(0);
       return conn;
     }
     return undefined;
@@ -54,7 +58,7 @@ export class H1Pool {
     const { host, port, dialTimeout } = this.settings;
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port, noDelay: true });
-      const conn: Conn = { socket, reused: 0, owner: undefined };
+      const conn: Conn = { socket, reused: 0, owner: undefined, idleSince: 0 };
       let timer: NodeJS.Timeout | undefined;
       const failed = (err: Error) => {
         clearTimeout(timer);
@@ -88,13 +92,25 @@ export class H1Pool {
       return;
     }
     conn.reused++;
-    if (this.settings.idleTimeout > 0) socket.setTimeout(this.settings.idleTimeout);
+    conn.idleSince = Date.now();
     this.#idle.push(conn);
+    const every = this.settings.idleTimeout / 4;
+    if (every > 0 && !this.#sweeper) this.#sweeper = setInterval(() => this.#sweep(), Math.max(10, every)).unref();
+  }
+
+  /** Closes the connections idle for idle_timeout or longer (the oldest are first in the list). */
+  #sweep(): void {
+    const cutoff = Date.now() - this.settings.idleTimeout;
+    let stale = 0;
+    while (stale < this.#idle.length && this.#idle[stale]!.idleSince <= cutoff) stale++;
+    for (const conn of this.#idle.splice(0, stale)) conn.socket.destroy();
+    if (this.#idle.length === 0) this.#sweeper = void clearInterval(this.#sweeper);
   }
 
   /** Closes the idle connections now and the others when their exchange ends. */
   close(): void {
     this.#closed = true;
+    clearInterval(this.#sweeper);
     for (const conn of this.#all) if (!conn.owner) conn.socket.destroy();
     this.#idle.length = 0;
   }
@@ -119,6 +135,5 @@ export class H1Pool {
       if (conn.owner) conn.owner.onClose(error);
       else drop();
     });
-    socket.on('timeout', drop);
   }
 }
