@@ -52,7 +52,9 @@ export function dispatcher(ctx: DispatchContext): Dispatch {
     // A request counts as in flight until its response has closed (all bytes written, or aborted),
     // in the generation (config) that took it: a reload lets it finish there.
     const onClose = observer.whenDone(req, res, observer.metricsOf(gen), gen.settle);
-    res.once('close', onClose);
+    // `on`, not `once`: a response closes once, and without a log or metrics onClose is the
+    // generation's shared settle, so nothing is allocated per request (once() wraps it).
+    res.on('close', onClose);
     if (res.hijack !== undefined) settleOnHijack(res, onClose, connections);
     if (connections.closing) res.closeAfterResponse();
     if (writeTimeout > 0) {
