@@ -118,6 +118,18 @@ function contentLength(v: HeaderRecord[string]): number {
   return Number(first);
 }
 
+/**
+ * Repeated Content-Length fields that agree become one (RFC 9110 §8.6, as Go's transport does):
+ * passed on as two lines, a client refuses the response. Fields that disagree are refused here
+ * even for a response without a body (HEAD, 204, 304).
+ */
+function collapseLength(headers: HeaderRecord): void {
+  const v = headers['content-length'];
+  if (!Array.isArray(v)) return;
+  if (v.some((x) => x !== v[0])) throw new ResponseParseError(`Content-Length fields disagree: ${JSON.stringify(v.join(', '))}`);
+  headers['content-length'] = v[0];
+}
+
 /** How a final response's body is delimited (RFC 9112 §6.3): a length, chunked, or the connection's close. */
 function framingOf(headers: HeaderRecord): number | 'chunked' | 'close' {
   const te = headers['transfer-encoding'];
@@ -274,6 +286,7 @@ export class ResponseParser {
       this.events.informational(h.status, h.headers);
       return;
     }
+    collapseLength(h.headers);
     const framing = this.bodiless || h.status === 204 || h.status === 304 ? 'none' : framingOf(h.headers);
     this.#keepAlive = h.version === 1 && framing !== 'close' && !hasToken(h.headers.connection, 'close');
     this.events.head(h.status, h.headers, h.statusText);
