@@ -173,6 +173,8 @@ class Exchange implements ConnOwner, ResponseEvents {
   onClose(err: Error | undefined): void {
     if (this.#finished) return;
     try {
+      // A reset (an error, no FIN) ends no body: one delimited by the close was cut short by it.
+      if (err) throw err;
       this.#parser?.eof();
     } catch (eofErr) {
       const conn = this.#conn!;
