@@ -1,0 +1,99 @@
+/**
+ * When the HTTP/1.1 upstream client reuses a kept connection, and when it must not: an upstream
+ * that closed a kept connection just as a request went out on it (the idle-close race) costs a
+ * bodiless request one retry on a new connection, but a request with a body is never sent twice;
+ * a connection that speaks while idle is dropped; idle connections close after idle_timeout.
+ */
+import { describe, expect, it } from 'vitest';
+import { startProxy } from './helpers/net.js';
+import { fetchOutcome, rawUpstream, sizedResponse } from './helpers/raw-h1.js';
+import { within } from '@ferry/test-kit/waiting';
+
+/**
+ * An upstream whose first connection answers its first request (kept alive) and then closes on
+ * reading its second without a word; later connections answer `fresh N`.
+ */
+async function closingOnSecond() {
+  const up = await rawUpstream((req, socket) => {
+    if (req.conn > 0) socket.write(sizedResponse(`fresh ${req.conn}`));
+    else if (req.nth === 0) socket.write(sizedResponse('first'));
+    else socket.destroy();
+  });
+  const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+  expect((await fetchOutcome(proxy.url)).body.toString()).toBe('first');
+  return { up, proxy };
+}
+
+describe('a kept connection the upstream closes as a request goes out on it', () => {
+  it('costs a GET one retry on a new connection: 200', async () => {
+    const { up, proxy } = await closingOnSecond();
+    const r = await fetchOutcome(`${proxy.url}/again`);
+    expect([r.status, r.body.toString(), r.end]).toEqual([200, 'fresh 1', 'end']);
+    expect(up.conns).toHaveLength(2);
+    expect(up.conns[0]!.requests.map((q) => q.target)).toEqual(['/', '/again']);
+    expect(up.conns[1]!.requests.map((q) => q.target)).toEqual(['/again']);
+  });
+
+  it('fails a POST with a body with 502, and the POST reached the upstream once', async () => {
+    const { up, proxy } = await closingOnSecond();
+    const r = await fetchOutcome(`${proxy.url}/order`, { method: 'POST', body: 'buy 1', headers: { 'content-type': 'text/plain' } });
+    expect(r.status).toBe(502);
+    const posts = up.requests.filter((q) => q.method === 'POST');
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.body.toString()).toBe('buy 1');
+    expect(up.conns).toHaveLength(1);
+    // Still once, after the proxy is done with it (no late retry either).
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('fresh 1');
+    expect(up.requests.filter((q) => q.method === 'POST')).toHaveLength(1);
+  });
+
+  it('is retried once only: a GET whose retry meets a close too gets 502, sent twice in all', async () => {
+    // The first connection answers its first request and closes on its second; later ones close on their first.
+    const up = await rawUpstream((req, socket) =>
+      req.conn === 0 && req.nth === 0 ? socket.write(sizedResponse('first')) : socket.destroy(),
+    );
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('first');
+    expect((await fetchOutcome(`${proxy.url}/again`)).status).toBe(502);
+    expect(up.requests.map((q) => `${q.conn}${q.target}`)).toEqual(['0/', '0/again', '1/again']);
+    expect(up.conns).toHaveLength(2);
+  });
+});
+
+describe('an idle kept connection', () => {
+  it('that receives bytes nobody asked for is dropped; the next request gets its own answer on a new connection', async () => {
+    const up = await rawUpstream((req, socket) => socket.write(sizedResponse(`answer ${req.conn}.${req.nth}`)));
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('answer 0.0');
+    // The client has the whole answer, so the connection is back in the pool: now it speaks unasked.
+    up.conns[0]!.socket.write(sizedResponse('unsolicited'));
+    await within(up.conns[0]!.closed, 2000, 'the idle connection dropped by the proxy');
+    const r = await fetchOutcome(proxy.url);
+    expect([r.status, r.body.toString()]).toEqual([200, 'answer 1.0']);
+    expect(up.conns).toHaveLength(2);
+  });
+
+  it('that the upstream closes is not used again', async () => {
+    const up = await rawUpstream((req, socket) => socket.write(sizedResponse(`answer ${req.conn}.${req.nth}`)));
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('answer 0.0');
+    up.conns[0]!.socket.end();
+    await within(up.conns[0]!.closed, 2000, 'the closed idle connection closed by the proxy too');
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('answer 1.0');
+    expect(up.conns[0]!.requests).toHaveLength(1);
+  });
+
+  it('is closed after idle_timeout, and not before', async () => {
+    const up = await rawUpstream((req, socket) => socket.write(sizedResponse(`answer ${req.conn}.${req.nth}`)));
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }], transport: { keepAlive: { idleTimeout: '200ms' } } });
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('answer 0.0');
+    const idleFrom = performance.now();
+    // Reused while young.
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('answer 0.1');
+    const lastUse = performance.now();
+    await within(up.conns[0]!.closed, 2000, 'the idle connection closed after idle_timeout');
+    expect(performance.now() - lastUse).toBeGreaterThanOrEqual(190);
+    expect(performance.now() - idleFrom).toBeLessThan(1500);
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('answer 1.0');
+  });
+});
