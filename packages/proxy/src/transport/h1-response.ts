@@ -195,7 +195,8 @@ export class ResponseParser {
           const end = buf.indexOf('\r\n\r\n', from, 'latin1');
           if (end === -1) {
             if (buf.length - at > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
-            this.#pending = buf.subarray(at);
+            // A copy: the caller may reuse its read buffer (chunks are valid until the next read).
+            this.#pending = Buffer.from(buf.subarray(at));
             return 0;
           }
           if (end - at > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
