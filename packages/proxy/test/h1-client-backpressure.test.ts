@@ -1,0 +1,51 @@
+/**
+ * Backpressure from a slow client reaches the upstream through the HTTP/1.1 upstream client: while
+ * the client reads nothing, the proxy stops reading its upstream connection (the upstream's own
+ * write buffer fills and stays full), and once the client reads, every byte arrives in order.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { startProxy } from './helpers/net.js';
+import { rawUpstream } from './helpers/raw-h1.js';
+import { h1Response } from '@ferry/test-kit/clients';
+import { collect } from '@ferry/test-kit/streams';
+import { eventually } from '@ferry/test-kit/waiting';
+
+const SIZE = 20 * 1024 * 1024;
+
+describe('a 20 MiB response to a client that does not read', () => {
+  it('stops the proxy reading the upstream, then arrives byte-exact once the client reads', async () => {
+    const body = randomBytes(SIZE);
+    let upstreamSocket: Socket | undefined;
+    const up = await rawUpstream((_req, socket) => {
+      upstreamSocket = socket;
+      // All of it in one write: what the peer does not read stays in this socket's buffer.
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${SIZE}\r\n\r\n`);
+      socket.write(body);
+    });
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const res = await h1Response(proxy.url);
+    res.pause();
+    expect(res.statusCode).toBe(200);
+    // Stalled: megabytes still queued at the upstream, not moving for 20 checks (5 ms apart) in a row.
+    let last = -1;
+    let still = 0;
+    await eventually(
+      () => {
+        const queued = upstreamSocket?.writableLength ?? 0;
+        still = queued === last && queued > 0 ? still + 1 : 0;
+        last = queued;
+        return still >= 20;
+      },
+      5000,
+      () => `the upstream's write buffer to stop draining (now ${upstreamSocket?.writableLength} bytes queued)`,
+    );
+    expect(upstreamSocket!.writableLength).toBeGreaterThan(1024 * 1024);
+    expect(upstreamSocket!.writableNeedDrain).toBe(true);
+    const got = await collect(res);
+    expect(got.length).toBe(SIZE);
+    expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(upstreamSocket!.writableLength).toBe(0);
+  });
+});
