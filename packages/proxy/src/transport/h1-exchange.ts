@@ -3,7 +3,7 @@ import { classify, MidBodyError, RoundTripError } from '../errors.js';
 import type { HeaderRecord } from '../hop.js';
 import type { OutRequest, ResponseSink } from '../transport.js';
 import type { Conn, ConnOwner, H1Pool } from './h1-pool.js';
-import { chunkHeader, LAST_CHUNK, requestHead } from './h1-request.js';
+import { checkFraming, chunkHeader, LAST_CHUNK, requestHead } from './h1-request.js';
 import { type ResponseEvents, ResponseParser } from './h1-response.js';
 
 /**
@@ -51,6 +51,7 @@ class Exchange implements ConnOwner, ResponseEvents {
       return;
     }
     try {
+      checkFraming(out.headers, out.body !== null);
       const chunked = out.body !== null && out.headers['content-length'] === undefined;
       this.#head = requestHead(out.method, out.path, out.headers, this.host, chunked, this.pool.settings.keepAlive);
     } catch (err) {

@@ -69,6 +69,25 @@ export function requestHead(
   return `${head}\r\n`;
 }
 
+const LENGTH = /^[0-9]{1,15}$/;
+
+/**
+ * Refuses framing fields that would disagree with the body the transport sends (it frames the
+ * body itself: as its Content-Length says, else chunked): a Transfer-Encoding, a Content-Length
+ * that is not one decimal number, or one other than 0 on a request without a body. A header
+ * operation may set any of them; sent, the upstream would read the connection's next request as
+ * this one's body (undici, before, refused them too). Throws RequestHeadError.
+ */
+export function checkFraming(headers: HeaderRecord, hasBody: boolean): void {
+  if (headers['transfer-encoding'] !== undefined)
+    throw new RequestHeadError('a Transfer-Encoding field: the transport frames the body itself');
+  const length = headers['content-length'];
+  if (length === undefined) return;
+  const value = Array.isArray(length) ? length.join(', ') : String(length);
+  if (!LENGTH.test(value)) throw new RequestHeadError(`Content-Length ${JSON.stringify(value.slice(0, 32))} is not one decimal number`);
+  if (!hasBody && Number(value) !== 0) throw new RequestHeadError('a Content-Length on a request sent without a body');
+}
+
 /** The framing of one chunk of a chunked body (RFC 9112 §7.1). */
 export function chunkHeader(length: number): string {
   return `${length.toString(16)}\r\n`;
