@@ -12,6 +12,7 @@ import type { Middleware } from '@ferry/core';
 import { defer, startProxy } from './helpers/net.js';
 import { fetchOutcome, rawUpstream, sizedResponse } from './helpers/raw-h1.js';
 import { h1Get, h2Session } from '@ferry/test-kit/clients';
+import { httpUpstream } from '@ferry/test-kit/upstreams';
 import { collect } from '@ferry/test-kit/streams';
 import { eventually, within } from '@ferry/test-kit/waiting';
 
@@ -190,5 +191,40 @@ describe('a request body', () => {
     if (staged) expect(wire.slice(0, headEnd)).toMatch(/\r\ncontent-length: 5(\r\n|$)/i);
     if (headEnd !== -1) expect(wire.length - (headEnd + 4)).toBeLessThanOrEqual(5);
     expect(wire).not.toContain('56789');
+  });
+});
+
+describe('framing fields a header operation sets', () => {
+  /** A node:http upstream (it answers a GET without reading a body) naming each request it read. */
+  const naming = () =>
+    httpUpstream('u', (req, res) => {
+      req.resume();
+      res.end(`seen ${req.method} ${req.url}`);
+    });
+
+  it.each([
+    ['Content-Length on a GET', { set: { 'Content-Length': ['5'] } }, 'GET'],
+    ['Transfer-Encoding on a GET', { set: { 'Transfer-Encoding': ['chunked'] } }, 'GET'],
+    ['Transfer-Encoding on a POST', { set: { 'Transfer-Encoding': ['chunked'] } }, 'POST'],
+    ['a second Content-Length on a POST', { add: { 'Content-Length': ['3'] } }, 'POST'],
+    ['a Content-Length that is no number', { set: { 'Content-Length': ['5, 5'] } }, 'POST'],
+  ])('(%s) are refused with 502, and the next request on the upstream is read as sent', async (_name, ops, method) => {
+    const up = await naming();
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }], headers: { request: ops } });
+    const r = await fetchOutcome(`${proxy.url}/first`, method === 'POST' ? { method, body: 'hello' } : { method });
+    expect(r.status).toBe(502);
+    expect(up.seen).toHaveLength(0);
+    const plain = await startProxy({ upstreams: [{ dial: up.dial }] });
+    expect((await fetchOutcome(`${plain.url}/second`)).body.toString()).toBe('seen GET /second');
+  });
+
+  it('Content-Length 0 on a GET, or the length the body has, go out as set', async () => {
+    const up = await naming();
+    const zero = await startProxy({ upstreams: [{ dial: up.dial }], headers: { request: { set: { 'Content-Length': ['0'] } } } });
+    expect((await fetchOutcome(`${zero.url}/a`)).body.toString()).toBe('seen GET /a');
+    expect((await fetchOutcome(`${zero.url}/b`)).body.toString()).toBe('seen GET /b');
+    const five = await startProxy({ upstreams: [{ dial: up.dial }], headers: { request: { set: { 'Content-Length': ['5'] } } } });
+    expect((await fetchOutcome(`${five.url}/c`, { method: 'POST', body: 'hello' })).body.toString()).toBe('seen POST /c');
+    expect(up.seen.map((q) => q.headers['content-length'])).toEqual(['0', '0', '5']);
   });
 });
