@@ -30,6 +30,8 @@ class Exchange implements ConnOwner, ResponseEvents {
   #requestSent = false;
   #received = 0;
   #retried = false;
+  /** What the response said of the connection (its version, `Connection: close`, its framing). */
+  #keepAlive = false;
   #headTimer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
   #detachBody: (() => void) | undefined;
@@ -145,7 +147,7 @@ class Exchange implements ConnOwner, ResponseEvents {
     this.#detachBody?.();
     this.#detachBody = undefined;
     if (this.#parser!.done) {
-      this.#succeed(true);
+      this.#succeed(this.#keepAlive);
       return;
     }
     if (this.headerTimeout > 0 && !this.#parser!.started) {
@@ -168,7 +170,7 @@ class Exchange implements ConnOwner, ResponseEvents {
     }
     if (!this.#parser!.done || this.#finished) return;
     // Bytes beyond the response, or an upload still going: the connection is out of step.
-    this.#succeed(extra === 0 && this.#requestSent);
+    this.#succeed(this.#keepAlive && extra === 0 && this.#requestSent);
   }
 
   onClose(err: Error | undefined): void {
@@ -219,8 +221,9 @@ class Exchange implements ConnOwner, ResponseEvents {
     if (!this.#finished) this.#conn?.socket.resume();
   };
 
-  complete(): void {
-    // Handled in onData/onClose once feed() returned: whether bytes followed matters too.
+  complete(reusable: boolean): void {
+    // The rest is judged in onData/onClose once feed() returned: whether bytes followed matters too.
+    this.#keepAlive = reusable;
   }
 
   #release(reusable: boolean): void {
