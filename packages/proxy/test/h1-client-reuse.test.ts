@@ -4,9 +4,12 @@
  * bodiless request one retry on a new connection, but a request with a body is never sent twice;
  * a connection that speaks while idle is dropped; idle connections close after idle_timeout.
  */
+import { once } from 'node:events';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startProxy } from './helpers/net.js';
-import { fetchOutcome, rawUpstream, sizedResponse } from './helpers/raw-h1.js';
+import { defer, netUpstream, startProxy } from './helpers/net.js';
+import { fetchOutcome, outcomeOf, rawUpstream, sizedResponse } from './helpers/raw-h1.js';
 import { within } from '@ferry/test-kit/waiting';
 
 /**
@@ -95,5 +98,81 @@ describe('an idle kept connection', () => {
     expect(performance.now() - lastUse).toBeGreaterThanOrEqual(190);
     expect(performance.now() - idleFrom).toBeLessThan(1500);
     expect((await fetchOutcome(proxy.url)).body.toString()).toBe('answer 1.0');
+  });
+});
+
+describe('an answer that says the connection ends', () => {
+  it.each([
+    ['Connection: close', 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'],
+    ['HTTP/1.0', 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'],
+    ['HTTP/1.0 with Connection: keep-alive', 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok'],
+  ])('(%s) is delivered, and its connection is not used again', async (_name, answer) => {
+    const up = await rawUpstream((req, socket) => socket.write(req.conn === 0 ? answer : sizedResponse('fresh')));
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const r = await fetchOutcome(proxy.url);
+    expect([r.status, r.body.toString(), r.end]).toEqual([200, 'ok', 'end']);
+    await within(up.conns[0]!.closed, 2000, 'the connection closed by the proxy');
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('fresh');
+    expect(up.conns[0]!.requests).toHaveLength(1);
+  });
+});
+
+describe('an answer that comes before the request body was all sent', () => {
+  /** An upstream that answers `answer` as soon as it has a request's head, before the body. */
+  async function earlyAnswering(answer: (conn: number) => string) {
+    const sockets: Socket[] = [];
+    const up = await netUpstream((socket) => {
+      const conn = sockets.push(socket) - 1;
+      let head = '';
+      const onData = (c: Buffer) => {
+        head += c.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        socket.off('data', onData);
+        socket.write(answer(conn));
+        socket.resume(); // the body is read and dropped
+      };
+      socket.on('data', onData);
+    });
+    return { ...up, sockets };
+  }
+
+  /** A POST of 8 MiB written in 64 KiB pieces as fast as the proxy takes them; resolves at the response. */
+  function bigUpload(url: string): Promise<IncomingMessage> {
+    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-length': 8 * 1024 * 1024 } });
+    req.on('error', () => {});
+    defer(() => req.destroy());
+    // Resolves at 'drain', or at 'close' once the proxy stopped taking the upload.
+    const writable = () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          req.off('drain', done);
+          req.off('close', done);
+          resolve();
+        };
+        req.on('drain', done);
+        req.on('close', done);
+      });
+    void (async () => {
+      const piece = Buffer.alloc(64 * 1024, 0x61);
+      for (let i = 0; i < 128 && !req.destroyed; i++) if (!req.write(piece)) await writable();
+      if (!req.destroyed) req.end();
+    })();
+    return once(req, 'response').then(([res]) => res as IncomingMessage);
+  }
+
+  it('reaches the client (413), and the connection is not used again', async () => {
+    const up = await earlyAnswering((conn) =>
+      conn === 0
+        ? 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!'
+        : 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh',
+    );
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const res = await within(bigUpload(proxy.url), 3000, 'the early answer at the client');
+    const r = await within(outcomeOf(res), 3000, 'the early answer read');
+    expect([r.status, r.body.toString()]).toEqual([413, 'too big!']);
+    // Kept alive by its answer, but the upload was not over: the connection is out of step.
+    await within(new Promise((resolve) => up.sockets[0]!.once('close', resolve)), 2000, 'the connection closed by the proxy');
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('fresh');
+    expect(up.sockets).toHaveLength(2);
   });
 });
