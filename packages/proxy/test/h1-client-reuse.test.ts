@@ -115,6 +115,19 @@ describe('an answer that says the connection ends', () => {
     expect((await fetchOutcome(proxy.url)).body.toString()).toBe('fresh');
     expect(up.conns[0]!.requests).toHaveLength(1);
   });
+  it('(Connection: close) sends the next POST on a new connection, even before the upstream closed the old one', async () => {
+    // The first connection closes only on reading a second request: what a client that reused it would meet.
+    const up = await rawUpstream((req, socket) => {
+      if (req.conn > 0) socket.write(sizedResponse(`fresh ${req.body}`));
+      else if (req.nth === 0) socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok');
+      else socket.destroy();
+    });
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('ok');
+    const r = await fetchOutcome(proxy.url, { method: 'POST', body: 'order' });
+    expect([r.status, r.body.toString()]).toEqual([200, 'fresh order']);
+    expect(up.requests.map((q) => `${q.conn} ${q.method}`)).toEqual(['0 GET', '1 POST']);
+  });
 });
 
 describe('an answer that comes before the request body was all sent', () => {
