@@ -12,7 +12,7 @@ import { exchange } from '../src/transport/h1-exchange.js';
 import { H1Pool } from '../src/transport/h1-pool.js';
 import { rawUpstream, sizedResponse } from './helpers/raw-h1.js';
 import { deferred } from '@ferry/test-kit/lifecycle';
-import { within } from '@ferry/test-kit/waiting';
+import { eventually, within } from '@ferry/test-kit/waiting';
 
 /** A sink that keeps the status and body. */
 function sink() {
@@ -60,14 +60,7 @@ describe('an upstream let go of while a request to it', () => {
     const pool = poolFor(up.port);
     const { got, sink: s } = sink();
     const trip = exchange(pool, up.dial, GET(), s, 0);
-    await within(
-      new Promise<void>((resolve) => {
-        const check = () => (up.requests.length > 0 ? resolve() : setImmediate(check));
-        check();
-      }),
-      2000,
-      'the request at the upstream',
-    );
+    await eventually(() => up.requests.length > 0, 2000, 'the request at the upstream');
     pool.close();
     answer.resolve();
     await within(trip, 2000, 'the round trip');
