@@ -14,13 +14,13 @@ import { within } from '@ferry/test-kit/waiting';
 
 /**
  * An upstream whose first connection answers its first request (kept alive) and then closes on
- * reading its second without a word; later connections answer `fresh N`.
+ * reading its second without a word (`close`); later connections answer `fresh N`.
  */
-async function closingOnSecond() {
+async function closingOnSecond(close: (socket: Socket) => void = (s) => s.destroy()) {
   const up = await rawUpstream((req, socket) => {
     if (req.conn > 0) socket.write(sizedResponse(`fresh ${req.conn}`));
     else if (req.nth === 0) socket.write(sizedResponse('first'));
-    else socket.destroy();
+    else close(socket);
   });
   const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
   expect((await fetchOutcome(proxy.url)).body.toString()).toBe('first');
@@ -28,8 +28,11 @@ async function closingOnSecond() {
 }
 
 describe('a kept connection the upstream closes as a request goes out on it', () => {
-  it('costs a GET one retry on a new connection: 200', async () => {
-    const { up, proxy } = await closingOnSecond();
+  it.each([
+    ['closes it', (s: Socket) => s.destroy()],
+    ['resets it', (s: Socket) => s.resetAndDestroy()],
+  ])('(it %s) costs a GET one retry on a new connection: 200', async (_name, close) => {
+    const { up, proxy } = await closingOnSecond(close);
     const r = await fetchOutcome(`${proxy.url}/again`);
     expect([r.status, r.body.toString(), r.end]).toEqual([200, 'fresh 1', 'end']);
     expect(up.conns).toHaveLength(2);
