@@ -194,7 +194,8 @@ export class ResponseParser {
           }
           const end = buf.indexOf('\r\n\r\n', from, 'latin1');
           if (end === -1) {
-            if (buf.length - at > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
+            // Up to 3 bytes of the terminator may follow a head of the limit: refused or not whatever the reads.
+            if (buf.length - at > MAX_HEAD_BYTES + 3) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
             // A copy: the caller may reuse its read buffer (chunks are valid until the next read).
             this.#pending = Buffer.from(buf.subarray(at));
             return 0;
@@ -269,7 +270,8 @@ export class ResponseParser {
     }
     const end = b.indexOf('\r\n', from, 'latin1');
     if (end === -1) {
-      if (b.length - from > MAX_CHUNK_LINE) throw new ResponseParseError('chunk line too long');
+      // The CR of its CRLF may follow a line of the limit.
+      if (b.length - from > MAX_CHUNK_LINE + 1) throw new ResponseParseError('chunk line too long');
       this.#pending = Buffer.from(b.subarray(from));
       return undefined;
     }
