@@ -220,3 +220,49 @@ describe('a status line', () => {
     expect(seen.info).toEqual([]);
   });
 });
+
+describe('a head or chunk line at its size limit', () => {
+  /** Whether the parser takes `wire` when fed whole, and when cut at each of the 6 positions before `end`. */
+  function verdicts(wire: Buffer, end = wire.length): boolean[] {
+    const cuts = [wire.length, ...Array.from({ length: 6 }, (_, i) => end - 1 - i)];
+    return cuts.map((cut) => {
+      const { parser } = recorder();
+      try {
+        parser.feed(wire.subarray(0, cut));
+        if (cut < wire.length) parser.feed(wire.subarray(cut));
+        return parser.done;
+      } catch (err) {
+        expect(err).toBeInstanceOf(ResponseParseError);
+        return false;
+      }
+    });
+  }
+
+  /** A response whose head (without its blank line) is `size` bytes. */
+  const headOf = (size: number) => {
+    const start = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Pad: ';
+    return Buffer.from(`${start}${'a'.repeat(size - start.length)}\r\n\r\n`, 'latin1');
+  };
+
+  /** A chunked response whose first chunk-size line (without its CRLF) is `size` bytes. */
+  const chunkLineOf = (size: number) =>
+    Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;${'e'.repeat(size - 2)}\r\nx\r\n0\r\n\r\n`, 'latin1');
+
+  it('is taken however the reads cut its end: a head of 16 KiB', () => {
+    expect(verdicts(headOf(16 * 1024))).toEqual(Array(7).fill(true));
+  });
+
+  it('is refused however the reads cut its end: a head of 16 KiB and 1 byte', () => {
+    expect(verdicts(headOf(16 * 1024 + 1))).toEqual(Array(7).fill(false));
+  });
+
+  it('is taken however the reads cut its end: a chunk line of 4 KiB', () => {
+    const wire = chunkLineOf(4 * 1024);
+    expect(verdicts(wire, wire.indexOf('\r\nx\r\n') + 2)).toEqual(Array(7).fill(true));
+  });
+
+  it('is refused however the reads cut its end: a chunk line of 4 KiB and 1 byte', () => {
+    const wire = chunkLineOf(4 * 1024 + 1);
+    expect(verdicts(wire, wire.indexOf('\r\nx\r\n') + 2)).toEqual(Array(7).fill(false));
+  });
+});
