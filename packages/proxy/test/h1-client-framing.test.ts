@@ -6,6 +6,7 @@
  * framing says the answer ended on a message boundary.
  */
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startProxy } from './helpers/net.js';
 import { chunked, fetchOutcome, outcomeOf, rawUpstream, sizedResponse, writeByteByByte } from './helpers/raw-h1.js';
@@ -116,8 +117,11 @@ describe('a response delimited by the connection closing', () => {
 });
 
 describe('a response cut short', () => {
-  it('(Content-Length 10, 5 bytes, then the close) aborts the client response', async () => {
-    const up = await rawUpstream((_req, socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello'));
+  it.each([
+    ['closed', (s: Socket, bytes: string) => s.end(bytes)],
+    ['destroyed', (s: Socket, bytes: string) => s.write(bytes, () => s.destroy())],
+  ])('(Content-Length 10, 5 bytes, then the connection %s) aborts the client response', async (_name, cut) => {
+    const up = await rawUpstream((_req, socket) => cut(socket, 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello'));
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
     const r = await fetchOutcome(proxy.url);
     expect(r.status).toBe(200);
