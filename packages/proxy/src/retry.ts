@@ -52,7 +52,11 @@ export function proxyHandler(p: ProxyParts): Middleware {
     let tried: Upstream[] | undefined;
     const started = tryDuration > 0 ? Date.now() : 0;
     const upgrade = req.upgrade !== undefined || (req.isConnect && req.extendedConnectProtocol !== undefined);
-    const bodyless = (req.method === 'GET' || req.method === 'HEAD') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
+    const unframed = !req.headers['content-length'] && !req.headers['transfer-encoding'];
+    const bodyless = (req.method === 'GET' || req.method === 'HEAD') && unframed;
+    // RFC 9112 §6.3: an HTTP/1.1 request with neither field has no body, whatever its method (a
+    // DELETE goes without an empty chunked one); an h2 request may still send DATA.
+    const noBody = unframed && (bodyless || req.protocol === 'http/1.1');
     // Go forwards such a body; here core hands over the connection unframed, so refuse it rather
     // than leave the upstream waiting for it or splice it into the new protocol.
     if (req.upgrade !== undefined && upgradeCarriesBody(req)) {
@@ -74,7 +78,7 @@ export function proxyHandler(p: ProxyParts): Middleware {
         method: req.method,
         path: req.url,
         headers: p.forwarding.request(req),
-        body: bodyless ? null : req.body,
+        body: noBody ? null : req.body,
         cancel,
       };
       try {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { HttpError } from '@ferry/core';
 import { classify, MidBodyError, RoundTripError } from '../errors.js';
 import type { HeaderRecord } from '../hop.js';
 import type { OutRequest, ResponseSink } from '../transport.js';
@@ -18,6 +19,15 @@ import { type ResponseEvents, ResponseParser } from './h1-response.js';
  */
 export function exchange(pool: H1Pool, host: string, out: OutRequest, sink: ResponseSink, headerTimeout: number): Promise<void> {
   return new Promise((resolve, reject) => new Exchange(pool, host, out, sink, headerTimeout, resolve, reject).start());
+}
+
+/** Methods a request may be sent twice with (RFC 9110 §9.2.2 safe ones, Go's isReplayable). */
+const REPLAYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** Whether a request may go again after its connection failed unanswered: no body, and safe or with an idempotency key. */
+function replayable(out: OutRequest): boolean {
+  if (out.body !== null) return false;
+  return REPLAYABLE.has(out.method) || out.headers['idempotency-key'] !== undefined || out.headers['x-idempotency-key'] !== undefined;
 }
 
 const clientGone = () => new RoundTripError('client-gone', 'client went away');
@@ -57,7 +67,8 @@ class Exchange implements ConnOwner, ResponseEvents {
       const chunked = out.body !== null && out.headers['content-length'] === undefined;
       this.#head = requestHead(out.method, out.path, out.headers, this.host, chunked, this.pool.settings.keepAlive);
     } catch (err) {
-      this.reject(classify(err));
+      // A request Ferry will not send says nothing of the upstream: no strike, no other upstream tried.
+      this.reject(new HttpError(502, (err as Error).message, { cause: err }));
       return;
     }
     this.#unwatch = out.cancel.watch(() => this.#fail(clientGone()));
@@ -94,10 +105,12 @@ class Exchange implements ConnOwner, ResponseEvents {
     let sent = 0;
     const resume = () => body.resume();
     const onData = (chunk: Buffer) => {
+      // An empty chunk would be the chunked body's last one ("0\r\n\r\n") and end it early.
+      if (chunk.length === 0) return;
       sent += chunk.length;
       // Bytes past the declared length would be read by the upstream as the next request.
       if (limit !== -1 && sent > limit) {
-        this.#fail(new RoundTripError('upstream', 'request body longer than its Content-Length'));
+        this.#fail(new HttpError(400, 'request body longer than its Content-Length'));
         return;
       }
       let ok: boolean;
@@ -181,7 +194,7 @@ class Exchange implements ConnOwner, ResponseEvents {
       this.#parser?.eof();
     } catch (eofErr) {
       const conn = this.#conn!;
-      if (this.#received === 0 && conn.reused > 0 && this.out.body === null && !this.#retried) {
+      if (this.#received === 0 && conn.reused > 0 && replayable(this.out) && !this.#retried) {
         this.#retry();
         return;
       }
@@ -258,6 +271,7 @@ class Exchange implements ConnOwner, ResponseEvents {
     if (this.out.cancel.aborted)
       this.reject(err instanceof RoundTripError ? err : new RoundTripError('client-gone', 'client went away', { cause: err }));
     else if (err instanceof RoundTripError && err.kind === 'client-gone') this.reject(err);
+    else if (err instanceof HttpError && !started) this.reject(err);
     else this.reject(started ? new MidBodyError(err) : classify(err));
   }
 }
