@@ -33,8 +33,8 @@ describe('a request the transport refuses to send', () => {
     const proxy = await startProxy(
       {
         upstreams: [{ dial: a.dial }, { dial: b.dial }],
-        load_balancing: { selection_policy: { policy: 'first' }, retries: 3 },
-        health_checks: { passive: { fail_duration: '1m', max_fails: 1 } },
+        loadBalancing: { selectionPolicy: { policy: 'first' }, retries: 3 },
+        healthChecks: { passive: { failDuration: '1m', maxFails: 1 } },
       },
       { before: [poison] },
     );
