@@ -61,7 +61,8 @@ export async function measure(contender, { scenario, kase, serverCpu, wrkCpu, wr
     const result = await scenario.drive({ ...load, duration: settings.duration });
     result.cpu = (serverCpu === undefined ? machineUsage : usage)(before, take());
     addCpuPerOperation(result);
-    result.facts = verdict.facts;
+    // What the check found, and what the load itself measured beside the rate (sse-fanout's memory).
+    result.facts = result.memory ? { ...verdict.facts, ...result.memory } : verdict.facts;
     for (const { name, child } of processes) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} died under load:\n${child.output.trim()}`);
     }

@@ -21,9 +21,9 @@ options:
   --case a,b          run only these sub-cases of the scenario (default all)
   --only a,b          run only these contenders
   --rounds N          interleaved rounds (default 5; fewer is a smoke run, not a result)
-  --duration S        seconds of measured load per contender per round (default 5)
-  --warmup S          seconds of unmeasured load before each measurement (default 2)
-  --connections C     connections, all kept alive (default 50; 16 for ws)
+  --duration S        seconds of measured load per contender per round (default 5; 30 for sse-fanout)
+  --warmup S          seconds of unmeasured load before each measurement (default 2; 0 for sse-fanout)
+  --connections C     connections, all kept alive (default 50; 16 for ws; subscribers, 10,000, for sse-fanout)
   --threads T         wrk threads (default 1; 2 for the workers scenario)
   --pipeline P        requests each wrk connection sends at once, HTTP/1.1 pipelining
                       (default 1; 16 for the workers scenario: see README)
@@ -44,8 +44,8 @@ const OPTIONS = {
   case: { type: 'string' },
   only: { type: 'string' },
   rounds: { type: 'string', default: '5' },
-  duration: { type: 'string', default: '5' },
-  warmup: { type: 'string', default: '2' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
   connections: { type: 'string' },
   threads: { type: 'string' },
   pipeline: { type: 'string' },
@@ -99,8 +99,8 @@ export function options() {
     serverCpu: int('server-cpu', 0),
     wrkCpu: int('wrk-cpu', 0),
     settings: {
-      duration: int('duration', 1),
-      warmup: int('warmup', 0),
+      duration: int('duration', 1, benchmark.duration ?? 5),
+      warmup: int('warmup', 0, benchmark.warmup ?? 2),
       connections: int('connections', 1, benchmark.connections ?? 50),
       threads: int('threads', 1, benchmark.threads ?? 1),
       pipeline: int('pipeline', 1, benchmark.pipeline ?? 1),

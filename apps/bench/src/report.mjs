@@ -33,7 +33,7 @@ export function summarize(contenders, samples, baselineId) {
         cpuUsPerRequest: medianOf(runs, (run) => run.cpuUsPerRequest),
         ownCpuUsPerRequest: medianOf(runs, (run) => run.ownCpuUsPerRequest),
         loadGeneratorIdle: medianOf(runs, (run) => run.cpu?.wrkIdle),
-        facts: runs[0].facts,
+        facts: factsOf(runs),
         errors: runs.filter((run) => run.errors).map((run) => run.errors),
         // Share of the server's core other work took in each run (undefined off Linux).
         lost: runs.map((run) => run.cpu?.lost),
@@ -43,6 +43,15 @@ export function summarize(contenders, samples, baselineId) {
   const baseline = rows.find((row) => row.id === baselineId);
   for (const row of rows) row.ratio = baseline ? row.median / baseline.median : undefined;
   return rows;
+}
+
+/** The runs' facts: a number is the median over the runs that have it, anything else the first run's. */
+function factsOf(runs) {
+  const first = runs[0].facts;
+  if (!first) return first;
+  const out = { ...first };
+  for (const [key, value] of Object.entries(first)) if (typeof value === 'number') out[key] = medianOf(runs, (run) => run.facts?.[key]);
+  return out;
 }
 
 /** A ratio of two contenders' medians, or undefined when either did not run. */
