@@ -1,7 +1,8 @@
 import { BrokerUnavailableError, type Broker, type Following } from './broker.js';
 import { formatEvent, type SseEvent } from './format.js';
 import { DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, History } from './history.js';
-import type { EventStream } from './stream.js';
+import { SharedEvent } from './shared_event.js';
+import { type EventStream, writeShared } from './stream.js';
 
 /** An event as a channel keeps it: its id is always set. */
 export interface ChannelEvent extends SseEvent {
@@ -163,6 +164,8 @@ export class Channel {
   #deliver(ev: ChannelEvent, text = formatEvent(ev)): void {
     let delivered = 0;
     let dropped = 0;
+    // Formatted once, and put in a chunk once, for every subscriber.
+    const shared = new SharedEvent(text);
     for (const sub of this.#subs) {
       if (sub.filter && !sub.filter(ev)) continue;
       if (sub.pending) {
@@ -170,7 +173,7 @@ export class Channel {
         continue;
       }
       const before = sub.stream.dropped;
-      sub.stream.writeRaw(text);
+      writeShared(sub.stream, shared);
       if (sub.stream.dropped > before) dropped += sub.stream.dropped - before;
       // Handed over (written or queued), unless the write closed the stream (slow-client disconnect).
       if (!sub.stream.isClosed) delivered++;

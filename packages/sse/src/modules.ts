@@ -1,4 +1,15 @@
-import { defineModule, duration, HttpError, moduleFactory, z, type Middleware, type ProvisionContext } from '@ferry/core';
+import {
+  defineModule,
+  duration,
+  HttpError,
+  moduleFactory,
+  z,
+  type FerryRequest,
+  type Middleware,
+  type ProvisionContext,
+  type ResponseWriter,
+} from '@ferry/core';
+import type { Channel } from './channel.js';
 import type { Broker } from './broker.js';
 import type { SseEvent } from './format.js';
 import { ClientLimits } from './client_limits.js';
@@ -135,19 +146,41 @@ export const sseModule = defineModule({
       slowClient: cfg.slow_client === 'disconnect' ? ('disconnect' as const) : ('drop-oldest' as const),
       signal: ctx.server.stopping,
     };
-    return async (req, res) => {
-      // Counted before the topic is made: a refused client makes no topic.
-      const release = clients.admit(req, limits);
+    /** Opens the stream on `channel`; the client's place (`release`) is given back when it ends. */
+    const open = (req: FerryRequest, res: ResponseWriter, channel: Channel, release: () => void): Promise<void> => {
       try {
-        const channel = hub.topic(topic.render(req));
-        // With a broker, the head goes out once the topic is followed: what is published after the
-        // client has its response reaches it.
-        await channel.whenLive();
         const stream = new EventStream(req, res, options);
         channel.subscribe(stream, { lastEventId: stream.lastEventId });
-        await stream.closed;
-      } finally {
+        stream.onClose(release);
+        // The request lasts as long as the stream (what it resolves with is not read).
+        return stream.closed as Promise<unknown> as Promise<void>;
+      } catch (err) {
         release();
+        throw err;
+      }
+    };
+    // Not an async function: an await held for the life of each stream would cost every
+    // subscriber a suspended frame and its promise besides the stream's own `closed`.
+    return (req, res) => {
+      let release: (() => void) | undefined;
+      try {
+        // Counted before the topic is made: a refused client makes no topic.
+        release = clients.admit(req, limits);
+        const channel = hub.topic(topic.render(req));
+        if (!hub.broker) return open(req, res, channel, release);
+        // With a broker, the head goes out once the topic is followed: what is published after the
+        // client has its response reaches it.
+        const given = release;
+        return channel.whenLive().then(
+          () => open(req, res, channel, given),
+          (err: unknown) => {
+            given();
+            throw err;
+          },
+        );
+      } catch (err) {
+        release?.();
+        return Promise.reject(err);
       }
     };
   },

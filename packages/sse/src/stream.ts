@@ -1,5 +1,7 @@
 import { parseDuration, type FerryRequest, type ResponseWriter } from '@ferry/core';
 import { formatComment, formatEvent, type SseEvent } from './format.js';
+import { heartbeats, type Heartbeat } from './heartbeat.js';
+import { directSocket, type SharedEvent } from './shared_event.js';
 
 /** What a stream does with a client that reads slower than events arrive, once its queue is full. */
 export type SlowClientPolicy = 'drop-oldest' | 'disconnect';
@@ -26,27 +28,38 @@ export interface EventStreamOptions {
 /** Why a stream ended. */
 export type CloseReason = 'client-gone' | 'closed' | 'slow-client' | 'stopping' | 'error';
 
-/** What each `signal` option runs on abort: one listener per signal, however many streams use it. */
-const onAbortBySignal = new WeakMap<AbortSignal, Set<() => void>>();
+/**
+ * The open streams given each `signal` option (the server's `stopping`), ended when it aborts:
+ * one listener per signal, however many streams use it (a listener each would make Node warn of
+ * a leak past ten streams), and no closure per stream.
+ */
+const streamsBySignal = new WeakMap<AbortSignal, Set<EventStream>>();
+
+/** The streams `signal` ends when it aborts (listening to it from the first). */
+function streamsEndedBy(signal: AbortSignal): Set<EventStream> {
+  let streams = streamsBySignal.get(signal);
+  if (!streams) {
+    const all = (streams = new Set());
+    streamsBySignal.set(signal, all);
+    signal.addEventListener('abort', () => stopAll(all), { once: true });
+  }
+  return streams;
+}
+
+/** Ends every stream of `streams` with "stopping" (module-private: EventStream gives it). */
+let stopAll: (streams: Set<EventStream>) => void;
 
 /**
- * Runs `fn` when `signal` aborts, until the returned function is called. Every stream passes the
- * server's `stopping` signal: a listener each would make Node warn of a leak past ten streams.
+ * Writes an event formatted once for many streams (a channel's delivery): as `writeRaw(event.text)`,
+ * through the shared chunk where the response allows (shared_event.ts).
  */
-function onAbort(signal: AbortSignal, fn: () => void): () => void {
-  let fns = onAbortBySignal.get(signal);
-  if (!fns) {
-    const all = (fns = new Set());
-    onAbortBySignal.set(signal, all);
-    const runAll = () => {
-      for (const f of [...all]) f();
-    };
-    signal.addEventListener('abort', runAll, { once: true });
-  }
-  fns.add(fn);
-  const registered = fns;
-  return () => registered.delete(fn);
-}
+export let writeShared: (stream: EventStream, event: SharedEvent) => boolean;
+
+/** Sends a stream its heartbeat (module-private: EventStream gives it). */
+let beat: (stream: EventStream) => void;
+
+/** The shared heartbeat timer of each interval. */
+const heartbeatEvery = heartbeats<EventStream>((stream) => beat(stream));
 
 /** Ends a stream because its handler failed (module-private: streamEvents uses it). */
 let failStream: (stream: EventStream) => void;
@@ -59,14 +72,23 @@ export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
 /**
  * An open event stream. Headers went out (and were flushed) when it was made; `signal` aborts and
  * `closed` settles within a second of the client leaving, whether or not anything is being sent.
+ *
+ * A hub holds thousands of these, so a stream allocates little until asked: its AbortController,
+ * its `closed` promise and its queue are made on first use, one timer per heartbeat interval
+ * serves every stream, and one listener on the server's `stopping` signal ends them all.
  */
 export class EventStream {
   readonly lastEventId: string | undefined;
   readonly #res: ResponseWriter;
-  readonly #ac = new AbortController();
-  readonly #closed: Promise<CloseReason>;
-  #resolveClosed!: (r: CloseReason) => void;
-  readonly #queue: string[] = [];
+  /** Why the stream ended; undefined while it is open. */
+  #reason: CloseReason | undefined;
+  /** Made when `signal` is first read. */
+  #ac: AbortController | undefined;
+  /** Made when `closed` is first read. */
+  #closed: Promise<CloseReason> | undefined;
+  #resolveClosed: ((r: CloseReason) => void) | undefined;
+  /** Events waiting for a slow client; made when the first one waits. */
+  #queue: string[] | undefined;
   #queuedBytes = 0;
   #waiting = false;
   #dropped = 0;
@@ -74,17 +96,27 @@ export class EventStream {
   readonly #maxBytes: number;
   readonly #policy: SlowClientPolicy;
   readonly #onDrop: ((ev: string) => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #cleanups: (() => void)[] = [];
-  readonly #drainWaiters: (() => void)[] = [];
+  #heartbeat: Heartbeat<EventStream> | undefined;
+  /** The streams of the `signal` option, this one among them while open. */
+  #stopping: Set<EventStream> | undefined;
+  #cleanups: (() => void)[] | undefined;
+  #drainWaiters: (() => void)[] | undefined;
 
   static {
     failStream = (stream) => stream.#end('error');
+    writeShared = (stream, event) => stream.#write(event.text, event);
+    stopAll = (streams) => {
+      for (const stream of [...streams]) stream.#end('stopping');
+    };
+    // Only an idle connection needs a heartbeat: one queued behind a slow client would just
+    // take the place of an event (drop-oldest) or count toward a disconnect.
+    beat = (stream) => {
+      if (!stream.#waiting && !stream.#queue?.length) stream.comment();
+    };
   }
 
   constructor(req: FerryRequest, res: ResponseWriter, options: EventStreamOptions = {}) {
     this.#res = res;
-    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#maxEvents = options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
     this.#maxBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.#policy = options.slowClient ?? 'drop-oldest';
@@ -92,20 +124,22 @@ export class EventStream {
     const header = req.headers['last-event-id'];
     // EventSource polyfills that cannot set headers send it in the query. An empty value means
     // "no event seen yet" (an EventSource sends no Last-Event-ID then), not an id to replay from.
-    this.lastEventId = (typeof header === 'string' && header !== '' ? header : undefined) ?? (req.query.get('lastEventId') || undefined);
+    // (No query, no URLSearchParams made.)
+    this.lastEventId =
+      (typeof header === 'string' && header !== '' ? header : undefined) ?? ((req.rawQuery && req.query.get('lastEventId')) || undefined);
 
-    const gone = () => this.#end('client-gone');
-    // A handler may make the stream after an await, when the client has already left: an
-    // already-aborted signal never fires 'abort', so that case must be caught here.
-    if (req.signal.aborted) queueMicrotask(gone);
-    else {
-      req.signal.addEventListener('abort', gone, { once: true });
-      this.#cleanups.push(() => req.signal.removeEventListener('abort', gone));
-    }
+    // The client leaving is the response closing before it finished, as `req.signal` sees it; read
+    // here, not through `req.signal`, which would cost every stream an AbortController of its own.
+    // A handler may make the stream after an await, when the client has already left: the
+    // response then never emits 'close' again, so that case must be caught here.
+    if (res.destroyed && !res.writableFinished) queueMicrotask(() => this.#end('client-gone'));
+    else
+      res.on('close', () => {
+        if (!res.writableFinished) this.#end('client-gone');
+      });
     if (options.signal) {
-      const stop = () => this.#end('stopping');
-      if (options.signal.aborted) queueMicrotask(stop);
-      else this.#cleanups.push(onAbort(options.signal, stop));
+      if (options.signal.aborted) queueMicrotask(() => this.#end('stopping'));
+      else (this.#stopping = streamsEndedBy(options.signal)).add(this);
     }
 
     res.statusCode = 200;
@@ -124,33 +158,34 @@ export class EventStream {
         : typeof options.heartbeat === 'number'
           ? options.heartbeat
           : parseDuration(options.heartbeat);
-    if (every > 0) {
-      // Only an idle connection needs a heartbeat: one queued behind a slow client would just
-      // take the place of an event (drop-oldest) or count toward a disconnect.
-      this.#timer = setInterval(() => {
-        if (!this.#waiting && this.#queue.length === 0) this.comment();
-      }, every);
-      this.#timer.unref();
-    }
+    if (every > 0 && !this.isClosed) (this.#heartbeat = heartbeatEvery(every)).add(this);
   }
 
-  /** Aborts when the stream ends, for any reason. */
+  /** Aborts when the stream ends, for any reason (with the CloseReason as its reason). */
   get signal(): AbortSignal {
+    if (!this.#ac) {
+      this.#ac = new AbortController();
+      if (this.#reason !== undefined) this.#ac.abort(this.#reason);
+    }
     return this.#ac.signal;
   }
 
   /** Settles with the reason once the stream has ended. */
   get closed(): Promise<CloseReason> {
+    if (!this.#closed) {
+      if (this.#reason !== undefined) this.#closed = Promise.resolve(this.#reason);
+      else this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    }
     return this.#closed;
   }
 
   get isClosed(): boolean {
-    return this.#ac.signal.aborted;
+    return this.#reason !== undefined;
   }
 
   /** Events waiting for a slow client. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue?.length ?? 0;
   }
 
   /** Events dropped by the slow-client policy so far. */
@@ -175,14 +210,14 @@ export class EventStream {
   /** Resolves once nothing is queued (at once if nothing is). */
   drained(): Promise<void> {
     // A closed stream has nothing left to drain (it may have closed while waiting for 'drain').
-    if (this.isClosed || (!this.#waiting && this.#queue.length === 0)) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+    if (this.isClosed || (!this.#waiting && !this.#queue?.length)) return Promise.resolve();
+    return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
   }
 
   /** Runs `fn` when the stream ends (unsubscribe, release timers). Runs at once if it already has. */
   onClose(fn: () => void): void {
     if (this.isClosed) fn();
-    else this.#cleanups.push(fn);
+    else (this.#cleanups ??= []).push(fn);
   }
 
   /** Ends the stream cleanly. */
@@ -195,67 +230,80 @@ export class EventStream {
     return this.#write(text);
   }
 
-  #write(text: string): boolean {
-    if (this.isClosed) return false;
-    if (this.#waiting || this.#queue.length > 0) {
+  #write(text: string, shared?: SharedEvent): boolean {
+    if (this.#reason !== undefined) return false;
+    if (this.#waiting || this.#queue?.length) {
       this.#enqueue(text);
+      return false;
+    }
+    const socket = shared && directSocket(this.#res);
+    if (socket) {
+      if (socket.write(shared.chunk)) return true;
+      // The response emits 'drain' only after a write of its own pushed back: wait for the socket's.
+      this.#waitForDrain(socket);
       return false;
     }
     if (this.#res.write(text)) return true;
     // Accepted, but the connection's buffer is full: report backpressure; later events queue.
-    this.#waitForDrain();
+    this.#waitForDrain(this.#res);
     return false;
   }
 
   #enqueue(text: string): void {
-    this.#queue.push(text);
+    const queue = (this.#queue ??= []);
+    queue.push(text);
     this.#queuedBytes += text.length;
-    while (this.#queue.length > this.#maxEvents || this.#queuedBytes > this.#maxBytes) {
+    while (queue.length > this.#maxEvents || this.#queuedBytes > this.#maxBytes) {
       if (this.#policy === 'disconnect') {
         this.#end('slow-client');
         return;
       }
-      const dropped = this.#queue.shift()!;
+      const dropped = queue.shift()!;
       this.#queuedBytes -= dropped.length;
       this.#dropped++;
       this.#onDrop?.(dropped);
     }
   }
 
-  #waitForDrain(): void {
+  #waitForDrain(from: { once(event: 'drain', fn: () => void): unknown }): void {
     this.#waiting = true;
-    this.#res.once('drain', () => {
+    from.once('drain', () => {
       this.#waiting = false;
-      while (this.#queue.length > 0 && !this.isClosed) {
-        const next = this.#queue.shift()!;
+      const queue = this.#queue;
+      while (queue && queue.length > 0 && !this.isClosed) {
+        const next = queue.shift()!;
         this.#queuedBytes -= next.length;
         if (!this.#res.write(next)) {
-          this.#waitForDrain();
+          this.#waitForDrain(this.#res);
           return;
         }
       }
-      for (const w of this.#drainWaiters.splice(0)) w();
+      if (this.#drainWaiters) for (const w of this.#drainWaiters.splice(0)) w();
     });
   }
 
   #end(reason: CloseReason): void {
-    if (this.isClosed) return;
-    clearInterval(this.#timer);
-    this.#queue.length = 0;
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#heartbeat?.delete(this);
+    this.#stopping?.delete(this);
+    this.#queue = undefined;
     this.#queuedBytes = 0;
-    this.#ac.abort(reason);
-    for (const fn of this.#cleanups.splice(0)) {
-      try {
-        fn();
-      } catch {
-        // a cleanup failing must not keep the others from running
+    this.#ac?.abort(reason);
+    if (this.#cleanups) {
+      for (const fn of this.#cleanups.splice(0)) {
+        try {
+          fn();
+        } catch {
+          // a cleanup failing must not keep the others from running
+        }
       }
     }
-    for (const w of this.#drainWaiters.splice(0)) w();
+    if (this.#drainWaiters) for (const w of this.#drainWaiters.splice(0)) w();
     // Cut, not ended: a client must not mistake a dropped or failed stream for a finished one.
     if (reason === 'slow-client' || reason === 'error') this.#res.destroy();
     else if (!this.#res.writableEnded && !this.#res.destroyed) this.#res.end();
-    this.#resolveClosed(reason);
+    this.#resolveClosed?.(reason);
   }
 }
 
