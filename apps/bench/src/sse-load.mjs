@@ -5,8 +5,9 @@
 // JSON {"n": k, "t": sent-at (performance.now() of this process)}. Every subscriber must receive
 // every event, in order; publish→receive latency is taken for every delivery. With PROBE (a Unix
 // socket the server answers with its memory after a full GC: servers/memory-probe.mjs), the
-// server's heap and RSS are read before the first subscriber and once all are subscribed and
-// ten events went out. Prints one JSON line:
+// server's heap and RSS are read before the first subscriber and once every event was delivered,
+// before any subscriber leaves (the probe's full GC stops the server: read during the run, it
+// would show as every subscriber's latency for the events it held up). Prints one JSON line:
 // { deliveries, expected, seconds, latencyMs: { p50, p99 }, memory: { before, after }, errors }.
 //
 //   node sse-load.mjs SUB_URL PUB_URL SUBSCRIBERS SECONDS INTERVAL_MS [PROBE]
@@ -121,7 +122,6 @@ for (let i = 0; i < subscribers; i += BATCH) {
   const batch = Array.from({ length: Math.min(BATCH, subscribers - i) }, (_, j) => subscribe(i + j));
   sockets.push(...(await Promise.all(batch)));
 }
-let after;
 const started = performance.now();
 for (let n = 0; n < events; n++) {
   // On a fixed schedule from the start: a slow publish does not push the next ones back.
@@ -129,11 +129,11 @@ for (let n = 0; n < events; n++) {
   const wait = due - performance.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   void publish(n);
-  if (n === 10) after = await probe();
 }
 // The last events may still be on their way: up to 5 s more.
 const deadline = performance.now() + 5000;
 while (deliveries < subscribers * events && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+const after = await probe();
 for (const socket of sockets) socket.destroy();
 agent.destroy();
 
