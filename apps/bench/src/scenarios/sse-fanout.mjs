@@ -37,11 +37,27 @@ function ferrySseConfig(port) {
   return { admin: { disabled: true }, apps: { http: { servers: { bench: { listen: [`${HOST}:${port}`], protocols: ['h1'], routes } } } } };
 }
 
-/** One subscriber, one publish of a random token: the token must arrive as one event's data. */
+/**
+ * The event blocks of an event stream's text that are complete (ended by a blank line), each as
+ * its data: the `data:` lines joined with newlines, as an EventSource dispatches it (WHATWG HTML
+ * §9.2.6). A data line never followed by a blank line is never dispatched: it is not here.
+ */
+function dispatched(text) {
+  const blocks = text.split(/\r\n\r\n|\n\n|\r\r/).slice(0, -1);
+  return blocks.flatMap((block) => {
+    const data = block
+      .split(/\r\n|\n|\r/)
+      .filter((line) => line === 'data' || line.startsWith('data:'))
+      .map((line) => line.slice(5).replace(/^ /, ''));
+    return data.length === 0 ? [] : [data.join('\n')];
+  });
+}
+
+/** One subscriber, one publish of a random token: the token must arrive as one dispatched event's data. */
 async function verify({ contender, server }) {
   const token = `check-${Math.random().toString(36).slice(2)}`;
   const got = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no event within 5 s')), 5000);
+    const timer = setTimeout(() => reject(new Error('no complete event (data lines and a blank line) within 5 s')), 5000);
     const sub = request(`${server.url}/sub`, { headers: { accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200 || !/^text\/event-stream/.test(res.headers['content-type'] ?? '')) {
         clearTimeout(timer);
@@ -52,11 +68,11 @@ async function verify({ contender, server }) {
       res.setEncoding('utf8');
       res.on('data', (c) => {
         text += c;
-        const line = text.split('\n').find((l) => l.startsWith('data:') && l.includes('check-'));
-        if (!line) return;
+        const data = dispatched(text).find((d) => d.includes('check-'));
+        if (data === undefined) return;
         clearTimeout(timer);
         sub.destroy();
-        resolve({ line, type: res.headers['content-type'] });
+        resolve({ data, type: res.headers['content-type'] });
       });
       // Subscribed: publish once the head is in.
       const pub = request(`${server.url}/pub`, { method: 'POST', headers: { 'content-type': 'text/plain' } }, (r) => r.resume());
@@ -68,7 +84,7 @@ async function verify({ contender, server }) {
   }).catch((e) => {
     throw wrongAnswer(contender.id, 'subscribe and publish', [e.message]);
   });
-  if (got.line.replace(/^data: ?/, '') !== token) throw wrongAnswer(contender.id, 'the event', [`got ${JSON.stringify(got.line)}`]);
+  if (got.data !== token) throw wrongAnswer(contender.id, 'the event', [`its data was ${JSON.stringify(got.data)}`]);
   return { summary: `the published token arrived as one event (${got.type})` };
 }
 
