@@ -76,6 +76,19 @@ function issuesAt(
   return out;
 }
 
+/**
+ * The messages a module's `validate` returned. Anything but nothing, a string or a list of
+ * strings is a mistake in the module (a boolean, an object), reported as such rather than taken
+ * for a pass.
+ */
+function validateMessages(id: string, result: unknown): string[] {
+  if (result === undefined || result === null) return [];
+  if (typeof result === 'string') return [result];
+  if (Array.isArray(result) && result.every((m) => typeof m === 'string')) return result as string[];
+  const got = Array.isArray(result) ? 'a list with something other than strings' : typeof result;
+  return [`module ${id}: validate() must return nothing, a message or a list of messages (it returned ${got})`];
+}
+
 function strictSchema(schema: z.ZodType): z.ZodType {
   // Unknown options are errors, never silently ignored (the compatibility promise).
   return schema instanceof z.ZodObject ? schema.strict() : schema;
@@ -150,8 +163,8 @@ export class Provisioner {
       return undefined;
     }
     try {
-      const problems = mod.validate?.(parsed.data);
-      const list = typeof problems === 'string' ? [problems] : (problems ?? []);
+      // Awaited: an async validate() is as binding as a sync one (a bad config must not pass).
+      const list = validateMessages(mod.id, await mod.validate?.(parsed.data));
       if (list.length > 0) {
         for (const message of list) this.issue(path, message);
         return undefined;
