@@ -48,6 +48,7 @@ describe("Caddy's names, held to Ferry's schemas", () => {
       const [parent, key] = parentOf(location);
       const ferry = keysAt(schema, pathOf(parent));
       expect(ferry.location, `${scope} ${location}: parent ${parent} is not in Ferry's schema`).toBe(parent);
+      expect(ferry.keys, `${scope} ${location}`).toBeDefined();
       expect(ferry.keys, `${scope} ${location}`).not.toContain(key);
       expect(caddyObject(scope, parent)?.keys, `${scope} ${location}`).toContain(key);
     }
@@ -61,8 +62,8 @@ describe("Caddy's names, held to Ferry's schemas", () => {
       if (!caddyNames.includes(mod.name)) continue;
       const top = keysAt(mod.config, []);
       const map = keysAt(mod.config, ['any-name']);
-      if (top.keys.length > 0) expect(caddyObject(mod.id, ''), mod.id).toBeDefined();
-      else if (map.keys.length > 0) expect(caddyObject(mod.id, '*'), mod.id).toBeDefined();
+      if (top.keys?.length) expect(caddyObject(mod.id, ''), mod.id).toBeDefined();
+      else if (map.keys?.length) expect(caddyObject(mod.id, '*'), mod.id).toBeDefined();
     }
   });
 });

@@ -63,7 +63,7 @@ function issuesAt(
   for (const iss of issues) {
     const at = pathOf(iss.path);
     if (iss.code === 'unrecognized_keys') {
-      const { keys: known, location } = subject ? keysAt(subject.schema, [...prefix, ...at]) : { keys: [], location: '' };
+      const { keys: known, location } = subject ? keysAt(subject.schema, [...prefix, ...at]) : { keys: undefined, location: '' };
       const place = { scope: subject?.scope ?? '', location, owner: subject?.owner, known };
       for (const key of iss.keys) out.push({ path: joinPath(base, ...at, key), message: unknownOptionMessage(key, place) });
     } else if (iss.code === 'invalid_union' && iss.errors.length > 0) {

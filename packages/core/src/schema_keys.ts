@@ -53,8 +53,8 @@ function shapesOf(schema: unknown): Def[] {
 
 /** What a schema says about the object at a path inside it. */
 export interface KeysAt {
-  /** The option names the object accepts (empty when the schema could not be read). */
-  readonly keys: readonly string[];
+  /** The option names the object accepts; undefined when no object was found there (a schema that could not be read). */
+  readonly keys: readonly string[] | undefined;
   /**
    * Where the object is, schema-relative: option names joined with `.`, `[]` for an array's
    * element and `*` for a map's value (`health_checks.active`, `upstreams[]`, `*`); '' at the top.
@@ -84,11 +84,13 @@ export function keysAt(schema: unknown, path: readonly (string | number)[]): Key
         step ??= location ? '.*' : '*';
       }
     }
-    if (step === undefined) return { keys: [], location: '' };
+    if (step === undefined) return { keys: undefined, location: '' };
     location += step;
     current = next;
   }
+  const objects = current.flatMap(shapesOf).filter((def) => def.type === 'object' && def.shape);
+  if (objects.length === 0) return { keys: undefined, location };
   const keys = new Set<string>();
-  for (const def of current.flatMap(shapesOf)) if (def.type === 'object' && def.shape) for (const k of Object.keys(def.shape)) keys.add(k);
+  for (const def of objects) for (const k of Object.keys(def.shape!)) keys.add(k);
   return { keys: [...keys], location };
 }

@@ -29,21 +29,24 @@ export interface OptionPlace {
   readonly location: string;
   /** The module's ID when the options are a module's: messages say whose option it is not. */
   readonly owner?: string | undefined;
-  /** The option names the object accepts. */
-  readonly known: readonly string[];
+  /** The option names the object accepts; undefined when they could not be read from its schema. */
+  readonly known: readonly string[] | undefined;
 }
 
 /** The message for an option `key` that the object at `place` does not accept. */
 export function unknownOptionMessage(key: string, place: OptionPlace): string {
+  const { known } = place;
+  const head = `unknown option${place.owner ? ` for ${place.owner}` : ''}`;
+  // Without the known names (a schema Ferry cannot read), nothing more can be said truthfully.
+  if (known === undefined) return head;
   const caddy = caddyObject(place.scope, place.location);
-  if (caddy?.keys.includes(key) && !place.known.includes(key)) {
+  if (caddy?.keys.includes(key) && !known.includes(key)) {
     return `Caddy's ${caddy.what} "${caddy.sub}${key}" is not supported by Ferry: remove it (${SEE})`;
   }
-  const head = `unknown option${place.owner ? ` for ${place.owner}` : ''}`;
-  const hint = didYouMean(key, place.known);
+  const hint = didYouMean(key, known);
   if (hint) return `${head}; ${hint}`;
-  if (place.known.length === 0) return `${head} (this object takes no options)`;
-  return `${head}; the options here are: ${listOf(place.known)}`;
+  if (known.length === 0) return `${head} (this object takes no options)`;
+  return `${head}; the options here are: ${listOf(known)}`;
 }
 
 type Kind = 'handler' | 'matcher';

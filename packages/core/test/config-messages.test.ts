@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConfigIssue } from '../src/index.js';
+import { ConfigError, coreModules, defineModule, DONE, loadConfig, Registry, silentLogger, z, type ConfigIssue } from '../src/index.js';
 import { issuesOf } from './helpers/config.js';
 
 /**
@@ -181,5 +181,37 @@ describe('hostile names', () => {
     const issues = await issuesOf(json);
     expect(issues.map((i) => i.path).sort()).toEqual([`${SRV}.routes[0].handle[0].__proto__`, `${SRV}.routes[0].handle[0].constructor`]);
     for (const i of issues) expect(i.message).not.toMatch(/did you mean/);
+  });
+});
+
+describe('a schema Ferry cannot read (a plugin with its own validation library)', () => {
+  it('an unknown option is only called unknown: no suggestion, no list, no Caddy claim', async () => {
+    // Duck-typed as defineModule allows: safeParse, and issues shaped as zod's.
+    const foreign = {
+      safeParse: (value: unknown) =>
+        Object.keys(value as object).includes('colour')
+          ? {
+              success: false,
+              error: new z.ZodError([
+                {
+                  code: 'unrecognized_keys',
+                  keys: ['colour'],
+                  path: [],
+                  message: 'Unrecognized key',
+                  input: value as Record<string, unknown>,
+                },
+              ]),
+            }
+          : { success: true, data: value },
+    };
+    const mod = defineModule({ id: 'http.handlers.foreign', config: foreign as unknown as z.ZodType, provision: () => () => DONE });
+    const err = await loadConfig(handle({ handler: 'foreign', colour: 1 }), {
+      registry: new Registry([...coreModules, mod]),
+      logger: silentLogger(),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([
+      { path: `${SRV}.routes[0].handle[0].colour`, message: 'unknown option for http.handlers.foreign' },
+    ]);
   });
 });
