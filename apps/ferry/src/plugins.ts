@@ -1,7 +1,9 @@
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isModule, type AnyModule, type Registry } from '@ferry/core';
+import { importFailure } from './plugin-import-error.js';
 
 /** A plugin that could not be loaded, with the reason in words a user can act on. */
 export class PluginError extends Error {
@@ -15,25 +17,38 @@ function looksLikePath(spec: string): boolean {
   return spec.startsWith('.') || isAbsolute(spec) || /\.(m|c)?js$/.test(spec);
 }
 
+/** The plugin's file: a path as given (resolved from `cwd`), or an installed package's entry. */
+async function pluginFile(spec: string, cwd: string): Promise<string> {
+  if (looksLikePath(spec)) {
+    const file = resolve(cwd, spec);
+    const info = await stat(file).catch(() => undefined);
+    if (!info) throw new PluginError(spec, `file not found: ${file}`);
+    if (info.isDirectory()) throw new PluginError(spec, `${file} is a directory: give the plugin's file (such as dist/index.js)`);
+    return file;
+  }
+  try {
+    return createRequire(resolve(cwd, 'package.json')).resolve(spec);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED'
+        ? `the package's "exports" has no "default" (or "require") condition for its main entry, so it cannot be resolved by name (see docs/modules.md): ${e.message}`
+        : `no file or installed package of that name (give a file path, or install the package in ${cwd})`;
+    throw new PluginError(spec, why, { cause: err });
+  }
+}
+
 /**
  * Loads the modules a plugin exports by default — one module or an array — from a file path or
  * an installed package name (resolved from the current directory).
  */
 export async function loadPlugin(spec: string, cwd = process.cwd()): Promise<AnyModule[]> {
-  let url: string;
-  try {
-    url = looksLikePath(spec)
-      ? pathToFileURL(resolve(cwd, spec)).href
-      : pathToFileURL(createRequire(resolve(cwd, 'package.json')).resolve(spec)).href;
-  } catch (err) {
-    throw new PluginError(spec, 'not found (give a file path or an installed package name)', { cause: err });
-  }
+  const file = await pluginFile(spec, cwd);
   let ns: { default?: unknown };
   try {
-    ns = (await import(url)) as { default?: unknown };
+    ns = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new PluginError(spec, e.code === 'ERR_MODULE_NOT_FOUND' ? 'file not found' : `failed to load: ${e.message}`, { cause: err });
+    throw new PluginError(spec, await importFailure(err, file), { cause: err });
   }
   const exported = ns.default;
   const list = Array.isArray(exported) ? exported : [exported];

@@ -124,7 +124,12 @@ describe('invalid configs exit non-zero, name the JSON path, and start nothing',
       /match\[0\]\.remote_ip\.ranges: .*(>=1|at least 1)/i,
     ],
     ['a bad duration', server([], { idle_timeout: '5 minutes' }), /apps\.http\.servers\.srv0\.idle_timeout: invalid duration/],
-    ['an unknown top-level key', { apps: {}, storage: {} }, /^error: storage: unknown option/m],
+    ['an unknown top-level key', { apps: {}, storrage: {} }, /^error: storrage: unknown option/m],
+    [
+      'a Caddy top-level key Ferry lacks',
+      { apps: {}, storage: {} },
+      /^error: storage: Caddy's top-level option "storage" is not supported by Ferry/m,
+    ],
   ];
   for (const [what, config, pattern] of cases) {
     it(`reports ${what}`, async () => {

@@ -24,6 +24,7 @@ export {
   type ModuleDefinition,
   type ModuleKind,
   type ModuleRef,
+  type ValidateResult,
   type ProvisionContext,
   type ServerInfo,
 } from './module.js';

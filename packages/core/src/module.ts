@@ -68,6 +68,10 @@ export type ProvisionResult<Id extends string> = Id extends `http.handlers.${str
     ? Matcher
     : unknown;
 
+/** What `validate` returns: nothing when the config is fine, else a message or a list of messages. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a validate() that returns nothing (void) is the common case and must type-check
+export type ValidateResult = void | undefined | string | readonly string[];
+
 export interface ModuleDefinition<Id extends string, S extends z.ZodType> {
   /** A namespaced ID: `http.handlers.NAME` or `http.matchers.NAME`. */
   id: Id;
@@ -75,9 +79,12 @@ export interface ModuleDefinition<Id extends string, S extends z.ZodType> {
   config: S;
   /** One line for `ferry list-modules --verbose` and the generated docs. */
   description?: string;
-  /** Checks a schema cannot express. Throw (or return messages) to refuse the config. */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a validate() that returns nothing (void) is the common case and must type-check
-  validate?(config: z.output<S>): void | string | readonly string[];
+  /**
+   * Checks a schema cannot express. Return a message or a list of messages, or throw, to refuse
+   * the config. It may be async (a check that reads a file, say): the loader awaits it before
+   * `provision`, and a rejected promise refuses the config with its message.
+   */
+  validate?(config: z.output<S>): ValidateResult | Promise<ValidateResult>;
   /** Turns validated config into the runtime value: a middleware for handlers, a predicate for matchers. */
   provision(config: z.output<S>, ctx: ProvisionContext): ProvisionResult<Id> | Promise<ProvisionResult<Id>>;
 }

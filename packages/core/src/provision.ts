@@ -7,7 +7,9 @@ import { isModuleRef, type AnyModule, type ModuleRef, type ProvisionContext, typ
 import { compileTemplate, type Template } from './placeholders.js';
 import type { Services } from './services.js';
 import { chainRoutes, compose, matchAll, matchAny, type CompiledRoute } from './route.js';
+import { keysAt } from './schema_keys.js';
 import type { Matcher, Middleware } from './types.js';
+import { unknownModuleMessage, unknownOptionMessage, unknownRouteFieldMessage } from './unknown_names.js';
 
 /** A handler in a route: a middleware function, a module factory's result, or config JSON (`{"handler": "NAME", …}`). */
 export type HandlerInput = Middleware | ModuleRef | { readonly handler: string; readonly [option: string]: unknown };
@@ -33,26 +35,58 @@ function pathOf(segments: readonly PropertyKey[]): (string | number)[] {
   return segments.map((s) => (typeof s === 'symbol' ? String(s.description) : s));
 }
 
-/** Maps zod issues to Ferry's JSON-path issues; an unknown option is named by its own path. */
-export function zodIssues(error: z.ZodError, base: string, owner?: string): ConfigIssue[] {
+/** What a zod schema validated, for messages about its unknown options. */
+export interface SchemaSubject {
+  /** The schema whose issues these are: its known option names make the "did you mean". */
+  readonly schema: unknown;
+  /** A module ID, or `config` / `server` for the config's own objects (caddy_names.ts). */
+  readonly scope: string;
+  /** Named in messages as the options' owner (a module ID). */
+  readonly owner?: string;
+}
+
+/**
+ * Maps zod issues to Ferry's JSON-path issues. An unknown option is named by its own path, and
+ * said to be a Caddy option Ferry lacks, a likely typo of a known one, or unknown (unknown_names.ts).
+ */
+export function zodIssues(error: z.ZodError, base: string, subject?: SchemaSubject): ConfigIssue[] {
+  return issuesAt(error.issues, base, [], subject);
+}
+
+function issuesAt(
+  issues: readonly z.core.$ZodIssue[],
+  base: string,
+  prefix: readonly (string | number)[],
+  subject: SchemaSubject | undefined,
+): ConfigIssue[] {
   const out: ConfigIssue[] = [];
-  for (const iss of error.issues) {
+  for (const iss of issues) {
     const at = pathOf(iss.path);
     if (iss.code === 'unrecognized_keys') {
-      for (const key of iss.keys) {
-        out.push({
-          path: joinPath(base, ...at, key),
-          message: `unknown option${owner ? ` for ${owner}` : ''} (Ferry does not support it)`,
-        });
-      }
+      const { keys: known, location } = subject ? keysAt(subject.schema, [...prefix, ...at]) : { keys: undefined, location: '' };
+      const place = { scope: subject?.scope ?? '', location, owner: subject?.owner, known };
+      for (const key of iss.keys) out.push({ path: joinPath(base, ...at, key), message: unknownOptionMessage(key, place) });
     } else if (iss.code === 'invalid_union' && iss.errors.length > 0) {
       // A union's branches each explain themselves; the first branch's issues are the useful ones.
-      out.push(...zodIssues(new z.ZodError(iss.errors[0]!), joinPath(base, ...at), owner));
+      out.push(...issuesAt(iss.errors[0]!, joinPath(base, ...at), [...prefix, ...at], subject));
     } else {
       out.push({ path: joinPath(base, ...at), message: iss.message });
     }
   }
   return out;
+}
+
+/**
+ * The messages a module's `validate` returned. Anything but nothing, a string or a list of
+ * strings is a mistake in the module (a boolean, an object), reported as such rather than taken
+ * for a pass.
+ */
+function validateMessages(id: string, result: unknown): string[] {
+  if (result === undefined || result === null) return [];
+  if (typeof result === 'string') return [result];
+  if (Array.isArray(result) && result.every((m) => typeof m === 'string')) return result as string[];
+  const got = Array.isArray(result) ? 'a list with something other than strings' : typeof result;
+  return [`module ${id}: validate() must return nothing, a message or a list of messages (it returned ${got})`];
 }
 
 function strictSchema(schema: z.ZodType): z.ZodType {
@@ -125,12 +159,12 @@ export class Provisioner {
   async provision(mod: AnyModule, raw: unknown, path: string): Promise<unknown> {
     const parsed = strictSchema(mod.config).safeParse(raw);
     if (!parsed.success) {
-      this.issues.push(...zodIssues(parsed.error, path, mod.id));
+      this.issues.push(...zodIssues(parsed.error, path, { schema: mod.config, scope: mod.id, owner: mod.id }));
       return undefined;
     }
     try {
-      const problems = mod.validate?.(parsed.data);
-      const list = typeof problems === 'string' ? [problems] : (problems ?? []);
+      // Awaited: an async validate() is as binding as a sync one (a bad config must not pass).
+      const list = validateMessages(mod.id, await mod.validate?.(parsed.data));
       if (list.length > 0) {
         for (const message of list) this.issue(path, message);
         return undefined;
@@ -169,7 +203,7 @@ export class Provisioner {
     }
     const mod = this.registry.get(`http.handlers.${handler}`);
     if (!mod) {
-      this.issue(joinPath(path, 'handler'), `unknown handler "${handler}" (no module http.handlers.${handler} is registered)`);
+      this.issue(joinPath(path, 'handler'), unknownModuleMessage('handler', handler, this.registry));
       return undefined;
     }
     return (await this.provision(mod, options, path)) as Middleware | undefined;
@@ -213,7 +247,7 @@ export class Provisioner {
         const mod = this.registry.get(`http.matchers.${name}`);
         const at = joinPath(path, name);
         if (!mod) {
-          this.issue(at, `unknown matcher "${name}" (no module http.matchers.${name} is registered)`);
+          this.issue(at, unknownModuleMessage('matcher', name, this.registry));
           continue;
         }
         const m = (await this.provision(mod, config, at)) as Matcher | undefined;
@@ -231,8 +265,7 @@ export class Provisioner {
       return { match: undefined, handler: (_q, _s, next) => next(_q, _s), terminal: false, group: undefined };
     }
     for (const key of Object.keys(route)) {
-      if (!['match', 'handle', 'terminal', 'group'].includes(key))
-        this.issue(joinPath(path, key), 'unknown route field (expected match, handle, terminal, group)');
+      if (!['match', 'handle', 'terminal', 'group'].includes(key)) this.issue(joinPath(path, key), unknownRouteFieldMessage(key));
     }
     const sets: Matcher[] = [];
     let always = false;

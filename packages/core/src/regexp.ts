@@ -58,9 +58,7 @@ export class ConfigRegexp {
       re = RE2JS.compile(pattern);
     } catch (err) {
       const reason = (err as Error).message.replace(/^error parsing regexp: /, '');
-      const js = jsOnlySyntax(pattern);
-      const hint = js ? `; Ferry uses RE2 syntax for regular expressions, as Caddy does, and RE2 has no ${js}` : '';
-      const message = `invalid regular expression ${JSON.stringify(pattern)}: ${reason}${hint}`;
+      const message = `invalid regular expression ${JSON.stringify(pattern)}: ${reason}${syntaxHint(pattern, reason)}`;
       if (path !== undefined) throw new ConfigError([{ path, message }]);
       throw new Error(message);
     }
@@ -194,8 +192,22 @@ function groupNumber(name: string): number | undefined {
   return Number(name);
 }
 
-/** JavaScript-only syntax that RE2 lacks, to say why a pattern written for `RegExp` does not compile. */
-function jsOnlySyntax(pattern: string): string | undefined {
+/** What to add to RE2's reason for refusing `pattern`: the foreign syntax it has, or how to write a group name. */
+function syntaxHint(pattern: string, reason: string): string {
+  const foreign = foreignSyntax(pattern);
+  if (foreign) return `; Ferry uses RE2 syntax for regular expressions, as Caddy does, and RE2 has no ${foreign}`;
+  if (reason.startsWith('invalid named capture')) {
+    return '; a group name is letters, digits and _ only, as in (?P<user_id>…) or (?<user_id>…)';
+  }
+  return '';
+}
+
+/**
+ * Syntax of other regexp dialects that RE2 lacks — JavaScript's `RegExp`, and Python's and PCRE's
+ * `(?P=…)`/`(?P>…)` — to say why a pattern written for them does not compile. (Go's and Python's
+ * `(?P<name>…)` groups are RE2 syntax and compile.)
+ */
+function foreignSyntax(pattern: string): string | undefined {
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
     if (c === '\\') {
@@ -212,6 +224,8 @@ function jsOnlySyntax(pattern: string): string | undefined {
       if (rest.startsWith('=') || rest.startsWith('!')) return 'lookahead ((?=…), (?!…))';
       if (rest === '<=' || rest === '<!') return 'lookbehind ((?<=…), (?<!…))';
       if (rest.startsWith('>')) return 'atomic groups ((?>…))';
+      if (rest === 'P=') return 'named backreferences ((?P=name))';
+      if (rest === 'P>') return 'recursion ((?P>name))';
     }
     if ((c === '+' || c === '*' || c === '?' || c === '}') && pattern[i + 1] === '+') return 'possessive quantifiers (a++)';
   }

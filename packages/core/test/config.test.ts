@@ -102,9 +102,15 @@ describe('an invalid config', () => {
   });
 
   it('reports an unknown server option', async () => {
+    const issues = await issuesOf(config({ trusted_proxies_strictly: 1 }));
+    expect(paths(issues)).toEqual(['apps.http.servers.srv0.trusted_proxies_strictly']);
+    expect(issues[0]!.message).toMatch(/unknown option/);
+  });
+
+  it("reports a Caddy server option Ferry does not support as Caddy's", async () => {
     const issues = await issuesOf(config({ trusted_proxies_strict: 1 }));
     expect(paths(issues)).toEqual(['apps.http.servers.srv0.trusted_proxies_strict']);
-    expect(issues[0]!.message).toMatch(/unknown option/);
+    expect(issues[0]!.message).toMatch(/^Caddy's server option "trusted_proxies_strict" is not supported by Ferry/);
   });
 
   it('reports h3 in protocols as unsupported', async () => {

@@ -124,6 +124,23 @@ describe('RE2 syntax, as Caddy configs are written', () => {
     expect(await bodyOf(server.url, '/api/users/x')).toBe('');
   });
 
+  it("Go's (?P<name>…) groups work from code too: pathRegexp(pattern, name) fills req.captures", async () => {
+    const server = await serve({
+      routes: [
+        {
+          match: [pathRegexp('^/api/users/(?P<id>[^/]+)$', 'user')],
+          handle: [
+            (req, res) => {
+              res.end(`id=${req.captures.get('user.id')}`);
+              return DONE;
+            },
+          ],
+        },
+      ],
+    });
+    expect(await bodyOf(server.url, '/api/users/42')).toBe('id=42');
+  });
+
   it('(?<name>…) groups work too, and unnamed matchers expose {http.regexp.GROUP}', async () => {
     const server = await serve({
       routes: [
@@ -213,6 +230,22 @@ describe('a pattern that RE2 cannot compile is a config error', () => {
     const backref = await issuesOf([{ match: [{ path_regexp: { pattern: '^/(a+)/\\1$' } }] }]);
     expect(backref[0]!.message).toContain('invalid escape sequence: `\\1`');
     expect(backref[0]!.message).toContain('RE2 has no backreferences');
+  });
+
+  it("Python's and PCRE's (?P=name) and (?P>name), which Go's syntax lacks, say so", async () => {
+    const backref = await issuesOf([{ match: [{ path_regexp: { pattern: '^/(?P<a>x)/(?P=a)$' } }] }]);
+    expect(backref[0]!.message).toContain('invalid or unsupported Perl syntax: `(?P`');
+    expect(backref[0]!.message).toContain('RE2 has no named backreferences ((?P=name))');
+    const recursion = await issuesOf([{ match: [{ path_regexp: { pattern: '(?P>a)' } }] }]);
+    expect(recursion[0]!.message).toContain('RE2 has no recursion ((?P>name))');
+  });
+
+  it('a group name that is not a word says how to write one', async () => {
+    for (const pattern of ['^/(?P<user-id>[0-9]+)$', '^/(?<user id>[0-9]+)$']) {
+      const issues = await issuesOf([{ match: [{ path_regexp: { pattern } }] }]);
+      expect(issues[0]!.message).toContain('invalid named capture');
+      expect(issues[0]!.message).toContain('a group name is letters, digits and _ only, as in (?P<user_id>…) or (?<user_id>…)');
+    }
   });
 
   it('header_regexp: at the field whose pattern it is', async () => {

@@ -84,7 +84,8 @@ async function validate(json: unknown, options: LoadOptions) {
   const protoKeys = prototypeKeyIssues(json);
   if (protoKeys.length > 0) throw new ConfigError(protoKeys);
   const parsed = configSchema.safeParse(json);
-  if (!parsed.success) throw new ConfigError(await withServerIssues(zodIssues(parsed.error, ''), json, options));
+  if (!parsed.success)
+    throw new ConfigError(await withServerIssues(zodIssues(parsed.error, '', { schema: configSchema, scope: 'config' }), json, options));
   return parsed.data;
 }
 

@@ -48,7 +48,7 @@ function serverOptions(name: string, raw: unknown, claimed: ClaimedAddress[], ct
   const base = joinPath('apps.http.servers', name);
   const checked = serverSchema.safeParse(raw);
   if (!checked.success) {
-    ctx.issues.push(...zodIssues(checked.error, base));
+    ctx.issues.push(...zodIssues(checked.error, base, { schema: serverSchema, scope: 'server' }));
     return routesOnly(name, base, raw, ctx.common);
   }
   const s = checked.data;
