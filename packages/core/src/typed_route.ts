@@ -139,7 +139,7 @@ type Walk<S extends string, Req extends string = never, Opt extends string = nev
 export type PatternParams<P extends string> = string extends P
   ? RequestParams
   : Walk<P> extends [infer Req extends string, infer Opt extends string]
-    ? { readonly [K in Req]: string } & { readonly [K in Opt]: string | undefined }
+    ? { readonly [K in Req | Opt]: K extends Req ? string : string | undefined }
     : RequestParams;
 
 /** The request a `route(pattern, …)` handler gets: `req.params` typed from the pattern. */

@@ -56,6 +56,19 @@ function patternProblem(pattern: string): string | undefined {
 }
 
 /**
+ * A piece of literal text in the canonical encoding. URLPattern resolves a dot segment inside
+ * one (`/.(a|b)` means `/(a|b)` to it), the cleaned path never holds one: refused either way.
+ */
+function literal(text: string): string {
+  const pieces = text.split('/');
+  for (let i = 1; i < pieces.length; i++) {
+    const d = decodePath(pieces[i]!);
+    if (d === '.' || d === '..') throw new PatternSyntaxError(`"${text}" holds a dot segment, which the cleaned path never does`);
+  }
+  return literalText(text);
+}
+
+/**
  * Compiles one pathname pattern in URLPattern syntax, case-insensitive as the `path` matcher.
  * Checked by the platform's `URLPattern` too; a bad pattern is a ConfigError at `path`.
  */
@@ -65,7 +78,7 @@ export async function compilePattern(pattern: string, path: string): Promise<Com
   if (problem !== undefined) throw fail(problem);
   let parts: ReturnType<typeof parsePattern>;
   try {
-    parts = parsePattern(pattern, literalText);
+    parts = parsePattern(pattern, literal);
   } catch (err) {
     if (err instanceof PatternSyntaxError) throw fail(err.message);
     throw err;

@@ -231,12 +231,11 @@ export function regexpOf(parts: readonly Part[]): { source: string; names: strin
 }
 
 /**
- * The text every path the pattern matches starts with: the leading fixed text, up to its first
- * escape. The route index (route_index.ts) narrows pattern routes with it.
+ * The text every subject the pattern matches starts with, lowercased: the leading fixed text
+ * (ASCII, in the canonical encoding, as the subject is). The route index (route_index.ts)
+ * narrows pattern routes with it.
  */
 export function literalPrefix(parts: readonly Part[]): string {
   const first = parts[0];
-  if (first === undefined || first.kind !== 'fixed' || first.modifier !== '') return '';
-  const pct = first.value.indexOf('%');
-  return (pct === -1 ? first.value : first.value.slice(0, pct)).toLowerCase();
+  return first !== undefined && first.kind === 'fixed' && first.modifier === '' ? first.value.toLowerCase() : '';
 }
