@@ -206,7 +206,8 @@ export class RouteIndex {
   /**
    * The first route in [start, end) that `key` (see indexKey) selects and no matched group rules
    * out, or `end`. With pattern routes, `req` is what their matchers are called with; when one of
-   * them changed the request's target, the result is `~r` (negative): look up again from `r`.
+   * them changed the request's target, the result is `~n` (negative), `n` the route after that
+   * one: look up again from `n`, with the new path.
    */
   first(key: string, start: number, groups: ReadonlySet<string> | undefined, req?: FerryRequest): number {
     const groupOf = this.#groupOf;
