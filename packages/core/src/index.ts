@@ -7,7 +7,7 @@
 /** The zod Ferry's schemas are made with: module authors import it from here to share one copy. */
 export { z } from 'zod';
 export { DONE, type Handler, type Middleware, type Matcher, type ResponseWriter, type Protocol } from './types.js';
-export { FerryRequest, ClientGoneError } from './request.js';
+export { FerryRequest, ClientGoneError, type RequestParams } from './request.js';
 export { ResponseWriterWrapper } from './writer.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';
@@ -47,6 +47,8 @@ export { vars, varsModule } from './handlers/vars.js';
 export { metrics, metricsModule } from './handlers/metrics.js';
 export { path, pathMatcher } from './match/path.js';
 export { pathRegexp, pathRegexpMatcher } from './match/path_regexp.js';
+export { pattern, patternMatcher } from './match/pattern.js';
+export { route, type PatternParams, type RouteHandler, type TypedRequest } from './typed_route.js';
 export { method, methodMatcher } from './match/method.js';
 export { host, hostMatcher } from './match/host.js';
 export { header, headerMatcher, headerRegexp, headerRegexpMatcher } from './match/header.js';

@@ -80,6 +80,8 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
     return undefined;
   }
   if (key.startsWith('http.regexp.')) return req.captures.get(key.slice(12)) ?? '';
+  // Not Caddy's: the params of the `pattern` matcher (req.params).
+  if (key.startsWith('http.params.')) return req.params[key.slice(12)] ?? '';
   if (key.startsWith('http.vars.')) {
     const v = req.vars[key.slice(10)];
     return v === undefined || v === null ? '' : String(v);
@@ -122,6 +124,7 @@ const KNOWN_PREFIX = [
   'http.request.host.labels.',
   'http.request.header.',
   'http.regexp.',
+  'http.params.',
   'http.vars.',
   'env.',
 ];

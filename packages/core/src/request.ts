@@ -15,6 +15,12 @@ export enum Arrival {
   Takeover,
 }
 
+/** Route params by name (`req.params`): what the `pattern` matcher captured, percent-decoded. */
+export type RequestParams = Readonly<Record<string, string | undefined>>;
+
+/** The params of a request no pattern matched: one shared, frozen, empty record. */
+export const NO_PARAMS: RequestParams = Object.freeze(Object.create(null) as Record<string, string | undefined>);
+
 /** Why `req.signal` aborted: the client closed the connection or reset the stream. */
 export class ClientGoneError extends Error {
   /** `FERRY_ERR_CLIENT_GONE` (docs/errors.md). */
@@ -29,7 +35,7 @@ export class ClientGoneError extends Error {
  * The request view every handler sees, the same for HTTP/1.1, h2 and h2c. URL parts are
  * computed lazily; `url` may be reassigned (a rewrite), which recomputes them.
  */
-export class FerryRequest {
+export class FerryRequest<P extends RequestParams = RequestParams> {
   /** The underlying `node:http` or `node:http2` request object. */
   readonly raw: IncomingMessage | Http2ServerRequest;
   readonly method: string;
@@ -40,6 +46,7 @@ export class FerryRequest {
   /** The `:protocol` of an RFC 8441 extended CONNECT over h2 (e.g. `"websocket"`). */
   readonly extendedConnectProtocol: string | undefined;
   #captures: Map<string, string> | undefined;
+  #params: RequestParams | undefined;
   /** The error being handled, inside error routes. */
   error: HttpError | undefined;
 
@@ -122,6 +129,19 @@ export class FerryRequest {
   /** Captures of `path_regexp` / `header_regexp` matchers, keyed like their placeholders (`name.1`). */
   get captures(): Map<string, string> {
     return (this.#captures ??= new Map());
+  }
+
+  /**
+   * The params of the last `pattern` matcher that matched (`/users/:id` gives `id`; a `*` gives
+   * `0`, `1`, …), percent-decoded; a group that took no part is `undefined`. A record without a
+   * prototype; with no pattern matched, a shared frozen empty one. A matcher module sets it.
+   * `P` is what a `route(pattern, …)` handler knows of it from the pattern (typed_route.ts).
+   */
+  get params(): P {
+    return (this.#params ?? NO_PARAMS) as P;
+  }
+  set params(value: RequestParams) {
+    this.#params = value;
   }
 
   /** True for every CONNECT, classic or RFC 8441 extended. */

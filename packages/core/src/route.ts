@@ -1,4 +1,5 @@
 import { pathPatternsOf, withPathPatterns } from './match/path_patterns.js';
+import { patternPrefixesOf, withPatternPrefixes } from './match/pattern_prefixes.js';
 import { indexKey, indexRoutes } from './route_index.js';
 import { DONE, type Handler, type Matcher, type Middleware } from './types.js';
 
@@ -39,10 +40,13 @@ export function compose(list: readonly Middleware[]): Middleware {
 /** ANDs the matchers of one set; ORs the sets of a route (Caddy's matcher-set semantics). */
 export function matchAll(matchers: readonly Matcher[]): Matcher {
   if (matchers.length === 1) return matchers[0]!;
-  return (req) => {
+  const all: Matcher = (req) => {
     for (const m of matchers) if (!m(req)) return false;
     return true;
   };
+  // A set that starts with a `pattern` matcher is narrowed by its prefixes: nothing after it runs when it fails.
+  const prefixes = patternPrefixesOf(matchers[0]!);
+  return prefixes === undefined ? all : withPatternPrefixes(all, prefixes);
 }
 
 export function matchAny(sets: readonly Matcher[]): Matcher | undefined {
@@ -52,6 +56,14 @@ export function matchAny(sets: readonly Matcher[]): Matcher | undefined {
     for (const m of sets) if (m(req)) return true;
     return false;
   };
+  // Sets that each begin with a `pattern` matcher: the route index narrows the route by their prefixes.
+  const prefixes: string[] = [];
+  for (const m of sets) {
+    const p = patternPrefixesOf(m);
+    if (p === undefined) break;
+    prefixes.push(...p);
+  }
+  if (prefixes.length > 0 && sets.every((m) => patternPrefixesOf(m) !== undefined)) return withPatternPrefixes(any, prefixes);
   // Sets that are each one `path` matcher make a route the route index can answer for.
   const union: string[] = [];
   for (const m of sets) {
@@ -95,7 +107,12 @@ export function chainRoutes(routes: readonly CompiledRoute[]): Middleware {
       if (index !== undefined) {
         const path = req.path;
         if (path !== keyPath) key = indexKey((keyPath = path));
-        const found = index.first(key, i, groups);
+        const found = index.first(key, i, groups, req);
+        // A pattern route's matcher rewrote the target: look up again after it, with the new path.
+        if (found < 0) {
+          i = ~found - 1;
+          continue;
+        }
         // None in this run: go on with the route after it.
         if (found === index.end) {
           i = found - 1;

@@ -10,6 +10,7 @@ import { methodMatcher } from './match/method.js';
 import { notMatcher } from './match/not.js';
 import { pathMatcher } from './match/path.js';
 import { pathRegexpMatcher } from './match/path_regexp.js';
+import { patternMatcher } from './match/pattern.js';
 import { protocolMatcher } from './match/protocol.js';
 import { queryMatcher } from './match/query.js';
 import { remoteIpMatcher } from './match/remote_ip.js';
@@ -25,6 +26,7 @@ export const coreModules: readonly AnyModule[] = [
   metricsModule,
   pathMatcher,
   pathRegexpMatcher,
+  patternMatcher,
   methodMatcher,
   hostMatcher,
   headerMatcher,

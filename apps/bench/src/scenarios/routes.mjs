@@ -42,6 +42,16 @@ const ferry = (count) => ({
   routes: count,
 });
 
+/** The same table with `pattern` matchers (URLPattern syntax): its route index narrows them by literal prefix. */
+const ferryPattern = (count) => ({
+  ...ferryContender({
+    id: `ferry-pattern-${count}`,
+    what: `${routeWord(count)}, pattern matcher`,
+    config: (port) => ferryRoutesConfig(port, count, 'pattern'),
+  }),
+  routes: count,
+});
+
 const fastify = (count) => ({
   id: `fastify-${count}`,
   label: `fastify ${versionOf('fastify')}, ${routeWord(count)}`,
@@ -68,11 +78,22 @@ export const routes = {
   cases: [{ id: 'routes', path: LAST.path }],
   verify,
   drive: driveWrk,
-  contenders: [ferry(1), ferry(ROUTE_COUNT), fastify(1), fastify(ROUTE_COUNT), hono(1), hono(ROUTE_COUNT)],
+  contenders: [
+    ferry(1),
+    ferry(ROUTE_COUNT),
+    ferryPattern(1),
+    ferryPattern(ROUTE_COUNT),
+    fastify(1),
+    fastify(ROUTE_COUNT),
+    hono(1),
+    hono(ROUTE_COUNT),
+  ],
   ratios: [
     [`ferry-${ROUTE_COUNT}`, 'ferry-1', `ferry ${many} routes / ferry 1 route`],
     [`fastify-${ROUTE_COUNT}`, 'fastify-1', `fastify ${many} routes / fastify 1 route`],
     [`hono-${ROUTE_COUNT}`, 'hono-1', `hono ${many} routes / hono 1 route`],
     [`ferry-${ROUTE_COUNT}`, `fastify-${ROUTE_COUNT}`, `ferry ${many} routes / fastify ${many} routes`],
+    [`ferry-pattern-${ROUTE_COUNT}`, 'ferry-pattern-1', `ferry pattern ${many} routes / ferry pattern 1 route`],
+    [`ferry-pattern-${ROUTE_COUNT}`, `ferry-${ROUTE_COUNT}`, `ferry pattern ${many} routes / ferry path ${many} routes`],
   ],
 };
