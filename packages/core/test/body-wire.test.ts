@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import type { ClientHttp2Stream } from 'node:http2';
 import { Readable } from 'node:stream';
 import { h2Session } from '@ferry/test-kit/clients';
-import { within } from '@ferry/test-kit/waiting';
+import { deferred } from '@ferry/test-kit/lifecycle';
+import { eventually, within } from '@ferry/test-kit/waiting';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type { FerryRequest, ResponseWriter } from '../src/index.js';
@@ -100,6 +101,33 @@ describe('HTTP/1.1', () => {
     c.socket.write(`7d1\r\n${'a'.repeat(2001)}\r\n`);
     expect(await c.waitFor((all) => /HTTP\/1\.1 413 /.test(all))).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 413 /);
     await c.closed();
+  });
+
+  it('a client that goes away mid-body settles the reader with a 400, and the server serves on', async () => {
+    const settled: unknown[] = [];
+    const reading = deferred();
+    const server = await serve({
+      handler: async (req, res) => {
+        if (req.method === 'GET') return void res.end('alive\n');
+        try {
+          const body = req.json();
+          reading.resolve();
+          await body;
+        } catch (err) {
+          settled.push((err as { status?: number }).status);
+          throw err;
+        }
+      },
+    });
+    const c = await rawClient(server.url);
+    c.socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
+    await within(reading.promise, 2000, 'the reader started');
+    c.socket.destroy();
+    await eventually(() => settled.length > 0, 2000, 'the reader settled');
+    expect(settled).toEqual([400]);
+    const again = await rawClient(server.url);
+    again.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await again.waitFor((all) => all.includes('alive'));
   });
 
   it('undici: a streamed upload past the limit gets 413 while it is still sending', async () => {
