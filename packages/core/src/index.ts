@@ -8,6 +8,9 @@
 export { z } from 'zod';
 export { DONE, type Handler, type Middleware, type Matcher, type ResponseWriter, type Protocol } from './types.js';
 export { FerryRequest, ClientGoneError, type RequestParams } from './request.js';
+export { BODY_DEFAULTS, type BodyOptions, type FormDataOptions } from './body/limits.js';
+export { BodyUsedError } from './body/errors.js';
+export type { InferOutput, StandardSchemaV1 } from './body/validate.js';
 export { ResponseWriterWrapper } from './writer.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';
@@ -45,6 +48,7 @@ export { subroute, subrouteModule } from './handlers/subroute.js';
 export { error, errorModule } from './handlers/error.js';
 export { vars, varsModule } from './handlers/vars.js';
 export { metrics, metricsModule } from './handlers/metrics.js';
+export { requestBody, requestBodyModule } from './handlers/request_body.js';
 export { path, pathMatcher } from './match/path.js';
 export { pathRegexp, pathRegexpMatcher } from './match/path_regexp.js';
 export { pattern, patternMatcher } from './match/pattern.js';

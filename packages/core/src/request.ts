@@ -1,6 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
+import { readArrayBuffer, readFormData, readJson, readText } from './body/read.js';
+import type { BodyOptions, FormDataOptions } from './body/limits.js';
+import { BodyState } from './body/state.js';
+import type { InferOutput, StandardSchemaV1 } from './body/validate.js';
 import type { HttpError } from './errors.js';
 import type { Protocol, ResponseWriter } from './types.js';
 import { decodePath } from './target.js';
@@ -58,6 +62,8 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
   #vars: Record<string, unknown> | undefined;
   #ac: AbortController | undefined;
   #res: ResponseWriter;
+  /** Made by the first limitBody() or body reader: a request that uses neither pays nothing. */
+  #bodyState: BodyState | undefined;
 
   constructor(
     raw: IncomingMessage | Http2ServerRequest,
@@ -216,9 +222,65 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
     return this.secure ? 'https' : 'http';
   }
 
-  /** The request body as a Node stream. */
+  /** The request body as a Node stream; past a `limitBody()` cap it fails with a 413 HttpError. */
   get body(): Readable {
-    return this.raw as Readable;
+    return this.#bodyState?.stream ?? (this.raw as Readable);
+  }
+
+  #bodies(): BodyState {
+    return (this.#bodyState ??= new BodyState(this.raw, this.#res));
+  }
+
+  /**
+   * Caps the body at `maxSize` bytes (what the `request_body` handler does): a Content-Length
+   * past it throws a 413 HttpError at once, before anything is read; a body that grows past it
+   * fails `req.body` and the readers with a 413, and becomes the readers' default limit. A second
+   * call can only lower the cap. Does nothing to Upgrade and CONNECT requests: what follows them
+   * is a tunnel, not a body.
+   */
+  limitBody(maxSize: number): void {
+    if (!Number.isSafeInteger(maxSize) || maxSize < 0)
+      throw new TypeError(`limitBody: maxSize must be a non-negative integer, got ${maxSize}`);
+    if (this.upgrade !== undefined || this.isConnect) return;
+    this.#bodies().limit(maxSize, this.headers['content-length']);
+  }
+
+  /** Whether the body was read, by a reader or as a stream: it can be read only once. */
+  get bodyUsed(): boolean {
+    return this.#bodyState?.used ?? (this.raw as Readable).readableDidRead;
+  }
+
+  /**
+   * The body parsed as JSON (Content-Type `application/json` or `…+json`, UTF-8), validated by
+   * `schema` when one is given (zod, or any Standard Schema) and typed as its output. Errors are
+   * HttpErrors: 415 (another Content-Type), 413 (past `limit`: 1 MiB by default), 400 (not JSON,
+   * not UTF-8, a `__proto__` key, or a value the schema refuses — the message names each failing
+   * path: `body.user.email: Invalid email address`).
+   */
+  json<S extends StandardSchemaV1>(schema: S, options?: BodyOptions): Promise<InferOutput<S>>;
+  json<T = unknown>(options?: BodyOptions): Promise<T>;
+  json(schemaOrOptions?: StandardSchemaV1 | BodyOptions, options?: BodyOptions): Promise<unknown> {
+    return readJson(this.#bodies(), this.headers, schemaOrOptions, options);
+  }
+
+  /** The body as text, in the Content-Type's charset (UTF-8 by default): 413 past `limit` (1 MiB), 400 for invalid bytes, 415 for an unknown charset. */
+  text(options?: BodyOptions): Promise<string> {
+    return readText(this.#bodies(), this.headers, options);
+  }
+
+  /** The body's bytes, whatever the Content-Type: 413 past `limit` (1 MiB). */
+  arrayBuffer(options?: BodyOptions): Promise<ArrayBuffer> {
+    return readArrayBuffer(this.#bodies(), this.headers, options);
+  }
+
+  /**
+   * The body of a form (`application/x-www-form-urlencoded`, or `multipart/form-data` with files
+   * as `File` entries held in memory), parsed with busboy. Limits: `limit` bytes (1 MiB urlencoded,
+   * 10 MiB multipart), `fields` (1000), `files` (100); past any, a 413. 415 for another
+   * Content-Type, 400 for a malformed body.
+   */
+  formData(options?: FormDataOptions): Promise<FormData> {
+    return readFormData(this.#bodies(), this.headers, options);
   }
 
   /** Per-request variables (the `vars` handler, `{http.vars.NAME}`). */

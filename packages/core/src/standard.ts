@@ -1,6 +1,7 @@
 import { errorModule } from './handlers/error.js';
 import { headersModule } from './handlers/headers.js';
 import { metricsModule } from './handlers/metrics.js';
+import { requestBodyModule } from './handlers/request_body.js';
 import { staticResponseModule } from './handlers/static_response.js';
 import { subrouteModule } from './handlers/subroute.js';
 import { varsModule } from './handlers/vars.js';
@@ -24,6 +25,7 @@ export const coreModules: readonly AnyModule[] = [
   errorModule,
   varsModule,
   metricsModule,
+  requestBodyModule,
   pathMatcher,
   pathRegexpMatcher,
   patternMatcher,

@@ -139,16 +139,18 @@ class Exchange implements ConnOwner, ResponseEvents {
     const onClose = () => {
       if (!body.readableEnded) this.#fail(clientGone());
     };
+    // A body refused on the way (request_body's 413) is that answer, not a client gone.
+    const onError = (err: unknown) => (err instanceof HttpError ? this.#fail(err) : onClose());
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('close', onClose);
-    body.on('error', onClose);
+    body.on('error', onError);
     if (body.readableEnded) onEnd();
     return () => {
       body.removeListener('data', onData);
       body.removeListener('end', onEnd);
       body.removeListener('close', onClose);
-      body.removeListener('error', onClose);
+      body.removeListener('error', onError);
       socket.removeListener('drain', resume);
     };
   }

@@ -1,4 +1,5 @@
 import { connect as h2connect, constants as h2c, type ClientHttp2Session, type IncomingHttpHeaders as H2Headers } from 'node:http2';
+import { HttpError } from '@ferry/core';
 import { classify, MidBodyError, RoundTripError } from '../errors.js';
 import type { HeaderRecord } from '../hop.js';
 import type { OutRequest, ResponseSink, Transport, TransportConfig } from '../transport.js';
@@ -54,6 +55,8 @@ function exchange(s: ClientHttp2Session, up: Upstream, out: OutRequest, sink: Re
     const stream = s.request(requestHeaders(up, out), { endStream: out.body === null, signal: out.cancel.signal() });
     const fail = (err: unknown) => {
       if (out.cancel.aborted) reject(new RoundTripError('client-gone', 'client went away', { cause: err }));
+      // A body refused on the way (request_body's 413) is that answer, not an upstream failure.
+      else if (err instanceof HttpError && !started) reject(err);
       else reject(started ? new MidBodyError(err) : classify(err));
     };
     const dial = setTimeout(

@@ -1,0 +1,54 @@
+import type { Readable } from 'node:stream';
+import { HttpError } from '../errors.js';
+import { cutShort, tooLarge } from './errors.js';
+import type { BodyState } from './state.js';
+
+/**
+ * Reads the whole body into one Buffer, refusing it with a 413 the moment it passes `limit`:
+ * the bytes after that are never read (the stream is paused and the body abandoned, so the
+ * connection does not wait on them). Listeners rather than `for await`: leaving a `for await`
+ * early destroys the stream, and destroying a request destroys its socket — and the 413 with it.
+ */
+export function collect(state: BodyState, stream: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const detach = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const fail = (err: HttpError) => {
+      detach();
+      stream.pause();
+      state.abandon();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) fail(tooLarge(limit));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      detach();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    // request_body's own 413 passes through as it is; anything else is the client cutting the body short.
+    const onError = (err: unknown) => fail(err instanceof HttpError ? err : cutShort(err));
+    const onClose = () => {
+      if (!stream.readableEnded) onError(new Error('body stream closed before its end'));
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
+
+/** The declared Content-Length, or undefined (absent, or not a number Node would have accepted). */
+export function declaredLength(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
