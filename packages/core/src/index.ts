@@ -9,6 +9,7 @@ export { z } from 'zod';
 export { DONE, type Handler, type Middleware, type Matcher, type ResponseWriter, type Protocol } from './types.js';
 export { FerryRequest, ClientGoneError } from './request.js';
 export { ResponseWriterWrapper } from './writer.js';
+export { HeadCallbacks, foldHead, type HeadCallback } from './head.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';
 export type { Template } from './placeholders.js';
