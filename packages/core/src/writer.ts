@@ -143,6 +143,11 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
       b = undefined;
       try {
         head.run();
+      } catch (err) {
+        // end() set the length of its body before asking for the head; the error response that
+        // follows is another body.
+        (this as unknown as { _contentLength: number | null })._contentLength = null;
+        throw err;
       } finally {
         this.#head = undefined;
       }
@@ -287,17 +292,12 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
     a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
     b?: OutgoingHttpHeaders | OutgoingHttpHeader[],
   ): this {
-    const head = this.#head;
-    if (head !== undefined && !this.headersSent) {
+    if (this.#head !== undefined && !this.headersSent) {
       // Every final head goes through here (the compat layer's write, end and flushHeaders call
       // writeHead); the callbacks see and change the fields it is built from.
       foldHead(this, statusCode, a, b);
       a = b = undefined;
-      try {
-        head.run();
-      } finally {
-        this.#head = undefined;
-      }
+      this.#runHead();
       statusCode = this.statusCode;
     }
     const headers = typeof a === 'string' ? b : a;
@@ -317,9 +317,24 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   }
 
   override end(chunk?: any, encoding?: any, cb?: any): this {
-    if (chunk !== undefined && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') {
+      if (!this.headersSent) sniffFirstChunk(this, chunk);
+    } else if (this.#head !== undefined && !this.headersSent) {
+      // A bodiless end() marks the response ending before it asks for the head: the callbacks
+      // run first, so one that throws leaves the response as it was, for the error response.
+      this.#runHead();
+    }
     super.end(chunk, encoding, cb);
     return this;
+  }
+
+  #runHead(): void {
+    const head = this.#head!;
+    try {
+      head.run();
+    } finally {
+      this.#head = undefined;
+    }
   }
 
   flush(): void {

@@ -129,8 +129,12 @@ export class EncodeWriter extends ResponseWriterWrapper {
 
   /** Nothing more goes out through this wrapper; an error response may follow on the writer underneath. */
   #stop(): void {
-    // Decided to compress, head not out yet: the error response that follows is not compressed.
-    if (this.#state === State.Compress && !this.inner.headersSent) this.inner.removeHeader('content-encoding');
+    // Decided to compress, head not out yet: the error response that follows is not compressed
+    // (and any Content-Length is the compressed body's).
+    if (this.#state === State.Compress && !this.inner.headersSent) {
+      this.inner.removeHeader('content-encoding');
+      this.inner.removeHeader('content-length');
+    }
     this.#state = State.Abandoned;
     this.#head = undefined;
     this.#compressor?.destroy();
