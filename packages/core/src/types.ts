@@ -35,8 +35,10 @@ export interface ResponseWriter extends NodeJS.WritableStream {
   readonly writableFinished: boolean;
   readonly writableNeedDrain: boolean;
   readonly destroyed: boolean;
-  /** True while the response can still be written to (Node's `writable`). */
+  /** Node's `writable`: true for a response (Node's own responses never turn it false). */
   readonly writable: boolean;
+  /** True once the response closed: all of it sent, or aborted (`writableFinished` tells which). */
+  readonly closed: boolean;
 
   setHeader(name: string, value: number | string | readonly string[]): this;
   appendHeader(name: string, value: string | readonly string[]): this;

@@ -269,9 +269,10 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
     // The stream ends with the response; closing the connection is the session's GOAWAY.
   }
 
-  // The compat response lacks these two; they are defined on the prototype below.
+  // The compat response lacks these three; they are defined on the prototype below.
   declare readonly writableNeedDrain: boolean;
   declare readonly destroyed: boolean;
+  declare readonly closed: boolean;
   /** Present at runtime, missing from @types/node. */
   declare flushHeaders: () => void;
 
@@ -342,6 +343,16 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   }
 
   /**
+   * The compat layer emits 'finish' whenever the stream closes (onStreamCloseResponse), a reset
+   * one included: `pipeline(x, res)` and `finished(res)` then took a response the client walked
+   * away from for a complete one. As on HTTP/1.1, only a finished response says 'finish'.
+   */
+  override emit(event: string | symbol, ...args: any[]): boolean {
+    if (event === 'finish' && !this.writableFinished) return false;
+    return super.emit(event, ...args);
+  }
+
+  /**
    * Aborting a response must look like one to the client: without an error Node resets the stream
    * with NO_ERROR, which h2 clients take for a clean end. An abort always resets with an error.
    */
@@ -377,6 +388,13 @@ Object.defineProperties(Http2Writer.prototype, {
   writableNeedDrain: {
     get(this: Http2Writer) {
       return this.stream?.writableNeedDrain ?? false;
+    },
+  },
+  // What stream.finished() asks first: without it, finished(res) on a response that already
+  // closed waits forever (the compat response looks readable to it, having Stream's pipe()).
+  closed: {
+    get(this: Http2Writer) {
+      return this.stream?.closed ?? true;
     },
   },
   destroyed: {
@@ -427,6 +445,9 @@ export class ResponseWriterWrapper implements ResponseWriter {
   }
   get writable(): boolean {
     return this.inner.writable;
+  }
+  get closed(): boolean {
+    return this.inner.closed;
   }
   get fullDuplex(): boolean {
     return this.inner.fullDuplex;
