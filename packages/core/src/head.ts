@@ -3,6 +3,9 @@ import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 /** A callback `res.onHead` runs just before the response head goes out. */
 export type HeadCallback = () => void;
 
+/** What head callbacks threw: a writer tells them from other errors of the call that sent the head. */
+const headErrors = new WeakSet<object>();
+
 /**
  * The callbacks `onHead` registered on one writer, run once when its head goes out: the most
  * recently registered first, so a middleware that registered before calling `next` sees what
@@ -36,9 +39,25 @@ export class HeadCallbacks {
       }
     } catch (err) {
       this.#list = [];
+      if (typeof err === 'object' && err !== null) headErrors.add(err);
       throw err;
     }
   }
+}
+
+/**
+ * A head callback threw inside `write` or `end`. Called by a handler, the call throws it (an
+ * ordinary error, for the error routes). Called from a stream's event (`pipeline`, `pipe`: the
+ * response has 'error' listeners then), a throw would escape the event and end the process: the
+ * error becomes the response's 'error' instead, which `pipeline` rejects with. Returns `false`, as
+ * a `write` that failed does.
+ */
+export function headFailed(res: NodeJS.EventEmitter, err: unknown): false {
+  if (typeof err === 'object' && err !== null && headErrors.has(err) && res.listenerCount('error') > 0) {
+    res.emit('error', err);
+    return false;
+  }
+  throw err;
 }
 
 /** What a writer's `writeHead` changes before its head is built: status, reason and header fields. */

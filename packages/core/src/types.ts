@@ -64,7 +64,8 @@ export interface ResponseWriter extends NodeJS.WritableStream {
    * not run it. Callbacks run most recent first, so a middleware that registered before `next`
    * sees what the handlers after it decided in theirs. A callback must not write the body. One
    * that throws stops the head: the error is thrown by the call that was sending it (in a
-   * handler, an ordinary error that reaches the error routes). Throws when the head was already
+   * handler, an ordinary error that reaches the error routes), or, where a stream sends the head
+   * (`pipeline`: the response has 'error' listeners), emitted as 'error'. Throws when the head was already
    * sent or the connection hijacked. When the chain throws before the head went out, its
    * callbacks are dropped: the error response is a new response.
    */

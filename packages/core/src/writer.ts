@@ -3,7 +3,7 @@ import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type Out
 import { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { foldHead, HeadCallbacks, type HeadCallback } from './head.js';
+import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { sniffContentType } from './sniff.js';
 import type { ResponseWriter } from './types.js';
 
@@ -183,12 +183,29 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   }
 
   override write(chunk: any, encoding?: any, cb?: any): boolean {
-    if (!this.headersSent) sniffFirstChunk(this, chunk);
+    if (!this.headersSent) {
+      sniffFirstChunk(this, chunk);
+      if (this.#head !== undefined) {
+        try {
+          return super.write(chunk, encoding, cb);
+        } catch (err) {
+          return headFailed(this, err);
+        }
+      }
+    }
     return super.write(chunk, encoding, cb);
   }
 
   override end(chunk?: any, encoding?: any, cb?: any): this {
     if (chunk !== undefined && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
+    if (this.#head !== undefined && !this.headersSent) {
+      try {
+        return super.end(chunk, encoding, cb);
+      } catch (err) {
+        headFailed(this, err);
+        return this;
+      }
+    }
     return super.end(chunk, encoding, cb);
   }
 
@@ -313,17 +330,30 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   }
 
   override write(chunk: any, encoding?: any, cb?: any): boolean {
-    if (!this.headersSent) sniffFirstChunk(this, chunk);
+    if (!this.headersSent) {
+      sniffFirstChunk(this, chunk);
+      if (this.#head !== undefined) {
+        try {
+          return super.write(chunk, encoding, cb);
+        } catch (err) {
+          return headFailed(this, err);
+        }
+      }
+    }
     return super.write(chunk, encoding, cb);
   }
 
   override end(chunk?: any, encoding?: any, cb?: any): this {
-    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') {
-      if (!this.headersSent) sniffFirstChunk(this, chunk);
-    } else if (this.#head !== undefined && !this.headersSent) {
-      // A bodiless end() marks the response ending before it asks for the head: the callbacks
-      // run first, so one that throws leaves the response as it was, for the error response.
-      this.#runHead();
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
+    if (this.#head !== undefined && !this.headersSent) {
+      // Node's end() marks the response ending before it asks for the head: the callbacks run
+      // first, so one that throws leaves the response as it was, for the error response.
+      try {
+        this.#runHead();
+      } catch (err) {
+        headFailed(this, err);
+        return this;
+      }
     }
     super.end(chunk, encoding, cb);
     return this;

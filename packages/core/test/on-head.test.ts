@@ -6,10 +6,11 @@ import { once } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { defer, deferred } from '@ferry/test-kit/lifecycle';
+import { defer, deferred, escapedErrors } from '@ferry/test-kit/lifecycle';
 import { h1Request } from '@ferry/test-kit/clients';
 import { collect } from '@ferry/test-kit/streams';
 import {
@@ -255,6 +256,8 @@ describe.each(PROTOCOLS)('onHead over %s: every call that sends the head runs th
   });
 });
 
+const escaped = escapedErrors();
+
 describe.each(PROTOCOLS)('onHead over %s: errors', (protocol) => {
   const errorRoutes = {
     routes: [{ handle: [staticResponse({ statusCode: '{http.error.status_code}', body: 'error page: {http.error.message}' })] }],
@@ -319,6 +322,42 @@ describe.each(PROTOCOLS)('onHead over %s: errors', (protocol) => {
     fail = false;
     expect((await fetchOver(protocol, server.url)).body).toBe('fine');
   });
+
+  for (const [name, source] of Object.entries({
+    'a generated stream': () => Readable.from(['a', 'b', 'c']),
+    'a file': () => createReadStream(new URL(import.meta.url)),
+  })) {
+    it(`under pipeline(${name}, res), a throwing callback rejects the pipeline with its error; nothing escapes`, async () => {
+      const outcome = deferred<{ error: unknown; destroyed: boolean }>();
+      const server = await start(protocol, {
+        handler: async (_req, res) => {
+          res.onHead(() => {
+            throw new Error('refused under pipeline');
+          });
+          const src = source();
+          const error = await pipeline(src, res).then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          outcome.resolve({ error, destroyed: src.destroyed });
+        },
+      });
+      const reply = open(protocol, server.url).then(
+        (r) =>
+          collect(r.body).then(
+            () => `complete ${r.status}`,
+            () => 'cut',
+          ),
+        () => 'cut',
+      );
+      const o = await outcome.promise;
+      expect(String(o.error)).toMatch(/refused under pipeline/);
+      expect(o.destroyed).toBe(true);
+      // pipeline destroys what it was given, the response too: the client never sees a 200.
+      expect(await reply).toBe('cut');
+      expect(escaped).toEqual([]);
+    });
+  }
 
   it('a chain that throws before the head loses its callbacks: the error response does not get them (deferred headers included)', async () => {
     const server = await start(protocol, {

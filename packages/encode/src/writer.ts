@@ -150,12 +150,21 @@ export class EncodeWriter extends ResponseWriterWrapper {
     else this.inner.onHead(fn);
   }
 
-  /** Runs the held head callbacks (once; a throw leaves the head unsent and reaches the caller). */
-  #runHead(): void {
+  /**
+   * Runs the held head callbacks, once. One that throws leaves the head unsent: a handler's call
+   * throws it; a stream's (pipeline into this writer: it has 'error' listeners) gets it as its
+   * 'error' instead of an exception escaping its event, and false says to stop.
+   */
+  #runHead(): boolean {
     const head = this.#head;
-    if (head === undefined) return;
+    if (head === undefined) return true;
     try {
       head.run();
+      return true;
+    } catch (err) {
+      if (this.listenerCount('error') === 0) throw err;
+      this.emit('error', err);
+      return false;
     } finally {
       this.#head = undefined;
     }
@@ -211,9 +220,9 @@ export class EncodeWriter extends ResponseWriterWrapper {
           this.#bufferedLength += buf.length;
         }
         if (this.#isEventStream()) {
-          this.#decide(true, true);
+          if (!this.#decide(true, true)) return false;
         } else if (this.#bufferedLength >= this.settings.minimumLength || this.#knownLength() !== undefined) {
-          this.#decide(false, false);
+          if (!this.#decide(false, false)) return false;
         }
         if (cb) queueMicrotask(() => cb!());
         return true;
@@ -243,7 +252,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
     if (this.#ended) return this;
     const buf = chunk === undefined || chunk === null ? undefined : toBuffer(chunk, encoding as BufferEncoding | undefined);
     // Before anything else: a callback that throws leaves this end() undone, the head unsent.
-    if (this.#state === State.Pending) this.#runHead();
+    if (this.#state === State.Pending && !this.#runHead()) return this;
     this.#ended = true;
     switch (this.#state) {
       case State.Pending: {
@@ -281,7 +290,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
 
   /** Status and headers go out now (deciding the encoding from what is known) and the compressor is sync-flushed. */
   override flush(): void {
-    if (this.#state === State.Pending) this.#decide(true, false);
+    if (this.#state === State.Pending && !this.#decide(true, false)) return;
     if (this.#state === State.Compress) this.#syncFlush();
     else if (this.#state === State.Identity) this.inner.flush();
   }
@@ -318,8 +327,8 @@ export class EncodeWriter extends ResponseWriterWrapper {
    * the declared one, if any; an unknown length is presumed long (a streamed response), and so is
    * an event stream's. With `send`, status and headers go out now.
    */
-  #decide(send: boolean, eventStream: boolean): void {
-    this.#runHead();
+  #decide(send: boolean, eventStream: boolean): boolean {
+    if (!this.#runHead()) return false;
     const known = eventStream ? undefined : this.#knownLength();
     const res = this.inner;
     const eligible = this.#eligible();
@@ -344,6 +353,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
       else res.write(buf);
     }
     if (send && this.#state === State.Compress && pending.length > 0) this.#syncFlush();
+    return true;
   }
 
   /** Vary on every response encode could have changed; a 304 for our encoded ETag gets that ETag back. */

@@ -4,7 +4,8 @@
  * see its Content-Encoding), on every send path, over HTTP/1.1 and h2; and a callback that
  * throws reaches the error routes without garbling the error page or crashing the process.
  */
-import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { HttpError, headers, type Handler, type Middleware, type ResponseWriter, type ServerOptions } from '@ferry/core';
 import { collect } from '@ferry/test-kit/streams';
@@ -185,6 +186,39 @@ describe.each(PROTOCOLS)('onHead behind encode over %s', (protocol) => {
     expect([r.status, r.headers['content-encoding'], r.body]).toEqual([500, undefined, 'error page: broke mid-body']);
   });
 
+  it('under pipeline(readable, res), a handler callback that throws rejects the pipeline with its error; nothing escapes', async () => {
+    const outcome = deferred<unknown>();
+    const server = await serve({
+      secure: protocol === 'h2',
+      handler: [
+        gzipOnly(),
+        async (_req, res) => {
+          res.setHeader('content-type', 'text/html');
+          res.onHead(() => {
+            throw new Error('refused under pipeline');
+          });
+          outcome.resolve(
+            await pipeline(Readable.from([BODY, BODY]), res).then(
+              () => undefined,
+              (err: unknown) => err,
+            ),
+          );
+        },
+      ],
+    });
+    const reply = open(protocol, server, '/', GZIP).then(
+      (r) =>
+        collect(r.body).then(
+          () => `complete ${r.status}`,
+          () => 'cut',
+        ),
+      () => 'cut',
+    );
+    expect(String(await outcome.promise)).toMatch(/refused under pipeline/);
+    expect(await reply).toBe('cut');
+    expect(escaped).toEqual([]);
+  });
+
   describe('a callback in front of encode that throws when encode sends the head later', () => {
     const front: Middleware = async (req, res, next) => {
       res.onHead(() => {
@@ -225,7 +259,9 @@ describe.each(PROTOCOLS)('onHead behind encode over %s', (protocol) => {
             if (req.path === '/ok') return void res.end('fine');
             res.setHeader('content-type', 'text/html');
             res.write(BODY);
-            await once(res, 'close');
+            // A plain listener: events.once would add an 'error' listener, and the head error
+            // would then be that listener's (see the pipeline test above).
+            await new Promise((resolve) => res.on('close', resolve));
             cut.resolve(res.writableFinished);
             res.write('more'); // into a stopped writer: dropped, no throw
           },
