@@ -12,6 +12,7 @@ export { BODY_DEFAULTS, type BodyOptions, type FormDataOptions } from './body/li
 export { BodyUsedError } from './body/errors.js';
 export type { InferOutput, StandardSchemaV1 } from './body/validate.js';
 export { ResponseWriterWrapper } from './writer.js';
+export { HeadCallbacks, foldHead, type HeadCallback } from './head.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';
 export type { Template } from './placeholders.js';

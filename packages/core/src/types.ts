@@ -1,4 +1,3 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: the event-listener signatures repeat EventEmitter's (`...args: any[]`), so Node's own response objects are assignable to ResponseWriter
 import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FerryRequest } from './request.js';
@@ -22,8 +21,13 @@ export type Matcher = (req: FerryRequest) => boolean;
  * The response writer: the `node:http` `ServerResponse` surface plus Ferry's additions.
  * Capabilities are values: `fullDuplex` is a boolean, `hijack` is present only where a raw
  * connection can be taken over.
+ *
+ * It is a writable stream (`NodeJS.WritableStream`, the type Node's own stream functions take), so
+ * `pipeline(readable, res)`, `finished(res)` and `readable.pipe(res)` take it as it is. Not the
+ * `stream.Writable` class: neither Node's responses nor the wrappers are one at run time, and
+ * its `cork()`, `writableLength` or `_write` would be promises they do not keep.
  */
-export interface ResponseWriter {
+export interface ResponseWriter extends NodeJS.WritableStream {
   statusCode: number;
   statusMessage: string;
   readonly headersSent: boolean;
@@ -31,6 +35,10 @@ export interface ResponseWriter {
   readonly writableFinished: boolean;
   readonly writableNeedDrain: boolean;
   readonly destroyed: boolean;
+  /** Node's `writable`: true for a response (Node's own responses never turn it false). */
+  readonly writable: boolean;
+  /** True once the response closed: all of it sent, or aborted (`writableFinished` tells which). */
+  readonly closed: boolean;
 
   setHeader(name: string, value: number | string | readonly string[]): this;
   appendHeader(name: string, value: string | readonly string[]): this;
@@ -49,6 +57,19 @@ export interface ResponseWriter {
   flushHeaders(): void;
   destroy(error?: Error): this;
 
+  /**
+   * Runs `fn` once, just before the status line and header fields go out, whichever call sends
+   * them (`writeHead`, the first `write`, `end`, `flushHeaders`, `flush`): the last moment to
+   * change `statusCode` and the headers (set, append, remove). A 1xx (`writeInformational`) does
+   * not run it. Callbacks run most recent first, so a middleware that registered before `next`
+   * sees what the handlers after it decided in theirs. A callback must not write the body. One
+   * that throws stops the head: the error is thrown by the call that was sending it (in a
+   * handler, an ordinary error that reaches the error routes), or, where a stream sends the head
+   * (`pipeline`: the response has 'error' listeners), emitted as 'error'. Throws when the head was already
+   * sent or the connection hijacked. When the chain throws before the head went out, its
+   * callbacks are dropped: the error response is a new response.
+   */
+  onHead(fn: () => void): void;
   /** Puts everything written so far — status and headers included — on the wire now, through every wrapper. */
   flush(): void;
   /** Sends a 1xx response (100 Continue, 103 Early Hints, …) at once. No wrapper holds it. */
@@ -76,12 +97,6 @@ export interface ResponseWriter {
    * GOAWAY does that.
    */
   closeAfterResponse(): void;
-
-  on(event: string | symbol, listener: (...args: any[]) => void): this;
-  once(event: string | symbol, listener: (...args: any[]) => void): this;
-  off(event: string | symbol, listener: (...args: any[]) => void): this;
-  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
-  emit(event: string | symbol, ...args: any[]): boolean;
 }
 
 export type { IncomingHttpHeaders, OutgoingHttpHeaders };

@@ -3,10 +3,12 @@ import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type Out
 import { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { sniffContentType } from './sniff.js';
 import type { ResponseWriter } from './types.js';
 
 type WriteCb = (err?: Error | null) => void;
+type Listener = (...args: any[]) => void;
 
 /** Statuses whose responses carry no body, so no Content-Type is sniffed for them. */
 function bodiless(status: number): boolean {
@@ -64,6 +66,17 @@ interface NodeContinueState {
   _sent100: boolean;
 }
 
+/**
+ * The server drops the head callbacks of a chain that threw before the head went out: its error
+ * response is a new response (as Caddy's error routes get the writer without the chain's wrappers).
+ */
+export const dropHeadCallbacks = Symbol('ferry.dropHeadCallbacks');
+
+function checkOnHead(headersSent: boolean, hijacked: boolean): void {
+  if (hijacked) throw new Error('onHead after the connection was hijacked: this response sends no head');
+  if (headersSent) throw new Error('onHead after the response head was sent');
+}
+
 function checkInformational(status: number): void {
   if (!Number.isInteger(status) || status < 100 || status > 199) {
     throw new RangeError(`writeInformational takes a 1xx status, got ${status}`);
@@ -79,6 +92,8 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   #hijacked = false;
   /** Who is told of a takeover (the server, to stop counting the request); set only where `hijack` is. */
   #onHijack: ((conn: Duplex) => void)[] | undefined;
+  /** The `onHead` callbacks; made by the first one. */
+  #head: HeadCallbacks | undefined;
   /** Set for Upgrade and CONNECT requests, which Node hands over with the socket. */
   declare hijack?: () => Duplex;
 
@@ -99,6 +114,15 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
     (this.#onHijack ??= []).push(listener);
   }
 
+  onHead(fn: HeadCallback): void {
+    checkOnHead(this.headersSent, this.#hijacked);
+    (this.#head ??= new HeadCallbacks()).add(fn);
+  }
+
+  [dropHeadCallbacks](): void {
+    this.#head = undefined;
+  }
+
   closeAfterResponse(): void {
     this.shouldKeepAlive = false;
   }
@@ -109,8 +133,26 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
     if (!(this as unknown as { _headerSent: boolean })._headerSent) this.flushHeaders();
   }
 
-  // Every final head goes through here (Node's implicit head calls writeHead too).
+  // Every final head goes through here: Node's implicit head (first write, end, flushHeaders) calls
+  // writeHead too, and 1xx responses go out by writeInformational, not here.
   override writeHead(statusCode: number, a?: any, b?: any): this {
+    const head = this.#head;
+    if (head !== undefined && !this.headersSent) {
+      // Status and fields as the callbacks leave them: Node builds the head from the writer's own.
+      a = foldHead(this, statusCode, a, b);
+      b = undefined;
+      try {
+        head.run();
+      } catch (err) {
+        // end() set the length of its body before asking for the head; the error response that
+        // follows is another body.
+        (this as unknown as { _contentLength: number | null })._contentLength = null;
+        throw err;
+      } finally {
+        this.#head = undefined;
+      }
+      statusCode = this.statusCode;
+    }
     const req = this.req;
     // (GET and HEAD skip the look: they carry no body worth limiting, and reading the header
     // object would make Node build it for every request.)
@@ -141,12 +183,29 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   }
 
   override write(chunk: any, encoding?: any, cb?: any): boolean {
-    if (!this.headersSent) sniffFirstChunk(this, chunk);
+    if (!this.headersSent) {
+      sniffFirstChunk(this, chunk);
+      if (this.#head !== undefined) {
+        try {
+          return super.write(chunk, encoding, cb);
+        } catch (err) {
+          return headFailed(this, err);
+        }
+      }
+    }
     return super.write(chunk, encoding, cb);
   }
 
   override end(chunk?: any, encoding?: any, cb?: any): this {
     if (chunk !== undefined && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
+    if (this.#head !== undefined && !this.headersSent) {
+      try {
+        return super.end(chunk, encoding, cb);
+      } catch (err) {
+        headFailed(this, err);
+        return this;
+      }
+    }
     return super.end(chunk, encoding, cb);
   }
 
@@ -173,6 +232,8 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
       this.detachSocket(socket);
       socket.setTimeout(0);
       if (head.length > 0) socket.unshift(head);
+      // This response will never send a head: its callbacks are let go.
+      this.#head = undefined;
       // Node's HTTP server gives each socket an own setEncoding that throws (it guards HTTP
       // framing) and never takes it back after an upgrade: the new protocol may use it.
       if (Object.hasOwn(socket, 'setEncoding')) delete (socket as { setEncoding?: unknown }).setEncoding;
@@ -189,6 +250,8 @@ const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 't
 export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   #duplexAsked = false;
   #sent100 = false;
+  /** The `onHead` callbacks; made by the first one. */
+  #head: HeadCallbacks | undefined;
 
   get fullDuplex(): boolean {
     return true;
@@ -210,13 +273,23 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
     // No connection to take over on h2: nothing will ever be reported.
   }
 
+  onHead(fn: HeadCallback): void {
+    checkOnHead(this.headersSent, false);
+    (this.#head ??= new HeadCallbacks()).add(fn);
+  }
+
+  [dropHeadCallbacks](): void {
+    this.#head = undefined;
+  }
+
   closeAfterResponse(): void {
     // The stream ends with the response; closing the connection is the session's GOAWAY.
   }
 
-  // The compat response lacks these two; they are defined on the prototype below.
+  // The compat response lacks these three; they are defined on the prototype below.
   declare readonly writableNeedDrain: boolean;
   declare readonly destroyed: boolean;
+  declare readonly closed: boolean;
   /** Present at runtime, missing from @types/node. */
   declare flushHeaders: () => void;
 
@@ -237,6 +310,14 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
     a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
     b?: OutgoingHttpHeaders | OutgoingHttpHeader[],
   ): this {
+    if (this.#head !== undefined && !this.headersSent) {
+      // Every final head goes through here (the compat layer's write, end and flushHeaders call
+      // writeHead); the callbacks see and change the fields it is built from.
+      foldHead(this, statusCode, a, b);
+      a = b = undefined;
+      this.#runHead();
+      statusCode = this.statusCode;
+    }
     const headers = typeof a === 'string' ? b : a;
     if (headers && !Array.isArray(headers)) {
       for (const name of Object.keys(headers)) if (H2_FORBIDDEN.has(name.toLowerCase())) delete headers[name];
@@ -249,18 +330,56 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   }
 
   override write(chunk: any, encoding?: any, cb?: any): boolean {
-    if (!this.headersSent) sniffFirstChunk(this, chunk);
+    if (!this.headersSent) {
+      sniffFirstChunk(this, chunk);
+      if (this.#head !== undefined) {
+        try {
+          return super.write(chunk, encoding, cb);
+        } catch (err) {
+          return headFailed(this, err);
+        }
+      }
+    }
     return super.write(chunk, encoding, cb);
   }
 
   override end(chunk?: any, encoding?: any, cb?: any): this {
-    if (chunk !== undefined && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
+    if (this.#head !== undefined && !this.headersSent) {
+      // Node's end() marks the response ending before it asks for the head: the callbacks run
+      // first, so one that throws leaves the response as it was, for the error response.
+      try {
+        this.#runHead();
+      } catch (err) {
+        headFailed(this, err);
+        return this;
+      }
+    }
     super.end(chunk, encoding, cb);
     return this;
   }
 
+  #runHead(): void {
+    const head = this.#head!;
+    try {
+      head.run();
+    } finally {
+      this.#head = undefined;
+    }
+  }
+
   flush(): void {
     if (!this.headersSent) this.flushHeaders();
+  }
+
+  /**
+   * The compat layer emits 'finish' whenever the stream closes (onStreamCloseResponse), a reset
+   * one included: `pipeline(x, res)` and `finished(res)` then took a response the client walked
+   * away from for a complete one. As on HTTP/1.1, only a finished response says 'finish'.
+   */
+  override emit(event: string | symbol, ...args: any[]): boolean {
+    if (event === 'finish' && !this.writableFinished) return false;
+    return super.emit(event, ...args);
   }
 
   /**
@@ -299,6 +418,13 @@ Object.defineProperties(Http2Writer.prototype, {
   writableNeedDrain: {
     get(this: Http2Writer) {
       return this.stream?.writableNeedDrain ?? false;
+    },
+  },
+  // What stream.finished() asks first: without it, finished(res) on a response that already
+  // closed waits forever (the compat response looks readable to it, having Stream's pipe()).
+  closed: {
+    get(this: Http2Writer) {
+      return this.stream?.closed ?? true;
     },
   },
   destroyed: {
@@ -347,6 +473,12 @@ export class ResponseWriterWrapper implements ResponseWriter {
   get destroyed(): boolean {
     return this.inner.destroyed;
   }
+  get writable(): boolean {
+    return this.inner.writable;
+  }
+  get closed(): boolean {
+    return this.inner.closed;
+  }
   get fullDuplex(): boolean {
     return this.inner.fullDuplex;
   }
@@ -358,6 +490,15 @@ export class ResponseWriterWrapper implements ResponseWriter {
   }
   onHijack(listener: (conn: Duplex) => void): void {
     this.inner.onHijack(listener);
+  }
+  /**
+   * Hands `fn` to the writer underneath: this wrapper sends its head when that one does. A
+   * wrapper that holds the head back (it decides status and fields later than the writer
+   * underneath, as a compressor does) overrides this to keep its own `HeadCallbacks` and runs
+   * them where it decides, before its own look at the head.
+   */
+  onHead(fn: HeadCallback): void {
+    this.inner.onHead(fn);
   }
   closeAfterResponse(): void {
     this.inner.closeAfterResponse();
@@ -417,23 +558,67 @@ export class ResponseWriterWrapper implements ResponseWriter {
     this.inner.destroy(error);
     return this;
   }
-  on(event: string | symbol, listener: (...args: any[]) => void): this {
-    this.inner.on(event, listener);
+  /**
+   * The emitter whose listeners hear `event`: the writer underneath, for every event. A wrapper
+   * that emits an event itself (a compressor's 'drain') returns its own emitter for it, and every
+   * listener method below follows.
+   */
+  protected emitterFor(_event: string | symbol): NodeJS.EventEmitter {
+    return this.inner;
+  }
+  on(event: string | symbol, listener: Listener): this {
+    this.emitterFor(event).on(event, listener);
     return this;
   }
-  once(event: string | symbol, listener: (...args: any[]) => void): this {
-    this.inner.once(event, listener);
+  addListener(event: string | symbol, listener: Listener): this {
+    this.emitterFor(event).addListener(event, listener);
     return this;
   }
-  off(event: string | symbol, listener: (...args: any[]) => void): this {
-    this.inner.off(event, listener);
+  prependListener(event: string | symbol, listener: Listener): this {
+    this.emitterFor(event).prependListener(event, listener);
     return this;
   }
-  removeListener(event: string | symbol, listener: (...args: any[]) => void): this {
-    this.inner.removeListener(event, listener);
+  once(event: string | symbol, listener: Listener): this {
+    this.emitterFor(event).once(event, listener);
+    return this;
+  }
+  prependOnceListener(event: string | symbol, listener: Listener): this {
+    this.emitterFor(event).prependOnceListener(event, listener);
+    return this;
+  }
+  off(event: string | symbol, listener: Listener): this {
+    this.emitterFor(event).off(event, listener);
+    return this;
+  }
+  removeListener(event: string | symbol, listener: Listener): this {
+    this.emitterFor(event).removeListener(event, listener);
+    return this;
+  }
+  removeAllListeners(event?: string | symbol): this {
+    if (event === undefined) this.inner.removeAllListeners();
+    else this.emitterFor(event).removeAllListeners(event);
     return this;
   }
   emit(event: string | symbol, ...args: any[]): boolean {
-    return this.inner.emit(event, ...args);
+    return this.emitterFor(event).emit(event, ...args);
+  }
+  listeners(event: string | symbol): Listener[] {
+    return this.emitterFor(event).listeners(event) as Listener[];
+  }
+  rawListeners(event: string | symbol): Listener[] {
+    return this.emitterFor(event).rawListeners(event) as Listener[];
+  }
+  listenerCount(event: string | symbol, listener?: Listener): number {
+    return this.emitterFor(event).listenerCount(event, listener);
+  }
+  eventNames(): (string | symbol)[] {
+    return this.inner.eventNames();
+  }
+  setMaxListeners(n: number): this {
+    this.inner.setMaxListeners(n);
+    return this;
+  }
+  getMaxListeners(): number {
+    return this.inner.getMaxListeners();
   }
 }

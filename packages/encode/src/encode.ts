@@ -194,10 +194,11 @@ export const encodeModule = defineModule({
       } catch (err) {
         // A handler that throws turns encoding off, so its error page is not garbled.
         w.abandon();
-        throw err;
+        throw w.failure ?? err;
       }
       if (!w.writableEnded) w.end();
       await w.done;
+      if (w.failure !== undefined) throw w.failure;
     };
   },
 });

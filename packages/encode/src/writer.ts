@@ -2,7 +2,16 @@
 import { EventEmitter } from 'node:events';
 import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import type { Transform } from 'node:stream';
-import { ResponseWriterWrapper, sniffContentType, type FerryRequest, type ResponseMatcher, type ResponseWriter } from '@ferry/core';
+import {
+  foldHead,
+  HeadCallbacks,
+  ResponseWriterWrapper,
+  sniffContentType,
+  type FerryRequest,
+  type HeadCallback,
+  type ResponseMatcher,
+  type ResponseWriter,
+} from '@ferry/core';
 import type { Encoder } from './encoders.js';
 
 type WriteCb = (err?: Error | null) => void;
@@ -62,6 +71,9 @@ export class EncodeWriter extends ResponseWriterWrapper {
   readonly #events = new EventEmitter();
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
+  /** The handler's `onHead` callbacks while the head is held; they run where encode decides. */
+  #head: HeadCallbacks | undefined;
+  #failure: unknown;
 
   constructor(
     inner: ResponseWriter,
@@ -84,6 +96,15 @@ export class EncodeWriter extends ResponseWriterWrapper {
     return this.#done;
   }
 
+  /**
+   * What stopped the response after the handler was done with it: a head callback of the writer
+   * underneath threw when encode sent the head (from the compressor, or once the one-shot
+   * compression finished). The middleware throws it, so it reaches the error routes.
+   */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
   override get writableEnded(): boolean {
     return this.#ended;
   }
@@ -102,32 +123,65 @@ export class EncodeWriter extends ResponseWriterWrapper {
       this.#buffered = [];
       this.#bufferedLength = 0;
     }
+    this.#stop();
+    this.#resolveDone();
+  }
+
+  /** Nothing more goes out through this wrapper; an error response may follow on the writer underneath. */
+  #stop(): void {
+    // Decided to compress, head not out yet: the error response that follows is not compressed
+    // (and any Content-Length is the compressed body's).
+    if (this.#state === State.Compress && !this.inner.headersSent) {
+      this.inner.removeHeader('content-encoding');
+      this.inner.removeHeader('content-length');
+    }
     this.#state = State.Abandoned;
+    this.#head = undefined;
     this.#compressor?.destroy();
+  }
+
+  /**
+   * While encode holds the head, callbacks wait for its decision and run first thing in it, so
+   * the decision sees what they set (a Content-Type, a Cache-Control: no-transform). Once it has
+   * decided, the head is the writer underneath's to send, and so are the callbacks.
+   */
+  override onHead(fn: HeadCallback): void {
+    if (this.#state === State.Pending) (this.#head ??= new HeadCallbacks()).add(fn);
+    else this.inner.onHead(fn);
+  }
+
+  /**
+   * Runs the held head callbacks, once. One that throws leaves the head unsent: a handler's call
+   * throws it; a stream's (pipeline into this writer: it has 'error' listeners) gets it as its
+   * 'error' instead of an exception escaping its event, and false says to stop.
+   */
+  #runHead(): boolean {
+    const head = this.#head;
+    if (head === undefined) return true;
+    try {
+      head.run();
+      return true;
+    } catch (err) {
+      if (this.listenerCount('error') === 0) throw err;
+      this.emit('error', err);
+      return false;
+    } finally {
+      this.#head = undefined;
+    }
+  }
+
+  /** A send to the writer underneath threw after the handler's call returned: stop, and keep the error for the middleware. */
+  #fail(err: unknown): void {
+    this.#failure = err;
+    this.#stop();
+    // A handler still writing would wait on a 'drain' that never comes: the response is cut.
+    if (!this.#ended && !this.inner.destroyed) this.inner.destroy(err instanceof Error ? err : undefined);
     this.#resolveDone();
   }
 
   // 'drain' is ours when the compressor is the one pushing back; everything else is the inner writer's.
-  override on(event: string | symbol, listener: (...args: any[]) => void): this {
-    if (event === 'drain') this.#events.on(event, listener);
-    else super.on(event, listener);
-    return this;
-  }
-  override once(event: string | symbol, listener: (...args: any[]) => void): this {
-    if (event === 'drain') this.#events.once(event, listener);
-    else super.once(event, listener);
-    return this;
-  }
-  override off(event: string | symbol, listener: (...args: any[]) => void): this {
-    if (event === 'drain') this.#events.off(event, listener);
-    else super.off(event, listener);
-    return this;
-  }
-  override removeListener(event: string | symbol, listener: (...args: any[]) => void): this {
-    return this.off(event, listener);
-  }
-  override emit(event: string | symbol, ...args: any[]): boolean {
-    return event === 'drain' ? this.#events.emit(event, ...args) : super.emit(event, ...args);
+  protected override emitterFor(event: string | symbol): NodeJS.EventEmitter {
+    return event === 'drain' ? this.#events : this.inner;
   }
 
   override writeHead(
@@ -145,15 +199,10 @@ export class EncodeWriter extends ResponseWriterWrapper {
       this.inner.writeHead(statusCode, a as string, b);
       return this;
     }
-    if (typeof a === 'string') this.inner.statusMessage = a;
-    this.inner.statusCode = statusCode;
-    if (Array.isArray(headers)) {
-      for (let i = 0; i + 1 < headers.length; i += 2) this.inner.setHeader(String(headers[i]), headers[i + 1] as string);
-    } else if (headers) {
-      for (const [k, v] of Object.entries(headers)) if (v !== undefined) this.inner.setHeader(k, v as string);
-    }
+    const reason = foldHead(this.inner, statusCode, a, b);
+    if (reason !== undefined) this.inner.statusMessage = reason;
     // An event stream's headers go out at once (field lesson 5's twin: a client waits for them).
-    if (this.#isEventStream()) this.#decide(undefined, true);
+    if (this.#isEventStream()) this.#decide(true, true);
     return this;
   }
 
@@ -171,9 +220,9 @@ export class EncodeWriter extends ResponseWriterWrapper {
           this.#bufferedLength += buf.length;
         }
         if (this.#isEventStream()) {
-          this.#decide(undefined, true);
+          if (!this.#decide(true, true)) return false;
         } else if (this.#bufferedLength >= this.settings.minimumLength || this.#knownLength() !== undefined) {
-          this.#decide(this.#knownLength(), false);
+          if (!this.#decide(false, false)) return false;
         }
         if (cb) queueMicrotask(() => cb!());
         return true;
@@ -201,8 +250,10 @@ export class EncodeWriter extends ResponseWriterWrapper {
       encoding = undefined;
     }
     if (this.#ended) return this;
-    this.#ended = true;
     const buf = chunk === undefined || chunk === null ? undefined : toBuffer(chunk, encoding as BufferEncoding | undefined);
+    // Before anything else: a callback that throws leaves this end() undone, the head unsent.
+    if (this.#state === State.Pending && !this.#runHead()) return this;
+    this.#ended = true;
     switch (this.#state) {
       case State.Pending: {
         if (buf && buf.length > 0) {
@@ -239,7 +290,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
 
   /** Status and headers go out now (deciding the encoding from what is known) and the compressor is sync-flushed. */
   override flush(): void {
-    if (this.#state === State.Pending) this.#decide(this.#knownLength(), true);
+    if (this.#state === State.Pending && !this.#decide(true, false)) return;
     if (this.#state === State.Compress) this.#syncFlush();
     else if (this.#state === State.Identity) this.inner.flush();
   }
@@ -272,10 +323,13 @@ export class EncodeWriter extends ResponseWriterWrapper {
   }
 
   /**
-   * Chooses identity or compression. `known` is the body length if known; an unknown length
-   * is presumed long (a streamed response). With `send`, status and headers go out now.
+   * Chooses identity or compression, after the head callbacks had their say. The body length is
+   * the declared one, if any; an unknown length is presumed long (a streamed response), and so is
+   * an event stream's. With `send`, status and headers go out now.
    */
-  #decide(known: number | undefined, send: boolean): void {
+  #decide(send: boolean, eventStream: boolean): boolean {
+    if (!this.#runHead()) return false;
+    const known = eventStream ? undefined : this.#knownLength();
     const res = this.inner;
     const eligible = this.#eligible();
     this.#varyAndValidator(eligible);
@@ -299,6 +353,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
       else res.write(buf);
     }
     if (send && this.#state === State.Compress && pending.length > 0) this.#syncFlush();
+    return true;
   }
 
   /** Vary on every response encode could have changed; a 304 for our encoded ETag gets that ETag back. */
@@ -353,8 +408,12 @@ export class EncodeWriter extends ResponseWriterWrapper {
     this.encoder!.oneShot(body).then(
       (out) => {
         if (res.destroyed || this.#state !== State.Compress) return this.#resolveDone();
-        res.setHeader('content-length', out.length);
-        res.end(out, cb);
+        try {
+          res.setHeader('content-length', out.length);
+          res.end(out, cb);
+        } catch (err) {
+          return this.#fail(err);
+        }
         this.#resolveDone();
       },
       (err: Error) => {
@@ -369,8 +428,15 @@ export class EncodeWriter extends ResponseWriterWrapper {
     const c = (this.#compressor = this.encoder!.stream(sizeHint));
     c.on('data', (out: Buffer) => {
       // Backpressure from the client pauses the compressor; its input side then fills and
-      // our write() returns false until 'drain'.
-      if (!res.write(out)) {
+      // our write() returns false until 'drain'. The first write sends the head: a head
+      // callback of the writer underneath that throws there must not escape this event.
+      let ok: boolean;
+      try {
+        ok = res.write(out);
+      } catch (err) {
+        return this.#fail(err);
+      }
+      if (!ok) {
         c.pause();
         res.once('drain', () => c.resume());
       }
@@ -380,7 +446,11 @@ export class EncodeWriter extends ResponseWriterWrapper {
       this.#events.emit('drain');
     });
     c.once('end', () => {
-      if (!res.destroyed) res.end();
+      try {
+        if (!res.destroyed) res.end();
+      } catch (err) {
+        return this.#fail(err);
+      }
       this.#resolveDone();
     });
     c.once('error', (err) => {
@@ -392,7 +462,12 @@ export class EncodeWriter extends ResponseWriterWrapper {
   #syncFlush(): void {
     const c = this.#compressor!;
     this.encoder!.flush(c, () => {
-      if (!this.inner.destroyed) this.inner.flush();
+      if (this.inner.destroyed) return;
+      try {
+        this.inner.flush();
+      } catch (err) {
+        this.#fail(err);
+      }
     });
   }
 }

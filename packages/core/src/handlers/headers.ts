@@ -1,11 +1,9 @@
-import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { compileHeaderOps, headerOpsShape, recordTarget, writerTarget } from '../header_ops.js';
 import { defineModule, moduleFactory } from '../module.js';
 import type { FerryRequest } from '../request.js';
 import { compileResponseMatcher, responseMatcherSchema } from '../response_match.js';
 import type { Middleware, ResponseWriter } from '../types.js';
-import { ResponseWriterWrapper } from '../writer.js';
 
 const config = z.strictObject({
   request: z.strictObject(headerOpsShape).optional().describe('Operations on the request header fields, before the next handler runs.'),
@@ -23,54 +21,6 @@ const config = z.strictObject({
     .optional()
     .describe('Operations on the response header fields.'),
 });
-
-/** Applies response header ops once, just before the header block is sent (Caddy's deferred ops). */
-class DeferredHeaderWriter extends ResponseWriterWrapper {
-  #done = false;
-  constructor(
-    inner: ResponseWriter,
-    private readonly req: FerryRequest,
-    private readonly apply: (req: FerryRequest, res: ResponseWriter) => void,
-  ) {
-    super(inner);
-  }
-
-  #before(): void {
-    if (this.#done || this.inner.headersSent) return;
-    this.#done = true;
-    this.apply(this.req, this.inner);
-  }
-
-  override writeHead(
-    statusCode: number,
-    a?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
-    b?: OutgoingHttpHeaders | OutgoingHttpHeader[],
-  ): this {
-    const headers = typeof a === 'string' ? b : a;
-    this.inner.statusCode = statusCode;
-    if (headers && !Array.isArray(headers))
-      for (const [k, v] of Object.entries(headers)) if (v !== undefined) this.inner.setHeader(k, v as string);
-    this.#before();
-    this.inner.writeHead(statusCode, typeof a === 'string' ? a : undefined);
-    return this;
-  }
-  override write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
-    this.#before();
-    return super.write(chunk, encoding, cb);
-  }
-  override end(chunk?: unknown, encoding?: BufferEncoding | (() => void), cb?: () => void): this {
-    this.#before();
-    return super.end(chunk, encoding, cb);
-  }
-  override flushHeaders(): void {
-    this.#before();
-    super.flushHeaders();
-  }
-  override flush(): void {
-    this.#before();
-    super.flush();
-  }
-}
 
 /** `http.handlers.headers`: set, add, delete and replace request and response header fields. */
 export const headersModule = defineModule({
@@ -94,7 +44,10 @@ export const headersModule = defineModule({
         resOps(req, writerTarget(res));
         return next(req, res);
       }
-      return next(req, new DeferredHeaderWriter(res, req, applyRes));
+      // Caddy's deferred ops: once, just before the head goes out, on what later handlers set
+      // (nothing to do for a head already out, or a connection taken over).
+      if (!res.headersSent && !res.hijacked) res.onHead(() => applyRes(req, res));
+      return next(req, res);
     };
   },
 });

@@ -1,8 +1,39 @@
 import { z } from 'zod';
 import { HttpError } from '../errors.js';
+import { HeadCallbacks, type HeadCallback } from '../head.js';
 import { defineModule, moduleFactory } from '../module.js';
 import type { RouteInput } from '../provision.js';
 import type { Middleware } from '../types.js';
+import { ResponseWriterWrapper } from '../writer.js';
+
+/**
+ * The writer a subroute with error routes hands its routes: it keeps the head callbacks they
+ * register, so that when they fail the error routes answer without them, as Caddy's error routes
+ * get the subroute's writer without the wrappers made inside it. They run at the head of the
+ * writer underneath, in the place of the first of them.
+ */
+class HeadScope extends ResponseWriterWrapper {
+  #own: HeadCallbacks | undefined;
+  #registered = false;
+
+  override onHead(fn: HeadCallback): void {
+    // Too late for a head (sent, or the connection taken over): the writer underneath says so.
+    if (this.inner.headersSent || this.inner.hijacked) {
+      this.inner.onHead(fn);
+      return;
+    }
+    if (!this.#registered) {
+      this.inner.onHead(() => this.#own?.run());
+      this.#registered = true;
+    }
+    (this.#own ??= new HeadCallbacks()).add(fn);
+  }
+
+  /** The routes failed: what they registered is let go. */
+  drop(): void {
+    this.#own = undefined;
+  }
+}
 
 /** `http.handlers.subroute`: a nested route list, with its own error routes. */
 export const subrouteModule = defineModule({
@@ -29,10 +60,12 @@ export const subrouteModule = defineModule({
     if (!cfg.errors) return routes;
     const errors = await ctx.compileRoutes(cfg.errors.routes as RouteInput[], `${ctx.path}.errors.routes`);
     return async (req, res, next) => {
+      const scope = new HeadScope(res);
       try {
-        await routes(req, res, next);
+        await routes(req, scope, next);
       } catch (err) {
         if (res.headersSent) throw err;
+        scope.drop();
         req.error = HttpError.from(err);
         // Caddy ends its error routes with errorEmptyHandler: unanswered, the error's status still goes out.
         await errors(req, res, async (_q, rs) => {

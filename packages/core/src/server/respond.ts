@@ -3,6 +3,7 @@ import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { FerryRequest } from '../request.js';
 import { DONE, type Handler, type Middleware, type ResponseWriter } from '../types.js';
+import { dropHeadCallbacks } from '../writer.js';
 
 /** The end of the chain: nothing more to do. */
 const END: Handler = () => DONE;
@@ -62,6 +63,9 @@ async function handleError(
     if (!res.writableEnded) res.destroy();
     return;
   }
+  // The chain failed: what it asked of the head (deferred header ops, onHead callbacks) was for
+  // the response it did not finish, not for the error response.
+  (res as Partial<Record<typeof dropHeadCallbacks, () => void>>)[dropHeadCallbacks]?.();
   if (errors) {
     req.error = he;
     // Error routes that write nothing still answer with the error's status (Caddy's errorEmptyHandler).

@@ -3,7 +3,7 @@
  * server starter (plain, or TLS with h1 and h2), the kit's HTTP/1.1 clients taking a path and
  * trusting the kit's certificate, node:zlib decoders, and compressible test text.
  */
-import { once, type EventEmitter } from 'node:events';
+import { once } from 'node:events';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import type { Readable, Transform } from 'node:stream';
@@ -18,12 +18,9 @@ export { defer, deferred };
 
 const startServer = serverStarter(createServer);
 
-/**
- * `await once(res, 'drain')`, typed: @types/node 20's `once` takes only an EventEmitter or an
- * EventTarget, and a ResponseWriter is typed as neither. Rejects when `signal` aborts.
- */
+/** `await once(res, 'drain')`; rejects when `signal` aborts. */
 export function drain(res: ResponseWriter, signal?: AbortSignal): Promise<unknown[]> {
-  return once(res as unknown as EventEmitter, 'drain', signal ? { signal } : {});
+  return once(res, 'drain', signal ? { signal } : {});
 }
 
 /**
