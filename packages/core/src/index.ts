@@ -8,6 +8,7 @@
 export { z } from 'zod';
 export { DONE, type Handler, type Middleware, type Matcher, type ResponseWriter, type Protocol } from './types.js';
 export { FerryRequest, ClientGoneError } from './request.js';
+export { CookieError, type ClearCookieOptions, type CookieOptions, type RequestCookies } from './cookies.js';
 export { ResponseWriterWrapper } from './writer.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
+import { parseCookies, type RequestCookies } from './cookies.js';
 import type { HttpError } from './errors.js';
 import type { Protocol, ResponseWriter } from './types.js';
 import { decodePath } from './target.js';
@@ -49,6 +50,7 @@ export class FerryRequest {
   #rawQuery: string | undefined;
   #query: URLSearchParams | undefined;
   #vars: Record<string, unknown> | undefined;
+  #cookies: RequestCookies | undefined;
   #ac: AbortController | undefined;
   #res: ResponseWriter;
 
@@ -204,6 +206,15 @@ export class FerryRequest {
   /** Per-request variables (the `vars` handler, `{http.vars.NAME}`). */
   get vars(): Record<string, unknown> {
     return (this.#vars ??= Object.create(null) as Record<string, unknown>);
+  }
+
+  /**
+   * The request's cookies, name → value, parsed from the `Cookie` field(s) the first time they are
+   * read (nothing is parsed for a handler that never looks). First occurrence of a name wins;
+   * values are percent-decoded, kept as sent when they do not decode. No inherited keys.
+   */
+  get cookies(): RequestCookies {
+    return (this.#cookies ??= parseCookies(this.headers.cookie));
   }
 
   /**

@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the event-listener signatures repeat EventEmitter's (`...args: any[]`), so Node's own response objects are assignable to ResponseWriter
 import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ClearCookieOptions, CookieOptions } from './cookies.js';
 import type { FerryRequest } from './request.js';
 
 /** The wire protocol a request arrived on. */
@@ -76,6 +77,14 @@ export interface ResponseWriter {
    * GOAWAY does that.
    */
   closeAfterResponse(): void;
+  /**
+   * Adds a `Set-Cookie` field (one per call, never joined), with safe defaults: `Path=/`,
+   * `HttpOnly`, `SameSite=Lax`, `Secure` when the request came over TLS. Throws a `CookieError`
+   * for a cookie browsers would refuse (docs/getting-started.md, "Cookies").
+   */
+  setCookie(name: string, value: string, options?: CookieOptions): this;
+  /** Adds the `Set-Cookie` field that removes `name`: give the `path`/`domain` it was set with. */
+  clearCookie(name: string, options?: ClearCookieOptions): this;
 
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
