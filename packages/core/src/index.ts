@@ -45,6 +45,7 @@ export { subroute, subrouteModule } from './handlers/subroute.js';
 export { error, errorModule } from './handlers/error.js';
 export { vars, varsModule } from './handlers/vars.js';
 export { metrics, metricsModule } from './handlers/metrics.js';
+export { cors, corsModule, type OriginCheck } from './handlers/cors.js';
 export { path, pathMatcher } from './match/path.js';
 export { pathRegexp, pathRegexpMatcher } from './match/path_regexp.js';
 export { method, methodMatcher } from './match/method.js';

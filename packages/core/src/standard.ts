@@ -1,3 +1,4 @@
+import { corsModule } from './handlers/cors.js';
 import { errorModule } from './handlers/error.js';
 import { headersModule } from './handlers/headers.js';
 import { metricsModule } from './handlers/metrics.js';
@@ -23,6 +24,7 @@ export const coreModules: readonly AnyModule[] = [
   errorModule,
   varsModule,
   metricsModule,
+  corsModule,
   pathMatcher,
   pathRegexpMatcher,
   methodMatcher,
