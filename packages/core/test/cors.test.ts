@@ -9,9 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { h2Get, h2Session } from '@ferry/test-kit/clients';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { ConfigError, HttpError, cors, type HandlerInput, type Middleware } from '../src/index.js';
-import { issuesOf } from './helpers/config.js';
-import { send, type Reply } from './helpers/http.js';
-import { useServers } from './helpers/http.js';
+import { issuesOf, load } from './helpers/config.js';
+import { send, useServers, type Reply } from './helpers/http.js';
 
 const serve = useServers();
 
@@ -413,6 +412,11 @@ describe('cors config', () => {
     expect(empty.map((i) => i.path)).toEqual([`${at}.allowed_origins`, `${at}.max_age`]);
     const sub = await issuesOf(config({ allowed_origins: [APP], max_age: 600 }));
     expect(sub).toEqual([{ path: `${at}.max_age`, message: expect.stringMatching(/JSON number counts nanoseconds\): write e.g. "10m"/) }]);
+  });
+
+  it('warns that "*" makes the other entries redundant, and runs', async () => {
+    const app = await load(config({ allowed_origins: ['*', APP] }));
+    expect(app.warnings).toEqual([{ path: `${at}.allowed_origins`, message: '"*" allows every origin: the other entries change nothing' }]);
   });
 
   it('normalises origins as browsers send them: case, default port', async () => {
