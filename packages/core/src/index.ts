@@ -11,6 +11,7 @@ export { FerryRequest, ClientGoneError, type RequestParams } from './request.js'
 export { BODY_DEFAULTS, type BodyOptions, type FormDataOptions } from './body/limits.js';
 export { BodyUsedError } from './body/errors.js';
 export type { InferOutput, StandardSchemaV1 } from './body/validate.js';
+export { CookieError, type ClearCookieOptions, type CookieOptions, type RequestCookies } from './cookies.js';
 export { ResponseWriterWrapper } from './writer.js';
 export { HeadCallbacks, foldHead, type HeadCallback } from './head.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
@@ -50,6 +51,7 @@ export { error, errorModule } from './handlers/error.js';
 export { vars, varsModule } from './handlers/vars.js';
 export { metrics, metricsModule } from './handlers/metrics.js';
 export { requestBody, requestBodyModule } from './handlers/request_body.js';
+export { cors, corsModule, type OriginCheck } from './handlers/cors.js';
 export { path, pathMatcher } from './match/path.js';
 export { pathRegexp, pathRegexpMatcher } from './match/path_regexp.js';
 export { pattern, patternMatcher } from './match/pattern.js';

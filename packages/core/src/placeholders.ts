@@ -77,6 +77,7 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
     if (k.startsWith('uri.query.')) return req.query.get(k.slice(10)) ?? '';
     if (k.startsWith('host.labels.')) return indexed(req.host.split('.').reverse(), k.slice(12));
     if (k.startsWith('header.')) return headerValue(req, k.slice(7));
+    if (k.startsWith('cookie.')) return req.cookies[k.slice(7)] ?? '';
     return undefined;
   }
   if (key.startsWith('http.regexp.')) return req.captures.get(key.slice(12)) ?? '';
@@ -123,6 +124,7 @@ const KNOWN_PREFIX = [
   'http.request.uri.query.',
   'http.request.host.labels.',
   'http.request.header.',
+  'http.request.cookie.',
   'http.regexp.',
   'http.params.',
   'http.vars.',

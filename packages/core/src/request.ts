@@ -5,6 +5,7 @@ import { readArrayBuffer, readFormData, readJson, readText } from './body/read.j
 import type { BodyOptions, FormDataOptions } from './body/limits.js';
 import { BodyState } from './body/state.js';
 import type { InferOutput, StandardSchemaV1 } from './body/validate.js';
+import { parseCookies, type RequestCookies } from './cookies.js';
 import type { HttpError } from './errors.js';
 import type { Protocol, ResponseWriter } from './types.js';
 import { decodePath } from './target.js';
@@ -60,6 +61,7 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
   #rawQuery: string | undefined;
   #query: URLSearchParams | undefined;
   #vars: Record<string, unknown> | undefined;
+  #cookies: RequestCookies | undefined;
   #ac: AbortController | undefined;
   #res: ResponseWriter;
   /** Made by the first limitBody() or body reader: a request that uses neither pays nothing. */
@@ -286,6 +288,15 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
   /** Per-request variables (the `vars` handler, `{http.vars.NAME}`). */
   get vars(): Record<string, unknown> {
     return (this.#vars ??= Object.create(null) as Record<string, unknown>);
+  }
+
+  /**
+   * The request's cookies, name → value, parsed from the `Cookie` field(s) the first time they are
+   * read (nothing is parsed for a handler that never looks). First occurrence of a name wins;
+   * values are percent-decoded, kept as sent when they do not decode. No inherited keys.
+   */
+  get cookies(): RequestCookies {
+    return (this.#cookies ??= parseCookies(this.headers.cookie));
   }
 
   /**

@@ -1,3 +1,4 @@
+import { corsModule } from './handlers/cors.js';
 import { errorModule } from './handlers/error.js';
 import { headersModule } from './handlers/headers.js';
 import { metricsModule } from './handlers/metrics.js';
@@ -26,6 +27,7 @@ export const coreModules: readonly AnyModule[] = [
   varsModule,
   metricsModule,
   requestBodyModule,
+  corsModule,
   pathMatcher,
   pathRegexpMatcher,
   patternMatcher,

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ClearCookieOptions, CookieOptions } from './cookies.js';
 import type { FerryRequest } from './request.js';
 
 /** The wire protocol a request arrived on. */
@@ -97,6 +98,14 @@ export interface ResponseWriter extends NodeJS.WritableStream {
    * GOAWAY does that.
    */
   closeAfterResponse(): void;
+  /**
+   * Adds a `Set-Cookie` field (one per call, never joined), with safe defaults: `Path=/`,
+   * `HttpOnly`, `SameSite=Lax`, `Secure` when the request came over TLS. Throws a `CookieError`
+   * for a cookie browsers would refuse (docs/getting-started.md, "Cookies").
+   */
+  setCookie(name: string, value: string, options?: CookieOptions): this;
+  /** Adds the `Set-Cookie` field that removes `name`: give the `path`/`domain` it was set with. */
+  clearCookie(name: string, options?: ClearCookieOptions): this;
 }
 
 export type { IncomingHttpHeaders, OutgoingHttpHeaders };

@@ -4,6 +4,7 @@ import { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
+import { appendClearCookie, appendSetCookie, type ClearCookieOptions, type CookieOptions } from './cookies.js';
 import { sniffContentType } from './sniff.js';
 import type { ResponseWriter } from './types.js';
 
@@ -35,6 +36,11 @@ function informationalHead(status: number, headers: OutgoingHttpHeaders | undefi
     }
   }
   return `${head}\r\n`;
+}
+
+/** Whether a connection is TLS (a `TLSSocket`); false once it is gone. */
+function overTls(socket: unknown): boolean {
+  return (socket as { encrypted?: boolean } | null | undefined)?.encrypted === true;
 }
 
 /** An unread request body up to this size is drained after the response to keep the connection. */
@@ -125,6 +131,16 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
 
   closeAfterResponse(): void {
     this.shouldKeepAlive = false;
+  }
+
+  setCookie(name: string, value: string, options?: CookieOptions): this {
+    appendSetCookie(this, overTls(this.req.socket), name, value, options);
+    return this;
+  }
+
+  clearCookie(name: string, options?: ClearCookieOptions): this {
+    appendClearCookie(this, overTls(this.req.socket), name, options);
+    return this;
   }
 
   flush(): void {
@@ -284,6 +300,16 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
 
   closeAfterResponse(): void {
     // The stream ends with the response; closing the connection is the session's GOAWAY.
+  }
+
+  setCookie(name: string, value: string, options?: CookieOptions): this {
+    appendSetCookie(this, this.stream?.session?.encrypted === true, name, value, options);
+    return this;
+  }
+
+  clearCookie(name: string, options?: ClearCookieOptions): this {
+    appendClearCookie(this, this.stream?.session?.encrypted === true, name, options);
+    return this;
   }
 
   // The compat response lacks these three; they are defined on the prototype below.
@@ -502,6 +528,16 @@ export class ResponseWriterWrapper implements ResponseWriter {
   }
   closeAfterResponse(): void {
     this.inner.closeAfterResponse();
+  }
+  // Delegated, so each wrapper down the chain sees the call and the innermost writer, which knows
+  // the connection, decides the TLS default.
+  setCookie(name: string, value: string, options?: CookieOptions): this {
+    this.inner.setCookie(name, value, options);
+    return this;
+  }
+  clearCookie(name: string, options?: ClearCookieOptions): this {
+    this.inner.clearCookie(name, options);
+    return this;
   }
 
   setHeader(name: string, value: number | string | readonly string[]): this {

@@ -84,14 +84,21 @@ async function handleError(
   writeErrorResponse(res, he);
 }
 
-/** The status and a short plain-text body (the message when it may be shown), replacing any header set so far. */
+/**
+ * The status and a short plain-text body (the message when it may be shown), replacing any header
+ * set so far but the CORS fields and Vary: a page allowed to read the answer reads the error too.
+ */
 export function writeErrorResponse(res: ResponseWriter, he: HttpError): void {
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  for (const name of res.getHeaderNames()) if (!keptOnError(name)) res.removeHeader(name);
   const body = `${he.expose ? he.message : (STATUS_CODES[he.status] ?? 'Error')}\n`;
   res.statusCode = he.status;
   res.setHeader('content-type', 'text/plain; charset=utf-8');
   res.setHeader('x-content-type-options', 'nosniff');
   res.end(body);
+}
+
+function keptOnError(name: string): boolean {
+  return name === 'vary' || name.startsWith('access-control-');
 }
 
 /** After the chain: a response nobody wrote is Caddy's empty 200; a CONNECT nobody handled is 501. */
