@@ -55,6 +55,7 @@ export { cors, corsModule, type OriginCheck } from './handlers/cors.js';
 export { path, pathMatcher } from './match/path.js';
 export { pathRegexp, pathRegexpMatcher } from './match/path_regexp.js';
 export { pattern, patternMatcher } from './match/pattern.js';
+export { urlPattern, urlPatternMatcher } from './match/url_pattern_matcher.js';
 export { route, type PatternParams, type RouteHandler, type TypedRequest } from './typed_route.js';
 export { method, methodMatcher } from './match/method.js';
 export { host, hostMatcher } from './match/host.js';

@@ -83,6 +83,8 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
   if (key.startsWith('http.regexp.')) return req.captures.get(key.slice(12)) ?? '';
   // Not Caddy's: the params of the `pattern` matcher (req.params).
   if (key.startsWith('http.params.')) return req.params[key.slice(12)] ?? '';
+  // Caddy's name for the captures of its `url_pattern` matcher (Ferry's pathname only).
+  if (key.startsWith('http.url_pattern.pathname.')) return req.params[key.slice(26)] ?? '';
   if (key.startsWith('http.vars.')) {
     const v = req.vars[key.slice(10)];
     return v === undefined || v === null ? '' : String(v);
@@ -127,6 +129,7 @@ const KNOWN_PREFIX = [
   'http.request.cookie.',
   'http.regexp.',
   'http.params.',
+  'http.url_pattern.pathname.',
   'http.vars.',
   'env.',
 ];

@@ -13,6 +13,7 @@ import { notMatcher } from './match/not.js';
 import { pathMatcher } from './match/path.js';
 import { pathRegexpMatcher } from './match/path_regexp.js';
 import { patternMatcher } from './match/pattern.js';
+import { urlPatternMatcher } from './match/url_pattern_matcher.js';
 import { protocolMatcher } from './match/protocol.js';
 import { queryMatcher } from './match/query.js';
 import { remoteIpMatcher } from './match/remote_ip.js';
@@ -31,6 +32,7 @@ export const coreModules: readonly AnyModule[] = [
   pathMatcher,
   pathRegexpMatcher,
   patternMatcher,
+  urlPatternMatcher,
   methodMatcher,
   hostMatcher,
   headerMatcher,

@@ -69,10 +69,11 @@ function literal(text: string): string {
 }
 
 /**
- * Compiles one pathname pattern in URLPattern syntax, case-insensitive as the `path` matcher.
- * Checked by the platform's `URLPattern` too; a bad pattern is a ConfigError at `path`.
+ * Compiles one pathname pattern in URLPattern syntax, case-insensitive as the `path` matcher
+ * unless `ignoreCase` is false. Checked by the platform's `URLPattern` too; a bad pattern is a
+ * ConfigError at `path`.
  */
-export async function compilePattern(pattern: string, path: string): Promise<CompiledPattern> {
+export async function compilePattern(pattern: string, path: string, ignoreCase = true): Promise<CompiledPattern> {
   const fail = (why: string) => new ConfigError([{ path, message: `invalid pattern ${JSON.stringify(pattern)}: ${why}` }]);
   const problem = patternProblem(pattern);
   if (problem !== undefined) throw fail(problem);
@@ -85,14 +86,14 @@ export async function compilePattern(pattern: string, path: string): Promise<Com
   }
   const URLPattern = await urlPatternClass();
   try {
-    new URLPattern({ pathname: pattern }, { ignoreCase: true });
+    new URLPattern({ pathname: pattern }, { ignoreCase });
   } catch (err) {
     throw fail(`URLPattern refuses it (${(err as Error).message})`);
   }
   const { source, names } = regexpOf(parts);
   let re: RE2JS;
   try {
-    re = RE2JS.compile(`(?i)${source}`);
+    re = RE2JS.compile(ignoreCase ? `(?i)${source}` : source);
   } catch (err) {
     const reason = (err as Error).message.replace(/^error parsing regexp: /, '');
     throw fail(`a regexp group is not RE2 syntax, which Ferry matches patterns with (linear time; no lookaround): ${reason}`);
@@ -146,7 +147,8 @@ export function matchPatterns(compiled: readonly CompiledPattern[]): Matcher {
 /**
  * `http.matchers.pattern`: the path against URLPattern pathname patterns (`/users/:id`,
  * `/files/*`, `/posts/:id(\\d+)`, `/docs{/:page}?`); the first that matches gives `req.params`
- * and `{http.params.NAME}`. Not Caddy's: Caddy has no such matcher.
+ * and `{http.params.NAME}`. Not Caddy's: Caddy's `url_pattern` (url_pattern_matcher.ts) takes one
+ * pattern and is case-sensitive by default.
  */
 export const patternMatcher = defineModule({
   id: 'http.matchers.pattern',
