@@ -209,7 +209,11 @@ export function snakeize(value: unknown): unknown {
   // Code matchers and handlers inside options (a subroute's routes) are passed through as they are.
   if (isModuleRef(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[snakeKey(k)] = snakeize(v);
+  for (const [k, v] of Object.entries(value)) {
+    // An own `__proto__` key (from JSON.parse) stays an own key, as in config JSON: assigned, it
+    // would become the copy's prototype and its fields inherited options.
+    Object.defineProperty(out, snakeKey(k), { value: snakeize(v), enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 
