@@ -83,6 +83,12 @@ export const gzip = {
     ferryStatic,
     { ...ferryProxy, upstream },
     {
+      id: 'pipe-zlib',
+      label: (ctx) => `hand-written http.request proxy + one zlib.gzip per request (${ctx.nodeVersion})`,
+      start: nodeServer('pipe-gzip.mjs'),
+      upstream,
+    },
+    {
       id: 'express',
       label: `express ${versionOf('express')} + compression ${versionOf('compression')}`,
       start: nodeServer('express-compression.mjs'),
@@ -97,6 +103,7 @@ export const gzip = {
   ],
   ratios: [
     ['ferry-static', 'zlib', 'ferry (encode + static_response) / one-shot zlib.gzip'],
+    ['ferry-proxy', 'pipe-zlib', 'ferry (encode + reverse_proxy) / hand-written proxy + one-shot zlib.gzip (same upstream)'],
     ['ferry-proxy', 'express', 'ferry (encode + reverse_proxy) / express + compression'],
     ['ferry-static', 'express', 'ferry (encode + static_response) / express + compression'],
     ['ferry-proxy', 'caddy-proxy', 'ferry (encode + reverse_proxy) / caddy (encode + reverse_proxy)'],
