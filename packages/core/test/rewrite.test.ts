@@ -187,6 +187,9 @@ describe('rewrite: query operations', () => {
   it('replace with search_regexp and a group reference, on every key with *', async () => {
     const query = { replace: [{ key: '*', search_regexp: '([0-9]+)', replace: '<$1>' }] };
     expect(await urlAfter({ query }, '/p?a=x1&b=22')).toBe('/p?a=x%3C1%3E&b=%3C22%3E');
+    // Its search and replace keep an unknown {…} as written (Caddy's ReplaceKnown): ${d} is the group.
+    const named = { replace: [{ key: 'a', search_regexp: '(?P<d>[0-9]+)', replace: '<${d}>' }] };
+    expect(await urlAfter({ query: named }, '/p?a=x1')).toBe('/p?a=x%3C1%3E');
   });
 
   it('values take placeholders, escaped when written', async () => {

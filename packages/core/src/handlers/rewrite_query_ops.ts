@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Template } from '../placeholders.js';
+import { compileTemplate, type Template } from '../placeholders.js';
 import { compileRegexp, type ConfigRegexp } from '../regexp.js';
 import type { FerryRequest } from '../request.js';
 import { encodeQuery, parseQuery } from './rewrite_query.js';
@@ -28,7 +28,10 @@ export const queryOpsSchema = z
           key: z.string().describe('The query key whose values change; `*` for every key.'),
           search: z.string().optional().describe('A substring to replace in each value; placeholders allowed.'),
           search_regexp: z.string().optional().describe('A regular expression (RE2 syntax) to replace in each value; wins over `search`.'),
-          replace: z.string().optional().describe('The replacement; `$1`, `${name}` refer to groups of `search_regexp`.'),
+          replace: z
+            .string()
+            .optional()
+            .describe('The replacement; `$1`, `${1}`, `$name`, `${name}` refer to groups of `search_regexp`; placeholders allowed.'),
         }),
       )
       .optional()
@@ -69,9 +72,10 @@ export function compileQueryOps(
   const add = kv(cfg.add, 'add');
   const replace: Replacement[] = (cfg.replace ?? []).map((r, i) => ({
     key: template(r.key, `${path}.replace[${i}].key`),
-    search: template(r.search ?? '', `${path}.replace[${i}].search`),
+    // Rendered as Caddy's ReplaceKnown (an unknown `{…}` stays), so `${name}` reaches the regexp.
+    search: compileTemplate(r.search ?? ''),
     regexp: r.search_regexp ? compileRegexp(r.search_regexp, `${path}.replace[${i}].search_regexp`) : undefined,
-    replace: template(r.replace ?? '', `${path}.replace[${i}].replace`),
+    replace: compileTemplate(r.replace ?? ''),
   }));
   const del = (cfg.delete ?? []).map((d, i) => template(d, `${path}.delete[${i}]`));
 
