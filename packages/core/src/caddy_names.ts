@@ -8,7 +8,7 @@
  * `json:"…"` tags of the config structs — caddy.go (Config), admin.go (AdminConfig),
  * modules/caddyhttp/{app,server,routes,subroute,staticresp,staticerror,responsematchers,
  * logging,metrics,autohttps,matchers,ip_matchers,urlpatternmatcher,vars}.go,
- * modules/caddyhttp/{headers,encode,encode/gzip,encode/zstd,requestbody}/,
+ * modules/caddyhttp/{headers,encode,encode/gzip,encode/zstd,requestbody,rewrite}/,
  * modules/caddyhttp/reverseproxy/{reverseproxy,hosts,healthchecks,httptransport,
  * selectionpolicies}.go and fastcgi/fastcgi.go, modules/metrics/metrics.go,
  * modules/caddytls/{tls,fileloader,pemloader,connpolicy,certselection,automation,
@@ -275,6 +275,16 @@ const OBJECTS: Record<string, Record<string, readonly string[] | CaddyObject>> =
     match: responseMatcher,
   },
   'http.handlers.request_body': { '': ['max_size', 'set'] },
+  'http.handlers.rewrite': {
+    '': ['method', 'uri', 'strip_path_prefix', 'strip_path_suffix', 'uri_substring', 'path_regexp', 'query', 'force_modify_query'],
+    'uri_substring[]': ['find', 'replace', 'limit'],
+    'path_regexp[]': ['find', 'replace'],
+    query: ['rename', 'set', 'add', 'replace', 'delete'],
+    'query.rename[]': ['key', 'val'],
+    'query.set[]': ['key', 'val'],
+    'query.add[]': ['key', 'val'],
+    'query.replace[]': ['key', 'search', 'search_regexp', 'replace'],
+  },
   'http.handlers.reverse_proxy': {
     '': [
       'transport',

@@ -16,7 +16,7 @@ export { ResponseWriterWrapper } from './writer.js';
 export { HeadCallbacks, foldHead, type HeadCallback } from './head.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';
-export type { Template } from './placeholders.js';
+export type { PlaceholderEdit, Template } from './placeholders.js';
 export { sniffContentType } from './sniff.js';
 export {
   defineModule,
@@ -51,6 +51,7 @@ export { error, errorModule } from './handlers/error.js';
 export { vars, varsModule } from './handlers/vars.js';
 export { metrics, metricsModule } from './handlers/metrics.js';
 export { requestBody, requestBodyModule } from './handlers/request_body.js';
+export { rewrite, rewriteModule } from './handlers/rewrite.js';
 export { cors, corsModule, type OriginCheck } from './handlers/cors.js';
 export { path, pathMatcher } from './match/path.js';
 export { pathRegexp, pathRegexpMatcher } from './match/path_regexp.js';

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { FerryRequest } from './request.js';
+import { decodePath } from './target.js';
 
 /**
  * Caddy-style placeholders: `{http.request.host}`, `{http.vars.NAME}`, … A template is parsed
@@ -8,13 +9,27 @@ import type { FerryRequest } from './request.js';
 
 type Part = string | { key: string; raw: string };
 
+/** Changes a placeholder's value before it goes into the text (`renderAll`): escaping, say. */
+export type PlaceholderEdit = (value: string, key: string, req: FerryRequest) => string;
+
 /** A parsed template: render it against a request. */
 export interface Template {
   /** True when the template holds no placeholder: `render` returns the literal. */
   readonly isStatic: boolean;
   /** Placeholder keys this template uses that Ferry does not know (they render as written). */
   readonly unknown: readonly string[];
+  /**
+   * The text with its placeholders replaced, as Caddy's `ReplaceKnown`: an unknown placeholder,
+   * or one with no value for this request (`{http.regexp.1}` when no regexp matched,
+   * `{http.error.status_code}` outside error routes), stays as written.
+   */
   render(req: FerryRequest): string;
+  /**
+   * The text with every placeholder replaced, as Caddy's `ReplaceAll`: unknown ones and ones
+   * with no value become empty. `edit`, when given, changes each value before it is inserted.
+   * What the `rewrite` handler uses.
+   */
+  renderAll(req: FerryRequest, edit?: PlaceholderEdit): string;
 }
 
 const PROTO: Record<string, string> = { 'http/1.1': 'HTTP/1.1', h2: 'HTTP/2.0', h2c: 'HTTP/2.0' };
@@ -40,6 +55,16 @@ function remoteHost(req: FerryRequest): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function queryOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? '' : url.slice(q + 1);
+}
+
 /** Resolves one placeholder key; `undefined` means the key is unknown (it stays as written). */
 export function resolvePlaceholder(key: string, req: FerryRequest): string | undefined {
   if (key.startsWith('http.request.')) {
@@ -54,6 +79,14 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
         return req.protocol === 'http/1.1' ? `HTTP/${(req.raw as { httpVersion?: string }).httpVersion ?? '1.1'}` : PROTO[req.protocol];
       case 'uri':
         return req.url;
+      case 'orig_uri':
+        return req.originalUrl;
+      case 'orig_uri.path':
+        return decodePath(pathOf(req.originalUrl));
+      case 'orig_uri.query':
+        return queryOf(req.originalUrl);
+      case 'orig_method':
+        return req.originalMethod;
       case 'uri.path':
         return req.path;
       case 'uri.query':
@@ -80,7 +113,8 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
     if (k.startsWith('cookie.')) return req.cookies[k.slice(7)] ?? '';
     return undefined;
   }
-  if (key.startsWith('http.regexp.')) return req.captures.get(key.slice(12)) ?? '';
+  // Set by a regexp matcher that ran (Caddy's `repl.Set`): until one did, no value.
+  if (key.startsWith('http.regexp.')) return req.captures.get(key.slice(12));
   // Not Caddy's: the params of the `pattern` matcher (req.params).
   if (key.startsWith('http.params.')) return req.params[key.slice(12)] ?? '';
   // Caddy's name for the captures of its `url_pattern` matcher (Ferry's pathname only).
@@ -89,8 +123,9 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
     const v = req.vars[key.slice(10)];
     return v === undefined || v === null ? '' : String(v);
   }
-  if (key === 'http.error.status_code') return req.error ? String(req.error.status) : '';
-  if (key === 'http.error.message') return req.error?.message ?? '';
+  // Set only inside error routes, as Caddy's: elsewhere they have no value.
+  if (key === 'http.error.status_code') return req.error ? String(req.error.status) : undefined;
+  if (key === 'http.error.message') return req.error ? req.error.message : undefined;
   return resolveStatic(key);
 }
 
@@ -110,6 +145,10 @@ const KNOWN_EXACT = new Set([
   'http.request.uri',
   'http.request.uri.path',
   'http.request.uri.query',
+  'http.request.orig_uri',
+  'http.request.orig_uri.path',
+  'http.request.orig_uri.query',
+  'http.request.orig_method',
   'http.request.host',
   'http.request.hostport',
   'http.request.port',
@@ -170,24 +209,47 @@ function parse(input: string): Part[] {
   return parts;
 }
 
-/** Parses a template once. Request-independent placeholders (`env.*`, `system.*`) are resolved now. */
-export function compileTemplate(input: string): Template {
-  const parts = parse(input).map((p): Part => {
-    if (typeof p === 'string') return p;
-    if (!isKnownPlaceholder(p.key)) return p.raw;
-    const fixed = p.key.startsWith('env.') || p.key.startsWith('system.') ? resolveStatic(p.key) : undefined;
-    return fixed ?? p;
-  });
-  const unknown = [...new Set(parse(input).flatMap((p) => (typeof p !== 'string' && !isKnownPlaceholder(p.key) ? [p.key] : [])))];
+/** Joins adjacent literal parts, so rendering walks as few parts as it can. */
+function merge(parts: Part[]): Part[] {
   const merged: Part[] = [];
   for (const p of parts) {
     const last = merged[merged.length - 1];
     if (typeof p === 'string' && typeof last === 'string') merged[merged.length - 1] = last + p;
     else merged.push(p);
   }
+  return merged;
+}
+
+/** Caddy's ReplaceAll over parsed parts: no value is empty. */
+function renderAllParts(parts: readonly Part[], req: FerryRequest, edit: PlaceholderEdit | undefined): string {
+  let out = '';
+  for (const p of parts) {
+    if (typeof p === 'string') out += p;
+    else {
+      const v = resolvePlaceholder(p.key, req) ?? '';
+      out += edit ? edit(v, p.key, req) : v;
+    }
+  }
+  return out;
+}
+
+/** Parses a template once. Request-independent placeholders (`env.*`, `system.*`) are resolved now. */
+export function compileTemplate(input: string): Template {
+  const parsed = parse(input);
+  const unknown = [...new Set(parsed.flatMap((p) => (typeof p !== 'string' && !isKnownPlaceholder(p.key) ? [p.key] : [])))];
+  const resolveFixed = (p: Part, ifUnknown: string): Part => {
+    if (typeof p === 'string') return p;
+    if (!isKnownPlaceholder(p.key)) return ifUnknown === '' ? '' : p.raw;
+    const fixed = p.key.startsWith('env.') || p.key.startsWith('system.') ? resolveStatic(p.key) : undefined;
+    return fixed ?? p;
+  };
+  const merged = merge(parsed.map((p) => resolveFixed(p, 'raw')));
+  // For renderAll, an unknown placeholder is empty: its own parts when the template has one.
+  const allParts = unknown.length === 0 ? merged : merge(parsed.map((p) => resolveFixed(p, '')));
   if (merged.every((p) => typeof p === 'string')) {
     const text = (merged as string[]).join('');
-    return { isStatic: true, unknown, render: () => text };
+    const allText = (allParts as string[]).join('');
+    return { isStatic: true, unknown, render: () => text, renderAll: () => allText };
   }
   return {
     isStatic: false,
@@ -200,5 +262,6 @@ export function compileTemplate(input: string): Template {
       }
       return out;
     },
+    renderAll: (req, edit) => renderAllParts(allParts, req, edit),
   };
 }

@@ -26,6 +26,12 @@ export type RequestParams = Readonly<Record<string, string | undefined>>;
 /** The params of a request no pattern matched: one shared, frozen, empty record. */
 export const NO_PARAMS: RequestParams = Object.freeze(Object.create(null) as Record<string, string | undefined>);
 
+/**
+ * Gives a request the target it is served with before any handler runs (target.ts): not a
+ * rewrite, so `originalUrl` is that target. Internal to core.
+ */
+export let adoptUrl: (req: FerryRequest, url: string) => void;
+
 /** Why `req.signal` aborted: the client closed the connection or reset the stream. */
 export class ClientGoneError extends Error {
   /** `FERRY_ERR_CLIENT_GONE` (docs/errors.md). */
@@ -43,7 +49,6 @@ export class ClientGoneError extends Error {
 export class FerryRequest<P extends RequestParams = RequestParams> {
   /** The underlying `node:http` or `node:http2` request object. */
   readonly raw: IncomingMessage | Http2ServerRequest;
-  readonly method: string;
   readonly protocol: Protocol;
   readonly secure: boolean;
   /** The HTTP/1.1 `Upgrade` token, lower-cased, when the client asked for a protocol switch. */
@@ -55,7 +60,11 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
   /** The error being handled, inside error routes. */
   error: HttpError | undefined;
 
+  #method: string;
   #url: string;
+  /** What `method` and `url` were before the first rewrite; undefined while unchanged. */
+  #origMethod: string | undefined;
+  #origUrl: string | undefined;
   #path: string | undefined;
   #rawPath: string | undefined;
   #rawQuery: string | undefined;
@@ -76,7 +85,7 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
   ) {
     this.raw = raw;
     this.#res = res;
-    this.method = raw.method ?? 'GET';
+    this.#method = raw.method ?? 'GET';
     this.#url = raw.url ?? '';
     this.protocol = protocol;
     this.secure = secure;
@@ -157,14 +166,48 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
     return this.method === 'CONNECT';
   }
 
-  /** The request target as received (`/path?query`); for a classic CONNECT, the authority. Assign to rewrite. */
+  /** The request method. Assign to rewrite it (the `rewrite` handler's `method`); `originalMethod` keeps the first. */
+  get method(): string {
+    return this.#method;
+  }
+  set method(value: string) {
+    this.#origMethod ??= this.#method;
+    this.#method = value;
+  }
+
+  /**
+   * The request target as received (`/path?query`); for a classic CONNECT, the authority. Assign
+   * to rewrite: the URL parts follow, and `originalUrl` keeps the target the request came with.
+   */
   get url(): string {
     return this.#url;
   }
   set url(value: string) {
+    this.#origUrl ??= this.#url;
+    this.#setUrl(value);
+  }
+
+  #setUrl(value: string): void {
     this.#url = value;
     this.#path = this.#rawPath = this.#rawQuery = undefined;
     this.#query = undefined;
+  }
+
+  /**
+   * The target the request came with, before any rewrite (`{http.request.orig_uri}`, what the
+   * access log records, as Caddy's): the origin-form the server gave it (target.ts).
+   */
+  get originalUrl(): string {
+    return this.#origUrl ?? this.#url;
+  }
+
+  /** The method the request came with, before any rewrite (`{http.request.orig_method}`). */
+  get originalMethod(): string {
+    return this.#origMethod ?? this.#method;
+  }
+
+  static {
+    adoptUrl = (req, url) => req.#setUrl(url);
   }
 
   #split(): void {

@@ -3,6 +3,7 @@ import { errorModule } from './handlers/error.js';
 import { headersModule } from './handlers/headers.js';
 import { metricsModule } from './handlers/metrics.js';
 import { requestBodyModule } from './handlers/request_body.js';
+import { rewriteModule } from './handlers/rewrite.js';
 import { staticResponseModule } from './handlers/static_response.js';
 import { subrouteModule } from './handlers/subroute.js';
 import { varsModule } from './handlers/vars.js';
@@ -28,6 +29,7 @@ export const coreModules: readonly AnyModule[] = [
   varsModule,
   metricsModule,
   requestBodyModule,
+  rewriteModule,
   corsModule,
   pathMatcher,
   pathRegexpMatcher,

@@ -1,4 +1,4 @@
-import type { FerryRequest } from './request.js';
+import { adoptUrl, type FerryRequest } from './request.js';
 
 /**
  * The request target, interpreted once, the same way for every matcher, placeholder and upstream.
@@ -113,7 +113,7 @@ export function adoptTarget(req: FerryRequest): boolean {
   if (isPlainOriginForm(target) || (req.isConnect && req.extendedConnectProtocol === undefined)) return true;
   const form = originForm(target, req.protocol === 'http/1.1');
   if (!form) return false;
-  req.url = form.url;
+  adoptUrl(req, form.url);
   // RFC 9112 §3.2.2: a server that receives absolute-form ignores Host and uses the target's
   // authority — for the host matcher, placeholders and the Host forwarded upstream alike.
   if (form.authority !== undefined) req.headers.host = form.authority;

@@ -92,7 +92,7 @@ describe('a name that is close to nothing lists what is known there', () => {
   it('a handler: the registered handlers', async () => {
     const issues = await issuesOf(handle({ handler: 'frobnicate' }));
     expect(at(issues, `${SRV}.routes[0].handle[0].handler`)).toBe(
-      'unknown handler "frobnicate" (no module http.handlers.frobnicate is registered); the registered handlers are: cors, error, headers, metrics, request_body, static_response, subroute, vars',
+      'unknown handler "frobnicate" (no module http.handlers.frobnicate is registered); the registered handlers are: cors, error, headers, metrics, request_body, rewrite, static_response, subroute, vars',
     );
   });
 

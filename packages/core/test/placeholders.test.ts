@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { error, parseDuration, pathRegexp, staticResponse, vars, type RouteInput } from '../src/index.js';
+import { error, headerRegexp, parseDuration, pathRegexp, rewrite, staticResponse, vars, type RouteInput } from '../src/index.js';
 import { compileTemplate } from '../src/internal.js';
 import { send, useServers, type SendOptions } from './helpers/http.js';
 
@@ -120,6 +120,26 @@ describe('regexp, vars and error placeholders', () => {
     expect(await render('{http.regexp.1}', '/v7/x', {}, [{ match: [pathRegexp('^/v(\\d+)/')] }])).toBe('7');
   });
 
+  it('{http.regexp.N} and {http.regexp.GROUP} are the last regexp matcher that matched, named or not (Caddy >= 2.8)', async () => {
+    const before: RouteInput[] = [
+      { match: [pathRegexp('^/v(\\d+)/(?<rest>.*)$', 'ver')] },
+      { match: [headerRegexp({ 'x-t': { pattern: '^t-(\\w+)$', name: 'tok' } })] },
+    ];
+    const t = '{http.regexp.1}|{http.regexp.ver.1}|{http.regexp.rest}|{http.regexp.tok.1}';
+    // Both matched: the unnamed form is the header's, which ran last; the path's own stay under its name.
+    expect(await render(t, '/v7/x', { headers: { 'x-t': 't-abc' } }, before)).toBe('abc|7|x|abc');
+    // Only the path matched: the unnamed form is the path's.
+    expect(await render('{http.regexp.1}|{http.regexp.ver.1}', '/v7/x', {}, before)).toBe('7|7');
+  });
+
+  it("a regexp placeholder no matcher set stays as written in a static_response body (Caddy's ReplaceKnown)", async () => {
+    expect(await render('[{http.regexp.1}] [{http.regexp.nope.1}]', '/x')).toBe('[{http.regexp.1}] [{http.regexp.nope.1}]');
+  });
+
+  it("a rewrite renders a regexp placeholder with no value as nothing (Caddy's ReplaceAll)", async () => {
+    expect(await render('{http.request.uri}', '/x', {}, [{ handle: [rewrite({ uri: '/a{http.regexp.1}b' })] }])).toBe('/ab');
+  });
+
   it('{http.vars.NAME} is a request variable, empty when unset', async () => {
     expect(await render('[{http.vars.color}] [{http.vars.none}]', '/', {}, [{ handle: [vars({ color: 'teal' })] }])).toBe('[teal] []');
   });
@@ -132,8 +152,8 @@ describe('regexp, vars and error placeholders', () => {
     expect((await send(server.url, '/')).body).toBe('451|unavailable here');
   });
 
-  it('{http.error.*} are empty outside error routes', async () => {
-    expect(await render('[{http.error.status_code}][{http.error.message}]')).toBe('[][]');
+  it("{http.error.*} have no value outside error routes, so a static_response body keeps them as written (Caddy's ReplaceKnown)", async () => {
+    expect(await render('[{http.error.status_code}][{http.error.message}]')).toBe('[{http.error.status_code}][{http.error.message}]');
   });
 });
 

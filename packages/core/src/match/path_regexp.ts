@@ -15,7 +15,7 @@ export const regexpConfig = z.strictObject({
     .string()
     .optional()
     .describe(
-      'Name for the captures: `{http.regexp.NAME.1}`, `{http.regexp.NAME.GROUP}`. Unset: `{http.regexp.1}`, `{http.regexp.GROUP}`.',
+      'Name for the captures: `{http.regexp.NAME.1}`, `{http.regexp.NAME.GROUP}`. Named or not, a match also sets `{http.regexp.1}`, `{http.regexp.GROUP}`: the last regexp matcher that matched (Caddy >= 2.8).',
     ),
 });
 
@@ -30,18 +30,27 @@ export function captureMatcher(
   path?: string,
 ): Matcher {
   const re = compileRegexp(config.pattern, path);
-  const prefix = config.name ? `${config.name}.` : '';
-  // Placeholder keys built once, not per request.
-  const numbered = Array.from({ length: re.groupCount + 1 }, (_, i) => `${prefix}${i}`);
-  const named = [...re.groupNames].map(([name, i]) => [`${prefix}${name}`, i] as const);
+  // Placeholder keys built once, not per request. As Caddy >= 2.8, every match sets the unnamed
+  // keys (`1`, `GROUP`: so `{http.regexp.1}` is the last regexp matcher's that matched), and a
+  // named matcher its own (`NAME.1`, `NAME.GROUP`) as well.
+  const numbered: [string, number][] = [];
+  const named: [string, number][] = [];
+  for (const prefix of config.name ? [`${config.name}.`, ''] : ['']) {
+    for (let i = 0; i <= re.groupCount; i++) numbered.push([`${prefix}${i}`, i]);
+    for (const [group, i] of re.groupNames) named.push([`${prefix}${group}`, i]);
+  }
+  const keys = [...numbered, ...named];
   return (req) => {
     const s = subject(req);
     if (s === undefined) return false;
     const m = re.exec(s);
     if (!m) return false;
     const c = m.captures;
-    for (let i = 0; i < numbered.length; i++) req.captures.set(numbered[i]!, c[i]!);
-    for (const [key, i] of named) req.captures.set(key, c[i]!);
+    const captures = req.captures;
+    for (let i = 0; i < keys.length; i++) {
+      const [key, group] = keys[i]!;
+      captures.set(key, c[group]!);
+    }
     return true;
   };
 }

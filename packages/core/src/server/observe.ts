@@ -48,16 +48,17 @@ export class RequestObserver {
   #record(req: FerryRequest, res: ResponseWriter, start: number, metrics: RequestMetrics | null): void {
     const seconds = (performance.now() - start) / 1000;
     const status = res.writableFinished ? res.statusCode : 499;
-    if (metrics) observeRequest(metrics, this.#server, req.method, status, seconds);
+    if (metrics) observeRequest(metrics, this.#server, req.originalMethod, status, seconds);
     this.#accessLog?.info(
       {
         request: {
           remote_ip: req.remoteAddress,
           remote_port: String(req.remotePort),
           proto: req.protocol,
-          method: req.method,
+          // The request as it came, before any rewrite, as Caddy's access log records it.
+          method: req.originalMethod,
           host: req.authority,
-          uri: req.url,
+          uri: req.originalUrl,
           headers: { 'User-Agent': req.headers['user-agent'] },
         },
         duration: seconds,
