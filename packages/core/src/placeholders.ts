@@ -80,6 +80,8 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
     if (k.startsWith('cookie.')) return req.cookies[k.slice(7)] ?? '';
     return undefined;
   }
+  // Set by matcher modules for later handlers (`{http.matchers.file.relative}`).
+  if (key.startsWith('http.matchers.')) return req.placeholder(key) ?? '';
   if (key.startsWith('http.regexp.')) return req.captures.get(key.slice(12)) ?? '';
   // Not Caddy's: the params of the `pattern` matcher (req.params).
   if (key.startsWith('http.params.')) return req.params[key.slice(12)] ?? '';
@@ -128,6 +130,7 @@ const KNOWN_PREFIX = [
   'http.request.header.',
   'http.request.cookie.',
   'http.regexp.',
+  'http.matchers.',
   'http.params.',
   'http.url_pattern.pathname.',
   'http.vars.',
