@@ -1,6 +1,7 @@
 import { coreModules, Registry, type AnyModule } from '@ferry/core';
 import { duplexEchoModule } from '@ferry/duplex';
 import { encodeModule } from '@ferry/encode';
+import { fileMatcher, fileServerModule } from '@ferry/files';
 import { reverseProxyModule } from '@ferry/proxy';
 import { sseModule, ssePublishModule } from '@ferry/sse';
 import { statusModule } from './demo/status.js';
@@ -10,6 +11,8 @@ import { websocketEchoModule } from './demo/websocket_echo.js';
 export const standardModules: readonly AnyModule[] = [
   ...coreModules,
   encodeModule,
+  fileServerModule,
+  fileMatcher,
   reverseProxyModule,
   sseModule,
   ssePublishModule,

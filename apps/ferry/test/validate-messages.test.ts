@@ -21,7 +21,7 @@ describe('ferry validate prints every problem with its path and its fix', () => 
                   match: [{ path_regexp: { name: 'user', pattern: '^/users/(?P<id>[0-9]+)/(?P=id)$' } }],
                   handle: [
                     { handler: 'static_response', status: 404, body: 'user {http.regexp.user.id}' },
-                    { handler: 'file_server', root: '/srv' },
+                    { handler: 'templates', mime_types: ['text/html'] },
                     { handler: 'reverse_proxy', upstreams: [{ dial: '127.0.0.1:9' }], load_balancing: { retry_match: [] } },
                     { handler: 'subroute', route: [] },
                   ],
@@ -45,7 +45,7 @@ describe('ferry validate prints every problem with its path and its fix', () => 
       `error: ${at}.idle_timout: unknown option; did you mean "idle_timeout"?`,
       `error: ${at}.routes[0].match[0].path_regexp: invalid regular expression "^/users/(?P<id>[0-9]+)/(?P=id)$": invalid or unsupported Perl syntax: \`(?P\`; Ferry uses RE2 syntax for regular expressions, as Caddy does, and RE2 has no named backreferences ((?P=name))`,
       `error: ${at}.routes[0].handle[0].status: unknown option for http.handlers.static_response; did you mean "status_code"?`,
-      `error: ${at}.routes[0].handle[1].handler: Caddy's handler "file_server" is not supported by Ferry (no module http.handlers.file_server is registered; see docs/coming-from-caddy.md)`,
+      `error: ${at}.routes[0].handle[1].handler: Caddy's handler "templates" is not supported by Ferry (no module http.handlers.templates is registered; see docs/coming-from-caddy.md)`,
       `error: ${at}.routes[0].handle[2].load_balancing.retry_match: Caddy's reverse_proxy option "load_balancing.retry_match" is not supported by Ferry: ${see}`,
       `error: ${at}.routes[0].handle[3].route: unknown option for http.handlers.subroute; did you mean "routes"?`,
       `error: ${at}.routes[1].handle[0].body: Invalid input: expected string, received number`,

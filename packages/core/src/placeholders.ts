@@ -113,6 +113,8 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
     if (k.startsWith('cookie.')) return req.cookies[k.slice(7)] ?? '';
     return undefined;
   }
+  // Set by matcher modules for later handlers (`{http.matchers.file.relative}`).
+  if (key.startsWith('http.matchers.')) return req.placeholder(key);
   // Set by a regexp matcher that ran (Caddy's `repl.Set`): until one did, no value.
   if (key.startsWith('http.regexp.')) return req.captures.get(key.slice(12));
   // Not Caddy's: the params of the `pattern` matcher (req.params).
@@ -167,6 +169,7 @@ const KNOWN_PREFIX = [
   'http.request.header.',
   'http.request.cookie.',
   'http.regexp.',
+  'http.matchers.',
   'http.params.',
   'http.url_pattern.pathname.',
   'http.vars.',

@@ -56,6 +56,7 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
   /** The `:protocol` of an RFC 8441 extended CONNECT over h2 (e.g. `"websocket"`). */
   readonly extendedConnectProtocol: string | undefined;
   #captures: Map<string, string> | undefined;
+  #placeholders: Map<string, string> | undefined;
   #params: RequestParams | undefined;
   /** The error being handled, inside error routes. */
   error: HttpError | undefined;
@@ -146,6 +147,20 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
   /** Captures of `path_regexp` / `header_regexp` matchers, keyed like their placeholders (`name.1`). */
   get captures(): Map<string, string> {
     return (this.#captures ??= new Map());
+  }
+
+  /**
+   * Sets a placeholder for the rest of this request, by its whole key: a matcher module telling
+   * later handlers what it found (`http.matchers.file.relative`, as Caddy's `repl.Set`). Keys
+   * under `http.matchers.` render through templates; a request that sets none pays nothing.
+   */
+  setPlaceholder(key: string, value: string): void {
+    (this.#placeholders ??= new Map()).set(key, value);
+  }
+
+  /** A placeholder set by `setPlaceholder`; undefined when none was. */
+  placeholder(key: string): string | undefined {
+    return this.#placeholders?.get(key);
   }
 
   /**

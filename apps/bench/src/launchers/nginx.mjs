@@ -67,3 +67,48 @@ http {
 }
 `;
 }
+
+/** An nginx contender serving the files of `root(ctx)` (the files scenario), sendfile on, as distributions ship it. */
+export function nginxStaticContender({ id, what, root }) {
+  let nginx;
+  return {
+    id,
+    label: () => `nginx ${nginx.version} (${what})`,
+    prepare() {
+      nginx = findPeer('nginx', 'nginx', ['-v'], (out) => /nginx\/(\S+)/.exec(out)?.[1]);
+      return nginx.skip ? { skip: nginx.skip } : undefined;
+    },
+    start(port, ctx) {
+      const dir = peerDir(ctx.workDir, 'nginx', port);
+      const file = join(dir, 'nginx.conf');
+      writeFileSync(file, nginxStaticConfig({ port, dir, root: root(ctx) }));
+      return { command: nginx.path, args: ['-p', dir, '-c', file, '-e', 'stderr'], env: {} };
+    },
+  };
+}
+
+function nginxStaticConfig({ port, dir, root }) {
+  const user = process.getuid?.() === 0 ? 'user root;' : '';
+  return `${user}
+daemon off;
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, 'client_body')};
+  proxy_temp_path ${join(dir, 'proxy')};
+  fastcgi_temp_path ${join(dir, 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'uwsgi')};
+  scgi_temp_path ${join(dir, 'scgi')};
+  keepalive_requests 1000000;
+  sendfile on;
+  default_type application/octet-stream;
+  server {
+    listen ${HOST}:${port};
+    root ${root};
+  }
+}
+`;
+}

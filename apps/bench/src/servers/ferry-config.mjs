@@ -47,6 +47,11 @@ export function ferryEncodeConfig(port, { level, body, contentType, upstreamPort
   return ferryServer(port, [{ handle: [encode, terminal] }]);
 }
 
+/** files: file_server with its defaults, from `root`. */
+export function ferryFilesConfig(port, root) {
+  return ferryServer(port, [{ handle: [{ handler: 'file_server', root }] }]);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const port = Number(process.argv[2] ?? process.env.PORT ?? 8080);
   process.stdout.write(`${JSON.stringify(ferryConfig(port), null, 2)}\n`);

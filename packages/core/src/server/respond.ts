@@ -86,7 +86,8 @@ async function handleError(
 
 /**
  * The status and a short plain-text body (the message when it may be shown), replacing any header
- * set so far but the CORS fields and Vary: a page allowed to read the answer reads the error too.
+ * set so far but the CORS fields and Vary — a page allowed to read the answer reads the error too —
+ * and Allow, which a 405 must carry (RFC 9110 §15.5.6).
  */
 export function writeErrorResponse(res: ResponseWriter, he: HttpError): void {
   for (const name of res.getHeaderNames()) if (!keptOnError(name)) res.removeHeader(name);
@@ -98,7 +99,7 @@ export function writeErrorResponse(res: ResponseWriter, he: HttpError): void {
 }
 
 function keptOnError(name: string): boolean {
-  return name === 'vary' || name.startsWith('access-control-');
+  return name === 'vary' || name === 'allow' || name.startsWith('access-control-');
 }
 
 /** After the chain: a response nobody wrote is Caddy's empty 200; a CONNECT nobody handled is 501. */

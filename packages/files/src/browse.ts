@@ -1,0 +1,122 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DONE, type FerryRequest, type ResponseWriter } from '@ferry/core';
+
+/**
+ * `browse`: a directory listing when a folder has no index file — HTML, or JSON for a client whose
+ * Accept names `application/json`, in Caddy's JSON shape (`name`, `size`, `url`, `mod_time`,
+ * `mode`, `is_dir`, `is_symlink`). Hidden files are left out; names are escaped in the HTML and
+ * percent-encoded in URLs.
+ */
+
+export type SortBy = 'name' | 'namedirfirst' | 'size' | 'time';
+
+export interface BrowseOptions {
+  readonly sortBy: SortBy;
+  readonly descending: boolean;
+  /** At most this many entries are read and listed. */
+  readonly fileLimit: number;
+}
+
+export interface Entry {
+  readonly name: string;
+  readonly size: number;
+  readonly url: string;
+  readonly mod_time: string;
+  readonly mode: number;
+  readonly is_dir: boolean;
+  readonly is_symlink: boolean;
+}
+
+/** Reads a directory's entries, those `visible` says to show, sorted. */
+export async function listDirectory(dir: string, options: BrowseOptions, visible: (path: string) => boolean): Promise<Entry[]> {
+  const dirents = await readdir(dir, { withFileTypes: true });
+  const entries: Entry[] = [];
+  for (const d of dirents) {
+    if (entries.length >= options.fileLimit) break;
+    const path = join(dir, d.name);
+    if (!visible(path)) continue;
+    // A link is listed as what it points to; a dangling one as itself, with no size.
+    const info = await stat(path).catch(() => undefined);
+    const isDir = info?.isDirectory() ?? d.isDirectory();
+    entries.push({
+      name: d.name,
+      size: info && !isDir ? info.size : 0,
+      url: `./${encodeURIComponent(d.name)}${isDir ? '/' : ''}`,
+      mod_time: new Date(info?.mtimeMs ?? 0).toISOString(),
+      mode: info?.mode ?? 0,
+      is_dir: isDir,
+      is_symlink: d.isSymbolicLink(),
+    });
+  }
+  return sortEntries(entries, options);
+}
+
+function sortEntries(entries: Entry[], { sortBy, descending }: BrowseOptions): Entry[] {
+  const byName = (a: Entry, b: Entry) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const compare: Record<SortBy, (a: Entry, b: Entry) => number> = {
+    name: byName,
+    namedirfirst: (a, b) => Number(b.is_dir) - Number(a.is_dir) || byName(a, b),
+    size: (a, b) => a.size - b.size || byName(a, b),
+    time: (a, b) => a.mod_time.localeCompare(b.mod_time) || byName(a, b),
+  };
+  entries.sort(compare[sortBy]);
+  return descending ? entries.reverse() : entries;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+function sizeText(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${n.toFixed(1)} ${units[u]}`;
+}
+
+function listingHtml(title: string, entries: readonly Entry[]): string {
+  const rows = entries
+    .map((e) => {
+      const name = escapeHtml(e.name) + (e.is_dir ? '/' : '');
+      const size = e.is_dir ? '—' : sizeText(e.size);
+      return `<tr><td><a href="${escapeHtml(e.url)}">${name}</a></td><td>${size}</td><td><time datetime="${e.mod_time}">${e.mod_time.replace('T', ' ').slice(0, 19)}</time></td></tr>`;
+    })
+    .join('\n');
+  const t = escapeHtml(title);
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${t}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{padding:.25rem 1rem;text-align:left}</style>
+</head><body><h1>${t}</h1>
+<table><thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead><tbody>
+<tr><td><a href="../">../</a></td><td></td><td></td></tr>
+${rows}
+</tbody></table></body></html>
+`;
+}
+
+/** Whether the client asked for JSON (Caddy: an Accept that mentions application/json). */
+function wantsJson(req: FerryRequest): boolean {
+  const accept = req.headers.accept;
+  return typeof accept === 'string' && accept.toLowerCase().includes('application/json');
+}
+
+/** Writes the listing of `entries` for the directory at request path `path`. */
+export function sendListing(req: FerryRequest, res: ResponseWriter, path: string, entries: readonly Entry[]): Promise<void> {
+  const json = wantsJson(req);
+  const body = Buffer.from(json ? JSON.stringify(entries) : listingHtml(path, entries));
+  res.statusCode = 200;
+  res.setHeader('content-type', json ? 'application/json' : 'text/html; charset=utf-8');
+  res.setHeader('content-length', body.length);
+  // The listing depends on Accept: a cache must not give the HTML to a JSON client.
+  res.appendHeader('vary', 'Accept');
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return DONE;
+}

@@ -1,0 +1,262 @@
+import type { Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import {
+  defineModule,
+  HttpError,
+  moduleFactory,
+  type FerryRequest,
+  type Handler,
+  type Middleware,
+  type ProvisionContext,
+  type ResponseWriter,
+  type Template,
+} from '@ferry/core';
+import { listDirectory, sendListing, type BrowseOptions, type SortBy } from './browse.js';
+import { fileServerSchema, validateFileServer, type FileServerConfig } from './config.js';
+import { HideList } from './hide.js';
+import { contentTypeOf } from './mime.js';
+import { absoluteRoot, cleanRequestPath, joinRoot } from './paths.js';
+import { acceptedEncodings, SUFFIX, type Precompressed } from './precompressed.js';
+import { sendFile, type ChosenFile } from './send.js';
+import { RootCheck, statFile, tryStat } from './stat.js';
+
+const DEFAULT_INDEX_NAMES = ['index.html', 'index.txt'];
+
+/** An ETag sidecar is read up to this many bytes; a quoted tag is far shorter. */
+const ETAG_FILE_LIMIT = 1024;
+const ETAG = /^(W\/)?"[\x21\x23-\x7e]*"$/;
+
+/** A modification time worth sending: not the epoch (or 1 s past it) that build tools stamp (caddy#5548). */
+function usefulSeconds(info: Stats): number | undefined {
+  const s = Math.floor(info.mtimeMs / 1000);
+  return s === 0 || s === 1 ? undefined : s;
+}
+
+/** Caddy's strong validator from modification time and size, without reading the file. */
+function computedEtag(info: Stats): string | undefined {
+  if (usefulSeconds(info) === undefined) return undefined;
+  return `"${Math.floor(info.mtimeMs * 1000).toString(36)}-${info.size.toString(36)}"`;
+}
+
+function addVaryAcceptEncoding(res: ResponseWriter): void {
+  const v = res.getHeader('vary');
+  if (v !== undefined && /(^|,)\s*(accept-encoding|\*)\s*(,|$)/i.test(Array.isArray(v) ? v.join(',') : String(v))) return;
+  res.appendHeader('vary', 'Accept-Encoding');
+}
+
+/** What the file server found for a request path. */
+interface Found {
+  filename: string;
+  info: Stats;
+  implicitIndex: boolean;
+}
+
+/**
+ * The file server: from the request path to a file under the root (never outside it), then the
+ * response. One instance per configured handler; nothing is allocated per request beyond what
+ * the answer needs.
+ */
+export class FileServer {
+  readonly #root: Template | undefined;
+  readonly #fixedRoot: string | undefined;
+  readonly #index: readonly string[];
+  readonly #hide: HideList;
+  readonly #browse: BrowseOptions | undefined;
+  readonly #canonical: boolean;
+  readonly #status: Template | number | undefined;
+  readonly #passThru: boolean;
+  readonly #precompressed: readonly Precompressed[];
+  readonly #etagExtensions: readonly string[];
+  readonly #checkRoot: RootCheck | undefined;
+  readonly #fallback: string | undefined;
+
+  /** `fallback`: a root-relative file served for paths that find nothing (spa()). */
+  constructor(cfg: FileServerConfig, ctx: ProvisionContext, fallback?: string) {
+    const at = (s: string) => `${ctx.path}.${s}`;
+    const root = ctx.template(cfg.root ?? '{http.vars.root}', at('root'));
+    this.#fixedRoot = root.isStatic ? absoluteRoot(root.render(undefined as never)) : undefined;
+    this.#root = root.isStatic ? undefined : root;
+    this.#index = cfg.index_names ?? DEFAULT_INDEX_NAMES;
+    this.#hide = new HideList((cfg.hide ?? []).map((h, i) => ctx.template(h, at(`hide[${i}]`))));
+    const [sortBy, order] = cfg.browse?.sort ?? [];
+    this.#browse = cfg.browse && {
+      sortBy: (sortBy ?? 'name') as SortBy,
+      descending: order === 'desc',
+      fileLimit: cfg.browse.file_limit ?? 10000,
+    };
+    this.#canonical = cfg.canonical_uris ?? true;
+    this.#status = typeof cfg.status_code === 'string' ? ctx.template(cfg.status_code, at('status_code')) : cfg.status_code;
+    this.#passThru = cfg.pass_thru ?? false;
+    this.#precompressed = cfg.precompressed_order ?? (Object.keys(cfg.precompressed ?? {}) as Precompressed[]);
+    this.#etagExtensions = cfg.etag_file_extensions ?? [];
+    this.#checkRoot = cfg.follow_symlinks_outside_root ? undefined : new RootCheck();
+    this.#fallback = fallback;
+  }
+
+  /** A root fixed in config that is not a folder: a warning (Caddy serves 404s), not a refusal. */
+  async checkRoot(ctx: ProvisionContext): Promise<void> {
+    const root = this.#fixedRoot;
+    if (root === undefined) return;
+    const info = await stat(root).catch(() => undefined);
+    if (!info?.isDirectory())
+      ctx.warn(`root "${root}" ${info ? 'is not a folder' : 'does not exist'}: every request gets 404 until it does`, `${ctx.path}.root`);
+  }
+
+  readonly middleware: Middleware = (req, res, next) => this.#serve(req, res, next);
+
+  #rootOf(req: FerryRequest): string {
+    return this.#fixedRoot ?? absoluteRoot(this.#root!.render(req));
+  }
+
+  async #find(req: FerryRequest, root: string, clean: string): Promise<Found | undefined> {
+    let filename = joinRoot(root, clean);
+    let info = await statFile(filename);
+    if (info === undefined || this.#hide.hidden(filename, req)) return undefined;
+    let implicitIndex = false;
+    if (info.isDirectory()) {
+      for (const name of this.#index) {
+        const candidate = joinRoot(filename, `/${name}`);
+        if (this.#hide.hidden(candidate, req)) continue;
+        const found = await tryStat(candidate);
+        if (found === undefined) continue;
+        filename = candidate;
+        info = found;
+        implicitIndex = true;
+        break;
+      }
+    }
+    if (this.#checkRoot && !(await this.#checkRoot.inside(root, filename))) return undefined;
+    return { filename, info, implicitIndex };
+  }
+
+  async #serve(req: FerryRequest, res: ResponseWriter, next: Handler): Promise<void> {
+    const clean = cleanRequestPath(req.path);
+    if (clean === undefined) throw new HttpError(400, 'the request path holds a NUL byte');
+    const root = this.#rootOf(req);
+    const found = await this.#find(req, root, clean);
+    if (found === undefined) return this.#notFound(req, res, next, root);
+    if (found.info.isDirectory()) {
+      if (!this.#browse) return this.#notFound(req, res, next, root);
+      if (this.#canonical && !req.path.endsWith('/')) return redirect(req, res, addSlash(req.rawPath));
+      const entries = await listDirectory(found.filename, this.#browse, (p) => !this.#hide.hidden(p, req));
+      return sendListing(req, res, req.path, entries);
+    }
+    if (this.#canonical) {
+      const p = req.path;
+      if (found.implicitIndex && !p.endsWith('/')) return redirect(req, res, addSlash(req.rawPath));
+      if (!found.implicitIndex && p.endsWith('/')) {
+        const to = dropSlash(req.rawPath);
+        if (to !== undefined) return redirect(req, res, to);
+      }
+    }
+    return this.#send(req, res, root, found);
+  }
+
+  async #send(req: FerryRequest, res: ResponseWriter, root: string, found: Found): Promise<void> {
+    // Only GET and HEAD read a file (Caddy, issue 5166); an error route serves its page whatever the method.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !req.error) {
+      res.setHeader('allow', 'GET, HEAD');
+      throw new HttpError(405);
+    }
+    // Vary even when nothing was compressed: caches key on it whenever an answer could be (caddy#5849).
+    addVaryAcceptEncoding(res);
+    const chosen = (await this.#sidecar(req, root, found)) ?? (await this.#chosen(found.filename, found.info, found.info, undefined));
+    return sendFile(req, res, chosen, this.#statusOf(req));
+  }
+
+  /** The precompressed sidecar the client takes best, if one exists. */
+  async #sidecar(req: FerryRequest, root: string, found: Found): Promise<ChosenFile | undefined> {
+    if (this.#precompressed.length === 0) return undefined;
+    const field = req.headers['accept-encoding'];
+    for (const enc of acceptedEncodings(typeof field === 'string' ? field : undefined, this.#precompressed)) {
+      const path = found.filename + SUFFIX[enc];
+      const info = await tryStat(path);
+      if (!info?.isFile()) continue;
+      if (this.#checkRoot && !(await this.#checkRoot.inside(root, path))) continue;
+      return this.#chosen(path, info, found.info, enc);
+    }
+    return undefined;
+  }
+
+  /** The file to read (`path`, with `info`), typed and dated as the original (`original`). */
+  async #chosen(path: string, info: Stats, original: Stats, encoding: string | undefined): Promise<ChosenFile> {
+    return {
+      path,
+      size: info.size,
+      contentType: contentTypeOf(path.slice(0, path.length - (encoding ? SUFFIX[encoding as Precompressed].length : 0))),
+      etag: (await this.#etagFromFile(path)) ?? computedEtag(info),
+      mtimeSeconds: usefulSeconds(original),
+      encoding,
+    };
+  }
+
+  /** The tag in the first `etag_file_extensions` sidecar that exists and holds one. */
+  async #etagFromFile(path: string): Promise<string | undefined> {
+    for (const ext of this.#etagExtensions) {
+      const text = await readFile(path + ext, { encoding: 'latin1' }).catch(() => undefined);
+      if (text === undefined || text.length > ETAG_FILE_LIMIT) continue;
+      const tag = text.trim();
+      if (ETAG.test(tag)) return tag;
+    }
+    return undefined;
+  }
+
+  #statusOf(req: FerryRequest): number | undefined {
+    const s = this.#status;
+    if (s === undefined) return req.error?.status;
+    if (typeof s === 'number') return s;
+    const n = Number(s.render(req));
+    if (!Number.isInteger(n) || n < 100 || n > 999)
+      throw new HttpError(500, undefined, { cause: new Error(`status_code rendered as "${s.render(req)}"`) });
+    return n;
+  }
+
+  async #notFound(req: FerryRequest, res: ResponseWriter, next: Handler, root: string): Promise<void> {
+    if (this.#fallback !== undefined) {
+      const found = await this.#find(req, root, this.#fallback);
+      if (found !== undefined && !found.info.isDirectory()) return this.#send(req, res, root, found);
+    }
+    if (this.#passThru) return next(req, res);
+    throw new HttpError(404);
+  }
+}
+
+function addSlash(rawPath: string): string {
+  return `${rawPath}/`;
+}
+
+/** The raw path without the trailing slash its decoded form ends with (`/` or an encoded `%2F`). */
+function dropSlash(rawPath: string): string | undefined {
+  if (rawPath.endsWith('/')) return rawPath.slice(0, -1);
+  if (/%2f$/i.test(rawPath)) return rawPath.slice(0, -3);
+  return undefined;
+}
+
+/** A 308 to `path` on this host, the query kept (Caddy's redirect). */
+function redirect(req: FerryRequest, res: ResponseWriter, path: string): Promise<void> {
+  // `//host/…` would be another site to a browser: an open redirect.
+  let to = path;
+  while (to.startsWith('//')) to = to.slice(1);
+  if (to === '') to = '/';
+  res.statusCode = 308;
+  res.setHeader('location', req.rawQuery === '' ? to : `${to}?${req.rawQuery}`);
+  res.setHeader('content-length', 0);
+  res.end();
+  return Promise.resolve();
+}
+
+/** `http.handlers.file_server`: serves files from `root`, as Caddy's file_server. */
+export const fileServerModule = defineModule({
+  id: 'http.handlers.file_server',
+  description: 'Serves static files from a root folder: index files, listings, precompressed sidecars, Range and conditional requests.',
+  config: fileServerSchema,
+  validate: validateFileServer,
+  async provision(cfg, ctx) {
+    const server = new FileServer(cfg, ctx);
+    await server.checkRoot(ctx);
+    return server.middleware;
+  },
+});
+
+/** `fileServer({ root, indexNames, browse, precompressed, … })`: the file_server handler in code. */
+export const fileServer = moduleFactory(fileServerModule);

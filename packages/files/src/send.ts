@@ -1,0 +1,105 @@
+import { createReadStream, readFile } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { DONE, type FerryRequest, type ResponseWriter } from '@ferry/core';
+import { evaluatePreconditions, ifRangeHolds } from './conditional.js';
+import { parseRange } from './range.js';
+
+/**
+ * Sends one file: validators, preconditions, Range, HEAD, and the body — read whole when small,
+ * streamed with backpressure when large (`pipeline` into the response: a slow client slows the
+ * reads, so memory stays flat whatever the size).
+ */
+
+/** Files up to this size are read into one buffer and sent with one `end()`; larger ones stream. */
+const WHOLE_READ_LIMIT = 256 * 1024;
+
+/** The chunk size of the file stream. */
+const HIGH_WATER_MARK = 64 * 1024;
+
+/** A file chosen to answer a request. */
+export interface ChosenFile {
+  /** The path read for the body: the file, or its precompressed sidecar. */
+  readonly path: string;
+  readonly size: number;
+  readonly contentType: string;
+  readonly etag: string | undefined;
+  /** The original file's modification time, whole seconds; undefined when it is not useful (epoch). */
+  readonly mtimeSeconds: number | undefined;
+  /** The sidecar's encoding, when one was chosen. */
+  readonly encoding: string | undefined;
+}
+
+function readWhole(path: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => readFile(path, (err, data) => (err ? reject(err) : resolve(data))));
+}
+
+/** Sends `file`. `status` overrides the status (status_code, or an error route's): then Range and preconditions do not apply. */
+export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFile, status: number | undefined): Promise<void> {
+  const { headers } = req;
+  if (file.etag !== undefined) res.setHeader('etag', file.etag);
+  if (file.mtimeSeconds !== undefined) res.setHeader('last-modified', new Date(file.mtimeSeconds * 1000).toUTCString());
+  if (status === undefined) {
+    const pre = evaluatePreconditions(headers, file.etag, file.mtimeSeconds);
+    if (pre !== 'serve') {
+      res.statusCode = pre;
+      // A 304 carries the validators and Vary of the 200 (§15.4.5); neither it nor a 412 has a body.
+      res.end();
+      return DONE;
+    }
+  }
+  if (file.encoding !== undefined) res.setHeader('content-encoding', file.encoding);
+  res.setHeader('content-type', file.contentType);
+  let start = 0;
+  let end = file.size - 1;
+  res.statusCode = status ?? 200;
+  const rangeField = status === undefined && req.method === 'GET' ? headers.range : undefined;
+  if (rangeField !== undefined && ifRangeHolds(headers['if-range'] as string | undefined, file.etag, file.mtimeSeconds)) {
+    const range = parseRange(rangeField, file.size);
+    if (range.kind === 'unsatisfiable') {
+      // §15.5.17: the current length, so the client can ask again.
+      res.statusCode = 416;
+      res.removeHeader('content-type');
+      res.removeHeader('content-encoding');
+      res.setHeader('content-range', `bytes */${file.size}`);
+      res.setHeader('content-length', 0);
+      res.end();
+      return DONE;
+    }
+    if (range.kind === 'partial') {
+      ({ start, end } = range);
+      res.statusCode = 206;
+      res.setHeader('content-range', `bytes ${start}-${end}/${file.size}`);
+    }
+  }
+  if (res.statusCode === 200) res.setHeader('accept-ranges', 'bytes');
+  const length = end - start + 1;
+  res.setHeader('content-length', length);
+  if (req.method === 'HEAD' || length === 0) {
+    res.end();
+    return DONE;
+  }
+  return file.size <= WHOLE_READ_LIMIT ? sendWhole(res, file, start, end) : streamFile(res, file, start, end);
+}
+
+async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
+  const data = await readWhole(file.path);
+  // The file changed between stat and read: send what is there now, in full, if nothing else is asked.
+  if (data.length !== file.size) {
+    if (res.statusCode !== 200) throw new Error(`${file.path} changed while it was being served`);
+    res.setHeader('content-length', data.length);
+    res.end(data);
+    return;
+  }
+  res.end(start === 0 && end === data.length - 1 ? data : data.subarray(start, end + 1));
+}
+
+async function streamFile(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
+  const stream = createReadStream(file.path, { start, end, highWaterMark: HIGH_WATER_MARK });
+  try {
+    await pipeline(stream, res);
+  } catch (err) {
+    // The client went away: nothing to answer, and nothing is wrong with the server.
+    if (res.destroyed || res.closed) return;
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The file tests' plumbing: a site folder made fresh for each test (with a secret beside it, just
+ * outside the root), servers on 127.0.0.1 in code and in config, and a raw-socket client that
+ * sends a request target exactly as written (node:http and undici would normalize it).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { coreModules, createServer, loadConfig, Registry, silentLogger, type FerryServer, type ServerOptions } from '@ferry/core';
+import { encodeModule } from '@ferry/encode';
+import { defer } from '@ferry/test-kit/lifecycle';
+import { serverStarter } from '@ferry/test-kit/servers';
+import { filesModules } from '../src/index.js';
+
+export { defer };
+
+export const registry = new Registry([...coreModules, encodeModule, ...filesModules]);
+
+/** The secret placed beside every site's root: no request may ever read it. */
+export const SECRET = 'TOP-SECRET-f1a2b3c4';
+
+export interface Site {
+  /** The parent folder: holds `secret.txt` and `root/`. */
+  readonly dir: string;
+  /** The root to serve. */
+  readonly root: string;
+  /** Writes a file under the root (folders made as needed); returns its absolute path. */
+  write(rel: string, content: string | Buffer): string;
+}
+
+/** A fresh site folder, removed after the test. */
+export function makeSite(files: Record<string, string | Buffer> = {}): Site {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-files-'));
+  defer(() => rmSync(dir, { recursive: true, force: true }));
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  writeFileSync(join(dir, 'secret.txt'), SECRET);
+  const write = (rel: string, content: string | Buffer) => {
+    const path = join(root, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+    return path;
+  };
+  for (const [rel, content] of Object.entries(files)) write(rel, content);
+  return { dir, root, write };
+}
+
+const startServer = serverStarter(createServer);
+
+/** A code-first server on 127.0.0.1, closed after the test. */
+export function serve(options: ServerOptions): Promise<FerryServer> {
+  return startServer(options);
+}
+
+/** A server from a Caddy-style `srv0` config object (listen added), closed after the test. */
+export async function serveConfig(server: Record<string, unknown>): Promise<FerryServer> {
+  const json = { admin: { disabled: true }, apps: { http: { servers: { srv0: { listen: ['127.0.0.1:0'], ...server } } } } };
+  const app = await loadConfig(json, { registry, logger: silentLogger() });
+  defer(() => app.stop(0));
+  await app.start();
+  return app.servers[0]!;
+}
+
+/** A raw HTTP/1.1 exchange: `target` sent byte for byte; resolves with everything the server sent before closing. */
+export function rawRequest(port: number, target: string, extra = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    defer(() => socket.destroy());
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${extra}\r\n`, 'latin1');
+  });
+}
+
+/** The status code of a raw response. */
+export function statusOf(raw: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
+}
