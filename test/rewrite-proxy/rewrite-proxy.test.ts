@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createServer, path, rewrite, staticResponse } from '@ferry/core';
-import { distributionRegistry } from '@ferry/ferry';
 import { reverseProxy } from '@ferry/proxy';
 import { configFile, Ferry } from '@ferry/test-kit/ferry';
 import { defer } from '@ferry/test-kit/lifecycle';
@@ -107,8 +106,6 @@ function withoutSpaRoute(config: unknown): unknown {
   return c;
 }
 
-const hasFiles = distributionRegistry().has('http.handlers.file_server') && distributionRegistry().has('http.matchers.file');
-
 describe('the SPA config from caddy adapt (encode zstd gzip; handle_path /api/* → reverse_proxy; try_files → file_server)', () => {
   async function run(config: unknown, port: number): Promise<Ferry> {
     const ferry = new Ferry(['run', '--config', configFile(config)]);
@@ -130,24 +127,26 @@ describe('the SPA config from caddy adapt (encode zstd gzip; handle_path /api/* 
     expect((line.request as { uri: string }).uri).toBe('/api/users?page=2');
   });
 
-  it.skipIf(!hasFiles)(
-    'the whole config runs unchanged: /api/* proxied, a file served, an unknown path falls back to /index.html (skipped until @ferry/files registers file_server and the file matcher in the ferry distribution)',
-    async () => {
-      const up = await recordingUpstream();
-      const port = await freePort();
-      const site = mkdtempSync(join(tmpdir(), 'ferry-spa-'));
-      writeFileSync(join(site, 'index.html'), '<!doctype html><title>spa</title>');
-      writeFileSync(join(site, 'app.js'), 'console.log("app");');
-      await run(adapted(port, up.dial, site, false), port);
-      const api = await get(`http://127.0.0.1:${port}/api/items`);
-      expect(api.res.statusCode).toBe(200);
-      expect(up.seen.at(-1)).toEqual({ method: 'GET', url: '/items' });
-      const js = await get(`http://127.0.0.1:${port}/app.js`);
-      expect(js.res.statusCode).toBe(200);
-      expect(js.body.toString()).toBe('console.log("app");');
-      const deep = await get(`http://127.0.0.1:${port}/some/client/route`);
-      expect(deep.res.statusCode).toBe(200);
-      expect(deep.body.toString()).toBe('<!doctype html><title>spa</title>');
-    },
-  );
+  it('the whole config runs unchanged: /api/* proxied, a file served, an unknown path falls back to /index.html, compressed', async () => {
+    const up = await recordingUpstream();
+    const port = await freePort();
+    const site = mkdtempSync(join(tmpdir(), 'ferry-spa-'));
+    writeFileSync(join(site, 'index.html'), '<!doctype html><title>spa</title>');
+    writeFileSync(join(site, 'app.js'), 'console.log("app");');
+    await run(adapted(port, up.dial, site, false), port);
+    const api = await get(`http://127.0.0.1:${port}/api/items`);
+    expect(api.res.statusCode).toBe(200);
+    expect(up.seen.at(-1)).toEqual({ method: 'GET', url: '/items' });
+    const js = await get(`http://127.0.0.1:${port}/app.js`);
+    expect(js.res.statusCode).toBe(200);
+    expect(js.body.toString()).toBe('console.log("app");');
+    const deep = await get(`http://127.0.0.1:${port}/some/client/route`);
+    expect(deep.res.statusCode).toBe(200);
+    expect(deep.body.toString()).toBe('<!doctype html><title>spa</title>');
+    const big = 'x'.repeat(4096);
+    writeFileSync(join(site, 'big.txt'), big);
+    const zipped = await get(`http://127.0.0.1:${port}/big.txt`, { 'accept-encoding': 'gzip' });
+    expect(zipped.res.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(zipped.body).toString()).toBe(big);
+  });
 });
