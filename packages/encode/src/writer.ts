@@ -13,6 +13,7 @@ import {
   type ResponseWriter,
 } from '@ferry/core';
 import type { Encoder } from './encoders.js';
+import { oneShotQueue } from './one_shot_queue.js';
 
 type WriteCb = (err?: Error | null) => void;
 
@@ -54,6 +55,9 @@ function toBuffer(chunk: unknown, encoding?: BufferEncoding): Buffer {
   if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   throw new TypeError('response body chunks must be strings, Buffers or Uint8Arrays');
 }
+
+/** The largest declared body held whole to be compressed in one call (see #awaitsWhole). */
+const WHOLE_LIMIT = 1024 * 1024;
 
 /**
  * The encode response writer. It holds the status and headers only while it cannot yet tell
@@ -219,9 +223,12 @@ export class EncodeWriter extends ResponseWriterWrapper {
           this.#buffered.push(buf);
           this.#bufferedLength += buf.length;
         }
+        const known = this.#knownLength();
         if (this.#isEventStream()) {
           if (!this.#decide(true, true)) return false;
-        } else if (this.#bufferedLength >= this.settings.minimumLength || this.#knownLength() !== undefined) {
+        } else if (this.#awaitsWhole(known)) {
+          // The rest of a declared body is on its way: end() compresses it in one call.
+        } else if (this.#bufferedLength >= this.settings.minimumLength || known !== undefined) {
           if (!this.#decide(false, false)) return false;
         }
         if (cb) queueMicrotask(() => cb!());
@@ -298,6 +305,17 @@ export class EncodeWriter extends ResponseWriterWrapper {
   #isEventStream(): boolean {
     const type = this.inner.getHeader('content-type');
     return typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream');
+  }
+
+  /**
+   * Whether to keep holding a body whose length was declared (a proxied response's
+   * Content-Length) until its end, to compress it in one call (oneShotQueue) rather than chunk by
+   * chunk through a stream: zstd then sizes its tables for the body, and no more compressors run
+   * at once than the cores can take. Only up to WHOLE_LIMIT (what one response may hold in
+   * memory); a flush() decides at once.
+   */
+  #awaitsWhole(known: number | undefined): boolean {
+    return known !== undefined && known <= WHOLE_LIMIT && known >= this.settings.minimumLength && this.#bufferedLength <= known;
   }
 
   /** The body length if the handler declared it (Content-Length). */
@@ -389,7 +407,9 @@ export class EncodeWriter extends ResponseWriterWrapper {
     this.#varyAndValidator(eligible);
     const compress =
       eligible && this.encoder !== undefined && res.statusCode !== 304 && known !== undefined && known >= this.settings.minimumLength;
-    const body = this.#bufferedLength > 0 ? Buffer.concat(this.#buffered, this.#bufferedLength) : undefined;
+    // One chunk (a body given to end() whole) is used as it is: a copy would cost its size again.
+    const chunks = this.#buffered;
+    const body = this.#bufferedLength === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#bufferedLength);
     this.#buffered = [];
     this.#bufferedLength = 0;
     if (!compress) {
@@ -405,22 +425,26 @@ export class EncodeWriter extends ResponseWriterWrapper {
       this.#resolveDone();
       return;
     }
-    this.encoder!.oneShot(body).then(
-      (out) => {
-        if (res.destroyed || this.#state !== State.Compress) return this.#resolveDone();
-        try {
-          res.setHeader('content-length', out.length);
-          res.end(out, cb);
-        } catch (err) {
-          return this.#fail(err);
-        }
-        this.#resolveDone();
-      },
-      (err: Error) => {
-        res.destroy(err);
-        this.#resolveDone();
-      },
-    );
+    const encoder = this.encoder!;
+    // A client that left while the body waited for its turn is not compressed for.
+    oneShotQueue
+      .run(() => (res.destroyed ? Promise.resolve(body) : encoder.oneShot(body)))
+      .then(
+        (out) => {
+          if (res.destroyed || this.#state !== State.Compress) return this.#resolveDone();
+          try {
+            res.setHeader('content-length', out.length);
+            res.end(out, cb);
+          } catch (err) {
+            return this.#fail(err);
+          }
+          this.#resolveDone();
+        },
+        (err: Error) => {
+          res.destroy(err);
+          this.#resolveDone();
+        },
+      );
   }
 
   #startCompressor(sizeHint: number | undefined): void {

@@ -1,4 +1,6 @@
 /** What encode does to the response head: Vary, Content-Length, Accept-Ranges, ETag, HEAD, error pages. */
+import { once } from 'node:events';
+import { type IncomingMessage, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { HttpError, type Handler } from '@ferry/core';
 import { encode } from '../src/index.js';
@@ -82,8 +84,23 @@ describe('Vary: Accept-Encoding', () => {
 });
 
 describe('length and ranges of a compressed response', () => {
-  it('the handler’s Content-Length is dropped from a streamed compressed response', async () => {
+  it('a declared body up to 1 MiB written in pieces is held to its end and compressed whole: the Content-Length of the compressed bytes', async () => {
     const body = text(64 * 1024);
+    const server = await behind(async (_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.setHeader('content-length', body.length);
+      res.write(body.subarray(0, 1000));
+      res.write(body.subarray(1000, 2000));
+      res.end(body.subarray(2000));
+    });
+    const reply = await h1Get(server.url, '/', { headers: GZIP });
+    expect(reply.headers['content-encoding']).toBe('gzip');
+    expect(reply.headers['content-length']).toBe(String(reply.body.length));
+    expect(decode(reply.body, 'gzip').equals(body)).toBe(true);
+  });
+
+  it('the handler’s Content-Length is dropped from a streamed compressed response (declared past 1 MiB)', async () => {
+    const body = text(1536 * 1024);
     const server = await behind(async (_req, res) => {
       res.setHeader('content-type', 'text/plain');
       res.setHeader('content-length', body.length);
@@ -94,6 +111,33 @@ describe('length and ranges of a compressed response', () => {
     expect(reply.headers['content-encoding']).toBe('gzip');
     expect(reply.headers['content-length']).toBeUndefined();
     expect(decode(reply.body, 'gzip').equals(body)).toBe(true);
+  });
+
+  it('a declared body being held goes out at a flush(): the head and what was written, before the end', async () => {
+    const body = text(64 * 1024);
+    let finish!: () => void;
+    const server = await behind(async (_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.setHeader('content-length', body.length);
+      res.write(body.subarray(0, 5000));
+      res.flush();
+      await new Promise<void>((resolve) => (finish = resolve));
+      res.end(body.subarray(5000));
+    });
+    const head = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${server.url}/`, { headers: GZIP }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    // The head arrived while the handler still waits: nothing held it.
+    expect(head.headers['content-encoding']).toBe('gzip');
+    const chunks: Buffer[] = [];
+    head.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (chunks.length === 1) finish();
+    });
+    await once(head, 'end');
+    expect(decode(Buffer.concat(chunks), 'gzip').equals(body)).toBe(true);
   });
 
   it('a body compressed whole at end() gets the Content-Length of the compressed bytes', async () => {
