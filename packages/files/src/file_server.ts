@@ -1,5 +1,6 @@
-import type { Stats } from 'node:fs';
+import { realpathSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import {
   defineModule,
   HttpError,
@@ -44,6 +45,22 @@ function addVaryAcceptEncoding(res: ResponseWriter): void {
   res.appendHeader('vary', 'Accept-Encoding');
 }
 
+/**
+ * The config file the host read (Caddy hides its config file from every file_server): its path,
+ * and its real path when a symlink leads there, so neither name serves it.
+ */
+function configFilePaths(file: string | undefined): string[] {
+  if (file === undefined) return [];
+  const paths = [resolve(file)];
+  try {
+    const real = realpathSync(file);
+    if (real !== paths[0]) paths.push(real);
+  } catch {
+    // Gone since it was read: its path alone is hidden.
+  }
+  return paths;
+}
+
 /** What the file server found for a request path. */
 interface Found {
   filename: string;
@@ -77,7 +94,10 @@ export class FileServer {
     this.#fixedRoot = root.isStatic ? absoluteRoot(root.render(undefined as never)) : undefined;
     this.#root = root.isStatic ? undefined : root;
     this.#index = cfg.index_names ?? DEFAULT_INDEX_NAMES;
-    this.#hide = new HideList((cfg.hide ?? []).map((h, i) => ctx.template(h, at(`hide[${i}]`))));
+    this.#hide = new HideList(
+      (cfg.hide ?? []).map((h, i) => ctx.template(h, at(`hide[${i}]`))),
+      configFilePaths(ctx.service('config.file')),
+    );
     const [sortBy, order] = cfg.browse?.sort ?? [];
     this.#browse = cfg.browse && {
       sortBy: (sortBy ?? 'name') as SortBy,
