@@ -1,5 +1,4 @@
-// The embedded default's page script. Kept free of template braces: this file is a
-// static_response body, so placeholders would be expanded in it.
+// The embedded default's page script, served as a static file by file_server.
 
 const $ = (id) => document.getElementById(id);
 const log = (list, text) => {
@@ -8,7 +7,21 @@ const log = (list, text) => {
   list.prepend(li);
 };
 
-// The page itself: what came over the wire, and how.
+// The page itself: what came over the wire, and how. A static page cannot hold these: the
+// encoding is the one the server picks for this browser (a HEAD of the page), the protocol and
+// address come from /whoami.
+fetch(location.pathname, { method: 'HEAD', cache: 'no-store' }).then((res) => {
+  const encoding = res.headers.get('content-encoding') || 'identity';
+  $('encoding').textContent = encoding;
+  $('encoding-badge').textContent = encoding;
+});
+fetch('/whoami', { cache: 'no-store' })
+  .then((res) => res.json())
+  .then((who) => {
+    $('proto').textContent = who.proto;
+    $('protocol').textContent = who.proto;
+    $('remote').textContent = who.remote;
+  });
 addEventListener('load', () => {
   const nav = performance.getEntriesByType('navigation')[0];
   if (!nav) return;

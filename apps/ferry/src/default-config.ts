@@ -1,20 +1,32 @@
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// The demo page's files ship in dist/demo (copied at build time), next to this module once built.
-function demoFile(name: string): string {
-  return readFileSync(fileURLToPath(new URL(`./demo/${name}`, import.meta.url)), 'utf8');
+/**
+ * The demo site's folder: dist/demo of the installed package, next to this module once built
+ * (copied there at build time with its precompressed sidecars, and shipped in the package's `files`).
+ */
+export const DEMO_ROOT = fileURLToPath(new URL('./demo', import.meta.url));
+
+/** `root` is a template: braces in the install path are literal text. */
+const literal = (text: string) => text.replace(/[{}]/g, '\\$&');
+
+const SIDECAR = { br: '.br', zstd: '.zst', gzip: '.gz' } as const;
+
+/** The sidecars the build made (zstd only where the building Node had it), best first: file_server's `precompressed` and its order. */
+function precompressed(root: string) {
+  const found = Object.entries(SIDECAR)
+    .filter(([, suffix]) => existsSync(join(root, `index.html${suffix}`)))
+    .map(([encoding]) => encoding);
+  return { precompressed: Object.fromEntries(found.map((encoding) => [encoding, {}])), precompressed_order: found };
 }
 
-const staticFile = (path: string, type: string, body: string) => ({
-  match: [{ path: [path] }],
-  handle: [{ handler: 'static_response', headers: { 'Content-Type': [type], 'Cache-Control': ['no-cache'] }, body }],
-  terminal: true,
-});
+/** What the page cannot know from its own static file: the protocol of the request and the client's address. */
+const WHOAMI = '{"proto":"{http.request.proto}","remote":"{http.request.remote.host}"}\n';
 
 /** Every route of the demo site, the same on http://localhost:8080 and https://localhost:8443. */
-function demoRoutes(upstream: string) {
+function demoRoutes(upstream: string, root: string) {
   return [
     {
       handle: [
@@ -38,9 +50,25 @@ function demoRoutes(upstream: string) {
     { match: [{ path: ['/duplex'] }], handle: [{ handler: 'duplex_echo' }], terminal: true },
     { match: [{ path: ['/metrics'] }], handle: [{ handler: 'metrics' }], terminal: true },
     { match: [{ path: ['/healthz'] }], handle: [{ handler: 'static_response', body: 'ok\n' }], terminal: true },
-    staticFile('/app.js', 'text/javascript; charset=utf-8', demoFile('app.js')),
-    staticFile('/favicon.svg', 'image/svg+xml', demoFile('favicon.svg')),
-    staticFile('/', 'text/html; charset=utf-8', demoFile('index.html')),
+    {
+      match: [{ path: ['/whoami'] }],
+      handle: [
+        {
+          handler: 'static_response',
+          headers: { 'Content-Type': ['application/json'], 'Cache-Control': ['no-store'] },
+          body: WHOAMI,
+        },
+      ],
+      terminal: true,
+    },
+    {
+      match: [{ path: ['/', '/app.js', '/favicon.svg'] }],
+      handle: [
+        { handler: 'headers', response: { set: { 'Cache-Control': ['no-cache'] } } },
+        { handler: 'file_server', root: literal(root), ...precompressed(root) },
+      ],
+      terminal: true,
+    },
     { handle: [{ handler: 'error', status_code: 404, error: 'nothing here: {http.request.uri.path}' }] },
   ];
 }
@@ -89,7 +117,7 @@ const address = (host: string, port: number) => (isIP(host) === 6 ? `[${host}]:$
  */
 export function defaultConfig(host: string = DEMO_HOST) {
   const upstream = '127.0.0.1:8079';
-  const routes = demoRoutes(upstream);
+  const routes = demoRoutes(upstream, DEMO_ROOT);
   const subjects = WILDCARD.has(host) || CERTIFIED.includes(host) ? [...CERTIFIED] : [...CERTIFIED, host];
   return {
     admin: { disabled: true },

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import type { FerryRequest } from './request.js';
-import { decodePath } from './target.js';
 
 /**
  * Caddy-style placeholders: `{http.request.host}`, `{http.vars.NAME}`, … A template is parsed
@@ -55,11 +54,6 @@ function remoteHost(req: FerryRequest): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
-
 function queryOf(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? '' : url.slice(q + 1);
@@ -82,7 +76,7 @@ export function resolvePlaceholder(key: string, req: FerryRequest): string | und
       case 'orig_uri':
         return req.originalUrl;
       case 'orig_uri.path':
-        return decodePath(pathOf(req.originalUrl));
+        return req.originalPath;
       case 'orig_uri.query':
         return queryOf(req.originalUrl);
       case 'orig_method':

@@ -216,6 +216,14 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
     return this.#origUrl ?? this.#url;
   }
 
+  /** The percent-decoded path of `originalUrl`, as `path` is decoded: `path` before any rewrite (`{http.request.orig_uri.path}`). */
+  get originalPath(): string {
+    const orig = this.#origUrl;
+    if (orig === undefined) return this.path;
+    const q = orig.indexOf('?');
+    return decodePath(q === -1 ? orig : orig.slice(0, q));
+  }
+
   /** The method the request came with, before any rewrite (`{http.request.orig_method}`). */
   get originalMethod(): string {
     return this.#origMethod ?? this.#method;

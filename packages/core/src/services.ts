@@ -40,6 +40,12 @@ export interface FerryServices {
    * this process's metrics: a single process is the whole group.
    */
   'metrics.cluster': ClusterMetrics;
+  /**
+   * The absolute path of the file the host read this config from (`ferry run --config FILE`).
+   * `file_server` hides it, as Caddy hides its config file. Unset when the config came from
+   * elsewhere (code, the admin API's first load, the embedded default).
+   */
+  'config.file': string;
 }
 
 /** The services a host provides: any of FerryServices, by name. */

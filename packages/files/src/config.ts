@@ -35,7 +35,7 @@ export const fileServerShape = {
     .array(z.string())
     .optional()
     .describe(
-      'Files and folders to pretend do not exist (404). An entry without a `/` hides every file or folder of that name (a glob: `.git`, `*.bak`); one with a `/` is a file-system path (relative to the working directory, not the root), hiding itself and all under it, or a glob over the absolute path. Placeholders allowed.',
+      'Files and folders to pretend do not exist (404). An entry without a `/` hides every file or folder of that name (a glob: `.git`, `*.bak`); one with a `/` is a file-system path (relative to the working directory, not the root), hiding itself and all under it, or a glob over the absolute path. Placeholders allowed. The config file `ferry run --config` reads is always hidden.',
     ),
   index_names: z
     .array(z.string())

@@ -1,5 +1,6 @@
-import type { Stats } from 'node:fs';
+import { realpathSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import {
   defineModule,
   HttpError,
@@ -44,6 +45,22 @@ function addVaryAcceptEncoding(res: ResponseWriter): void {
   res.appendHeader('vary', 'Accept-Encoding');
 }
 
+/**
+ * The config file the host read (Caddy hides its config file from every file_server): its path,
+ * and its real path when a symlink leads there, so neither name serves it.
+ */
+function configFilePaths(file: string | undefined): string[] {
+  if (file === undefined) return [];
+  const paths = [resolve(file)];
+  try {
+    const real = realpathSync(file);
+    if (real !== paths[0]) paths.push(real);
+  } catch {
+    // Gone since it was read: its path alone is hidden.
+  }
+  return paths;
+}
+
 /** What the file server found for a request path. */
 interface Found {
   filename: string;
@@ -77,7 +94,10 @@ export class FileServer {
     this.#fixedRoot = root.isStatic ? absoluteRoot(root.render(undefined as never)) : undefined;
     this.#root = root.isStatic ? undefined : root;
     this.#index = cfg.index_names ?? DEFAULT_INDEX_NAMES;
-    this.#hide = new HideList((cfg.hide ?? []).map((h, i) => ctx.template(h, at(`hide[${i}]`))));
+    this.#hide = new HideList(
+      (cfg.hide ?? []).map((h, i) => ctx.template(h, at(`hide[${i}]`))),
+      configFilePaths(ctx.service('config.file')),
+    );
     const [sortBy, order] = cfg.browse?.sort ?? [];
     this.#browse = cfg.browse && {
       sortBy: (sortBy ?? 'name') as SortBy,
@@ -135,21 +155,15 @@ export class FileServer {
     const root = this.#rootOf(req);
     const found = await this.#find(req, root, clean);
     if (found === undefined) return this.#notFound(req, res, next, root);
-    if (found.info.isDirectory()) {
-      if (!this.#browse) return this.#notFound(req, res, next, root);
-      if (this.#canonical && !req.path.endsWith('/')) return redirect(req, res, addSlash(req.rawPath));
-      const entries = await listDirectory(found.filename, this.#browse, (p) => !this.#hide.hidden(p, req));
-      return sendListing(req, res, req.path, entries);
-    }
+    const folder = found.info.isDirectory();
+    if (folder && !this.#browse) return this.#notFound(req, res, next, root);
     if (this.#canonical) {
-      const p = req.path;
-      if (found.implicitIndex && !p.endsWith('/')) return redirect(req, res, addSlash(req.rawPath));
-      if (!found.implicitIndex && p.endsWith('/')) {
-        const to = dropSlash(req.rawPath);
-        if (to !== undefined) return redirect(req, res, to);
-      }
+      const to = canonicalLocation(req, folder || found.implicitIndex);
+      if (to !== undefined) return redirect(res, to);
     }
-    return this.#send(req, res, root, found);
+    if (!folder) return this.#send(req, res, root, found);
+    const entries = await listDirectory(found.filename, this.#browse!, (p) => !this.#hide.hidden(p, req));
+    return sendListing(req, res, req.path, entries);
   }
 
   async #send(req: FerryRequest, res: ResponseWriter, root: string, found: Found): Promise<void> {
@@ -221,8 +235,34 @@ export class FileServer {
   }
 }
 
-function addSlash(rawPath: string): string {
-  return `${rawPath}/`;
+/** Go's path.Base: the last element, trailing slashes ignored; `/` for the root, `.` for nothing. */
+function lastElement(path: string): string {
+  if (path === '') return '.';
+  let end = path.length;
+  while (end > 0 && path[end - 1] === '/') end--;
+  return end === 0 ? '/' : path.slice(path.lastIndexOf('/', end - 1) + 1, end);
+}
+
+/**
+ * Where `canonical_uris` sends the client, or undefined: a folder (or its implicit index) wants a
+ * trailing slash, a file none. Judged on the URI the client sent, before any rewrite, and only
+ * when a rewrite kept its last element (Caddy #4205): a rewrite to another file name — an SPA's
+ * `/some/dir` → `/index.html` — is the admin's choice and never redirects (nor loops). The
+ * location is the client's own path, percent-encoding kept, with its own query (Caddy appends the
+ * rewritten one, which would leak an internal query to the browser).
+ */
+function canonicalLocation(req: FerryRequest, wantsSlash: boolean): string | undefined {
+  const orig = req.originalUrl;
+  const rewritten = orig !== req.url;
+  const path = rewritten ? req.originalPath : req.path;
+  if (path.endsWith('/') === wantsSlash) return undefined;
+  if (rewritten && lastElement(path) !== lastElement(req.path)) return undefined;
+  const q = rewritten ? orig.indexOf('?') : -1;
+  const rawPath = !rewritten ? req.rawPath : q === -1 ? orig : orig.slice(0, q);
+  const query = !rewritten ? req.rawQuery : q === -1 ? '' : orig.slice(q + 1);
+  const to = wantsSlash ? `${rawPath}/` : dropSlash(rawPath);
+  if (to === undefined) return undefined;
+  return query === '' ? to : `${to}?${query}`;
 }
 
 /** The raw path without the trailing slash its decoded form ends with (`/` or an encoded `%2F`). */
@@ -232,14 +272,14 @@ function dropSlash(rawPath: string): string | undefined {
   return undefined;
 }
 
-/** A 308 to `path` on this host, the query kept (Caddy's redirect). */
-function redirect(req: FerryRequest, res: ResponseWriter, path: string): Promise<void> {
+/** A 308 to `location` on this host (Caddy's redirect). */
+function redirect(res: ResponseWriter, location: string): Promise<void> {
   // `//host/…` would be another site to a browser: an open redirect.
-  let to = path;
+  let to = location;
   while (to.startsWith('//')) to = to.slice(1);
-  if (to === '') to = '/';
+  if (to === '' || to.startsWith('?')) to = `/${to}`;
   res.statusCode = 308;
-  res.setHeader('location', req.rawQuery === '' ? to : `${to}?${req.rawQuery}`);
+  res.setHeader('location', to);
   res.setHeader('content-length', 0);
   res.end();
   return Promise.resolve();

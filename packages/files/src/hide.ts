@@ -66,7 +66,9 @@ export class HideList {
   readonly #fixed: Rule[] = [];
   readonly #templates: Template[] = [];
 
-  constructor(entries: readonly Template[]) {
+  /** `paths`: absolute file paths hidden as written, never read as globs (the config file). */
+  constructor(entries: readonly Template[], paths: readonly string[] = []) {
+    for (const text of paths) this.#fixed.push({ name: false, text, glob: undefined });
     for (const t of entries) {
       // A static template renders without a request.
       if (t.isStatic) this.#fixed.push(ruleOf(t.render(undefined as never)));

@@ -7,7 +7,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { coreModules, createServer, loadConfig, Registry, silentLogger, type FerryServer, type ServerOptions } from '@ferry/core';
+import {
+  coreModules,
+  createServer,
+  loadConfig,
+  Registry,
+  silentLogger,
+  type FerryServer,
+  type ServerOptions,
+  type Services,
+} from '@ferry/core';
 import { encodeModule } from '@ferry/encode';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { serverStarter } from '@ferry/test-kit/servers';
@@ -53,10 +62,10 @@ export function serve(options: ServerOptions): Promise<FerryServer> {
   return startServer(options);
 }
 
-/** A server from a Caddy-style `srv0` config object (listen added), closed after the test. */
-export async function serveConfig(server: Record<string, unknown>): Promise<FerryServer> {
+/** A server from a Caddy-style `srv0` config object (listen added), closed after the test; `services` as a host provides them. */
+export async function serveConfig(server: Record<string, unknown>, services?: Services): Promise<FerryServer> {
   const json = { admin: { disabled: true }, apps: { http: { servers: { srv0: { listen: ['127.0.0.1:0'], ...server } } } } };
-  const app = await loadConfig(json, { registry, logger: silentLogger() });
+  const app = await loadConfig(json, { registry, logger: silentLogger(), services });
   defer(() => app.stop(0));
   await app.start();
   return app.servers[0]!;

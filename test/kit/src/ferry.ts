@@ -34,8 +34,10 @@ export class Ferry {
   #waiters = new Set<{ match: (e: LogEntry) => boolean; resolve: (e: LogEntry) => void }>();
   #partial = '';
 
-  constructor(args: string[], env: Record<string, string> = {}) {
+  /** `cwd`: the working directory ferry runs in (this process's by default). */
+  constructor(args: string[], env: Record<string, string> = {}, cwd?: string) {
     this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd,
       env: { ...process.env, FERRY_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

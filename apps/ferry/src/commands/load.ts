@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, type FerryApp, type Logger, type Registry } from '@ferry/core';
+import { resolve } from 'node:path';
+import { ConfigError, loadConfig, type FerryApp, type Logger, type Registry, type Services } from '@ferry/core';
 import { distributionRegistry } from '../modules.js';
 import { loadPlugins, PluginError } from '../plugins.js';
 import { printConfigError, printIssues } from './report.js';
@@ -16,6 +17,11 @@ export async function registryWith(plugins: readonly string[]): Promise<Registry
   return registry;
 }
 
+/** What ferry provides the modules of a config read from `file` (`ctx.service`): the file's absolute path, which file_server hides. */
+export function fileServices(file: string | undefined): Services {
+  return file === undefined ? {} : { 'config.file': resolve(file) };
+}
+
 /**
  * Reads a config (`read`) and loads it, not started, printing its warnings; undefined when it has
  * problems (every one printed, with its JSON path). What `validate` and `run` share.
@@ -24,12 +30,13 @@ export async function loadApp(
   read: () => unknown,
   registry: Registry,
   logger: Logger,
+  services?: Services,
 ): Promise<{ app: FerryApp; json: unknown } | undefined> {
   let app: FerryApp;
   let json: unknown;
   try {
     json = await read();
-    app = await loadConfig(json, { registry, logger });
+    app = await loadConfig(json, { registry, logger, services });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     printConfigError(err);

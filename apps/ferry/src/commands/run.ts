@@ -9,7 +9,7 @@ import { WorkerPool, type WorkerPoolOptions } from '../workers/primary.js';
 import { serveRelay } from '../workers/sse-relay.js';
 import { runWorker } from '../workers/worker.js';
 import type { Command, Flags } from './args.js';
-import { loadApp, registryWith } from './load.js';
+import { fileServices, loadApp, registryWith } from './load.js';
 
 /**
  * `ferry run`: serves the config (the embedded default without `--config`) until a signal or the
@@ -27,7 +27,8 @@ export const run: Command = async ({ flags, argv, out }) => {
   if (!registry) return 1;
   if (isFerryWorker()) {
     // A worker of `ferry run --workers N`: the primary sends the config (and every reload).
-    return runWorker(registry, createLogger().child({ worker: Number(process.env.FERRY_WORKER), pid: process.pid }));
+    const logger = createLogger().child({ worker: Number(process.env.FERRY_WORKER), pid: process.pid });
+    return runWorker(registry, logger, fileServices(flags.config));
   }
   if (flags['print-default-config']) {
     out(`${JSON.stringify(defaultConfig(flags.host), null, 2)}\n`);
@@ -35,7 +36,7 @@ export const run: Command = async ({ flags, argv, out }) => {
   }
   const logger = createLogger();
   const file = flags.config;
-  const loaded = await loadApp(() => (file ? readConfigFile(file) : defaultConfig(flags.host)), registry, logger);
+  const loaded = await loadApp(() => (file ? readConfigFile(file) : defaultConfig(flags.host)), registry, logger, fileServices(file));
   if (!loaded) return 1;
   const running =
     workers === 1 ? await start(loaded.app) : await startPool(loaded.app, { workers, config: loaded.json, registry, logger, args: argv });

@@ -1,6 +1,6 @@
 import { createLogger, readConfigFile } from '@ferry/core';
 import type { Command } from './args.js';
-import { loadApp, registryWith } from './load.js';
+import { fileServices, loadApp, registryWith } from './load.js';
 
 /** `ferry validate --config FILE`: loads the config without serving it; every problem with its JSON path. */
 export const validate: Command = async ({ flags, out }) => {
@@ -11,7 +11,7 @@ export const validate: Command = async ({ flags, out }) => {
     process.stderr.write('ferry validate: --config FILE is required\n');
     return 2;
   }
-  const loaded = await loadApp(() => readConfigFile(file), registry, createLogger());
+  const loaded = await loadApp(() => readConfigFile(file), registry, createLogger(), fileServices(file));
   if (!loaded) return 1;
   await loaded.app.stop(0);
   out('valid config\n');

@@ -12,22 +12,29 @@ const send = (m: FromWorker) =>
     process.send!(m, undefined, {}, () => resolve());
   });
 
-/** What a worker's modules get from ferry (`ctx.service`): the group's metrics and the SSE relay, both through the primary. */
-const services: Services = {
+/**
+ * What a worker's modules get from ferry (`ctx.service`): the group's metrics and the SSE relay,
+ * both through the primary, and what the primary's own load had (`fromFile`: the config file).
+ */
+const workerServices = (fromFile: Services): Services => ({
+  ...fromFile,
   'metrics.cluster': ipcClusterMetrics,
   'sse.broker': () => new RelayBroker(ipcRelayTransport),
-};
+});
 
 const describe = (err: unknown) =>
   err instanceof ConfigError ? { error: err.message, issues: [...err.issues] } : { error: (err as Error).message ?? String(err) };
 
 /**
  * One worker of `ferry run --workers N`: serves the config the primary sends, reloads when told,
- * stops when told. Listeners are shared through node:cluster, so every worker binds the same
- * addresses. Messages of other types (`ferry.sse.*`, …) are left to whoever listens for them on
- * `process`. Ends the process itself: the IPC channel would keep it alive.
+ * stops when told. `fromFile`: the services of a config read from a file (its path, which the
+ * worker's command line names as the primary's does). Listeners are shared through node:cluster,
+ * so every worker binds the same addresses. Messages of other types (`ferry.sse.*`, …) are left
+ * to whoever listens for them on `process`. Ends the process itself: the IPC channel would keep
+ * it alive.
  */
-export async function runWorker(registry: Registry, logger: Logger): Promise<never> {
+export async function runWorker(registry: Registry, logger: Logger, fromFile: Services = {}): Promise<never> {
+  const services = workerServices(fromFile);
   let app: FerryApp | undefined;
   let stopping: Promise<never> | undefined;
 
