@@ -13,8 +13,12 @@ import { parseRange } from './range.js';
 /** Files up to this size are read into one buffer and sent with one `end()`; larger ones stream. */
 const WHOLE_READ_LIMIT = 256 * 1024;
 
-/** The chunk size of the file stream. */
-const HIGH_WATER_MARK = 64 * 1024;
+/**
+ * The chunk size of the file stream: four times Node's default, a quarter of the read calls
+ * and writes for a large file (10 MiB files, 50 clients, one core: 100 → 137–146 req/s, where
+ * Express's serve-static does 122–125; 512 KiB measured slower).
+ */
+const HIGH_WATER_MARK = 256 * 1024;
 
 /** A file chosen to answer a request. */
 export interface ChosenFile {
