@@ -11,7 +11,7 @@ import { send, useServers } from './helpers/http.js';
 const SRV = 'apps.http.servers.srv0';
 const serve = useServers();
 
-function config(match: Record<string, unknown>) {
+function config(match: Record<string, unknown>, body = 'book {http.url_pattern.pathname.id} {http.url_pattern.pathname.nope}|') {
   return {
     admin: { disabled: true },
     apps: {
@@ -22,7 +22,7 @@ function config(match: Record<string, unknown>) {
             routes: [
               {
                 match: [match],
-                handle: [{ handler: 'static_response', body: 'book {http.url_pattern.pathname.id} {http.url_pattern.pathname.nope}|' }],
+                handle: [{ handler: 'static_response', body }],
                 terminal: true,
               },
               { handle: [{ handler: 'static_response', status_code: 404, body: 'other' }] },
@@ -64,24 +64,7 @@ describe('the url_pattern matcher', () => {
   });
 
   it('takes a __proto__ param name as a plain name', async () => {
-    const app = await load({
-      admin: { disabled: true },
-      apps: {
-        http: {
-          servers: {
-            srv0: {
-              listen: ['127.0.0.1:0'],
-              routes: [
-                {
-                  match: [{ url_pattern: { pattern: '/p/:__proto__' } }],
-                  handle: [{ handler: 'static_response', body: '[{http.url_pattern.pathname.__proto__}]' }],
-                },
-              ],
-            },
-          },
-        },
-      },
-    });
+    const app = await load(config({ url_pattern: { pattern: '/p/:__proto__' } }, '[{http.url_pattern.pathname.__proto__}]'));
     await app.start();
     expect((await send(app.servers[0]!.url, '/p/polluted')).body).toBe('[polluted]');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
