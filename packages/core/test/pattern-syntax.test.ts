@@ -95,7 +95,7 @@ describe('the pattern syntax, held to URLPattern', () => {
           expect(path.toLowerCase().startsWith(mine.prefix), `${pattern}: prefix ${mine.prefix} of ${path}`).toBe(true);
         }
       }),
-      { numRuns: 1500 },
+      { numRuns: 1500, seed: 20261205, examples: [['/*.*?', ['/12.', '/12.3']]] },
     );
     // The property says little unless many paths were compared and a fair share matched.
     expect(compared).toBeGreaterThan(2000);

@@ -14,6 +14,11 @@ import { urlPatternClass } from './url_pattern.js';
 export class CompiledPattern {
   readonly #re: RE2JS;
   readonly #names: readonly string[];
+  /**
+   * Per group: written `(…)?` with nothing around it. A JavaScript RegExp (URLPattern's engine)
+   * never lets such a group match the empty string — it is then absent — where RE2 captures `''`.
+   */
+  readonly #bareOptional: readonly boolean[];
 
   constructor(
     readonly source: string,
@@ -21,9 +26,11 @@ export class CompiledPattern {
     names: readonly string[],
     /** Lowercased literal text every matching subject starts with (route_index.ts). */
     readonly prefix: string,
+    bareOptional: readonly boolean[] = [],
   ) {
     this.#re = re;
     this.#names = names;
+    this.#bareOptional = bareOptional;
   }
 
   /** The params when `subject` (see patternSubject) matches, else undefined. */
@@ -38,7 +45,7 @@ export class CompiledPattern {
     const params = Object.create(null) as Record<string, string | undefined>;
     for (let i = 0; i < this.#names.length; i++) {
       const v = m.group(i + 1);
-      params[this.#names[i]!] = v === null ? undefined : decodePath(v);
+      params[this.#names[i]!] = v === null || (v === '' && this.#bareOptional[i]) ? undefined : decodePath(v);
     }
     return params;
   }
@@ -90,7 +97,7 @@ export async function compilePattern(pattern: string, path: string, ignoreCase =
   } catch (err) {
     throw fail(`URLPattern refuses it (${(err as Error).message})`);
   }
-  const { source, names } = regexpOf(parts);
+  const { source, names, bareOptional } = regexpOf(parts);
   let re: RE2JS;
   try {
     re = RE2JS.compile(ignoreCase ? `(?i)${source}` : source);
@@ -98,7 +105,7 @@ export async function compilePattern(pattern: string, path: string, ignoreCase =
     const reason = (err as Error).message.replace(/^error parsing regexp: /, '');
     throw fail(`a regexp group is not RE2 syntax, which Ferry matches patterns with (linear time; no lookaround): ${reason}`);
   }
-  return new CompiledPattern(source, re, names, literalPrefix(parts));
+  return new CompiledPattern(source, re, names, literalPrefix(parts), bareOptional);
 }
 
 /** Compiles each pattern of a list, reporting every bad one at its index under `path`. */

@@ -210,9 +210,10 @@ function escapeRegexp(s: string): string {
 }
 
 /** The standard's "generate a regular expression and name list", anchored, for RE2. */
-export function regexpOf(parts: readonly Part[]): { source: string; names: string[] } {
+export function regexpOf(parts: readonly Part[]): { source: string; names: string[]; bareOptional: boolean[] } {
   let source = '^';
   const names: string[] = [];
+  const bareOptional: boolean[] = [];
   for (const part of parts) {
     if (part.kind === 'fixed') {
       source += part.modifier === '' ? escapeRegexp(part.value) : `(?:${escapeRegexp(part.value)})${part.modifier}`;
@@ -223,11 +224,12 @@ export function regexpOf(parts: readonly Part[]): { source: string; names: strin
     const m = part.modifier;
     const prefix = escapeRegexp(part.prefix);
     const suffix = escapeRegexp(part.suffix);
+    bareOptional.push(prefix === '' && suffix === '' && m === '?');
     if (prefix === '' && suffix === '') source += m === '' || m === '?' ? `(${value})${m}` : `((?:${value})${m})`;
     else if (m === '' || m === '?') source += `(?:${prefix}(${value})${suffix})${m}`;
     else source += `(?:${prefix}((?:${value})(?:${suffix}${prefix}(?:${value}))*)${suffix})${m === '*' ? '?' : ''}`;
   }
-  return { source: `${source}$`, names };
+  return { source: `${source}$`, names, bareOptional };
 }
 
 /**
