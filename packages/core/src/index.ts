@@ -13,6 +13,7 @@ export { BodyUsedError } from './body/errors.js';
 export type { InferOutput, StandardSchemaV1 } from './body/validate.js';
 export { CookieError, type ClearCookieOptions, type CookieOptions, type RequestCookies } from './cookies.js';
 export { ResponseWriterWrapper } from './writer.js';
+export { fromFetch, type FetchHandler } from './interop/from_fetch.js';
 export { HeadCallbacks, foldHead, type HeadCallback } from './head.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';
