@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,6 +46,7 @@ function app(): Hono {
   hono.get('/boom', () => {
     throw new Error('boom');
   });
+  hono.get('*', (c) => c.text(`seen ${new URL(c.req.url).host} ${c.req.path}`));
   hono.onError((err) => {
     throw err;
   });
@@ -118,5 +120,24 @@ describe('fromFetch: a Hono app inside Ferry', () => {
     const res = await fetch(`${url}/boom`);
     expect(res.status).toBe(599);
     expect(await res.text()).toBe('error route: 500');
+  });
+
+  it('never lets a Host or a target change what the URL says its host or path is', async () => {
+    const url = await serve();
+    const port = Number(new URL(url).port);
+    const raw = async (target: string, host: string): Promise<string> => {
+      const socket = connect(port, '127.0.0.1');
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n`);
+      let out = '';
+      for await (const chunk of socket) out += chunk;
+      return out;
+    };
+    // A Host a URL would read as userinfo or as part of the path: refused, never re-read.
+    // (The error routes of this server answer 599 with the error's status in the body.)
+    for (const host of ['a@b.example', 'a/b', 'a?b', 'a#b', 'a\\b', 'h.example:99999'])
+      expect(await raw('/x', host), host).toContain('error route: 400');
+    // A path that looks like an authority stays a path.
+    expect(await raw('//y/z', 'h.example')).toContain('seen h.example //y/z');
+    expect(await raw('/x', '[::1]:8080')).toContain('seen [::1]:8080 /x');
   });
 });

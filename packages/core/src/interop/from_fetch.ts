@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { HttpError } from '../errors.js';
 import type { FerryRequest } from '../request.js';
 import type { Middleware, ResponseWriter } from '../types.js';
 
@@ -9,6 +10,20 @@ export type FetchHandler = (request: Request, ctx?: unknown) => Response | Promi
 
 /** Fields a Request refuses to carry (Headers drops them, or they describe this hop only). */
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'http2-settings', 'te']);
+
+/**
+ * A host as a URL may carry it: a name or IPv4 address, or a bracketed IPv6 one, and a port.
+ * Anything else (`a@b`, `a/b`, `a?b`) would change what the URL says its host or path is.
+ */
+const SAFE_HOST = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+
+/** The request's URL as the handler will read it (host and port as sent); a host that would change it is a 400. */
+function urlOf(req: FerryRequest): string {
+  const host = req.authority === '' ? 'localhost' : req.authority;
+  const m = SAFE_HOST.exec(host);
+  if (m === null || Number(m[1] ?? 0) > 65535) throw new HttpError(400, 'invalid Host');
+  return `${req.scheme}://${host}${req.url}`;
+}
 
 function toRequest(req: FerryRequest): Request {
   const headers = new Headers();
@@ -23,7 +38,7 @@ function toRequest(req: FerryRequest): Request {
     init.body = Readable.toWeb(req.body) as unknown as ReadableStream<Uint8Array>;
     init.duplex = 'half';
   }
-  return new Request(`${req.scheme}://${req.host}${req.url}`, init);
+  return new Request(urlOf(req), init);
 }
 
 async function writeResponse(req: FerryRequest, res: ResponseWriter, response: Response): Promise<void> {
