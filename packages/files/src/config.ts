@@ -70,7 +70,7 @@ export const fileServerShape = {
   precompressed_order: z
     .array(z.enum(['gzip', 'br', 'zstd']))
     .optional()
-    .describe('Which sidecar wins when the client accepts several equally. Unset: the order of `precompressed`.'),
+    .describe('Which sidecar wins when the client accepts several equally. Unset: the one the client lists first, as Caddy.'),
   etag_file_extensions: z
     .array(z.string().regex(/^[^/\\]+$/, 'an extension such as ".etag", without a path separator'))
     .optional()

@@ -83,6 +83,8 @@ export class FileServer {
   readonly #status: Template | number | undefined;
   readonly #passThru: boolean;
   readonly #precompressed: readonly Precompressed[];
+  /** Whether precompressed_order was given: else the client's order breaks ties, as in Caddy. */
+  readonly #precompressedOrdered: boolean;
   readonly #etagExtensions: readonly string[];
   readonly #checkRoot: RootCheck | undefined;
   readonly #fallback: string | undefined;
@@ -108,6 +110,7 @@ export class FileServer {
     this.#status = typeof cfg.status_code === 'string' ? ctx.template(cfg.status_code, at('status_code')) : cfg.status_code;
     this.#passThru = cfg.pass_thru ?? false;
     this.#precompressed = cfg.precompressed_order ?? (Object.keys(cfg.precompressed ?? {}) as Precompressed[]);
+    this.#precompressedOrdered = cfg.precompressed_order !== undefined;
     this.#etagExtensions = cfg.etag_file_extensions ?? [];
     this.#checkRoot = cfg.follow_symlinks_outside_root ? undefined : new RootCheck();
     this.#fallback = fallback;
@@ -182,7 +185,7 @@ export class FileServer {
   async #sidecar(req: FerryRequest, root: string, found: Found): Promise<ChosenFile | undefined> {
     if (this.#precompressed.length === 0) return undefined;
     const field = req.headers['accept-encoding'];
-    for (const enc of acceptedEncodings(typeof field === 'string' ? field : undefined, this.#precompressed)) {
+    for (const enc of acceptedEncodings(typeof field === 'string' ? field : undefined, this.#precompressed, this.#precompressedOrdered)) {
       const path = found.filename + SUFFIX[enc];
       const info = await tryStat(path);
       if (!info?.isFile()) continue;

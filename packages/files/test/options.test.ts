@@ -181,6 +181,19 @@ describe('precompressed and etag_file_extensions', () => {
     expect(gz.headers.etag).not.toBe(none.headers.etag);
   });
 
+  it("without precompressed_order, a tie goes to the encoding the client lists first (Caddy's rule), whatever the config's order", async () => {
+    const text = 'console.log("hello");\n'.repeat(50);
+    const site = makeSite({ 'app.js': text, 'app.js.gz': gzipSync(text), 'app.js.br': 'BR-BYTES' });
+    const server = await serveConfig(handler({ root: site.root, precompressed: { gzip: {}, br: {} } }));
+    const encodingFor = async (ae: string) =>
+      (await h1Get(`${server.url}/app.js`, { headers: { 'accept-encoding': ae } })).headers['content-encoding'];
+    expect(await encodingFor('br, gzip')).toBe('br');
+    expect(await encodingFor('gzip, br')).toBe('gzip');
+    expect(await encodingFor('gzip;q=0.5, br;q=0.5')).toBe('gzip');
+    expect(await encodingFor('br;q=0.4, gzip;q=0.9')).toBe('gzip');
+    expect(await encodingFor('identity, *')).toBe('gzip'); // `*` accepts both: the config's order among them
+  });
+
   it('etag_file_extensions reads the ETag from FILE.etag; an invalid one is ignored', async () => {
     const site = makeSite({ 'a.txt': 'a', 'a.txt.etag': '"from-file"\n', 'b.txt': 'b', 'b.txt.etag': 'bad\r\nx-injected: 1' });
     const server = await serveConfig(handler({ root: site.root, etag_file_extensions: ['.etag'] }));
