@@ -86,6 +86,58 @@ describe('req.signal aborts when the client goes away, while the handler only wa
     await abortsWithinOneSecond(w, () => stream.close(h2constants.NGHTTP2_CANCEL));
   });
 
+  it('h2: the client resets with NO_ERROR while response bytes wait on its flow-control window', async () => {
+    // Node's client resets with NO_ERROR when a stream is destroyed without an error. Node's server
+    // then ends the stream's writable side and waits for it to finish, which queued writes never do
+    // on a closed stream: no 'close', no abort, unless Ferry destroys the stream itself.
+    const { ca, tls: certs } = certificates();
+    const queued = deferred();
+    const w = waiter();
+    const server = await startServer({
+      tls: certs,
+      handler: async (req, res) => {
+        res.setHeader('content-type', 'application/octet-stream');
+        // Past the client's 64 KiB window: these stay queued in the stream.
+        for (let i = 0; i < 8 && res.write(Buffer.alloc(64 * 1024, 0x61)); i++);
+        const closed = once(res, 'close');
+        queued.resolve();
+        await w.handler(req, res);
+        await closed;
+      },
+    });
+    const session = await h2Session(server.url, { ca });
+    const stream = session.request({ ':path': '/big' });
+    stream.on('error', () => {});
+    await once(stream, 'response');
+    await queued.promise;
+    await abortsWithinOneSecond(w, () => stream.close(h2constants.NGHTTP2_NO_ERROR));
+  });
+
+  it('h2: the client resets with NO_ERROR after the handler ended a response still queued: the response closes', async () => {
+    const { ca, tls: certs } = certificates();
+    const ended = deferred();
+    const closed = deferred<{ at: number; aborted: boolean }>();
+    const server = await startServer({
+      tls: certs,
+      handler: async (req, res) => {
+        res.once('close', () => closed.resolve({ at: performance.now(), aborted: req.signal.aborted }));
+        for (let i = 0; i < 8; i++) res.write(Buffer.alloc(64 * 1024, 0x61));
+        res.end();
+        ended.resolve();
+      },
+    });
+    const session = await h2Session(server.url, { ca });
+    const stream = session.request({ ':path': '/big' });
+    stream.on('error', () => {});
+    await once(stream, 'response');
+    await ended.promise;
+    const left = performance.now();
+    stream.close(h2constants.NGHTTP2_NO_ERROR);
+    const { at, aborted } = await closed.promise;
+    expect(at - left).toBeLessThan(1000);
+    expect(aborted).toBe(true);
+  });
+
   it('h2: the client destroys the session', async () => {
     const { ca, tls: certs } = certificates();
     const w = waiter();

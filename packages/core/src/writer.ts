@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the overrides of write/end/writeHead and the listener signatures repeat @types/node's own `any` parameters; narrower ones would not be assignable to ServerResponse and Http2ServerResponse
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
-import { Http2ServerResponse } from 'node:http2';
+import { Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
@@ -262,12 +262,32 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
 /** Connection-specific headers are illegal on h2 (RFC 9113 §8.2.2); they are dropped, not sent. */
 const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
+/**
+ * A stream the client reset with NO_ERROR (Node's own client does, on `destroy()`) while response
+ * bytes still waited on its flow-control window: Node waits for the writable side to finish before
+ * it destroys the stream, which those queued writes never do on a closed stream — no 'close', no
+ * `req.signal` abort, a request counted forever. A closed stream sends nothing more: destroying it
+ * settles its queued writes and emits 'close'.
+ */
+function destroyClosed(stream: ServerHttp2Stream): void {
+  if (stream.closed && !stream.destroyed) stream.destroy();
+}
+
 /** The h2/h2c response writer, over Node's compatibility-layer response. */
 export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   #duplexAsked = false;
   #sent100 = false;
   /** The `onHead` callbacks; made by the first one. */
   #head: HeadCallbacks | undefined;
+
+  constructor(stream: ServerHttp2Stream, ...rest: unknown[]) {
+    super(stream, ...(rest as []));
+    // 'aborted': closed before the response ended; 'end': Node's last word on a stream closed with
+    // NO_ERROR whose request side was still unread (onStreamClose pushes its end, then waits).
+    const check = () => process.nextTick(destroyClosed, stream);
+    stream.once('aborted', check);
+    stream.once('end', check);
+  }
 
   get fullDuplex(): boolean {
     return true;
