@@ -14,6 +14,8 @@ export type { InferOutput, StandardSchemaV1 } from './body/validate.js';
 export { CookieError, type ClearCookieOptions, type CookieOptions, type RequestCookies } from './cookies.js';
 export { ResponseWriterWrapper } from './writer.js';
 export { fromFetch, type FetchHandler } from './interop/from_fetch.js';
+export { fromNodeHandler, type NodeHandler } from './interop/from_node_handler.js';
+export { attachUpgrades, type NodeHandlerInput, type NodeListener, type NodeNext, toNodeHandler } from './interop/to_node_handler.js';
 export { HeadCallbacks, foldHead, type HeadCallback } from './head.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';

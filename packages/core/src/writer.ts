@@ -17,7 +17,7 @@ function bodiless(status: number): boolean {
 }
 
 /** Gives a body-carrying response without Content-Type one sniffed from its first bytes, as Caddy (Go) does. */
-function sniffFirstChunk(
+export function sniffFirstChunk(
   res: { headersSent: boolean; statusCode: number; hasHeader(n: string): boolean; setHeader(n: string, v: string): unknown },
   chunk: unknown,
 ): void {
@@ -39,7 +39,7 @@ function informationalHead(status: number, headers: OutgoingHttpHeaders | undefi
 }
 
 /** Whether a connection is TLS (a `TLSSocket`); false once it is gone. */
-function overTls(socket: unknown): boolean {
+export function overTls(socket: unknown): boolean {
   return (socket as { encrypted?: boolean } | null | undefined)?.encrypted === true;
 }
 
@@ -78,12 +78,12 @@ interface NodeContinueState {
  */
 export const dropHeadCallbacks = Symbol('ferry.dropHeadCallbacks');
 
-function checkOnHead(headersSent: boolean, hijacked: boolean): void {
+export function checkOnHead(headersSent: boolean, hijacked: boolean): void {
   if (hijacked) throw new Error('onHead after the connection was hijacked: this response sends no head');
   if (headersSent) throw new Error('onHead after the response head was sent');
 }
 
-function checkInformational(status: number): void {
+export function checkInformational(status: number): void {
   if (!Number.isInteger(status) || status < 100 || status > 199) {
     throw new RangeError(`writeInformational takes a 1xx status, got ${status}`);
   }
@@ -273,6 +273,13 @@ function destroyClosed(stream: ServerHttp2Stream): void {
   if (stream.closed && !stream.destroyed) stream.destroy();
 }
 
+/** A 1xx on an h2 stream: a HEADERS frame ahead of the final one, connection-specific fields dropped. */
+export function sendH2Informational(stream: ServerHttp2Stream, status: number, headers: OutgoingHttpHeaders | undefined): void {
+  const block: OutgoingHttpHeaders = { ':status': status };
+  if (headers) for (const [k, v] of Object.entries(headers)) if (!H2_FORBIDDEN.has(k.toLowerCase())) block[k] = v;
+  stream.additionalHeaders(block);
+}
+
 /** The h2/h2c response writer, over Node's compatibility-layer response. */
 export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   #duplexAsked = false;
@@ -440,9 +447,7 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   writeInformational(status: number, headers?: OutgoingHttpHeaders): void {
     checkInformational(status);
     if (this.headersSent) throw new Error('writeInformational after the final response headers were sent');
-    const block: OutgoingHttpHeaders = { ':status': status };
-    if (headers) for (const [k, v] of Object.entries(headers)) if (!H2_FORBIDDEN.has(k.toLowerCase())) block[k] = v;
-    this.stream.additionalHeaders(block);
+    sendH2Informational(this.stream, status, headers);
     if (status === 100) this.#sent100 = true;
   }
 }

@@ -4,11 +4,11 @@ import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Arrival, FerryRequest } from '../request.js';
 import { adoptTarget } from '../target.js';
-import { DONE, type Protocol, type ResponseWriter } from '../types.js';
+import { DONE, type Handler, type Protocol, type ResponseWriter } from '../types.js';
 import type { Connections } from './connections.js';
 import type { Generation } from './generation.js';
 import type { RequestObserver } from './observe.js';
-import { writeErrorResponse } from './respond.js';
+import { fallthroughs, writeErrorResponse } from './respond.js';
 
 /** A request in, from any listener: it becomes one FerryRequest and one ResponseWriter, and runs the chain. */
 export type Dispatch = (
@@ -17,6 +17,8 @@ export type Dispatch = (
   protocol: Protocol,
   secure: boolean,
   arrival: Arrival,
+  /** Where the request goes if the chain ends without answering (toNodeHandler's Connect `next`). */
+  fallthrough?: Handler,
 ) => void;
 
 /** What a server's dispatch reads, bound once. */
@@ -38,8 +40,9 @@ export function dispatcher(ctx: DispatchContext): Dispatch {
     logger.error({ err }, 'unhandled error while finishing a response');
     if (!res.destroyed) res.destroy();
   };
-  return (raw, res, protocol, secure, arrival) => {
+  return (raw, res, protocol, secure, arrival, fallthrough) => {
     const req = new FerryRequest(raw, res, protocol, secure, arrival);
+    if (fallthrough !== undefined) fallthroughs.set(req, fallthrough);
     // Before any matcher: one interpretation of the target for routes, placeholders and upstreams.
     if (!adoptTarget(req)) {
       res.closeAfterResponse();

@@ -5,8 +5,14 @@ import type { FerryRequest } from '../request.js';
 import { DONE, type Handler, type Middleware, type ResponseWriter } from '../types.js';
 import { dropHeadCallbacks } from '../writer.js';
 
-/** The end of the chain: nothing more to do. */
-const END: Handler = () => DONE;
+/**
+ * Where a request goes when its chain ends without answering, instead of the empty 200: set by
+ * toNodeHandler to Connect's `next`, so the app Ferry is mounted in carries on.
+ */
+export const fallthroughs = new WeakMap<FerryRequest, Handler>();
+
+/** The end of the chain: nothing more to do (or the fall-through of a mounted Ferry). */
+const END: Handler = (req, res) => fallthroughs.get(req)?.(req, res) ?? DONE;
 
 /**
  * The end of the error routes, Caddy's errorEmptyHandler: error routes that answer nothing still

@@ -21,6 +21,9 @@ import {
   type ServerOptions,
 } from './options.js';
 
+/** The door toNodeHandler comes in by: a request another server delivered, served by this one's routes. */
+export const serveForeign = Symbol('ferry.serveForeign');
+
 /**
  * A Ferry server: its routes compiled once into one handler, served on every listener over
  * HTTP/1.1, h2 (TLS, by ALPN) and h2c (prior knowledge) alike. It composes the pieces: the
@@ -148,6 +151,14 @@ export class FerryServer {
       throw err;
     }
     return this;
+  }
+
+  /**
+   * Serves a request another server delivered (toNodeHandler, attachUpgrades) as one of this
+   * server's own: same routes, logs, metrics, request count and stop. Provision first.
+   */
+  [serveForeign](...args: Parameters<Dispatch>): void {
+    this.#dispatch(...args);
   }
 
   /** The bound addresses, in listener order. */
