@@ -13,7 +13,7 @@ import { bridgeResponse } from './bridge_response.js';
 import { NodeResponseWriter } from './node_response_writer.js';
 
 /** Connect's `next`: Express's, or any Connect-style app's. */
-export type NodeNext = (err?: unknown) => void;
+export type NodeNext = (err?: Error) => void;
 
 /** What toNodeHandler serves: a server's routes (and error routes, logger, …), or a chain of handlers. */
 export type NodeHandlerInput = Omit<ServerOptions, 'listen' | 'protocols' | 'tls'> | Handler | readonly HandlerInput[];
@@ -90,7 +90,7 @@ export function toNodeHandler(input: NodeHandlerInput): NodeListener {
     server[serveForeign](req, writer, h2 ? (secure ? 'h2' : 'h2c') : 'http/1.1', secure, Arrival.Request, fallthrough);
   };
   const unready = (res: ServerResponse | Http2ServerResponse, next: NodeNext | undefined, err: unknown) => {
-    if (typeof next === 'function') return next(err);
+    if (typeof next === 'function') return next(err instanceof Error ? err : new Error(String(err)));
     server.logger.error({ err }, 'toNodeHandler: the routes did not provision');
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('Internal Server Error\n');
