@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { attachUpgrades, ConfigError, type NodeListener, route, staticResponse, toNodeHandler } from '@ferry/core';
 import { encode } from '@ferry/encode';
+import { duplex, switchProtocols } from '@ferry/duplex';
 import { reverseProxy } from '@ferry/proxy';
 import { certificates } from '@ferry/test-kit/certs';
 import { wsEchoUpstream } from '@ferry/test-kit/upstreams';
@@ -118,6 +119,74 @@ describe('toNodeHandler: Ferry routes as a node:http listener', () => {
     const port = await listen(httpServer(app));
     const r = await get(port, '/');
     expect([r.status, r.body.toString()]).toEqual([500, 'express saw: ConfigError']);
+  });
+});
+
+describe("toNodeHandler keeps what Ferry's own server gives handlers", () => {
+  it('req.signal aborts within a second of the client leaving', async () => {
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let aborted!: (at: number) => void;
+    const abortedAt = new Promise<number>((resolve) => (aborted = resolve));
+    const ferry = toNodeHandler({
+      logger: false,
+      handler: async (req) => {
+        entered();
+        await once(req.signal, 'abort');
+        aborted(Date.now());
+      },
+    });
+    const port = await listen(httpServer(ferry), ferry);
+    const req = request({ host: '127.0.0.1', port, path: '/wait' });
+    req.on('error', () => {});
+    req.end();
+    await inside;
+    const left = Date.now();
+    req.destroy();
+    expect((await abortedAt) - left).toBeLessThan(1000);
+  });
+
+  it('full duplex over HTTP/1.1: each line is answered before the request body ends', async () => {
+    const ferry = toNodeHandler({
+      logger: false,
+      enableFullDuplex: true,
+      handler: duplex(async ({ body, write }) => {
+        for await (const chunk of body) await write(`echo ${chunk}`);
+      }),
+    });
+    const port = await listen(httpServer(ferry), ferry);
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'transfer-encoding': 'chunked' } });
+    req.write('one');
+    const [res] = (await once(req, 'response')) as [IncomingMessage];
+    const answers: string[] = [];
+    for await (const chunk of res) {
+      answers.push(String(chunk));
+      if (answers.length === 1) req.write('two');
+      else req.end();
+    }
+    expect(answers).toEqual(['echo one', 'echo two']);
+  });
+
+  it('a takeover through attachUpgrades gets the bytes sent with the handshake first', async () => {
+    const ferry = toNodeHandler({
+      logger: false,
+      handler: async (_req, res) => {
+        const conn = switchProtocols(res, 'echo');
+        conn.pipe(conn);
+      },
+    });
+    const server = httpServer(ferry);
+    attachUpgrades(server, ferry);
+    const port = await listen(server, ferry);
+    const sock = connect(port, '127.0.0.1');
+    cleanups.push(() => sock.destroy());
+    sock.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nsent along');
+    let got = '';
+    for await (const c of sock) {
+      got += c;
+      if (got.endsWith('sent along')) break;
+    }
+    expect(got).toMatch(/^HTTP\/1\.1 101 [\s\S]*\r\n\r\nsent along$/);
   });
 });
 
