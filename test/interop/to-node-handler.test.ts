@@ -228,6 +228,26 @@ describe('toNodeHandler as Express middleware', () => {
     expect(missing.status).toBe(404); // Express's own 404, through encode
   });
 
+  it('middleware before Ferry that patched res.writeHead (as on-headers does for morgan) still runs, and encode still applies', async () => {
+    const ferry = toNodeHandler({ logger: false, handler: [encode({ minimumLength: 1 })] });
+    const app = express();
+    app.use((_req, res, next) => {
+      const writeHead = res.writeHead;
+      res.writeHead = function (this: typeof res, ...args: Parameters<typeof res.writeHead>) {
+        this.setHeader('x-response-time', '1ms');
+        return writeHead.apply(this, args);
+      } as typeof res.writeHead;
+      next();
+    });
+    app.use(ferry);
+    app.get('/data', (_req, res) => res.json(BIG));
+    const port = await listen(httpServer(app), ferry);
+    const data = await get(port, '/data', GZIP);
+    expect(data.headers['x-response-time']).toBe('1ms');
+    expect(data.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(gunzipSync(data.body).toString())).toEqual(BIG);
+  });
+
   it('an Express event stream behind Ferry encode: head within 100 ms, every event decodable within 100 ms of being written', async () => {
     const ferry = toNodeHandler({ logger: false, handler: [encode({ minimumLength: 1 })] });
     const port = await listen(httpServer(expressWithFerry(ferry)), ferry);

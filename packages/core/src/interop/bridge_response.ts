@@ -2,10 +2,9 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { ResponseWriter } from '../types.js';
 
-/** What a Node response object is to the bridge: any object, its methods replaced by own properties. */
-type Target = Record<string | symbol, unknown>;
+type Fn = (...args: any[]) => unknown;
 
-/** The calls a Node-style app makes on its response that go to the Ferry writer and give back the writer's answer. */
+/** The calls a Node-style app makes on its response that give back the Ferry writer's answer. */
 const PASSED = [
   'write',
   'getHeader',
@@ -15,7 +14,6 @@ const PASSED = [
   'removeHeader',
   'flushHeaders',
   'flush',
-  'emit',
   'listeners',
   'rawListeners',
   'listenerCount',
@@ -41,84 +39,76 @@ const CHAINED = [
   'setMaxListeners',
 ] as const;
 
-/** Read-only state a Node-style app (or `on-finished`, `send`, `pipe`) reads off its response. */
-const STATE: Record<string, (w: ResponseWriter) => unknown> = {
-  headersSent: (w) => w.headersSent,
-  writableEnded: (w) => w.writableEnded,
-  writableFinished: (w) => w.writableFinished,
-  writableNeedDrain: (w) => w.writableNeedDrain,
-  destroyed: (w) => w.destroyed,
-  writable: (w) => w.writable,
-  closed: (w) => w.closed,
-  // Node's deprecated alias of writableEnded, still what `on-finished` (Express, send) reads first.
-  finished: (w) => w.writableEnded,
+/** Node's own 1xx calls, which Ferry's writer sends past every wrapper. */
+const INFORMATIONAL: Record<string, (w: ResponseWriter, args: any[]) => unknown> = {
+  writeContinue: (w) => w.writeInformational(100),
+  writeProcessing: (w) => w.writeInformational(102),
+  writeEarlyHints: (w, args) => {
+    const [hints, cb] = args as [OutgoingHttpHeaders, (() => void) | undefined];
+    w.writeInformational(103, hints);
+    cb?.();
+  },
 };
 
-export interface BridgeOptions {
-  /**
-   * `target` is a response object of its own, made for the app (fromNodeHandler): its state
-   * (`headersSent`, `finished`, `statusCode`, …) and `emit` become the writer's too. Otherwise
-   * (toNodeHandler) Node itself drives it over its socket: its fields stay Node's, and so do the
-   * events it emits ('drain' from its socket is for the writers listening on it, not for the
-   * wrapper in front that owns 'drain') — only the calls an app makes are bridged.
-   */
-  readonly own: boolean;
-  /**
-   * While this says so, a call goes to the method `target` had before: Node calling back into its
-   * own response (its implicit `writeHead` inside `write`) while Ferry's writer underneath calls it.
-   */
-  readonly direct?: () => boolean;
+/** What a bridged call does: the writer's method, or the one `target` had (while `direct` says so). */
+function bridged(name: string, chained: boolean, before: (self: object) => Fn | undefined): Fn {
+  const informational = INFORMATIONAL[name];
+  return function (this: Bridged, ...args: any[]) {
+    const b = this[kBridge];
+    if (b === undefined || b.direct?.()) return before(this)?.apply(this, args);
+    if (informational) return informational(b.w, args);
+    const out = (b.w as unknown as Record<string, Fn>)[name]!(...args);
+    return chained ? this : out;
+  };
+}
+
+const NAMES: readonly [string, boolean][] = [
+  ...PASSED.map((n) => [n, false] as [string, boolean]),
+  ...CHAINED.map((n) => [n, true] as [string, boolean]),
+  ...Object.keys(INFORMATIONAL).map((n) => [n, false] as [string, boolean]),
+];
+
+const kBridge = Symbol('ferry.bridge');
+interface Bridged {
+  [kBridge]?: { readonly w: ResponseWriter; readonly direct?: () => boolean };
+}
+
+/** For each prototype a response had, the one that bridges it: made once, shared by every response. */
+const bridgingProtos = new WeakMap<object, object>();
+
+function bridgingProtoOf(proto: object): object {
+  let b = bridgingProtos.get(proto);
+  if (b !== undefined) return b;
+  b = Object.create(proto) as object;
+  for (const [name, chained] of NAMES) {
+    const fn = bridged(name, chained, () => (proto as Record<string, Fn>)[name]);
+    Object.defineProperty(b, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+  bridgingProtos.set(proto, b);
+  return b;
 }
 
 /**
- * Makes the Node-style response object `target` write through the Ferry writer `w`: every method a
- * Node app calls (and, on an object of its own, the state it reads) become own properties of
- * `target` that go to `w`.
+ * Makes the Node response `res` (as another server made it, and an app handed it on) write
+ * through the Ferry writer `w`: what the app calls on it from now on — `write`, `end`, `writeHead`,
+ * headers, listeners — goes to `w`, so every wrapper of Ferry's chain (`encode`, `headers`,
+ * `onHead` callbacks) applies and `'drain'` comes from whichever of them pushes back. Its fields
+ * and the events Node emits on it stay Node's.
  *
- * Own properties, because the apps people mount replace their response's prototype (Express sets
- * it to `app.response`): own properties survive that, so the bytes of `res.send`, `res.sendFile`,
- * `stream.pipe(res)` reach every wrapper in front (`encode`, `headers`, `onHead` callbacks), and
- * `'drain'` comes from whichever of them pushes back.
+ * By a prototype put under it (one per prototype, shared), not own properties, which would cost a
+ * slow property store each. Methods earlier middleware put on it as own properties (`on-headers`,
+ * `compression`) are bridged in place. While `direct()` says so (Ferry's writer calling into it),
+ * a call goes to the method it had before, as does Node's implicit `writeHead` then.
+ *
+ * An app that replaces the prototype again (an Express sub-app mounted below) leaves the bridge:
+ * mount Ferry's middleware inside that sub-app.
  */
-export function bridgeResponse(target: object, w: ResponseWriter, options: BridgeOptions): void {
-  const t = target as Target;
-  const writer = w as unknown as Record<string, (...args: any[]) => unknown>;
-  const { direct, own } = options;
-  const install = (name: string, call: (...args: any[]) => unknown) => {
-    const before = t[name] as ((...args: any[]) => unknown) | undefined;
-    t[name] = direct && before ? (...args: any[]) => (direct() ? before.apply(target, args) : call(...args)) : call;
-  };
-  for (const name of PASSED) if (name !== 'emit' || own) install(name, (...args) => writer[name]!(...args));
-  for (const name of CHAINED) {
-    install(name, (...args) => {
-      writer[name]!(...args);
-      return target;
-    });
+export function bridgeInto(res: object, w: ResponseWriter, direct: () => boolean): void {
+  const target = res as Bridged & Record<string, unknown>;
+  target[kBridge] = { w, direct };
+  for (const [name, chained] of NAMES) {
+    const own = Object.hasOwn(target, name) ? (target[name] as Fn) : undefined;
+    if (own !== undefined) target[name] = bridged(name, chained, () => own);
   }
-  // Node's own 1xx calls: Ferry's writer sends them past every wrapper.
-  install('writeContinue', () => w.writeInformational(100));
-  install('writeProcessing', () => w.writeInformational(102));
-  install('writeEarlyHints', (hints: OutgoingHttpHeaders, cb?: () => void) => {
-    w.writeInformational(103, hints);
-    cb?.();
-  });
-  if (own) bridgeState(target, w);
-}
-
-/** The state of an own response object, read from the writer; what Node would assign to it is ignored. */
-function bridgeState(target: object, w: ResponseWriter): void {
-  const ignore = () => {};
-  for (const [name, read] of Object.entries(STATE)) {
-    Object.defineProperty(target, name, { configurable: true, enumerable: false, get: () => read(w), set: ignore });
-  }
-  for (const name of ['statusCode', 'statusMessage'] as const) {
-    Object.defineProperty(target, name, {
-      configurable: true,
-      enumerable: true,
-      get: () => w[name],
-      set: (v: never) => {
-        w[name] = v;
-      },
-    });
-  }
+  Object.setPrototypeOf(res, bridgingProtoOf(Object.getPrototypeOf(res) as object));
 }

@@ -1,7 +1,7 @@
-import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Middleware } from '../types.js';
-import { bridgeResponse } from './bridge_response.js';
 import { nodeRequestOf } from './bridge_request.js';
+import { NodeResponse } from './node_response.js';
 
 /**
  * A Node-style handler: an Express or Connect app, a Koa app's `callback()`, or one Connect
@@ -17,7 +17,7 @@ function leaves(err: unknown): boolean {
 
 /**
  * `fromNodeHandler(app)`: an Express/Connect/Koa app (or a single Connect middleware) as a Ferry
- * middleware. It gets a node:http request and response of their own (nodeRequestOf, bridgeResponse):
+ * middleware. It gets a node:http request and response of their own (nodeRequestOf, NodeResponse):
  * whatever it does to them — Express replaces their prototypes — its bytes go through the wrappers
  * in front (`encode`, `headers`). The chain waits until the app's response finished (or the client
  * left); if the app calls `next()` instead, the chain goes on, and a URL the app changed goes with it.
@@ -27,9 +27,7 @@ export function fromNodeHandler(app: NodeHandler): Middleware {
   return (req, res, next) =>
     new Promise<void>((resolve, reject) => {
       const nodeReq = nodeRequestOf(req);
-      const nodeRes = new ServerResponse(nodeReq);
-      bridgeResponse(nodeRes, res, { own: true });
-      Object.defineProperty(nodeRes, 'socket', { configurable: true, writable: true, value: nodeReq.socket });
+      const nodeRes = new NodeResponse(nodeReq, res);
       // As Node's own request: 'close' once the response is done or the client left ('aborted' first then).
       res.once('close', () => {
         if (req.signal.aborted) {

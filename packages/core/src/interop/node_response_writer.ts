@@ -15,6 +15,8 @@ import {
   sniffFirstChunk,
 } from '../writer.js';
 
+type Fn = (...args: any[]) => unknown;
+
 /** The methods of a Node response the writer calls; captured before a bridge replaces them (see `detach`). */
 const METHODS = [
   'writeHead',
@@ -46,44 +48,53 @@ const METHODS = [
   'getMaxListeners',
 ] as const;
 
-/** The state read off a Node response; its getters are captured with the methods. */
-const STATE = ['headersSent', 'writableEnded', 'writableFinished', 'writableNeedDrain', 'destroyed', 'writable', 'closed'] as const;
+/** The state read off a Node response; a bridge leaves it alone, so it is read from the response itself. */
+const STATE = [
+  'statusCode',
+  'statusMessage',
+  'headersSent',
+  'writableEnded',
+  'writableFinished',
+  'writableNeedDrain',
+  'destroyed',
+  'writable',
+  'closed',
+];
 
-/** Where `name` is defined for `obj`: its own property or the nearest prototype's. */
-function descriptorOf(obj: object, name: string): PropertyDescriptor | undefined {
-  for (let o: object | null = obj; o !== null; o = Object.getPrototypeOf(o)) {
-    const d = Object.getOwnPropertyDescriptor(o, name);
-    if (d) return d;
-  }
-  return undefined;
+/**
+ * A Node response as its methods were when it was made: calls go to those, whatever a bridge puts
+ * in front of them later. The methods live on this class's prototype (made once, below); an
+ * instance holds only the response and the functions it had.
+ */
+class Detached {
+  constructor(
+    readonly res: Record<string, unknown>,
+    readonly fns: Fn[],
+  ) {}
+}
+METHODS.forEach((name, i) => {
+  Object.defineProperty(Detached.prototype, name, {
+    value(this: Detached, ...args: any[]) {
+      return this.fns[i]!.apply(this.res, args);
+    },
+  });
+});
+for (const name of STATE) {
+  Object.defineProperty(Detached.prototype, name, {
+    get(this: Detached) {
+      return this.res[name];
+    },
+    set(this: Detached, v: unknown) {
+      this.res[name] = v;
+    },
+  });
 }
 
-/** Reads `obj[name]` as it is read now (its getter, or its value), whatever own property is set on it later. */
-function readerOf(obj: object, name: string): () => unknown {
-  const d = descriptorOf(obj, name);
-  const get = d?.get;
-  if (get) return () => get.call(obj);
-  return () => (obj as Record<string, unknown>)[name];
-}
-
-/** A view of `res` as it is now: its methods and state getters, unaffected by own properties set on it later. */
-function snapshot(res: ServerResponse | Http2ServerResponse): ResponseWriter {
-  const view: Record<string, unknown> = {};
-  const r = res as unknown as Record<string, (...args: any[]) => unknown>;
-  for (const name of METHODS) {
-    const fn = r[name];
-    if (typeof fn === 'function') view[name] = (...args: any[]) => fn.apply(res, args);
-  }
-  for (const name of STATE) Object.defineProperty(view, name, { get: readerOf(res, name) });
-  for (const name of ['statusCode', 'statusMessage'] as const) {
-    Object.defineProperty(view, name, {
-      get: () => res[name],
-      set: (v: never) => {
-        res[name] = v;
-      },
-    });
-  }
-  return view as unknown as ResponseWriter;
+/** `res` detached from what is put in front of its methods from now on. */
+function detached(res: ServerResponse | Http2ServerResponse): ResponseWriter {
+  const r = res as unknown as Record<string, Fn>;
+  const fns = METHODS.map((name) => r[name]!);
+  return new Detached(res as unknown as Record<string, unknown>, fns) as unknown as ResponseWriter;
 }
 
 /**
@@ -117,7 +128,7 @@ export class NodeResponseWriter extends ResponseWriterWrapper {
    * calling back into the bridge.
    */
   detach(): void {
-    (this as unknown as { inner: ResponseWriter }).inner = snapshot(this.#res);
+    (this as unknown as { inner: ResponseWriter }).inner = detached(this.#res);
   }
 
   #call<T>(fn: () => T): T {

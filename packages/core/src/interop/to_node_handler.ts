@@ -9,7 +9,7 @@ import type { ServerOptions } from '../server/options.js';
 import { FerryServer, serveForeign } from '../server/server.js';
 import { DONE, type Handler } from '../types.js';
 import { Http1Writer, overTls } from '../writer.js';
-import { bridgeResponse } from './bridge_response.js';
+import { bridgeInto } from './bridge_response.js';
 import { NodeResponseWriter } from './node_response_writer.js';
 
 /** Connect's `next`: Express's, or any Connect-style app's. */
@@ -58,7 +58,7 @@ function fallthroughTo(raw: IncomingMessage, res: ServerResponse, writer: NodeRe
     if (req.url !== raw.url) raw.url = req.url;
     if (w !== writer) {
       writer.detach();
-      bridgeResponse(res, w, { own: false, direct: () => writer.inside });
+      bridgeInto(res, w, () => writer.inside);
     }
     return new Promise<void>((resolve) => {
       writer.once('close', () => resolve());
