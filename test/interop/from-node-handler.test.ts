@@ -4,6 +4,7 @@ import { type IncomingMessage, request } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import express from 'express';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -172,5 +173,35 @@ describe('fromNodeHandler: an Express 5 app inside Ferry, behind encode', () => 
     } finally {
       session.close();
     }
+  });
+});
+
+describe('fromNodeHandler: a Koa 3 app inside Ferry, behind encode', () => {
+  it("serves Koa's body kinds (JSON, a stream, a redirect) compressed, and a Koa 404 stays Koa's", async () => {
+    const { default: Koa } = await import('koa');
+    const koa = new Koa();
+    koa.use(async (ctx, nextKoa) => {
+      if (ctx.path === '/json') ctx.body = { items: Array.from({ length: 100 }, (_, i) => ({ i })) };
+      else if (ctx.path === '/stream') {
+        ctx.type = 'text/plain';
+        ctx.body = Readable.from(['streamed ', 'by ', 'koa']);
+      } else if (ctx.path === '/old') ctx.redirect('/json');
+      else await nextKoa();
+    });
+    server = createServer({
+      listen: '127.0.0.1:0',
+      logger: false,
+      handler: [encode({ encodings: { gzip: {} }, minimumLength: 1 }), fromNodeHandler(koa.callback())],
+    });
+    await server.listen();
+    const json = await get(server.url, '/json', { headers: GZIP });
+    expect(json.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(gunzipSync(json.body).toString()).items).toHaveLength(100);
+    const streamed = await get(server.url, '/stream', { headers: GZIP });
+    expect(gunzipSync(streamed.body).toString()).toBe('streamed by koa');
+    const moved = await get(server.url, '/old');
+    expect([moved.status, moved.headers.location]).toEqual([302, '/json']);
+    const missing = await get(server.url, '/nowhere');
+    expect([missing.status, missing.body.toString()]).toEqual([404, 'Not Found']);
   });
 });
