@@ -58,6 +58,8 @@ export function saveResults(benchDir, run) {
     cases: cases.map(({ kase, rows, refused, ratios }) => ({
       id: kase.id,
       title: kase.title,
+      // A sub-case may have its own reference row (the interop scenario's do).
+      baseline: kase.baseline ?? benchmark.baseline,
       contenders: rows.map(contenderJson),
       refused: Object.fromEntries(refused),
       ratios,

@@ -68,8 +68,21 @@ async function prepareContenders(contenders, ctx) {
   return { ready, skipped };
 }
 
+/** What a sub-case may set for itself instead of its scenario: its reference row and its table's columns. */
+const CASE_OWN = ['baseline', 'baselineLabel', 'factColumns', 'ownCpuTitle'];
+
+/** The scenario as `kase` sees it: with the sub-case's own reference and columns, when it has them. */
+function caseView(benchmark, kase) {
+  const own = CASE_OWN.filter((key) => kase[key] !== undefined).map((key) => [key, kase[key]]);
+  return own.length ? { ...benchmark, ...Object.fromEntries(own) } : benchmark;
+}
+
+/** The contenders `kase` runs: those it lists (`contenders`, by id), or all of them. */
+const contendersOf = (kase, contenders) => (kase.contenders ? contenders.filter((c) => kase.contenders.includes(c.id)) : contenders);
+
 /** Prints one sub-case's table and the scenario's ratios; returns what the JSON keeps. */
-function reportCase(kase, contenders, { samples, refused }, { benchmark, rounds, maxLost, retries }) {
+function reportCase(kase, contenders, { samples, refused }, { benchmark: scenario, rounds, maxLost, retries }) {
+  const benchmark = caseView(scenario, kase);
   const rows = summarize(contenders, samples, benchmark.baseline);
   const heading = benchmark.cases.length > 1 ? `${benchmark.title}: ${kase.title} (${kase.id})` : benchmark.title;
   console.log(`\n## ${heading}, ${rounds} round${rounds === 1 ? '' : 's'}\n`);
@@ -106,9 +119,14 @@ async function main() {
   const { ready, skipped } = await prepareContenders(opts.contenders, ctx);
   const cases = [];
   for (const kase of opts.cases) {
+    const here = contendersOf(kase, ready);
+    if (!here.length) {
+      console.log(`\n### ${kase.id}: none of its contenders (${kase.contenders.join(', ')}) was chosen, skipped`);
+      continue;
+    }
     if (opts.cases.length > 1) console.log(`\n### ${kase.id}: ${kase.title}`);
-    const outcome = await runCase(kase, ready, { ...opts, ...pinning, scenario: opts.benchmark, wrk, ctx });
-    cases.push(reportCase(kase, ready, outcome, opts));
+    const outcome = await runCase(kase, here, { ...opts, ...pinning, scenario: opts.benchmark, wrk, ctx });
+    cases.push(reportCase(kase, here, outcome, opts));
   }
   const file = saveResults(benchDir, { ...opts, ...pinning, ...ctx, cases, skipped });
   console.log(`\nresults: ${relative(process.cwd(), file)}`);

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { snapshotPackage } from '../snapshot.mjs';
-import { benchDir, versionOf } from './node.mjs';
+import { benchDir, nodeServer, versionOf } from './node.mjs';
 
 const require = createRequire(import.meta.url);
 const workspaceRoot = dirname(dirname(benchDir));
@@ -15,8 +15,8 @@ const workspaceRoot = dirname(dirname(benchDir));
 /** One snapshot per run, shared by every Ferry contender: they all run the same build. */
 const snapshots = new Map();
 
-/** The path of the snapshot's CLI; taken once per work directory. */
-function ferryCli(workDir, node) {
+/** The snapshot: `{ dir, cli }`, its copy of @ferry/ferry and the path of its CLI; taken once per work directory. */
+function ferrySnapshot(workDir, node) {
   if (!snapshots.has(workDir)) snapshots.set(workDir, takeSnapshot(workDir, node));
   return snapshots.get(workDir);
 }
@@ -34,9 +34,10 @@ async function takeSnapshot(workDir, node) {
     let problem;
     const dir = join(workDir, `snapshot-${attempt}`);
     try {
-      const cli = join(snapshotPackage(pkgDir, workspaceRoot, dir), bin.ferry);
+      const copy = snapshotPackage(pkgDir, workspaceRoot, dir);
+      const cli = join(copy, bin.ferry);
       const check = spawnSync(node, [cli, 'version'], { encoding: 'utf8', timeout: 15_000 });
-      if (check.status === 0) return cli;
+      if (check.status === 0) return { dir: copy, cli };
       problem = check.stderr || check.stdout || `exit ${check.status}`;
     } catch (error) {
       problem = error.message;
@@ -60,7 +61,7 @@ export function ferryContender({ id, what, config, workers, sched }) {
     id,
     label: `ferry ${versionOf('@ferry/ferry')} (CLI${flags}${what ? `, ${what}` : ''})`,
     async prepare(ctx) {
-      cli = await ferryCli(ctx.workDir, ctx.node);
+      ({ cli } = await ferrySnapshot(ctx.workDir, ctx.node));
     },
     start(port, ctx) {
       const file = join(ctx.workDir, `ferry-${port}.json`);
@@ -76,6 +77,27 @@ export function ferryContender({ id, what, config, workers, sched }) {
         env: { FERRY_LOG_LEVEL: 'info', ...(sched ? { NODE_CLUSTER_SCHED_POLICY: sched } : {}) },
         ready: workers === 1 ? '"msg":"listening"' : '"msg":"workers listening"',
       };
+    },
+  };
+}
+
+/**
+ * Ferry mounted in another framework: `src/servers/<file>`, a Node server that imports Ferry's
+ * packages (servers/ferry-packages.mjs) from the same snapshot as the CLI contenders, whose
+ * @ferry/ferry copy it is given in $FERRY_DIR.
+ */
+export function ferryMountedContender({ id, label, file }) {
+  let dir;
+  const start = nodeServer(file);
+  return {
+    id,
+    label,
+    async prepare(ctx) {
+      ({ dir } = await ferrySnapshot(ctx.workDir, ctx.node));
+    },
+    start(port, ctx) {
+      const spec = start(port, ctx);
+      return { ...spec, env: { ...spec.env, FERRY_DIR: dir } };
     },
   };
 }

@@ -4,7 +4,7 @@
 // lists them in ORDER, then any newer ones by name.
 import { readdirSync } from 'node:fs';
 
-const ORDER = ['hello', 'workers', 'proxy', 'ws', 'gzip', 'sse-fanout', 'routes', 'files'];
+const ORDER = ['hello', 'workers', 'proxy', 'ws', 'gzip', 'sse-fanout', 'routes', 'files', 'interop'];
 
 async function load() {
   const found = {};

@@ -4,15 +4,13 @@
 import compression from 'compression';
 import express from 'express';
 import { HOST, portFromArgs, ready } from './common.mjs';
-import { GZIP_LEVEL, JSON_BODY, JSON_TYPE } from './json-body.mjs';
+import { jsonRoute } from './express-json.mjs';
+import { GZIP_LEVEL } from './json-body.mjs';
 
 const port = portFromArgs();
-const body = Buffer.from(JSON_BODY);
 const app = express();
 
 app.use(compression({ level: GZIP_LEVEL }));
-app.get('/data.json', (_req, res) => {
-  res.type(JSON_TYPE).send(body);
-});
+jsonRoute(app);
 
 app.listen(port, HOST, () => ready(port));
