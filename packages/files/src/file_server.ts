@@ -19,7 +19,7 @@ import { contentTypeOf } from './mime.js';
 import { absoluteRoot, cleanRequestPath, joinRoot } from './paths.js';
 import { acceptedEncodings, SUFFIX, type Precompressed } from './precompressed.js';
 import { sendFile, type ChosenFile } from './send.js';
-import { RootCheck, statFile, tryStat } from './stat.js';
+import { RootCheck, realPathOf, statFile, tryStat } from './stat.js';
 
 const DEFAULT_INDEX_NAMES = ['index.html', 'index.txt'];
 
@@ -148,8 +148,21 @@ export class FileServer {
         break;
       }
     }
-    if (this.#checkRoot && !(await this.#checkRoot.inside(root, filename))) return undefined;
+    if (!(await this.#servable(req, root, filename))) return undefined;
     return { filename, info, implicitIndex };
+  }
+
+  /**
+   * Whether `path` (an existing file under `root`, not hidden by its own name) may be served once
+   * its links are followed: it stays inside the root (unless `follow_symlinks_outside_root`), and
+   * where it leads is not hidden either — a link inside the root to the config file serves nothing.
+   */
+  async #servable(req: FerryRequest, root: string, path: string): Promise<boolean> {
+    if (this.#checkRoot === undefined && this.#hide.empty) return true;
+    const real = await realPathOf(path);
+    if (real === undefined) return false;
+    if (this.#checkRoot !== undefined && !(await this.#checkRoot.inside(root, real))) return false;
+    return real === path || !this.#hide.hidden(real, req);
   }
 
   async #serve(req: FerryRequest, res: ResponseWriter, next: Handler): Promise<void> {
@@ -189,7 +202,7 @@ export class FileServer {
       const path = found.filename + SUFFIX[enc];
       const info = await tryStat(path);
       if (!info?.isFile()) continue;
-      if (this.#checkRoot && !(await this.#checkRoot.inside(root, path))) continue;
+      if (!(await this.#servable(req, root, path))) continue;
       return this.#chosen(path, info, found.info, enc);
     }
     return undefined;

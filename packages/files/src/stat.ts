@@ -20,6 +20,11 @@ export async function statFile(path: string): Promise<Stats | undefined> {
   }
 }
 
+/** `path` with every symlink followed; undefined when it cannot be resolved. */
+export function realPathOf(path: string): Promise<string | undefined> {
+  return realpath(path).catch(() => undefined);
+}
+
 /** The file's stats, or undefined on any error: for files that are only tried (index names, sidecars). */
 export async function tryStat(path: string): Promise<Stats | undefined> {
   try {
@@ -58,11 +63,9 @@ export class RootCheck {
     return real;
   }
 
-  /** True when `file` (an existing path under `root`) is, with its links resolved, inside the resolved root. */
-  async inside(root: string, file: string): Promise<boolean> {
+  /** True when `real` (a path with its links resolved, of a file under `root`) is inside the resolved root. */
+  async inside(root: string, real: string): Promise<boolean> {
     const realRoot = await this.#realRoot(root);
-    if (realRoot === undefined) return false;
-    const real = await realpath(file).catch(() => undefined);
-    return real !== undefined && isInside(realRoot, real);
+    return realRoot !== undefined && isInside(realRoot, real);
   }
 }

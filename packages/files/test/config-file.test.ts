@@ -1,4 +1,5 @@
 /** The host's `config.file` service: every file_server (and spa()) hides that file, its name taken literally. */
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { h1Get } from '@ferry/test-kit/clients';
@@ -16,6 +17,21 @@ describe('the config file is hidden', () => {
     expect((await h1Get(`${server.url}/a.json`)).body.toString()).toBe('ok');
     const list = await h1Get(`${server.url}/`, { headers: { accept: 'application/json' } });
     expect((JSON.parse(list.body.toString()) as { name: string }[]).map((e) => e.name)).toEqual(['a.json', 'x.json']);
+  });
+
+  it('a symlink inside the root that leads to the config file (or to a hidden name) serves nothing', async () => {
+    const site = makeSite({ 'ferry.json': 'secret', 'notes.txt': 'ok', '.env': 'TOKEN=1' });
+    symlinkSync(join(site.root, 'ferry.json'), join(site.root, 'innocent.txt'));
+    symlinkSync(join(site.root, '.env'), join(site.root, 'env.txt'));
+    symlinkSync(join(site.root, 'notes.txt'), join(site.root, 'also-notes.txt'));
+    const server = await serveConfig(
+      { routes: [{ handle: [{ handler: 'file_server', root: site.root, hide: ['.env'] }] }] },
+      { 'config.file': join(site.root, 'ferry.json') },
+    );
+    expect((await h1Get(`${server.url}/innocent.txt`)).status).toBe(404);
+    expect((await h1Get(`${server.url}/env.txt`)).status).toBe(404);
+    // A link to a file that is not hidden is served as before.
+    expect((await h1Get(`${server.url}/also-notes.txt`)).body.toString()).toBe('ok');
   });
 
   it('without the service nothing is hidden', async () => {
