@@ -16,6 +16,7 @@ export { ResponseWriterWrapper } from './writer.js';
 export { fromFetch, type FetchHandler } from './interop/from_fetch.js';
 export { fromNodeHandler, type NodeHandler } from './interop/from_node_handler.js';
 export { attachUpgrades, type NodeHandlerInput, type NodeListener, type NodeNext, toNodeHandler } from './interop/to_node_handler.js';
+export { type FetchListener, toFetch } from './interop/to_fetch.js';
 export { HeadCallbacks, foldHead, type HeadCallback } from './head.js';
 export { HttpError, ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, duration } from './duration.js';
