@@ -52,5 +52,6 @@ function whyUnavailable(res: ResponseWriter): string {
     return 'connection takeover is not available on HTTP/2: streams are full duplex already; use duplex() instead';
   }
   const needs = 'connection takeover needs an HTTP/1.1 request with "Connection: upgrade" and an "Upgrade" header';
-  return inner instanceof ServerResponse ? needs : `${needs} (HTTP/2 has none: use duplex() there)`;
+  if (inner instanceof ServerResponse) return needs;
+  return 'connection takeover needs the connection of an HTTP/1.1 Upgrade or CONNECT request, and this response has none (HTTP/2 has none: use duplex() there; a Response made by toFetch has none: fetch cannot switch protocols)';
 }
