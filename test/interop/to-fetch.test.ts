@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClientGoneError, type FetchListener, type FerryRequest, HttpError, route, staticResponse, toFetch } from '@ferry/core';
 import { duplex, switchProtocols } from '@ferry/duplex';
 import { encode } from '@ferry/encode';
-import { type EventStream, streamEvents } from '@ferry/sse';
+import { type EventStream, sse, streamEvents } from '@ferry/sse';
 
 /** Ferry's routes as a fetch handler, called with WHATWG Requests: no socket anywhere. */
 const opened: FetchListener[] = [];
@@ -187,6 +187,14 @@ describe('toFetch: Ferry routes as (Request) => Promise<Response>', () => {
     expect(handlerSignal.aborted).toBe(true);
     expect(handlerSignal.reason).toBeInstanceOf(ClientGoneError);
     await expect(reader.read()).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('counts each socketless SSE subscriber as a connection of its own', async () => {
+    const f = ferry({ logger: false, handler: [sse({ topic: 'news', maxSubscriptionsPerConnection: 1 })] });
+    const controllers = [new AbortController(), new AbortController(), new AbortController()];
+    const responses = await Promise.all(controllers.map((ac) => f(new Request('http://ferry.test/', { signal: ac.signal }))));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    for (const ac of controllers) ac.abort();
   });
 
   it('cancelling the Response body is the client leaving', async () => {

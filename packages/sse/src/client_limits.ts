@@ -64,7 +64,8 @@ function add<K>(counts: Map<K, number>, key: K, n: number): void {
 function connectionOf(req: FerryRequest): object {
   const raw = req.raw;
   if ('stream' in raw) return raw.stream.session ?? raw.stream;
-  return raw.socket;
+  // A request served without a connection (toFetch) is one of its own, not one shared by all.
+  return raw.socket ?? raw;
 }
 
 /**
