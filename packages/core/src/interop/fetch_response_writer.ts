@@ -271,7 +271,11 @@ export class FetchResponseWriter extends Writable implements ResponseWriter {
     if (!this.#sent) this.#reject(reason);
     const body = this.#body;
     this.#body = undefined;
-    body?.error(reason);
+    // The host aborted the Request (its client left): it reads no more, so the body just ends — an
+    // error there is only logged by the host (@hono/node-server does). Any other abort (a handler
+    // or upstream failing mid-body) must not look like a whole response: the body fails.
+    if (err === null && this.#abortReason !== undefined) body?.close();
+    else body?.error(reason);
     this.#release(reason);
     // As Node's responses: an aborted response says 'close', not 'error' (its reason is `errored`).
     cb(null);
