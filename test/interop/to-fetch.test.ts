@@ -190,6 +190,22 @@ describe('toFetch: Ferry routes as (Request) => Promise<Response>', () => {
     expect(await reader.read()).toEqual({ value: undefined, done: true });
   });
 
+  it('a handler failing after its head went out errors the Response body: a cut body never reads as whole', async () => {
+    const f = ferry({
+      logger: false,
+      handler: async (_req, res) => {
+        res.setHeader('content-type', 'text/plain');
+        await new Promise<void>((resolve) => res.write('the first part', () => resolve()));
+        throw new Error('failed mid-body');
+      },
+    });
+    const r = await f(new Request('http://ferry.test/'));
+    expect(r.status).toBe(200);
+    const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toBe('the first part');
+    await expect(reader.read()).rejects.toBeInstanceOf(Error);
+  });
+
   it('counts each socketless SSE subscriber as a connection of its own', async () => {
     const f = ferry({ logger: false, handler: [sse({ topic: 'news', maxSubscriptionsPerConnection: 1 })] });
     const controllers = [new AbortController(), new AbortController(), new AbortController()];
