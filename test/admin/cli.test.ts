@@ -5,7 +5,7 @@ import { configFile, Ferry, runFerry } from '@ferry/test-kit/ferry';
 import { createServer } from 'node:net';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { call, config, served } from './helpers.js';
-import { freePort, refused, untilRefused } from '@ferry/test-kit/ports';
+import { freePort, freePorts, refused, untilRefused } from '@ferry/test-kit/ports';
 
 /**
  * Starts `ferry run ARGS` (killed after the test if still running) and resolves with the port
@@ -92,7 +92,7 @@ describe('ferry run + ferry reload (admin API)', () => {
   });
 
   it('a reload that changes the admin section applies it: moved, refused when the new port is taken, origins, disabled', async () => {
-    const [a, b, taken] = [await freePort(), await freePort(), await freePort()];
+    const [a, b, taken] = await freePorts(3);
     const withAdmin = (body: string, admin: Record<string, unknown>) => config(body, '127.0.0.1:0', { admin });
     const { child, port } = await ferryRun(['--config', configFile(withAdmin('F', { listen: `127.0.0.1:${a}` }))]);
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, coreModules, defineModule, Registry, z } from '@ferry/core';
 import { deferred } from '@ferry/test-kit/lifecycle';
 import { call, config, portOf, served, startApp } from './helpers.js';
-import { freePort, refused, untilRefused } from '@ferry/test-kit/ports';
+import { freePorts, refused, untilRefused } from '@ferry/test-kit/ports';
 
 /**
  * A handler the test controls: answers its `tag`; on /hold it first tells `entered` and waits for
@@ -135,7 +135,7 @@ describe('FerryApp.reload: zero downtime', () => {
   });
 
   it('moves a server whose listen address changes: the old port refuses, the new one serves', async () => {
-    const [p1, p2] = [await freePort(), await freePort()];
+    const [p1, p2] = await freePorts(2);
     const app = await startApp(config('first', `127.0.0.1:${p1}`));
     expect(await served(p1)).toBe('first');
     await app.reload(config('second', `127.0.0.1:${p2}`));

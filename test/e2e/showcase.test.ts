@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@ferry/test-kit/ports';
+import { freePorts } from '@ferry/test-kit/ports';
 import { CHROMIUM } from './setup.js';
 
 const CLI = fileURLToPath(new URL('../../apps/ferry/dist/cli.js', import.meta.url));
@@ -25,7 +25,7 @@ beforeAll(async () => {
   let text = '';
   printed.stdout!.setEncoding('utf8').on('data', (d: string) => (text += d));
   await once(printed, 'close');
-  const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+  const [p1, p2, p3] = await freePorts(3);
   text = text
     .replaceAll('127.0.0.1:8080', `127.0.0.1:${p1}`)
     .replaceAll('127.0.0.1:8443', `127.0.0.1:${p2}`)

@@ -3,11 +3,12 @@
  * and a WebSocket echo on the same port. Started on an ephemeral port before the example loads
  * (`process.env.API`), closed after the file's tests.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 
 export function useBackend(): void {
   const server = createServer((req, res) => {
@@ -27,4 +28,20 @@ export function useBackend(): void {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
+}
+
+/** 50 messages of growing size over a WebSocket at `url` (through the proxy to the echo): each comes back byte for byte. */
+export async function expectWebSocketEcho(url: string): Promise<void> {
+  const ws = new WebSocket(url);
+  try {
+    await once(ws, 'open');
+    for (let i = 0; i < 50; i++) {
+      const message = randomBytes(1 + i * 331);
+      ws.send(message);
+      const [echo] = (await once(ws, 'message')) as [Buffer];
+      expect(echo.equals(message)).toBe(true);
+    }
+  } finally {
+    ws.terminate();
+  }
 }

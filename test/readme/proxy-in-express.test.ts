@@ -1,9 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { readmeExample } from '@ferry/test-kit/readme';
-import { useBackend } from './backend.js';
+import { expectWebSocketEcho, useBackend } from './backend.js';
 
 useBackend();
 const example = readmeExample(
@@ -22,16 +19,5 @@ it('sends /api/* to the backend and leaves the rest to Express', async () => {
 });
 
 it('proxies WebSockets under /api with no upgrade wiring beyond attachUpgrades, byte for byte', async () => {
-  const ws = new WebSocket(`${example.url.replace('http', 'ws')}/api/live`);
-  try {
-    await once(ws, 'open');
-    for (let i = 0; i < 50; i++) {
-      const message = randomBytes(1 + i * 331);
-      ws.send(message);
-      const [echo] = (await once(ws, 'message')) as [Buffer];
-      expect(echo.equals(message)).toBe(true);
-    }
-  } finally {
-    ws.terminate();
-  }
+  await expectWebSocketEcho(`${example.url.replace('http', 'ws')}/api/live`);
 });

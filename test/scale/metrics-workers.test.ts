@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { EventSourceClient } from '@ferry/test-kit/sse-client';
-import { freePort } from '@ferry/test-kit/ports';
+import { freePorts } from '@ferry/test-kit/ports';
 import { configFile, fromEvery, get, runWorkers } from './helpers.js';
 
 const BLOCK_PLUGIN = fileURLToPath(new URL('./fixtures/block-plugin.mjs', import.meta.url));
@@ -63,7 +63,7 @@ const OK = { server: 'web', method: 'GET', code: '200' };
 
 describe('metrics under ferry run --workers N', () => {
   it('every scrape answers for all workers: counters and histograms summed, the primary’s own gauges added', async () => {
-    const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, opsPort, adminPort] = await freePorts(3);
     const { pids } = await runWorkers(2, ['--config', configFile(metricsConfig(port, opsPort, adminPort))]);
     const servedBy = new Map<number, number>();
     for (let i = 0; i < 60; i++) {
@@ -95,7 +95,7 @@ describe('metrics under ferry run --workers N', () => {
   });
 
   it('a worker that died takes its numbers with it; the replacement is counted and scrapes keep answering', async () => {
-    const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, opsPort, adminPort] = await freePorts(3);
     const { ferry, pids } = await runWorkers(2, ['--config', configFile(metricsConfig(port, opsPort, adminPort))]);
     const servedBy = new Map<number, number>();
     for (let i = 0; i < 20; i++) {
@@ -118,7 +118,7 @@ describe('metrics under ferry run --workers N', () => {
   });
 
   it('a worker that cannot answer in time fails the scrape with 503 rather than send a partial sum', async () => {
-    const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, opsPort, adminPort] = await freePorts(3);
     const gate = join(mkdtempSync(join(tmpdir(), 'ferry-block-')), 'gate');
     writeFileSync(gate, '');
     defer(() => rmSync(gate, { force: true }));
@@ -152,7 +152,7 @@ describe('metrics under ferry run --workers N', () => {
   });
 
   it('the demo status panel shows the whole group: requests and open streams of every worker', async () => {
-    const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, opsPort, adminPort] = await freePorts(3);
     const { pids } = await runWorkers(2, ['--config', configFile(metricsConfig(port, opsPort, adminPort))]);
     const servedBy = new Set<number>();
     for (let i = 0; i < 30; i++) servedBy.add((await get(port)).pid);

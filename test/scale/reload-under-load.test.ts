@@ -2,7 +2,7 @@ import { Agent, type IncomingMessage, request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { call } from '../admin/helpers.js';
-import { freePort } from '@ferry/test-kit/ports';
+import { freePorts } from '@ferry/test-kit/ports';
 import { bodyConfig, configFile, fromEvery, runWorkers } from './helpers.js';
 
 const CLIENTS = 8;
@@ -27,7 +27,7 @@ function getVia(agent: Agent, port: number): Promise<{ status: number; body: str
 
 describe('reloads with --workers 2 under load', () => {
   it(`${CLIENTS} keep-alive clients through ${RELOADS} reloads: no failed request, no reset, every body an old or a new one`, async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const { pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'v0'))]);
     const version = (body: string) => (/^v\d+$/.test(body) ? Number(body.slice(1)) : NaN);
     const stats = { ok: 0, bad: [] as string[], errors: [] as string[], pids: new Set<number>(), sockets: new Set<Socket>(), backwards: 0 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { EventSourceClient } from '@ferry/test-kit/sse-client';
-import { freePort } from '@ferry/test-kit/ports';
+import { freePorts } from '@ferry/test-kit/ports';
 import { configFile, runWorkers, serverConfig } from './helpers.js';
 
 /** `GET /events/:topic` subscribes, `POST /publish/:topic` publishes — no broker configured. */
@@ -30,7 +30,7 @@ async function subscribersOnEvery(url: string, pids: readonly number[]) {
 
 describe('SSE with --workers and no broker', () => {
   it('a publish on any worker reaches subscribers on every worker, with the same ids; a client resumes on another worker', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const { pids } = await runWorkers(2, ['--config', configFile(serverConfig(port, adminPort, sseRoutes))]);
     const url = `http://127.0.0.1:${port}/events/news`;
     const subs = await subscribersOnEvery(url, pids);

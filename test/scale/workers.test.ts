@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
 import { call } from '../admin/helpers.js';
-import { freePort, refused, untilRefused } from '@ferry/test-kit/ports';
+import { freePorts, refused, untilRefused } from '@ferry/test-kit/ports';
 import {
   alive,
   bodyConfig,
@@ -26,7 +26,7 @@ import {
 
 describe('ferry run --workers N', () => {
   it('serves from 2 worker processes sharing one listener; the primary serves none of it', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'hello'))]);
     expect(new Set(pids).size).toBe(2);
     expect(pids).not.toContain(ferry.child.pid);
@@ -36,7 +36,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('replaces a worker killed with SIGKILL, logging it; requests keep being answered', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'hello'))]);
     const [victim, survivor] = pids as [number, number];
     process.kill(victim, 'SIGKILL');
@@ -63,7 +63,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('a worker sent SIGTERM alone stops gracefully and is replaced; the others keep serving', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'hello'))]);
     const [leaving, staying] = pids as [number, number];
     process.kill(leaving, 'SIGTERM');
@@ -76,7 +76,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('starts a replacement with the config loaded since, and backs off when replacements keep dying young', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const routes = (body: string) => [
       { match: [{ path: ['/crash'] }], handle: [{ handler: 'test_crash', slot: '1' }], terminal: true },
       { handle: [{ handler: 'static_response', body }] },
@@ -111,7 +111,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('fans a reload (ferry reload, POST /load) out to every worker; an invalid config is refused with its JSON paths and no worker takes it', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'old'))]);
 
     // `ferry reload` posts to /load, as it does without workers.
@@ -145,7 +145,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('a reload that a worker cannot apply is undone on every worker, and the admin API says so', async () => {
-    const [port, adminPort, taken] = [await freePort(), await freePort(), await freePort()];
+    const [port, adminPort, taken] = await freePorts(3);
     const { pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'old'))]);
     // A second server on a port someone else holds: valid, but no worker can listen there.
     const blocker = createServer();
@@ -164,7 +164,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('stops on SIGTERM: a slow request in flight completes, then every process exits, the primary with 0', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const entered = deferred();
     const release = deferred();
     const upstream: Server = createServer((_req, res) => {
@@ -194,7 +194,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('workers do not outlive a primary killed with SIGKILL', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const { ferry, pids } = await runWorkers(2, ['--config', configFile(bodyConfig(port, adminPort, 'hello'))]);
     const closed = once(ferry.child, 'close');
     ferry.child.kill('SIGKILL');
@@ -205,7 +205,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('all workers serve the one certificate the internal issuer made, with FERRY_WORKERS=2', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const cache = mkdtempSync(join(tmpdir(), 'ferry-scale-cache-'));
     const json = bodyConfig(port, adminPort, 'tls') as {
       apps: Record<string, unknown> & { http: { servers: { s: Record<string, unknown> } } };
@@ -246,7 +246,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('an invalid config with --workers 2 exits 1 with its JSON paths, and no worker starts', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const json = bodyConfig(port, adminPort, 'x') as { apps: { http: { servers: { s: Record<string, unknown> } } } };
     json.apps.http.servers.s.idle_timeout = 'soon';
     const r = await ferryExit(['run', '--workers', '2', '--config', configFile(json)], { FERRY_LOG_LEVEL: 'info' });
@@ -259,7 +259,7 @@ describe('ferry run --workers N', () => {
   });
 
   it('a worker that cannot listen at start stops them all: exit 1 with the error', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     defer(() => new Promise<void>((resolve) => blocker.close(() => resolve())));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { h1Get } from '@ferry/test-kit/clients';
 import { Ferry } from '@ferry/test-kit/ferry';
-import { freePort } from '@ferry/test-kit/ports';
+import { freePorts } from '@ferry/test-kit/ports';
 
 /**
  * Issue 18: as Caddy, file_server never serves the config file it runs from — `ferry run --config
@@ -63,7 +63,7 @@ describe('file_server hides the config file ferry runs from', () => {
   });
 
   it('under --workers: every worker hides it', async () => {
-    const [port, admin] = [await freePort(), await freePort()];
+    const [port, admin] = await freePorts(2);
     const { dir, text } = site(`127.0.0.1:${port}`, { listen: `127.0.0.1:${admin}` });
     writeFileSync(join(dir, 'ferry.json'), text);
     const ferry = new Ferry(['run', '--workers', '2', '--config', join(dir, 'ferry.json')]);

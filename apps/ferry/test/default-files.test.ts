@@ -7,7 +7,7 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { h1Get } from '@ferry/test-kit/clients';
 import { CLI, Ferry } from '@ferry/test-kit/ferry';
-import { freePort } from '@ferry/test-kit/ports';
+import { freePorts } from '@ferry/test-kit/ports';
 
 /**
  * Issue 18: the embedded default serves its page, script and icon from a folder (dist/demo of
@@ -24,7 +24,7 @@ beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'ferry-fresh-'));
   const printed = execFileSync(process.execPath, [CLI, 'run', '--print-default-config'], { cwd, encoding: 'utf8' });
   // The default as printed, on free ports (the upstream's address is also where the proxy dials).
-  const [demo, tls, upstream] = [await freePort(), await freePort(), await freePort()];
+  const [demo, tls, upstream] = await freePorts(3);
   const text = printed
     .replaceAll('127.0.0.1:8080', `127.0.0.1:${demo}`)
     .replaceAll('127.0.0.1:8443', `127.0.0.1:${tls}`)

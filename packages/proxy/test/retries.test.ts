@@ -2,7 +2,7 @@ import { createServer as createNetServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { defer, netUpstream, startProxy } from './helpers/net.js';
 import { h1Get } from '@ferry/test-kit/clients';
-import { freePort } from '@ferry/test-kit/ports';
+import { freePort, freePorts } from '@ferry/test-kit/ports';
 import { httpUpstream } from '@ferry/test-kit/upstreams';
 
 /** An upstream that reads a request's headers, then resets the connection (RST). */
@@ -49,7 +49,7 @@ describe('retries, try_duration, try_interval', () => {
   });
 
   it('answers 502 when every upstream refuses the connection', async () => {
-    const [a, b] = [await freePort(), await freePort()];
+    const [a, b] = await freePorts(2);
     const proxy = await startProxy({
       upstreams: [{ dial: `127.0.0.1:${a}` }, { dial: `127.0.0.1:${b}` }],
       loadBalancing: { retries: 3, tryInterval: '10ms' },

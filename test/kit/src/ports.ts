@@ -13,6 +13,21 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * `n` distinct free ports: each stays bound until all are found, so the kernel cannot hand the same
+ * just-freed port out twice (several freePort() calls in a row can get one port twice).
+ */
+export async function freePorts<N extends number>(n: N): Promise<Ports<N>> {
+  const servers = Array.from({ length: n }, () => createServer().listen(0, '127.0.0.1'));
+  await Promise.all(servers.map((srv) => once(srv, 'listening')));
+  const ports = servers.map((srv) => (srv.address() as { port: number }).port);
+  await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  return ports as Ports<N>;
+}
+
+/** A tuple of `N` ports, so that destructuring them gives numbers. */
+type Ports<N extends number, T extends number[] = []> = T['length'] extends N ? T : Ports<N, [...T, number]>;
+
 /** Resolves true when a new TCP connection to host:port is refused. */
 export function refused(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {

@@ -5,7 +5,7 @@ import type { ResponseWriter } from '../types.js';
 type Fn = (...args: any[]) => unknown;
 
 /** The calls a Node-style app makes on its response that give back the Ferry writer's answer. */
-const PASSED = [
+export const PASSED = [
   'write',
   'getHeader',
   'getHeaders',
@@ -22,7 +22,7 @@ const PASSED = [
 ] as const;
 
 /** The calls that return the response itself (chainable in Node): the Node object, not the writer, is returned. */
-const CHAINED = [
+export const CHAINED = [
   'writeHead',
   'end',
   'setHeader',

@@ -4,6 +4,7 @@ import { Http2ServerResponse } from 'node:http2';
 import type { ClearCookieOptions, CookieOptions } from '../cookies.js';
 import { appendClearCookie, appendSetCookie } from '../cookies.js';
 import { foldHead, HeadCallbacks, type HeadCallback } from '../head.js';
+import { CHAINED, PASSED } from './bridge_response.js';
 import type { ResponseWriter } from '../types.js';
 import {
   checkInformational,
@@ -17,36 +18,11 @@ import {
 
 type Fn = (...args: any[]) => unknown;
 
-/** The methods of a Node response the writer calls; captured before a bridge replaces them (see `detach`). */
-const METHODS = [
-  'writeHead',
-  'write',
-  'end',
-  'setHeader',
-  'appendHeader',
-  'getHeader',
-  'getHeaders',
-  'getHeaderNames',
-  'hasHeader',
-  'removeHeader',
-  'flushHeaders',
-  'destroy',
-  'on',
-  'once',
-  'addListener',
-  'prependListener',
-  'prependOnceListener',
-  'off',
-  'removeListener',
-  'removeAllListeners',
-  'emit',
-  'listeners',
-  'rawListeners',
-  'listenerCount',
-  'eventNames',
-  'setMaxListeners',
-  'getMaxListeners',
-] as const;
+/**
+ * The methods of a Node response the writer calls: the ones a bridge may put in front of (but
+ * `flush`, which Node's responses do not have and this writer does itself), and `emit`.
+ */
+const METHODS = [...PASSED.filter((name) => name !== 'flush'), ...CHAINED, 'emit'];
 
 /** The state read off a Node response; a bridge leaves it alone, so it is read from the response itself. */
 const STATE = [
