@@ -199,12 +199,18 @@ describe('toNodeHandler as Express middleware', () => {
       res.setHeader('content-type', 'text/event-stream');
       res.setHeader('cache-control', 'no-cache');
       res.flushHeaders();
+      // One event now, and one more each time the test asks (after it decoded the last one).
       let n = 0;
-      const tick = setInterval(() => res.write(`data: ${++n} ${Date.now()}\n\n`), 25);
-      req.on('close', () => clearInterval(tick));
+      const send = () => res.write(`data: ${++n} ${performance.now()}\n\n`);
+      sendNext = send;
+      req.on('close', () => {
+        if (sendNext === send) sendNext = undefined;
+      });
+      send();
     });
     return app;
   }
+  let sendNext: (() => void) | undefined;
 
   it('what Ferry does not answer falls through to Express routes, compressed by Ferry encode', async () => {
     const ferry = toNodeHandler({
@@ -248,32 +254,38 @@ describe('toNodeHandler as Express middleware', () => {
     expect(JSON.parse(gunzipSync(data.body).toString())).toEqual(BIG);
   });
 
-  it('an Express event stream behind Ferry encode: head within 100 ms, every event decodable within 100 ms of being written', async () => {
+  it('an Express event stream behind Ferry encode: the head at once, and every event flushed as it is written', async () => {
     const ferry = toNodeHandler({ logger: false, handler: [encode({ minimumLength: 1 })] });
     const port = await listen(httpServer(expressWithFerry(ferry)), ferry);
-    const started = Date.now();
+    const started = performance.now();
     const req = request({ host: '127.0.0.1', port, path: '/events', headers: GZIP });
     req.end();
     const [res] = (await once(req, 'response')) as [IncomingMessage];
-    expect(Date.now() - started).toBeLessThan(100);
+    const headMs = performance.now() - started;
     expect(res.headers['content-encoding']).toBe('gzip');
     const gunzip = createGunzip();
     res.pipe(gunzip);
+    // Each event is written only after the one before it was decoded here, so an event that
+    // arrives at all was flushed by itself: nothing written after it pushed it out.
     let text = '';
-    let events = 0;
+    const delays: number[] = [];
     for await (const chunk of gunzip) {
-      const now = Date.now();
       text += chunk;
       for (let i = text.indexOf('\n\n'); i !== -1; i = text.indexOf('\n\n')) {
-        const written = Number(text.slice(0, i).split(' ')[2]);
-        expect(now - written).toBeLessThan(100);
+        delays.push(performance.now() - Number(text.slice(0, i).split(' ')[2]));
         text = text.slice(i + 2);
-        events++;
       }
-      if (events >= 5) break;
+      if (delays.length >= 5) break;
+      sendNext?.();
     }
     req.destroy();
-    expect(events).toBeGreaterThanOrEqual(5);
+    console.log(
+      `[interop] Express SSE behind encode: head ${headMs.toFixed(1)} ms, events decoded ${delays.map((d) => d.toFixed(1)).join(', ')} ms after being written`,
+    );
+    expect(delays).toHaveLength(5);
+    // Generous bounds (a loaded CI machine); the figures printed above are the measurement.
+    expect(headMs).toBeLessThan(1000);
+    for (const d of delays) expect(d).toBeLessThan(1000);
   });
 
   it('reverse_proxy WebSockets inside Express with attachUpgrades: the first frame in the Upgrade write, 1,000 messages byte for byte', async () => {

@@ -26,12 +26,15 @@ it('sends the event stream head at once and each event compressed as it is writt
   const req = request({ host: '127.0.0.1', port, path: '/events', headers: { 'accept-encoding': 'gzip' } });
   req.end();
   const [res] = (await once(req, 'response')) as [IncomingMessage];
-  expect(Date.now() - started).toBeLessThan(100);
+  const headMs = Date.now() - started;
+  expect(headMs).toBeLessThan(1000);
   expect(res.headers['content-encoding']).toBe('gzip');
   const events = res.pipe(createGunzip());
   const [first] = (await once(events, 'data')) as [Buffer];
-  // The event was written within the last 100 ms: encode flushed it, it did not wait for more.
+  // The next event comes a second later: one that arrives sooner than that was flushed by itself.
   const written = Date.parse(/^data: (.+)\n\n$/.exec(first.toString())![1]!);
-  expect(Date.now() - written).toBeLessThan(100);
+  const delayMs = Date.now() - written;
+  console.log(`[readme] encode in Express: head after ${headMs} ms, first event decoded ${delayMs} ms after being written`);
+  expect(delayMs).toBeLessThan(900);
   req.destroy();
 });
