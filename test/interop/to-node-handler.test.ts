@@ -234,6 +234,40 @@ describe('toNodeHandler as Express middleware', () => {
     expect(missing.status).toBe(404); // Express's own 404, through encode
   });
 
+  it('a body an Express body parser read before Ferry: a route that needs it gets a 500 at once (no hang, nothing forwarded); one that does not, works', async () => {
+    const upstreamHits: string[] = [];
+    const up = httpServer((req, res) => {
+      upstreamHits.push(req.url ?? '');
+      res.end('upstream');
+    });
+    const upPort = await listen(up);
+    const ferry = toNodeHandler({
+      logger: false,
+      routes: [
+        { match: [{ path: ['/api/*'] }], handle: [reverseProxy({ upstreams: [{ dial: `127.0.0.1:${upPort}` }] })], terminal: true },
+        { handle: [encode({ minimumLength: 1 })] },
+      ],
+    });
+    const app = express();
+    app.use(express.json());
+    app.use(ferry);
+    app.post('/echo', (req, res) => res.json({ got: req.body }));
+    const port = await listen(httpServer(app), ferry);
+    const post = (path: string) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip' },
+        body: '{"a":1}',
+        signal: AbortSignal.timeout(5000),
+      });
+    const proxied = await post('/api/x');
+    expect(proxied.status).toBe(500);
+    expect(upstreamHits).toEqual([]);
+    const echoed = await post('/echo');
+    expect(echoed.headers.get('content-encoding')).toBe('gzip');
+    expect(await echoed.json()).toEqual({ got: { a: 1 } });
+  });
+
   it('middleware before Ferry that patched res.writeHead (as on-headers does for morgan) still runs, and encode still applies', async () => {
     const ferry = toNodeHandler({ logger: false, handler: [encode({ minimumLength: 1 })] });
     const app = express();

@@ -6,7 +6,7 @@ import type { BodyOptions, FormDataOptions } from './body/limits.js';
 import { BodyState } from './body/state.js';
 import type { InferOutput, StandardSchemaV1 } from './body/validate.js';
 import { parseCookies, type RequestCookies } from './cookies.js';
-import type { HttpError } from './errors.js';
+import { HttpError } from './errors.js';
 import type { Protocol, ResponseWriter } from './types.js';
 import { decodePath } from './target.js';
 
@@ -76,6 +76,8 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
   #res: ResponseWriter;
   /** Made by the first limitBody() or body reader: a request that uses neither pays nothing. */
   #bodyState: BodyState | undefined;
+  /** Whether Ferry has handed out or read the body: a body read before that was read by someone else. */
+  #bodyTaken = false;
 
   constructor(
     raw: IncomingMessage | Http2ServerRequest,
@@ -292,11 +294,31 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
 
   /** The request body as a Node stream; past a `limitBody()` cap it fails with a 413 HttpError. */
   get body(): Readable {
+    if (!this.#bodyTaken) this.#takeBody();
     return this.#bodyState?.stream ?? (this.raw as Readable);
   }
 
   #bodies(): BodyState {
+    if (!this.#bodyTaken) this.#takeBody();
     return (this.#bodyState ??= new BodyState(this.raw, this.#res));
+  }
+
+  /**
+   * The first time Ferry takes the body: one that was read already was read by the app Ferry is
+   * mounted in (a body parser before Ferry's middleware). Its bytes are gone: forwarding or parsing
+   * what is left would send a Content-Length with no body (the upstream waits) or an empty value.
+   */
+  #takeBody(): void {
+    this.#bodyTaken = true;
+    const raw = this.raw as Readable;
+    if (!raw.readableDidRead) return;
+    const { 'content-length': length, 'transfer-encoding': chunked } = this.raw.headers;
+    if (chunked === undefined && (length === undefined || length === '0')) return;
+    throw new HttpError(500, undefined, {
+      cause: new Error(
+        "the request body was read before Ferry got it — a body parser (express.json(), …) mounted before Ferry's middleware? Mount Ferry first, or let Ferry read the body (req.json())",
+      ),
+    });
   }
 
   /**
