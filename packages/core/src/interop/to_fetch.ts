@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../errors.js';
 import { Arrival } from '../request.js';
-import type { ServerOptions } from '../server/options.js';
 import { writeErrorResponse } from '../server/respond.js';
-import { FerryServer, serveForeign } from '../server/server.js';
+import { type FerryServer, serveForeign } from '../server/server.js';
 import { incomingOf } from './fetch_request.js';
 import { FetchResponseWriter } from './fetch_response_writer.js';
+import { exposeMounted, type Mounted, mountServer } from './mounted_server.js';
 import type { NodeHandlerInput } from './to_node_handler.js';
 
 /**
@@ -13,14 +13,8 @@ import type { NodeHandlerInput } from './to_node_handler.js';
  * Hono route, Deno-style servers, service workers) or a test without sockets. Extra arguments a
  * host passes (Hono's `env`, `ctx`) are ignored.
  */
-export interface FetchListener {
+export interface FetchListener extends Mounted {
   (request: Request): Promise<Response>;
-  /** Settles once the routes are provisioned; rejects with the ConfigError that stopped them. */
-  readonly ready: Promise<void>;
-  /** The Ferry server behind the handler: its logger, metrics and `stopping` signal. */
-  readonly server: FerryServer;
-  /** Stops as a Ferry server does: long-lived streams are told, requests get `gracePeriod` to finish, modules clean up. */
-  close(options?: { gracePeriod?: number | string }): Promise<void>;
 }
 
 /** Options that describe a connection or a listener, which a fetch host has and Ferry does not. */
@@ -30,16 +24,6 @@ const NOT_HERE: Record<string, string> = {
   tls: 'the fetch host terminates TLS',
   enableFullDuplex: 'a fetch Response is half duplex',
 };
-
-function optionsOf(input: NodeHandlerInput): ServerOptions {
-  if (typeof input === 'function' || Array.isArray(input)) return { handler: input as ServerOptions['handler'] };
-  if (typeof input !== 'object' || input === null)
-    throw new TypeError('toFetch takes server options ({ routes }), a handler, or an array of handlers');
-  for (const [key, why] of Object.entries(NOT_HERE)) {
-    if (key in input) throw new TypeError(`toFetch: "${key}" does not apply — ${why}; leave it out`);
-  }
-  return input as ServerOptions;
-}
 
 /** `signal.reason` as an Error: what the pending Response rejects with, and the body fails with. */
 function reasonOf(signal: AbortSignal): Error {
@@ -89,21 +73,8 @@ function serveRequest(server: FerryServer, request: Request): Promise<Response> 
  * request is served as an ordinary one).
  */
 export function toFetch(input: NodeHandlerInput): FetchListener {
-  const server = new FerryServer(optionsOf(input));
-  let provisioned = false;
-  const ready = server.provision().then(() => {
-    provisioned = true;
-  });
-  // Reported by `ready`, and to each request (its promise rejects with it).
-  ready.catch(() => {});
-  const fetch = ((request: Request) => {
-    if (provisioned) return serveRequest(server, request);
-    return ready.then(() => serveRequest(server, request));
-  }) as FetchListener;
-  Object.defineProperties(fetch, {
-    ready: { value: ready },
-    server: { value: server },
-    close: { value: (options?: { gracePeriod?: number | string }) => server.close(options) },
-  });
+  const { server, ready, whenReady } = mountServer('toFetch', input, NOT_HERE);
+  const fetch = ((request: Request) => whenReady(() => serveRequest(server, request))) as FetchListener;
+  exposeMounted(fetch, server, ready);
   return fetch;
 }

@@ -3,48 +3,32 @@ import type { Server as HttpsServer } from 'node:https';
 import { type Http2SecureServer, type Http2Server, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { HandlerInput } from '../provision.js';
 import { Arrival } from '../request.js';
-import type { ServerOptions } from '../server/options.js';
-import { FerryServer, serveForeign } from '../server/server.js';
+import { serveForeign } from '../server/server.js';
 import { DONE, type Handler } from '../types.js';
 import { Http1Writer, overTls } from '../writer.js';
 import { bridgeInto } from './bridge_response.js';
+import { exposeMounted, type Mounted, type MountedInput, mountServer } from './mounted_server.js';
 import { NodeResponseWriter } from './node_response_writer.js';
 
 /** Connect's `next`: Express's, or any Connect-style app's. */
 export type NodeNext = (err?: Error) => void;
 
 /** What toNodeHandler serves: a server's routes (and error routes, logger, …), or a chain of handlers. */
-export type NodeHandlerInput = Omit<ServerOptions, 'listen' | 'protocols' | 'tls'> | Handler | readonly HandlerInput[];
+export type NodeHandlerInput = MountedInput;
 
 /**
  * Ferry's routes as a node:http request listener (`http.createServer(listener)`, http2's
  * compatibility API) and as Connect/Express middleware (`app.use(listener)`).
  */
-export interface NodeListener {
+export interface NodeListener extends Mounted {
   (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, next?: NodeNext): void;
-  /** Settles once the routes are provisioned; rejects with the ConfigError that stopped them. */
-  readonly ready: Promise<void>;
-  /** The Ferry server behind the listener: its logger, metrics and `stopping` signal. */
-  readonly server: FerryServer;
   /** Serves an Upgrade or CONNECT request with the socket Node handed over ('upgrade', 'connect'). See attachUpgrades. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Stops as a Ferry server does: long-lived streams are told, requests get `gracePeriod` to finish, modules clean up. */
-  close(options?: { gracePeriod?: number | string }): Promise<void>;
 }
 
-const NOT_HERE = ['listen', 'protocols', 'tls'] as const;
-
-function optionsOf(input: NodeHandlerInput): ServerOptions {
-  if (typeof input === 'function' || Array.isArray(input)) return { handler: input as ServerOptions['handler'] };
-  if (typeof input !== 'object' || input === null)
-    throw new TypeError('toNodeHandler takes server options ({ routes }), a handler, or an array of handlers');
-  for (const key of NOT_HERE) {
-    if (key in input) throw new TypeError(`toNodeHandler: "${key}" does not apply — the server Ferry is mounted in listens; leave it out`);
-  }
-  return input as ServerOptions;
-}
+/** Options of a listening server: the one Ferry is mounted in has them instead. */
+const NOT_HERE = Object.fromEntries(['listen', 'protocols', 'tls'].map((key) => [key, 'the server Ferry is mounted in listens']));
 
 /**
  * Where a request goes when Ferry's chain ends without answering, mounted as Connect middleware:
@@ -74,13 +58,7 @@ function fallthroughTo(raw: IncomingMessage, res: ServerResponse, writer: NodeRe
  * 'upgrade'/'connect' events: `attachUpgrades(server, listener)`.
  */
 export function toNodeHandler(input: NodeHandlerInput): NodeListener {
-  const server = new FerryServer(optionsOf(input));
-  let provisioned = false;
-  const ready = server.provision().then(() => {
-    provisioned = true;
-  });
-  // Reported by `ready`, and to each request that comes meanwhile.
-  ready.catch(() => {});
+  const { server, ready, whenReady } = mountServer('toNodeHandler', input, NOT_HERE);
 
   const serve = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, next?: NodeNext) => {
     const secure = overTls(req.socket);
@@ -104,26 +82,16 @@ export function toNodeHandler(input: NodeHandlerInput): NodeListener {
   };
 
   const listener = ((req, res, next) => {
-    if (provisioned) return serve(req, res, next);
-    ready.then(
-      () => serve(req, res, next),
-      (err: unknown) => unready(res, next, err),
-    );
+    const served = whenReady(() => serve(req, res, next));
+    if (served instanceof Promise) served.catch((err: unknown) => unready(res, next, err));
   }) as NodeListener;
-  Object.defineProperties(listener, {
-    ready: { value: ready },
-    server: { value: server },
-    upgrade: {
-      value: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (provisioned) return takeover(req, socket, head);
-        ready.then(
-          () => takeover(req, socket, head),
-          () => socket.destroy(),
-        );
-      },
+  Object.defineProperty(listener, 'upgrade', {
+    value: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const taken = whenReady(() => takeover(req, socket, head));
+      if (taken instanceof Promise) taken.catch(() => socket.destroy());
     },
-    close: { value: (options?: { gracePeriod?: number | string }) => server.close(options) },
   });
+  exposeMounted(listener, server, ready);
   return listener;
 }
 
