@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
-import { ZstdFramePool } from './zstd_frames.js';
+import { CompressorPool, type CompressorStream } from './compressor_pool.js';
 
 export type EncodingName = 'zstd' | 'br' | 'gzip';
 
@@ -8,14 +8,13 @@ export type EncodingName = 'zstd' | 'br' | 'gzip';
 export const zstdAvailable = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';
 
 interface ZstdZlib {
-  createZstdCompress(options?: {
-    params?: Record<number, number>;
-    chunkSize?: number;
-  }): Transform & { flush(kind: number, cb: () => void): void };
+  createZstdCompress(options?: { params?: Record<number, number>; chunkSize?: number }): CompressorStream;
   constants: Record<string, number>;
 }
 
 const Z = zlib.constants as unknown as Record<string, number>;
+/** Output chunk of a pooled context: a 100 KB JSON body compresses in one threadpool round trip. */
+const POOLED_CHUNK = 128 * 1024;
 
 /**
  * zstd's window for a body of `size` bytes (as its Content-Length announced): no larger than the
@@ -41,11 +40,17 @@ export function createEncoder(name: EncodingName, level: number): Encoder {
   switch (name) {
     case 'gzip': {
       const opts = { level };
+      const members = new CompressorPool({
+        create: () => zlib.createGzip({ level, chunkSize: POOLED_CHUNK }) as unknown as CompressorStream,
+        endKind: zlib.constants.Z_FINISH,
+        resetAfterEnd: true,
+      });
       return {
         name,
         stream: () => zlib.createGzip(opts),
         flush: (s, cb) => (s as zlib.Gzip).flush(zlib.constants.Z_SYNC_FLUSH, cb),
-        oneShot: (body) => new Promise((resolve, reject) => zlib.gzip(body, opts, (err, out) => (err ? reject(err) : resolve(out)))),
+        // One long-lived context per concurrent body, each body a gzip member of its own (compressor_pool.ts).
+        oneShot: (body) => members.compress(body),
       };
     }
     case 'br': {
@@ -67,13 +72,17 @@ export function createEncoder(name: EncodingName, level: number): Encoder {
     case 'zstd': {
       const z = zlib as unknown as ZstdZlib;
       const params = { [Z.ZSTD_c_compressionLevel!]: level };
-      const frames = new ZstdFramePool((options) => z.createZstdCompress(options), params);
+      const frames = new CompressorPool({
+        create: () => z.createZstdCompress({ params, chunkSize: POOLED_CHUNK }),
+        endKind: Z.ZSTD_e_end!,
+        resetAfterEnd: false,
+      });
       return {
         name,
         stream: (size) =>
           z.createZstdCompress({ params: size === undefined ? params : { ...params, [Z.ZSTD_c_windowLog!]: windowLogFor(size) } }),
-        flush: (s, cb) => (s as ReturnType<ZstdZlib['createZstdCompress']>).flush(Z.ZSTD_e_flush!, cb),
-        // One long-lived context per concurrent body, each body its own frame (zstd_frames.ts).
+        flush: (s, cb) => (s as CompressorStream).flush(Z.ZSTD_e_flush!, cb),
+        // One long-lived context per concurrent body, each body its own frame (compressor_pool.ts).
         oneShot: (body) => frames.compress(body),
       };
     }
