@@ -6,7 +6,7 @@
  * takes the plain read stream instead).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, truncateSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import type { Readable } from 'node:stream';
@@ -151,5 +151,35 @@ describe('large files through reused buffers', () => {
     expect(res.headers['content-encoding']).toBe('gzip');
     const body = gunzipSync(await readAll(res, true));
     expect(sha(body)).toBe(sha(file));
+  });
+});
+
+describe('a file that shrinks while it is served', () => {
+  it('the answer is cut (the connection closes short of Content-Length, never a hang), and the server goes on', async () => {
+    const site = makeSite();
+    const path = site.write('shrinking.bin', Buffer.alloc(0));
+    truncateSync(path, 64 * 1024 * 1024); // sparse: more than any socket buffers can hold
+    const server = await serve({ routes: [{ handle: [fileServer({ root: site.root })] }] });
+    const port = portOf(server);
+    const res = await h1(port, {}, '/shrinking.bin');
+    expect(res.headers['content-length']).toBe(String(64 * 1024 * 1024));
+    res.pause();
+    truncateSync(path, 1024 * 1024);
+    const outcome = await new Promise<{ got: number; how: string }>((resolve) => {
+      let got = 0;
+      res.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+      });
+      res.on('end', () => resolve({ got, how: 'end' }));
+      res.on('aborted', () => resolve({ got, how: 'aborted' }));
+      res.on('error', () => resolve({ got, how: 'error' }));
+      res.resume();
+    });
+    expect(outcome.how).not.toBe('end');
+    expect(outcome.got).toBeLessThan(64 * 1024 * 1024);
+    // The next request (a new connection) is served whole.
+    site.write('after.txt', 'still here');
+    const after = await h1(port, {}, '/after.txt');
+    expect((await readAll(after, false)).toString()).toBe('still here');
   });
 });
