@@ -116,7 +116,8 @@ function transportProbe(cfg: NonNullable<HealthChecks['active']>, upstreams: rea
         },
         data(chunk) {
           // expect_body looks at the start of the body; the rest is read and dropped.
-          if (size < 64 * 1024) chunks.push(chunk);
+          // A copy: the transport may lend its read buffer (ResponseSink.data).
+          if (size < 64 * 1024) chunks.push(Buffer.from(chunk));
           size += chunk.length;
           return true;
         },

@@ -1,3 +1,5 @@
+import { ServerResponse } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import type { ResponseWriter } from '@ferry/core';
 import { endToEnd, type HeaderRecord } from './hop.js';
 import type { ResponseSink } from './transport.js';
@@ -25,6 +27,10 @@ export class ClientResponse implements ResponseSink {
   #flushTimer: NodeJS.Timeout | undefined;
   /** The whole body, held from `data` to `end` when it came in one chunk with the head. */
   #whole: Buffer | undefined;
+  /** Gives back the read buffer `#whole` was lent from, once written. */
+  #wholeRelease: (() => void) | undefined;
+  /** Node's own response object, which writes a chunk from its memory and calls back when done: lent chunks need no copy. */
+  readonly #direct: boolean;
   #expected = -1;
   #bodyStarted = false;
   #ended = false;
@@ -33,7 +39,9 @@ export class ClientResponse implements ResponseSink {
     readonly res: ResponseWriter,
     readonly flushInterval: number,
     readonly headOf: (status: number, headers: HeaderRecord) => HeaderRecord,
-  ) {}
+  ) {
+    this.#direct = res instanceof ServerResponse || res instanceof Http2ServerResponse;
+  }
 
   /** Clears the flush timers; safe to call more than once. */
   stop(): void {
@@ -73,22 +81,31 @@ export class ClientResponse implements ResponseSink {
     this.#headTimer = setTimeout(() => this.res.flush(), this.flushInterval > 0 ? this.flushInterval : HEAD_ALONE_AFTER);
   };
 
-  data(chunk: Buffer, resume: () => void): boolean {
+  data(lent: Buffer, resume: () => void, hold?: () => () => void): boolean {
     const res = this.res;
+    let chunk = lent;
+    // A lent chunk (ResponseSink.data) is held until Node's own response says it is written; a
+    // wrapper may keep a chunk past its write's callback (encode holds a body), so it gets a copy.
+    let release: (() => void) | undefined;
+    if (hold) {
+      if (this.#direct) release = hold();
+      else chunk = Buffer.from(lent);
+    }
     if (!this.#bodyStarted) {
       this.#bodyStarted = true;
       if (this.#headTimer) this.#headTimer = void clearTimeout(this.#headTimer);
       // All of it at once: held for end(), so head and body leave in one write.
       if (!this.#streaming && chunk.length === this.#expected) {
         this.#whole = chunk;
+        this.#wholeRelease = release;
         return true;
       }
     } else if (this.#whole) {
       // More than Content-Length said (cannot happen: the transport reads no further than Content-Length): pass it on.
-      res.write(this.#whole);
-      this.#whole = undefined;
+      res.write(this.#whole, this.#wholeRelease);
+      this.#whole = this.#wholeRelease = undefined;
     }
-    const ok = res.write(chunk);
+    const ok = res.write(chunk, release);
     if (this.#streaming) res.flush();
     // A positive flush_interval bounds how long written bytes may wait in a wrapper (encode's
     // compressor) before they go out, as Go's maxLatencyWriter does.
@@ -106,8 +123,9 @@ export class ClientResponse implements ResponseSink {
     this.#ended = true;
     this.stop();
     const whole = this.#whole;
-    this.#whole = undefined;
-    if (whole) this.res.end(whole);
+    const release = this.#wholeRelease;
+    this.#whole = this.#wholeRelease = undefined;
+    if (whole) this.res.end(whole, release);
     else this.res.end();
   }
 }

@@ -26,7 +26,12 @@ export interface OutRequest {
 export interface ResponseSink {
   informational(status: number, headers: HeaderRecord): void;
   head(status: number, headers: HeaderRecord, statusText: string): void;
-  data(chunk: Buffer, resume: () => void): boolean;
+  /**
+   * A piece of the body. With `hold`, the chunk is lent (a reused read buffer): valid only until
+   * `data` returns, unless `hold()` was called — then until the function it returns is called.
+   * Without `hold` the chunk is the sink's to keep.
+   */
+  data(chunk: Buffer, resume: () => void, hold?: () => () => void): boolean;
   end(): void;
 }
 

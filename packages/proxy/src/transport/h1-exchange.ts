@@ -4,6 +4,7 @@ import { classify, MidBodyError, RoundTripError } from '../errors.js';
 import type { HeaderRecord } from '../hop.js';
 import type { OutRequest, ResponseSink } from '../transport.js';
 import type { Conn, ConnOwner, H1Pool } from './h1-pool.js';
+import type { ReadBuffer } from './read_buffers.js';
 import { checkFraming, chunkHeader, LAST_CHUNK, requestHead } from './h1-request.js';
 import { type ResponseEvents, ResponseParser } from './h1-response.js';
 
@@ -43,6 +44,8 @@ class Exchange implements ConnOwner, ResponseEvents {
   /** What the response said of the connection (its version, `Connection: close`, its framing). */
   #keepAlive = false;
   #headTimer: NodeJS.Timeout | undefined;
+  /** The buffer of the read being parsed: body chunks are lent from it. */
+  #lease: ReadBuffer | undefined;
   #unwatch: (() => void) | undefined;
   #detachBody: (() => void) | undefined;
 
@@ -173,15 +176,18 @@ class Exchange implements ConnOwner, ResponseEvents {
     }
   }
 
-  onData(chunk: Buffer): void {
+  onData(chunk: Buffer, lease: ReadBuffer): void {
     if (this.#finished) return;
     this.#received += chunk.length;
     let extra: number;
+    this.#lease = lease;
     try {
       extra = this.#parser!.feed(chunk);
     } catch (err) {
       this.#fail(err);
       return;
+    } finally {
+      this.#lease = undefined;
     }
     if (!this.#parser!.done || this.#finished) return;
     // Bytes beyond the response, or an upload still going: the connection is out of step.
@@ -228,9 +234,12 @@ class Exchange implements ConnOwner, ResponseEvents {
   }
 
   body(chunk: Buffer): void {
-    if (this.sink.data(chunk, this.#resume)) return;
+    if (this.sink.data(chunk, this.#resume, this.#hold)) return;
     this.#conn?.socket.pause();
   }
+
+  /** Keeps the chunk being handed over valid past this read (ResponseSink.data). */
+  #hold = (): (() => void) => this.#lease!.hold();
 
   #resume = (): void => {
     if (!this.#finished) this.#conn?.socket.resume();

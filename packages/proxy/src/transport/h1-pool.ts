@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { ReadBuffer } from './read_buffers.js';
 
 /**
  * The HTTP/1.1 connections to one upstream: dialled on demand, one request at a time each, kept
@@ -11,19 +12,35 @@ import { connect, type Socket } from 'node:net';
  */
 
 /** One connection and what the exchange on it needs to know. */
-export interface Conn {
+export class Conn {
   readonly socket: Socket;
   /** Requests it carried before the current one: a failure with nothing read on a reused connection may be the upstream's idle close. */
-  reused: number;
+  reused = 0;
   /** Where its bytes go while an exchange owns it; unset while idle. */
   owner: ConnOwner | undefined;
   /** When it was last given back (Date.now()). */
-  idleSince: number;
+  idleSince = 0;
+  /** The buffer its next read lands in (read_buffers.ts); given back when it closes. */
+  reading: ReadBuffer | undefined;
+
+  /** Dials; each read lands in a pooled buffer (Node would allocate a new one per read) and goes to `onRead`. */
+  constructor(host: string, port: number, onRead: (conn: Conn, bytes: number) => void) {
+    const onread = {
+      buffer: () => (this.reading = ReadBuffer.take()).bytes,
+      // Not `false`: a paused read is the exchange's socket.pause() (backpressure).
+      callback: (n: number) => {
+        onRead(this, n);
+        return true;
+      },
+    };
+    this.socket = connect({ host, port, noDelay: true, onread });
+  }
 }
 
 /** The exchange using a connection. */
 export interface ConnOwner {
-  onData(chunk: Buffer): void;
+  /** Bytes read: lent from `lease`, valid until this returns unless held (`lease.hold()`). */
+  onData(chunk: Buffer, lease: ReadBuffer): void;
   /** The connection ended or failed (`err`: why, when known). */
   onClose(err: Error | undefined): void;
 }
@@ -57,8 +74,8 @@ export class H1Pool {
   dial(): Promise<Conn> {
     const { host, port, dialTimeout } = this.settings;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port, noDelay: true });
-      const conn: Conn = { socket, reused: 0, owner: undefined, idleSince: 0 };
+      const conn = new Conn(host, port, this.#onRead);
+      const socket = conn.socket;
       let timer: NodeJS.Timeout | undefined;
       const failed = (err: Error) => {
         clearTimeout(timer);
@@ -115,23 +132,35 @@ export class H1Pool {
     this.#idle.length = 0;
   }
 
+  /** One read: to the owner, or the connection is dropped when idle; then the buffer is free unless held. */
+  #onRead = (conn: Conn, n: number): void => {
+    const lease = conn.reading!;
+    if (conn.owner) conn.owner.onData(lease.bytes.subarray(0, n), lease);
+    else this.#drop(conn);
+    lease.readDone();
+  };
+
+  /** A connection that spoke or closed while idle: out of step, closed. */
+  #drop(conn: Conn): void {
+    const i = this.#idle.indexOf(conn);
+    if (i !== -1) this.#idle.splice(i, 1);
+    conn.socket.destroy();
+  }
+
   /** The listeners a connection keeps for its life: each event goes to its owner, or drops it when idle. */
   #wire(conn: Conn): void {
     const { socket } = conn;
     this.#all.add(conn);
     let error: Error | undefined;
-    const drop = () => {
-      const i = this.#idle.indexOf(conn);
-      if (i !== -1) this.#idle.splice(i, 1);
-      socket.destroy();
-    };
-    socket.on('data', (chunk: Buffer) => (conn.owner ? conn.owner.onData(chunk) : drop()));
+    const drop = () => this.#drop(conn);
     socket.on('error', (err) => {
       error = err;
     });
     socket.on('end', () => (conn.owner ? conn.owner.onClose(undefined) : drop()));
     socket.on('close', () => {
       this.#all.delete(conn);
+      conn.reading?.readDone();
+      conn.reading = undefined;
       if (conn.owner) conn.owner.onClose(error);
       else drop();
     });

@@ -46,8 +46,6 @@ enum State {
   Done,
 }
 
-/** A status from 100 to 999: none below 100 is defined, and a 0xx head was taken for a 1xx one. */
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^[0-9]{1,15}$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,15})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
@@ -61,6 +59,18 @@ interface Head {
 
 /** A control character other than HTAB, CR and LF (a Latin-1 string holds nothing past U+00FF). */
 const CONTROL = /[^\t\r\n\x20-\x7e\x80-\xff]/;
+
+/**
+ * Where the line that starts at `at` ends: its CRLF, or the end of the head. A CR or LF that is
+ * not part of a CRLF pair is an error (one response read two ways: splitting).
+ */
+function lineEnd(text: string, at: number): number {
+  const cr = text.indexOf('\r', at);
+  const lf = text.indexOf('\n', at);
+  if (cr === -1 && lf === -1) return text.length;
+  if (lf !== cr + 1 || cr === -1) throw new ResponseParseError('a CR or LF alone in the head');
+  return cr;
+}
 
 /** Field names seen before, as received → lower case: the token check and the lower-casing run once per name. */
 const NAMES = new Map<string, string>();
@@ -76,37 +86,59 @@ function fieldName(name: string): string {
   return lower;
 }
 
-/** A field value without the optional whitespace (SP, HTAB) around it. */
-function trimOws(line: string, from: number): string {
+/** The field value in `text` from `from` to `to`, without the optional whitespace (SP, HTAB) around it. */
+function trimOws(line: string, from: number, to: number): string {
   let start = from;
-  let end = line.length;
+  let end = to;
   while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
   while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
   return line.slice(start, end);
 }
 
+const DIGIT_0 = 48;
+const DIGIT_1 = 49;
+const DIGIT_9 = 57;
+const SPACE = 32;
+const isDigit = (c: number) => c >= DIGIT_0 && c <= DIGIT_9;
+
+/**
+ * The status line `HTTP/1.x NNN[ reason]` (RFC 9112 §4): the version's minor digit and the status,
+ * or undefined. A status from 100 to 999: none below 100 is defined, and a 0xx head was taken for a
+ * 1xx one. Its characters were checked with the rest of the head (BAD_HEAD).
+ */
+function statusLine(line: string): { minor: number; status: number; reason: string } | undefined {
+  if (!line.startsWith('HTTP/1.') || line.length < 12) return undefined;
+  const minor = line.charCodeAt(7) - DIGIT_0;
+  const s0 = line.charCodeAt(9);
+  const s1 = line.charCodeAt(10);
+  const s2 = line.charCodeAt(11);
+  if ((minor !== 0 && minor !== 1) || line.charCodeAt(8) !== SPACE) return undefined;
+  if (s0 < DIGIT_1 || s0 > DIGIT_9 || !isDigit(s1) || !isDigit(s2)) return undefined;
+  if (line.length > 12 && line.charCodeAt(12) !== SPACE) return undefined;
+  return { minor, status: (s0 - DIGIT_0) * 100 + (s1 - DIGIT_0) * 10 + (s2 - DIGIT_0), reason: line.slice(13) };
+}
+
 /** Splits a head (without its final CRLFCRLF) into status and fields; throws ResponseParseError. */
 export function parseHead(text: string): Head {
   if (CONTROL.test(text)) throw new ResponseParseError('a control character in the head');
-  const lines = text.split('\r\n');
-  const m = STATUS_LINE.exec(lines[0]!);
-  if (!m) throw new ResponseParseError(`bad status line ${JSON.stringify(lines[0]!.slice(0, 64))}`);
+  let eol = lineEnd(text, 0);
+  const status = statusLine(text.slice(0, eol));
+  if (status === undefined) throw new ResponseParseError(`bad status line ${JSON.stringify(text.slice(0, Math.min(eol, 64)))}`);
   const headers: HeaderRecord = {};
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    // A CR or LF that was not part of a CRLF pair: one response read two ways (splitting).
-    if (line.includes('\r') || line.includes('\n')) throw new ResponseParseError('a CR or LF alone in the head');
-    const colon = line.indexOf(':');
+  for (let at = eol + 2; at < text.length; at = eol + 2) {
+    eol = lineEnd(text, at);
+    const colon = text.indexOf(':', at);
     // No colon or an empty name; obs-fold (a leading space) and space before the colon fail the token check.
-    if (colon <= 0) throw new ResponseParseError(`bad header line ${JSON.stringify(line.slice(0, 64))}`);
-    const key = fieldName(line.slice(0, colon));
-    const value = trimOws(line, colon + 1);
+    if (colon <= at || colon > eol)
+      throw new ResponseParseError(`bad header line ${JSON.stringify(text.slice(at, Math.min(eol, at + 64)))}`);
+    const key = fieldName(text.slice(at, colon));
+    const value = trimOws(text, colon + 1, eol);
     const prior = headers[key];
     if (prior === undefined) headers[key] = key === 'set-cookie' ? [value] : value;
     else if (Array.isArray(prior)) prior.push(value);
     else headers[key] = [prior as string, value];
   }
-  return { version: Number(m[1]), status: Number(m[2]), statusText: m[3] ?? '', headers };
+  return { version: status.minor, status: status.status, statusText: status.reason, headers };
 }
 
 /** The body's length from its Content-Length field(s), -1 when there is none; throws when they are invalid or disagree. */

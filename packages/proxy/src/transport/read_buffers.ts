@@ -1,0 +1,58 @@
+/**
+ * The memory upstream connections read into, reused (Caddy copies through a pool of 32 KiB
+ * buffers the same way). Node's own socket reads allocate a new ArrayBuffer per read; V8 counts
+ * those as external memory, and on Node 24 and later that pressure alone starts full
+ * mark-compacts — about one every 100 proxied 64 KiB responses (apps/bench, scenario proxy).
+ * Reading through `net`'s `onread` into these buffers allocates nothing per read.
+ *
+ * A buffer's bytes are lent to whoever handles a read: valid until the read's callback returns,
+ * unless `hold()` kept them — then until each hold's release. Only when the read is over and no
+ * hold is left does the buffer go back to the pool, for the next read of any connection.
+ */
+
+/** The size of a read: a 64 KiB response in two reads, and not much held by an idle connection. */
+export const READ_SIZE = 32 * 1024;
+/** Buffers kept free for the next reads (2 MiB); more are left to the garbage collector. */
+const MAX_FREE = 64;
+
+const free: ReadBuffer[] = [];
+
+export class ReadBuffer {
+  readonly bytes = Buffer.allocUnsafeSlow(READ_SIZE);
+  /** A socket reads into it, or the bytes it read are being handled now. */
+  #reading = false;
+  #holds = 0;
+
+  /** A buffer for the next read of a connection, free of holds. */
+  static take(): ReadBuffer {
+    const buf = free.pop() ?? new ReadBuffer();
+    buf.#reading = true;
+    return buf;
+  }
+
+  /** The read into it is over (handled, or its connection closed): free unless held. */
+  readDone(): void {
+    if (!this.#reading) return;
+    this.#reading = false;
+    if (this.#holds === 0) this.#free();
+  }
+
+  /**
+   * Keeps the bytes of the current read valid past its callback; returns their release (to call
+   * once the memory is no longer referenced anywhere, e.g. from a socket write's callback). A
+   * release never called only means this buffer goes to the garbage collector, not to the pool.
+   */
+  hold(): () => void {
+    this.#holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.#holds === 0 && !this.#reading) this.#free();
+    };
+  }
+
+  #free(): void {
+    if (free.length < MAX_FREE) free.push(this);
+  }
+}
