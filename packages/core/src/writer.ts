@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the overrides of write/end/writeHead and the listener signatures repeat @types/node's own `any` parameters; narrower ones would not be assignable to ServerResponse and Http2ServerResponse
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import { Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { appendClearCookie, appendSetCookie, type ClearCookieOptions, type CookieOptions } from './cookies.js';
@@ -251,8 +251,10 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
       // This response will never send a head: its callbacks are let go.
       this.#head = undefined;
       // Node's HTTP server gives each socket an own setEncoding that throws (it guards HTTP
-      // framing) and never takes it back after an upgrade: the new protocol may use it.
-      if (Object.hasOwn(socket, 'setEncoding')) delete (socket as { setEncoding?: unknown }).setEncoding;
+      // framing) and never takes it back after an upgrade: the new protocol may use it. Put back
+      // by assignment, not `delete`: deleting a property turns the socket into a slow
+      // dictionary-mode object for its whole life (every read and write of the relay pays).
+      if (Object.hasOwn(socket, 'setEncoding')) socket.setEncoding = Socket.prototype.setEncoding;
       if (this.#onHijack) for (const listener of this.#onHijack) listener(socket);
       return socket;
     };

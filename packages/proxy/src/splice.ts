@@ -32,10 +32,11 @@ function goingAway(masked: boolean): Buffer {
 export function splice(ends: Ends, up: Upstream, s: StreamSettings): Promise<void> {
   const { fromClient, toClient, upSocket } = ends;
   const started = Date.now();
-  let bytesUp = 0;
-  let bytesDown = ends.headBytes;
-  fromClient.on('data', (c: Buffer) => (bytesUp += c.length));
-  upSocket.on('data', (c: Buffer) => (bytesDown += c.length));
+  // The totals come from the upstream socket's own counters (everything the client sends goes to
+  // it, everything it sends after its 101 goes to the client): a 'data' listener beside each
+  // pipeline would cost a call per chunk for the life of the stream.
+  const upAtStart = { written: upSocket.bytesWritten, read: upSocket.bytesRead };
+  const goodbye = { bytes: 0 };
   return new Promise((resolve) => {
     let open = 2;
     const timers: NodeJS.Timeout[] = [];
@@ -43,6 +44,8 @@ export function splice(ends: Ends, up: Upstream, s: StreamSettings): Promise<voi
       if (--open > 0) return;
       for (const t of timers) clearTimeout(t);
       s.stopping.removeEventListener('abort', onStopping);
+      const bytesUp = upSocket.bytesWritten - upAtStart.written - goodbye.bytes;
+      const bytesDown = ends.headBytes + upSocket.bytesRead - upAtStart.read;
       upSocket.destroy();
       if (!ends.overH2) (toClient as Socket).destroy();
       else toClient.end();
@@ -67,7 +70,7 @@ export function splice(ends: Ends, up: Upstream, s: StreamSettings): Promise<voi
       }
       finish();
     });
-    const close = closer(ends, timers);
+    const close = closer(ends, timers, goodbye);
     const onStopping = () => {
       timers.push(setTimeout(close, s.streamCloseDelay).unref());
     };
@@ -77,8 +80,11 @@ export function splice(ends: Ends, up: Upstream, s: StreamSettings): Promise<voi
   });
 }
 
-/** Closes the stream before its ends do, once: a WebSocket first says goodbye (1001) to both sides. */
-function closer({ fromClient, toClient, upSocket, websocket }: Ends, timers: NodeJS.Timeout[]): () => void {
+/**
+ * Closes the stream before its ends do, once: a WebSocket first says goodbye (1001) to both sides
+ * (what it sent the upstream is added to `goodbye`, not counted as the client's bytes).
+ */
+function closer({ fromClient, toClient, upSocket, websocket }: Ends, timers: NodeJS.Timeout[], goodbye: { bytes: number }): () => void {
   let closing = false;
   return () => {
     if (closing) return;
@@ -86,7 +92,11 @@ function closer({ fromClient, toClient, upSocket, websocket }: Ends, timers: Nod
     if (websocket) {
       // A clean goodbye on both sides (masked toward the upstream, as a client must).
       if (!toClient.destroyed) toClient.write(goingAway(false));
-      if (!upSocket.destroyed) upSocket.write(goingAway(true));
+      if (!upSocket.destroyed) {
+        const frame = goingAway(true);
+        goodbye.bytes += frame.length;
+        upSocket.write(frame);
+      }
       timers.push(
         setTimeout(() => {
           upSocket.destroy();
