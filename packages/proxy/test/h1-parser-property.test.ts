@@ -219,6 +219,33 @@ describe('a status line', () => {
     expect(() => parser.feed(Buffer.from(`${line}\r\nContent-Length: 0\r\n\r\n`))).toThrow(ResponseParseError);
     expect(seen.info).toEqual([]);
   });
+
+  it.each([
+    ['HTTP/1.1 200', 200, ''],
+    ['HTTP/1.0 204 ', 204, ''],
+    ['HTTP/1.1 599 A reason, with\ttabs and Latin-1 \xe9', 599, 'A reason, with\ttabs and Latin-1 \xe9'],
+  ])('%j is read as status %i, reason %j', (line, status, reason) => {
+    const { seen, parser } = recorder();
+    parser.feed(Buffer.from(`${line}\r\nContent-Length: 0\r\n\r\n`, 'latin1'));
+    expect(seen.head?.status).toBe(status);
+    expect(seen.head?.statusText).toBe(reason);
+  });
+
+  it.each([
+    'HTTP/1.1 200X',
+    'HTTP/1.2 200 OK',
+    'HTTP/1.1  200 OK',
+    'HTTP/1.1 20a OK',
+    'HTTP/1.1 200\tOK',
+    'HTTP/1.',
+    'HTTP/1.1 200 OK\r',
+    'HTTP/1.1 200 O\x00K',
+    'http/1.1 200 OK',
+  ])('%j is refused', (line) => {
+    const { seen, parser } = recorder();
+    expect(() => parser.feed(Buffer.from(`${line}\r\nContent-Length: 0\r\n\r\n`, 'latin1'))).toThrow(ResponseParseError);
+    expect(seen.head).toBeUndefined();
+  });
 });
 
 describe('a head or chunk line at its size limit', () => {
