@@ -2,7 +2,7 @@
  * reverse_proxy reads its HTTP/1.1 upstreams into reused buffers (proxy/src/transport/read_buffers.ts):
  * a buffer's bytes go to the client's response as they are, and the buffer is read into again only
  * once that write called back; a wrapper (encode) that may keep a chunk gets a copy. These tests
- * make writes wait — slow readers, many responses at once, bodies whose sizes straddle the 32 KiB
+ * make writes wait — slow readers, many responses at once, bodies whose sizes straddle the 64 KiB
  * reads, chunked and Content-Length framing — and check every byte of every answer, over HTTP/1.1
  * and h2c, plain and through encode, twice so the second round runs on pooled buffers.
  */
@@ -21,7 +21,7 @@ import { defer } from '@ferry/test-kit/lifecycle';
 import { portOf, serverStarter } from '@ferry/test-kit/servers';
 
 const startServer = serverStarter(createServer);
-const READ = 32 * 1024;
+const READ = 64 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /**
