@@ -19,6 +19,7 @@ import { encode } from '@ferry/encode';
 import { reverseProxy } from '@ferry/proxy';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { portOf, serverStarter } from '@ferry/test-kit/servers';
+import { collectSlowly } from '@ferry/test-kit/streams';
 
 const startServer = serverStarter(createServer);
 const READ = 64 * 1024;
@@ -63,24 +64,7 @@ async function upstream(): Promise<string> {
 }
 
 /** Reads a body to its end; a slow reader stops after each 64 KiB, the first time for 50 ms, then for 3. */
-function readAll(body: Readable, slow: boolean): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let sinceStop = 0;
-    let stops = 0;
-    body.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      sinceStop += chunk.length;
-      if (slow && sinceStop >= 64 * 1024) {
-        sinceStop = 0;
-        body.pause();
-        setTimeout(() => body.resume(), stops++ === 0 ? 50 : 3);
-      }
-    });
-    body.on('end', () => resolve(Buffer.concat(chunks)));
-    body.on('error', reject);
-  });
-}
+const readAll = (body: Readable, slow: boolean) => collectSlowly(body, slow ? { every: 64 * 1024, firstMs: 50 } : undefined);
 
 /** Every body, Content-Length and chunked, slow and fast: the paths of one round. */
 const asks = SIZES.flatMap((n, i) => [

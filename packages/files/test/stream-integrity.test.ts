@@ -14,6 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encode } from '@ferry/encode';
 import { portOf } from '@ferry/test-kit/servers';
+import { collectSlowly } from '@ferry/test-kit/streams';
 import { fileServer } from '../src/index.js';
 import { defer, makeSite, serve } from './helpers.js';
 
@@ -37,23 +38,7 @@ const ASKS: { range?: string; from: number; to: number; slow: boolean }[] = [
 ];
 
 /** Reads a body to its end; a slow reader stops for a few milliseconds after each 128 KiB. */
-function readAll(body: Readable, slow: boolean): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let sinceStop = 0;
-    body.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      sinceStop += chunk.length;
-      if (slow && sinceStop >= 128 * 1024) {
-        sinceStop = 0;
-        body.pause();
-        setTimeout(() => body.resume(), 3);
-      }
-    });
-    body.on('end', () => resolve(Buffer.concat(chunks)));
-    body.on('error', reject);
-  });
-}
+const readAll = (body: Readable, slow: boolean) => collectSlowly(body, slow ? { every: 128 * 1024 } : undefined);
 
 function h1(port: number, headers: Record<string, string>, path = '/big.bin'): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {

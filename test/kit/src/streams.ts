@@ -8,6 +8,37 @@ export async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** How `collectSlowly` stops: after each `every` bytes, for `ms` milliseconds (`firstMs` the first time). */
+export interface Stops {
+  every: number;
+  ms?: number;
+  firstMs?: number;
+}
+
+/**
+ * Collects a readable into one Buffer, pausing it now and then (with `stops`) so that whoever
+ * writes it must wait: a slow reader. Without `stops` it reads as fast as it can.
+ */
+export function collectSlowly(stream: Readable, stops?: Stops): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let sinceStop = 0;
+    let stopped = 0;
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      sinceStop += chunk.length;
+      if (stops && sinceStop >= stops.every) {
+        sinceStop = 0;
+        stream.pause();
+        const ms = stops.ms ?? 3;
+        setTimeout(() => stream.resume(), stopped++ === 0 ? (stops.firstMs ?? ms) : ms);
+      }
+    });
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
 /** Reads `stream`, calling `onChunk` with each chunk's text as it arrives; resolves at its end. */
 export function onChunks(stream: NodeJS.ReadableStream, onChunk: (text: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
