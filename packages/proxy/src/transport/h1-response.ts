@@ -104,7 +104,7 @@ const isDigit = (c: number) => c >= DIGIT_0 && c <= DIGIT_9;
 /**
  * The status line `HTTP/1.x NNN[ reason]` (RFC 9112 §4): the version's minor digit and the status,
  * or undefined. A status from 100 to 999: none below 100 is defined, and a 0xx head was taken for a
- * 1xx one. Its characters were checked with the rest of the head (BAD_HEAD).
+ * 1xx one. Its characters were checked with the rest of the head (CONTROL, lineEnd).
  */
 function statusLine(line: string): { minor: number; status: number; reason: string } | undefined {
   if (!line.startsWith('HTTP/1.') || line.length < 12) return undefined;
