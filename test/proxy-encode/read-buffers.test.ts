@@ -1,7 +1,8 @@
 /**
  * reverse_proxy reads its HTTP/1.1 upstreams into reused buffers (proxy/src/transport/read_buffers.ts):
  * a buffer's bytes go to the client's response as they are, and the buffer is read into again only
- * once that write called back; a wrapper (encode) that may keep a chunk gets a copy. These tests
+ * once that write called back (ResponseWriter.lendable: Node's responses, encode over them); a
+ * wrapper that may keep a chunk gets a copy. These tests
  * make writes wait — slow readers, many responses at once, bodies whose sizes straddle the 64 KiB
  * reads, chunked and Content-Length framing — and check every byte of every answer, over HTTP/1.1
  * and h2c, plain and through encode, twice so the second round runs on pooled buffers.
@@ -14,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createServer, type HandlerInput } from '@ferry/core';
+import { createServer, type HandlerInput, type Middleware, ResponseWriterWrapper } from '@ferry/core';
 import { encode } from '@ferry/encode';
 import { reverseProxy } from '@ferry/proxy';
 import { defer } from '@ferry/test-kit/lifecycle';
@@ -119,7 +120,17 @@ describe('reverse_proxy over reused read buffers', () => {
     await h2Round(session);
   });
 
-  it('behind encode (which keeps chunks it was given), every body decodes to its bytes', async () => {
+  it('behind a wrapper that does not say it is lendable (the proxy copies for it), every body arrives over h2c', async () => {
+    // h2c: its writes wait in the session, where a chunk not copied would be overwritten.
+    const plain: Middleware = (req, res, next) => next(req, new ResponseWriterWrapper(res));
+    const server = await proxy(await upstream(), [plain]);
+    const session = h2connect(server.url);
+    defer(() => void session.close());
+    await h2Round(session);
+    await h2Round(session);
+  });
+
+  it('behind encode (lendable: it copies what it holds), every body decodes to its bytes', async () => {
     const server = await proxy(await upstream(), [encode({ encodings: { gzip: {} }, minimumLength: 1000 })]);
     const port = portOf(server);
     await h1Round(port, true);

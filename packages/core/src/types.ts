@@ -55,6 +55,14 @@ export interface ResponseWriter extends NodeJS.WritableStream {
   end(cb?: () => void): this;
   end(chunk: unknown, cb?: () => void): this;
   end(chunk: unknown, encoding: BufferEncoding, cb?: () => void): this;
+  /**
+   * True when a chunk given to `write` or `end` *with a callback* may be reused by the caller once
+   * that callback ran: by then the writer wrote it out or copied what it keeps. Node's own
+   * responses are; a wrapper is only when it says so (`encode` is, over a writer that is). Absent
+   * or false: a chunk stays the writer's after the call. The proxy lends its read buffers to a
+   * writer that is, and copies them for one that is not.
+   */
+  readonly lendable?: boolean;
   flushHeaders(): void;
   destroy(error?: Error): this;
 

@@ -116,6 +116,11 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
     return this.#hijacked;
   }
 
+  /** Node writes a chunk from its memory and calls back once it is on the wire (ResponseWriter.lendable). */
+  get lendable(): boolean {
+    return true;
+  }
+
   onHijack(listener: (conn: Duplex) => void): void {
     (this.#onHijack ??= []).push(listener);
   }
@@ -288,6 +293,11 @@ export class Http2Writer extends Http2ServerResponse implements ResponseWriter {
   #sent100 = false;
   /** The `onHead` callbacks; made by the first one. */
   #head: HeadCallbacks | undefined;
+
+  /** Node writes a chunk from its memory and calls back once the stream took it (ResponseWriter.lendable). */
+  get lendable(): boolean {
+    return true;
+  }
 
   constructor(stream: ServerHttp2Stream, ...rest: unknown[]) {
     super(stream, ...(rest as []));

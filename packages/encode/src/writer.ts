@@ -68,6 +68,10 @@ export class EncodeWriter extends ResponseWriterWrapper {
   #state = State.Pending;
   #buffered: Buffer[] = [];
   #bufferedLength = 0;
+  /** A declared body's bytes, copied here from chunks written with a callback (they may be lent). */
+  #assembly: Buffer | undefined;
+  /** How much of the buffered body is in `#assembly`, from its start. */
+  #assembled = 0;
   #ended = false;
   #eventStream = false;
   #compressor: Transform | undefined;
@@ -113,6 +117,15 @@ export class EncodeWriter extends ResponseWriterWrapper {
     return this.#ended;
   }
 
+  /**
+   * Lendable when the writer underneath is (ResponseWriter.lendable): a chunk written with a
+   * callback is copied while the head is held (the callback comes at once), and otherwise goes on
+   * with its callback to the compressor (which calls back once it consumed it) or to the writer.
+   */
+  get lendable(): boolean {
+    return this.inner.lendable === true;
+  }
+
   override get writableNeedDrain(): boolean {
     return this.#state === State.Compress ? this.#needDrain : this.#state === State.Pending ? false : this.inner.writableNeedDrain;
   }
@@ -126,6 +139,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
     if (this.#state === State.Pending) {
       this.#buffered = [];
       this.#bufferedLength = 0;
+      this.#assembly = undefined;
     }
     this.#stop();
     this.#resolveDone();
@@ -219,11 +233,12 @@ export class EncodeWriter extends ResponseWriterWrapper {
     const buf = toBuffer(chunk, encoding);
     switch (this.#state) {
       case State.Pending: {
+        const known = this.#knownLength();
         if (buf.length > 0) {
-          this.#buffered.push(buf);
+          // Its callback comes at once, so a chunk that may be lent is kept as a copy.
+          this.#buffered.push(cb ? this.#copy(buf, known) : buf);
           this.#bufferedLength += buf.length;
         }
-        const known = this.#knownLength();
         if (this.#isEventStream()) {
           if (!this.#decide(true, true)) return false;
         } else if (this.#awaitsWhole(known)) {
@@ -318,6 +333,20 @@ export class EncodeWriter extends ResponseWriterWrapper {
     return known !== undefined && known <= WHOLE_LIMIT && known >= this.settings.minimumLength && this.#bufferedLength <= known;
   }
 
+  /**
+   * A copy of a chunk kept while the head is held. A declared body (up to WHOLE_LIMIT) is copied
+   * into one buffer of its length as it arrives, so that end() needs no concatenation: one
+   * allocation per response, not one per chunk and one more for the whole.
+   */
+  #copy(buf: Buffer, known: number | undefined): Buffer {
+    const at = this.#assembled;
+    if (known === undefined || known > WHOLE_LIMIT || at !== this.#bufferedLength || at + buf.length > known) return Buffer.from(buf);
+    this.#assembly ??= Buffer.allocUnsafe(known);
+    buf.copy(this.#assembly, at);
+    this.#assembled += buf.length;
+    return this.#assembly.subarray(at, at + buf.length);
+  }
+
   /** The body length if the handler declared it (Content-Length). */
   #knownLength(): number | undefined {
     const cl = this.inner.getHeader('content-length');
@@ -366,6 +395,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
     const pending = this.#buffered;
     this.#buffered = [];
     this.#bufferedLength = 0;
+    this.#assembly = undefined;
     for (const buf of pending) {
       if (this.#state === State.Compress) this.#compressor!.write(buf);
       else res.write(buf);
@@ -409,9 +439,13 @@ export class EncodeWriter extends ResponseWriterWrapper {
       eligible && this.encoder !== undefined && res.statusCode !== 304 && known !== undefined && known >= this.settings.minimumLength;
     // One chunk (a body given to end() whole) is used as it is: a copy would cost its size again.
     const chunks = this.#buffered;
-    const body = this.#bufferedLength === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#bufferedLength);
+    const length = this.#bufferedLength;
+    // All of it copied into the assembly already (chunks written with a callback): no concatenation.
+    const whole = this.#assembly !== undefined && this.#assembled === length ? this.#assembly.subarray(0, length) : undefined;
+    const body = length === 0 ? undefined : chunks.length === 1 ? chunks[0] : (whole ?? Buffer.concat(chunks, length));
     this.#buffered = [];
     this.#bufferedLength = 0;
+    this.#assembly = undefined;
     if (!compress) {
       this.#state = State.Identity;
       res.end(body, cb);

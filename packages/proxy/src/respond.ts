@@ -1,5 +1,3 @@
-import { ServerResponse } from 'node:http';
-import { Http2ServerResponse } from 'node:http2';
 import type { ResponseWriter } from '@ferry/core';
 import { endToEnd, type HeaderRecord } from './hop.js';
 import type { ResponseSink } from './transport.js';
@@ -29,8 +27,8 @@ export class ClientResponse implements ResponseSink {
   #whole: Buffer | undefined;
   /** Gives back the read buffer `#whole` was lent from, once written. */
   #wholeRelease: (() => void) | undefined;
-  /** Node's own response object, which writes a chunk from its memory and calls back when done: lent chunks need no copy. */
-  readonly #direct: boolean;
+  /** The writer calls back only once done with a chunk (ResponseWriter.lendable): lent chunks need no copy. */
+  readonly #lendable: boolean;
   #expected = -1;
   #bodyStarted = false;
   #ended = false;
@@ -40,7 +38,7 @@ export class ClientResponse implements ResponseSink {
     readonly flushInterval: number,
     readonly headOf: (status: number, headers: HeaderRecord) => HeaderRecord,
   ) {
-    this.#direct = res instanceof ServerResponse || res instanceof Http2ServerResponse;
+    this.#lendable = res.lendable === true;
   }
 
   /** Clears the flush timers; safe to call more than once. */
@@ -84,11 +82,11 @@ export class ClientResponse implements ResponseSink {
   data(lent: Buffer, resume: () => void, hold?: () => () => void): boolean {
     const res = this.res;
     let chunk = lent;
-    // A lent chunk (ResponseSink.data) is held until Node's own response says it is written; a
-    // wrapper may keep a chunk past its write's callback (encode holds a body), so it gets a copy.
+    // A lent chunk (ResponseSink.data) is held until a lendable writer calls back; another writer
+    // may keep a chunk past its callback, so it gets a copy.
     let release: (() => void) | undefined;
     if (hold) {
-      if (this.#direct) release = hold();
+      if (this.#lendable) release = hold();
       else chunk = Buffer.from(lent);
     }
     if (!this.#bodyStarted) {
