@@ -136,4 +136,15 @@ describe('reverse_proxy over reused read buffers', () => {
     await h1Round(port, true);
     await h1Round(port, true);
   });
+
+  it('behind encode, bodies it leaves as they are (no gzip asked for) arrive byte for byte over h2c and HTTP/1.1', async () => {
+    // encode gathers each declared body in a reused buffer; sent as it is, that buffer is reused
+    // only once the write called back — h2c's writes wait in the session the longest.
+    const server = await proxy(await upstream(), [encode({ encodings: { gzip: {} }, minimumLength: 1000 })]);
+    const session = h2connect(server.url);
+    defer(() => void session.close());
+    await h2Round(session);
+    await h2Round(session);
+    await h1Round(portOf(server), false);
+  });
 });

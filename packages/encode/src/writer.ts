@@ -12,6 +12,7 @@ import {
   type ResponseMatcher,
   type ResponseWriter,
 } from '@ferry/core';
+import { type AssemblyLease, leaseAssembly } from './assembly_buffers.js';
 import type { Encoder } from './encoders.js';
 import { oneShotQueue } from './one_shot_queue.js';
 
@@ -69,7 +70,7 @@ export class EncodeWriter extends ResponseWriterWrapper {
   #buffered: Buffer[] = [];
   #bufferedLength = 0;
   /** A declared body's bytes, copied here from chunks written with a callback (they may be lent). */
-  #assembly: Buffer | undefined;
+  #assembly: AssemblyLease | undefined;
   /** How much of the buffered body is in `#assembly`, from its start. */
   #assembled = 0;
   #ended = false;
@@ -341,10 +342,10 @@ export class EncodeWriter extends ResponseWriterWrapper {
   #copy(buf: Buffer, known: number | undefined): Buffer {
     const at = this.#assembled;
     if (known === undefined || known > WHOLE_LIMIT || at !== this.#bufferedLength || at + buf.length > known) return Buffer.from(buf);
-    this.#assembly ??= Buffer.allocUnsafe(known);
-    buf.copy(this.#assembly, at);
+    const bytes = (this.#assembly ??= leaseAssembly(known)).bytes;
+    buf.copy(bytes, at);
     this.#assembled += buf.length;
-    return this.#assembly.subarray(at, at + buf.length);
+    return bytes.subarray(at, at + buf.length);
   }
 
   /** The body length if the handler declared it (Content-Length). */
@@ -441,30 +442,49 @@ export class EncodeWriter extends ResponseWriterWrapper {
     const chunks = this.#buffered;
     const length = this.#bufferedLength;
     // All of it copied into the assembly already (chunks written with a callback): no concatenation.
-    const whole = this.#assembly !== undefined && this.#assembled === length ? this.#assembly.subarray(0, length) : undefined;
-    const body = length === 0 ? undefined : chunks.length === 1 ? chunks[0] : (whole ?? Buffer.concat(chunks, length));
+    const lease = this.#assembly !== undefined && this.#assembled === length && length > 0 ? this.#assembly : undefined;
+    const body =
+      length === 0 ? undefined : lease ? lease.bytes.subarray(0, length) : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
     this.#buffered = [];
     this.#bufferedLength = 0;
     this.#assembly = undefined;
     if (!compress) {
       this.#state = State.Identity;
-      res.end(body, cb);
+      // A lendable writer calls back once it is done with the bytes: the assembly is free then.
+      res.end(
+        body,
+        lease && res.lendable
+          ? () => {
+              lease.release();
+              cb?.();
+            }
+          : cb,
+      );
       this.#resolveDone();
       return;
     }
     this.#setEncodedHeaders();
     this.#state = State.Compress;
     if (!body || this.req.method === 'HEAD') {
+      lease?.release();
       res.end(cb);
       this.#resolveDone();
       return;
     }
+    this.#compressWhole(body, lease, cb);
+  }
+
+  /** Compresses a whole body in one call (oneShotQueue bounds how many run at once) and ends with it. */
+  #compressWhole(body: Buffer, lease: AssemblyLease | undefined, cb: (() => void) | undefined): void {
+    const res = this.inner;
     const encoder = this.encoder!;
     // A client that left while the body waited for its turn is not compressed for.
     oneShotQueue
       .run(() => (res.destroyed ? Promise.resolve(body) : encoder.oneShot(body)))
       .then(
         (out) => {
+          // The compressor consumed the body (or never took it): nothing reads the assembly now.
+          lease?.release();
           if (res.destroyed || this.#state !== State.Compress) return this.#resolveDone();
           try {
             res.setHeader('content-length', out.length);
