@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { ReadBuffer } from './read_buffers.js';
+import { idleReads, ReadBuffer } from './read_buffers.js';
 
 /**
  * The HTTP/1.1 connections to one upstream: dialled on demand, one request at a time each, kept
@@ -20,13 +20,20 @@ export class Conn {
   owner: ConnOwner | undefined;
   /** When it was last given back (Date.now()). */
   idleSince = 0;
-  /** The buffer its next read lands in (read_buffers.ts); given back when it closes. */
+  /** The buffer its next read lands in (read_buffers.ts), given back when it closes; unset: `idleReads`. */
   reading: ReadBuffer | undefined;
 
-  /** Dials; each read lands in a pooled buffer (Node would allocate a new one per read) and goes to `onRead`. */
+  /**
+   * Dials; each read lands in a pooled buffer (Node would allocate a new one per read) and goes to
+   * `onRead`. Without an owner (dialled, or given back: the next read is a response's first, or
+   * unasked) it reads into the shared `idleReads` instead of keeping a buffer of its own.
+   */
   constructor(host: string, port: number, onRead: (conn: Conn, bytes: number) => void) {
     const onread = {
-      buffer: () => (this.reading = ReadBuffer.take()).bytes,
+      buffer: () => {
+        this.reading = this.owner === undefined ? undefined : ReadBuffer.take();
+        return this.reading?.bytes ?? idleReads;
+      },
       // Not `false`: a paused read is the exchange's socket.pause() (backpressure).
       callback: (n: number) => {
         onRead(this, n);
@@ -134,9 +141,12 @@ export class H1Pool {
 
   /** One read: to the owner, or the connection is dropped when idle; then the buffer is free unless held. */
   #onRead = (conn: Conn, n: number): void => {
-    const lease = conn.reading!;
-    if (conn.owner) conn.owner.onData(lease.bytes.subarray(0, n), lease);
-    else this.#drop(conn);
+    if (!conn.owner) {
+      conn.reading?.readDone();
+      return this.#drop(conn);
+    }
+    const lease = conn.reading ?? ReadBuffer.copyOfIdle(n);
+    conn.owner.onData(lease.bytes.subarray(0, n), lease);
     lease.readDone();
   };
 

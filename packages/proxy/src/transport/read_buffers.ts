@@ -19,6 +19,18 @@ export const READ_SIZE = 64 * 1024;
 const MAX_FREE = 32;
 
 const free: ReadBuffer[] = [];
+/** Buffers taken and not yet free (read into, or held). */
+let inUse = 0;
+
+/**
+ * What connections between responses read into: one buffer for all of them. Node takes a
+ * connection's next buffer right after a read, so one taken from the pool would stay with an idle
+ * connection until it reads again — 64 KiB each, 64 MiB for 1,000 idle connections. A read that
+ * lands here (a response's first, or an idle connection's unasked bytes) is handled before any
+ * other read can land (reads and their callbacks run one at a time): copied into a pooled buffer
+ * (`copyOfIdle`) before its bytes go anywhere.
+ */
+export const idleReads = Buffer.allocUnsafeSlow(READ_SIZE);
 
 export class ReadBuffer {
   readonly bytes = Buffer.allocUnsafeSlow(READ_SIZE);
@@ -29,7 +41,15 @@ export class ReadBuffer {
   /** A buffer for the next read of a connection, free of holds. */
   static take(): ReadBuffer {
     const buf = free.pop() ?? new ReadBuffer();
+    inUse++;
     buf.#reading = true;
+    return buf;
+  }
+
+  /** A buffer for a read that landed in `idleReads`: its `n` bytes, copied, read as if into it. */
+  static copyOfIdle(n: number): ReadBuffer {
+    const buf = ReadBuffer.take();
+    idleReads.copy(buf.bytes, 0, 0, n);
     return buf;
   }
 
@@ -55,7 +75,13 @@ export class ReadBuffer {
     };
   }
 
+  /** How many buffers a connection reads into or someone holds now: 0 once every connection is idle and every hold released. */
+  static get inUse(): number {
+    return inUse;
+  }
+
   #free(): void {
+    inUse--;
     if (free.length < MAX_FREE) free.push(this);
   }
 }
