@@ -143,7 +143,8 @@ export class H1Pool {
   #onRead = (conn: Conn, n: number): void => {
     if (!conn.owner) {
       conn.reading?.readDone();
-      return this.#drop(conn);
+      this.#drop(conn);
+      return;
     }
     const lease = conn.reading ?? ReadBuffer.copyOfIdle(n);
     conn.owner.onData(lease.bytes.subarray(0, n), lease);
