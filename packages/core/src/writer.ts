@@ -5,6 +5,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { appendClearCookie, appendSetCookie, type ClearCookieOptions, type CookieOptions } from './cookies.js';
+import { keepDispositionBytes, sendKeepingHeadLatin1 } from './latin1_head.js';
 import { sniffContentType } from './sniff.js';
 import type { ResponseWriter } from './types.js';
 
@@ -190,6 +191,7 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
     const node = this as unknown as NodeContinueState;
     if (!this.headersSent && continueFirst(this.#fullDuplex, node._expect_continue && !node._sent100, statusCode))
       this.writeInformational(100);
+    keepDispositionBytes(this);
     return super.writeHead(statusCode, a, b);
   }
 
@@ -215,6 +217,11 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
       }
     }
     return super.write(chunk, encoding, cb);
+  }
+
+  /** Node's own send, overridden: the head goes out as latin1 beside a string chunk too (latin1_head.ts). */
+  _send(data: string | Uint8Array, encoding?: BufferEncoding, callback?: WriteCb, byteLength?: number): boolean {
+    return sendKeepingHeadLatin1(this, data, encoding, callback, byteLength);
   }
 
   override end(chunk?: any, encoding?: any, cb?: any): this {

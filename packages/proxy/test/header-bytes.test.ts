@@ -1,0 +1,32 @@
+/**
+ * An upstream's field value with bytes past ASCII (a raw UTF-8 filename, as some backends send
+ * it) reaches the client as those bytes, one for one, as Caddy passes it on — with a body of known
+ * length (sent with the head in one end()) and with a streamed one (the head flushed first, where
+ * Node's flushHeaders() used to encode it as UTF-8 a second time: core's latin1_head.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { rawClient, readUntil, startProxy } from './helpers/net.js';
+import { rawUpstream } from './helpers/raw-h1.js';
+
+/** "café €.txt" as UTF-8 bytes on the wire. */
+const NAME = Buffer.from('attachment; filename="café €.txt"', 'utf8');
+
+const bodies: Record<string, Buffer> = {
+  '/sized': Buffer.from('Content-Length: 2\r\n\r\nok'),
+  '/chunked': Buffer.from('Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'),
+  '/events': Buffer.from('Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n9\r\ndata: ok\n\r\n0\r\n\r\n'),
+};
+
+describe('upstream field values with bytes past ASCII', () => {
+  it.each(Object.keys(bodies))('reach the client byte for byte (%s)', async (path) => {
+    const up = await rawUpstream((_req, socket) => {
+      socket.write(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Disposition: '), NAME, Buffer.from('\r\n'), bodies[path]!]));
+    });
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const client = await rawClient(Number(new URL(proxy.url).port));
+    client.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const got = await readUntil(client, (b) => b.includes('ok') && (path === '/sized' || b.includes('0\r\n\r\n')));
+    const field = Buffer.concat([Buffer.from('\r\ncontent-disposition: '), NAME, Buffer.from('\r\n')]);
+    expect(got.includes(field), got.toString('latin1')).toBe(true);
+  });
+});
