@@ -26,12 +26,13 @@ export class Conn {
   /**
    * Dials; each read lands in a pooled buffer (Node would allocate a new one per read) and goes to
    * `onRead`. Without an owner (dialled, or given back: the next read is a response's first, or
-   * unasked) it reads into the shared `idleReads` instead of keeping a buffer of its own.
+   * unasked) it keeps a buffer only while few others do (read_buffers.ts), else it reads into the
+   * shared `idleReads`.
    */
   constructor(host: string, port: number, onRead: (conn: Conn, bytes: number) => void) {
     const onread = {
       buffer: () => {
-        this.reading = this.owner === undefined ? undefined : ReadBuffer.take();
+        this.reading = this.owner === undefined ? ReadBuffer.takeForIdle() : ReadBuffer.take();
         return this.reading?.bytes ?? idleReads;
       },
       // Not `false`: a paused read is the exchange's socket.pause() (backpressure).

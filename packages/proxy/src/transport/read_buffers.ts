@@ -23,12 +23,21 @@ const free: ReadBuffer[] = [];
 let inUse = 0;
 
 /**
- * What connections between responses read into: one buffer for all of them. Node takes a
- * connection's next buffer right after a read, so one taken from the pool would stay with an idle
- * connection until it reads again — 64 KiB each, 64 MiB for 1,000 idle connections. A read that
+ * Idle connections that may keep a buffer of their own (4 MiB in all). Node takes a connection's
+ * next buffer right after a read, so a buffer taken when a connection goes idle stays with it
+ * until it reads again: without a bound, 1,000 idle connections would keep 64 MiB.
+ */
+export const MAX_IDLE_HELD = 64;
+let idleHeld = 0;
+
+/**
+ * What idle connections beyond MAX_IDLE_HELD read into: one buffer for all of them. A read that
  * lands here (a response's first, or an idle connection's unasked bytes) is handled before any
  * other read can land (reads and their callbacks run one at a time): copied into a pooled buffer
- * (`copyOfIdle`) before its bytes go anywhere.
+ * (`copyOfIdle`) before its bytes go anywhere. Not all idle connections read here: with every
+ * connection's buffer given back, a POST-heavy load (apps/bench proxy post-64k) ran 13 % slower —
+ * glibc then trims the heap that Node's per-read request-body allocations regrow (page faults;
+ * MALLOC_TRIM_THRESHOLD_ raised made both the same).
  */
 export const idleReads = Buffer.allocUnsafeSlow(READ_SIZE);
 
@@ -37,12 +46,23 @@ export class ReadBuffer {
   /** A socket reads into it, or the bytes it read are being handled now. */
   #reading = false;
   #holds = 0;
+  /** Taken by a connection going idle: counts against MAX_IDLE_HELD until its read is done. */
+  #idle = false;
 
   /** A buffer for the next read of a connection, free of holds. */
   static take(): ReadBuffer {
     const buf = free.pop() ?? new ReadBuffer();
     inUse++;
     buf.#reading = true;
+    return buf;
+  }
+
+  /** A buffer for a connection going idle, while fewer than MAX_IDLE_HELD keep one; else undefined (it reads into `idleReads`). */
+  static takeForIdle(): ReadBuffer | undefined {
+    if (idleHeld >= MAX_IDLE_HELD) return undefined;
+    idleHeld++;
+    const buf = ReadBuffer.take();
+    buf.#idle = true;
     return buf;
   }
 
@@ -57,6 +77,10 @@ export class ReadBuffer {
   readDone(): void {
     if (!this.#reading) return;
     this.#reading = false;
+    if (this.#idle) {
+      this.#idle = false;
+      idleHeld--;
+    }
     if (this.#holds === 0) this.#free();
   }
 
