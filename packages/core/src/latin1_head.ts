@@ -37,7 +37,7 @@ export function sendKeepingHeadLatin1(
   const node = res as unknown as NodeOutgoing;
   if (
     typeof data === 'string' &&
-    (encoding === undefined || encoding === 'utf8') &&
+    (!encoding || encoding === 'utf8') &&
     !node._headerSent &&
     typeof node._header === 'string' &&
     NON_ASCII.test(node._header)

@@ -18,6 +18,7 @@ const NAME = Buffer.from('café.txt', 'utf8').toString('latin1');
 const answers: [string, Handler][] = [
   ['end(string)', async (_req, res) => void res.end('ok')],
   ['end(string past ASCII)', async (_req, res) => void res.end('€ ok')],
+  ['end(string, null)', async (_req, res) => void res.end('ok', null as unknown as BufferEncoding)],
   ['end(Buffer)', async (_req, res) => void res.end(Buffer.from('ok'))],
   [
     'write(string) with Content-Length',
