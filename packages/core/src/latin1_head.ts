@@ -24,7 +24,15 @@ interface NodeOutgoing {
 }
 
 const nodeSend = (ServerResponse.prototype as unknown as { _send: Send })._send;
-const NON_ASCII = /[\u0080-\uffff]/;
+const nodeImplicitHeader = (ServerResponse.prototype as unknown as { _implicitHeader: () => void })._implicitHeader;
+
+/**
+ * Whether `text` holds a character past ASCII: its UTF-8 form is then longer than it. Node counts
+ * that natively, ~4× faster than a regexp over a 150-byte head (the test runs once per response).
+ */
+function notAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') !== text.length;
+}
 
 /** What Node's `_send` does, with a string chunk kept apart from a head that is not all ASCII. */
 export function sendKeepingHeadLatin1(
@@ -37,10 +45,10 @@ export function sendKeepingHeadLatin1(
   const node = res as unknown as NodeOutgoing;
   if (
     typeof data === 'string' &&
-    (!encoding || encoding === 'utf8') &&
+    (!encoding || encoding === 'utf8' || encoding === 'utf-8') &&
     !node._headerSent &&
     typeof node._header === 'string' &&
-    NON_ASCII.test(node._header)
+    notAscii(node._header)
   ) {
     // Joined as latin1 when there is nothing to join; else the chunk goes as bytes, after the head.
     if (data === '') encoding = 'latin1';
@@ -63,7 +71,35 @@ export function keepDispositionBytes(res: ServerResponse): void {
   const node = res as unknown as NodeOutgoing;
   if (!node._contentLength) return;
   const value = res.getHeader('content-disposition');
-  if (value === undefined || !NON_ASCII.test(String(value))) return;
+  if (value === undefined || !notAscii(String(value))) return;
   if (node._hasBody && !res.hasHeader('content-length')) res.setHeader('content-length', node._contentLength);
   node._contentLength = null;
+}
+
+function sendOwn(
+  this: ServerResponse,
+  data: string | Uint8Array,
+  encoding?: BufferEncoding,
+  callback?: WriteCb,
+  byteLength?: number,
+): boolean {
+  return sendKeepingHeadLatin1(this, data, encoding, callback, byteLength);
+}
+
+function implicitHeaderOwn(this: ServerResponse): void {
+  keepDispositionBytes(this);
+  nodeImplicitHeader.call(this);
+}
+
+/**
+ * Both fixes on a response another server made (toNodeHandler's host: node:http's own, or
+ * Express's with its prototype replaced): as its own properties, so they hold whatever its
+ * prototype is, for the rest of the response — also for what the host app writes after Ferry's
+ * chain falls through to it. Ferry's Http1Writer has them as methods instead.
+ */
+export function keepHeadBytes(res: ServerResponse): void {
+  const own = res as unknown as { _send: Send; _implicitHeader: () => void };
+  own._send = sendOwn;
+  // Node's end() sets the body's length, then asks for the head through here (not writeHead).
+  own._implicitHeader = implicitHeaderOwn;
 }

@@ -4,20 +4,45 @@
  * goes out. Node's own writer joins a string first chunk to the head and writes both as UTF-8,
  * and flushHeaders() does so with an empty string (latin1_head.ts): the field then reached the
  * client encoded twice. Checked on the wire with a raw socket, with a second request on the same
- * connection to show the framing held.
+ * connection to show the framing held — from Ferry's own server, and from Ferry mounted in a plain
+ * node:http server (toNodeHandler), whose own response objects carry the same fixes.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defer } from '@ferry/test-kit/lifecycle';
 import { describe, expect, it } from 'vitest';
-import type { Handler } from '../src/index.js';
+import { type Handler, toNodeHandler } from '../src/index.js';
 import { useServers } from './helpers/http.js';
 import { rawClient } from './helpers/raw.js';
 
-const serve = useServers();
+const ferry = useServers();
+
+/** Ferry's routes (here one handler) inside `http.createServer`: the host makes the response objects. */
+async function mounted({ handler }: { handler: Handler }): Promise<{ url: string }> {
+  const listener = toNodeHandler({ handler, logger: false });
+  const host = createServer(listener);
+  host.listen(0, '127.0.0.1');
+  await once(host, 'listening');
+  defer(async () => {
+    host.closeAllConnections();
+    host.close();
+    await listener.close();
+  });
+  return { url: `http://127.0.0.1:${(host.address() as AddressInfo).port}` };
+}
+
+const hosts = [
+  ['a Ferry server', ferry],
+  ['toNodeHandler in node:http', mounted],
+] as const;
 /** "café.txt" as UTF-8 bytes, each byte one Latin-1 character: how such a field is held. */
 const NAME = Buffer.from('café.txt', 'utf8').toString('latin1');
 
 const answers: [string, Handler][] = [
   ['end(string)', async (_req, res) => void res.end('ok')],
   ['end(string past ASCII)', async (_req, res) => void res.end('€ ok')],
+  ['end(string, "utf-8")', async (_req, res) => void res.end('ok', 'utf-8')],
   ['end(string, null)', async (_req, res) => void res.end('ok', null as unknown as BufferEncoding)],
   ['end(Buffer)', async (_req, res) => void res.end(Buffer.from('ok'))],
   [
@@ -38,7 +63,7 @@ const answers: [string, Handler][] = [
   ['writeHead, then end(string)', async (_req, res) => void res.writeHead(200, { 'x-also': NAME }).end('ok')],
 ];
 
-describe('a head field holding bytes past ASCII', () => {
+describe.each(hosts)('a head field holding bytes past ASCII, from %s', (_host, serve) => {
   it.each(answers)('goes out byte for byte beside %s, and the connection stays in step', async (name, answer) => {
     const server = await serve({
       handler: (req, res) => {

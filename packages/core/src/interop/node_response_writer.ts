@@ -4,6 +4,7 @@ import { Http2ServerResponse } from 'node:http2';
 import type { ClearCookieOptions, CookieOptions } from '../cookies.js';
 import { appendClearCookie, appendSetCookie } from '../cookies.js';
 import { foldHead, HeadCallbacks, type HeadCallback } from '../head.js';
+import { keepHeadBytes } from '../latin1_head.js';
 import { CHAINED, PASSED } from './bridge_response.js';
 import type { ResponseWriter } from '../types.js';
 import {
@@ -91,6 +92,8 @@ export class NodeResponseWriter extends ResponseWriterWrapper {
     super(res as unknown as ResponseWriter);
     this.#res = res;
     this.#h2 = res instanceof Http2ServerResponse;
+    // A head field past ASCII leaves as its bytes, as from Ferry's own writer (latin1_head.ts).
+    if (!this.#h2) keepHeadBytes(res as ServerResponse);
   }
 
   /** True while this writer is calling into the response: a bridge on it then lets Node's own calls through. */
