@@ -122,6 +122,18 @@ export function fieldValue(value: string): string {
   );
 }
 
+/** A field's values: `fixed` when none has a placeholder (rendered once, at compile time), else rendered per request. */
+interface FieldValues {
+  readonly fixed: string[] | undefined;
+  render(req: FerryRequest): string[];
+}
+
+function fieldValues(list: Template[]): FieldValues {
+  // Without placeholders the values are what the config says: kept as given, as before.
+  const fixed = list.every((t) => t.isStatic) ? list.map((t) => t.render(null as never)) : undefined;
+  return { fixed, render: (req) => list.map((t) => fieldValue(t.render(req))) };
+}
+
 /** Compiled header ops: apply them to a target, rendering placeholders against `req`. */
 export type HeaderOps = (req: FerryRequest, target: HeaderTarget) => void;
 
@@ -132,19 +144,7 @@ export function compileHeaderOps(
   path: string,
 ): HeaderOps | undefined {
   if (!o || (!o.add && !o.set && !o.delete && !o.replace)) return undefined;
-  const tmpl = (list: string[], at: string) => list.map((v, i) => ctx.template(v, `${at}[${i}]`));
-  // Values without placeholders are rendered once, here, not per request.
-  const fixed = new WeakMap<Template[], string[]>();
-  const render = (req: FerryRequest, list: Template[]) => {
-    const f = fixed.get(list);
-    if (f) return f;
-    if (list.every((t) => t.isStatic)) {
-      const values = list.map((t) => t.render(req));
-      fixed.set(list, values);
-      return values;
-    }
-    return list.map((t) => fieldValue(t.render(req)));
-  };
+  const tmpl = (list: string[], at: string) => fieldValues(list.map((v, i) => ctx.template(v, `${at}[${i}]`)));
   const add = Object.entries(o.add ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.add[${JSON.stringify(n)}]`)] as const);
   const set = Object.entries(o.set ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.set[${JSON.stringify(n)}]`)] as const);
   // Caddy's HeaderOps.ApplyTo: "*" clears every field before add and set, so what they add stays.
@@ -168,8 +168,8 @@ export function compileHeaderOps(
   }));
   return (req, t) => {
     if (clearAll) for (const n of t.names()) t.delete(n);
-    for (const [n, v] of add) t.add(n, render(req, v));
-    for (const [n, v] of set) t.set(n, render(req, v));
+    for (const [n, v] of add) t.add(n, v.fixed ?? v.render(req));
+    for (const [n, v] of set) t.set(n, v.fixed ?? v.render(req));
     if (del.length > 0) for (const n of t.names()) if (del.some((d) => d(n))) t.delete(n);
     for (const { name, reps } of replace) {
       for (const n of name === '*' ? t.names() : [name]) {

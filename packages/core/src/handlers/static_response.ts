@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
 import { DONE, type Middleware } from '../types.js';
 import { fieldValue } from '../header_ops.js';
+import type { Template } from '../placeholders.js';
+import type { FerryRequest } from '../request.js';
 
 const config = z.strictObject({
   status_code: z
@@ -31,6 +33,11 @@ const config = z.strictObject({
     default: false,
   }),
 });
+
+/** A header's values, rendered for `req`: one value as a string, several as an array. */
+function fieldValues(list: Template[], req: FerryRequest): string | string[] {
+  return list.length === 1 ? fieldValue(list[0]!.render(req)) : list.map((v) => fieldValue(v.render(req)));
+}
 
 const JSON_TYPE = 'application/json';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
@@ -84,10 +91,12 @@ export const staticResponseModule = defineModule({
     if (status?.isStatic && !/^\d{3}$/.test(status.render(null as never))) {
       throw new Error(`status_code "${cfg.status_code}" is not a 3-digit status`);
     }
-    const headers = Object.entries(cfg.headers ?? {}).map(([name, values]) => ({
-      name,
-      values: values.map((v, i) => ctx.template(v, at(`headers[${JSON.stringify(name)}][${i}]`))),
-    }));
+    const headers = Object.entries(cfg.headers ?? {}).map(([name, values]) => {
+      const list = values.map((v, i) => ctx.template(v, at(`headers[${JSON.stringify(name)}][${i}]`)));
+      // Values without placeholders are made once, here.
+      const fixed = list.every((t) => t.isStatic) ? fieldValues(list, null as never) : undefined;
+      return { name, list, fixed };
+    });
     const hasType = headers.some((h) => h.name.toLowerCase() === 'content-type');
     const body = cfg.body === undefined ? undefined : ctx.template(cfg.body, at('body'));
     const staticBody = body?.isStatic ? fixedBody(body.render(null as never)) : undefined;
@@ -96,12 +105,7 @@ export const staticResponseModule = defineModule({
     const staticLength = staticBody === undefined ? undefined : String(Buffer.byteLength(staticBody));
     // Not async: a static response finishes synchronously and returns the shared DONE.
     return (req, res) => {
-      for (const h of headers) {
-        res.setHeader(
-          h.name,
-          h.values.length === 1 ? fieldValue(h.values[0]!.render(req)) : h.values.map((v) => fieldValue(v.render(req))),
-        );
-      }
+      for (const h of headers) res.setHeader(h.name, h.fixed ?? fieldValues(h.list, req));
       // In error routes, Caddy's default status is the error's own, not 200.
       let code = cfg.status_code === undefined && req.error ? req.error.status : fixedStatus;
       if (status) {
