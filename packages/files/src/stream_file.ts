@@ -1,8 +1,9 @@
-import { close, createReadStream, open, read } from 'node:fs';
+import { close, createReadStream } from 'node:fs';
 import { ServerResponse } from 'node:http';
 import { Http2ServerResponse } from 'node:http2';
 import { pipeline } from 'node:stream/promises';
 import type { ResponseWriter } from '@ferry/core';
+import { CHUNK, giveBack, openFile, readAt, take } from './read_buffers.js';
 
 /**
  * Streams bytes `start`..`end` of a file into a response, with backpressure.
@@ -23,15 +24,6 @@ export function streamFile(res: ResponseWriter, path: string, start: number, end
   return streamFresh(res, path, start, end);
 }
 
-/** The chunk size: a quarter of the read calls and writes of Node's 64 KiB default for a large file. */
-const CHUNK = 256 * 1024;
-/** Idle buffers kept for the next response (at most 8 MiB). */
-const POOL_LIMIT = 32;
-const idle: Buffer[] = [];
-
-const take = (): Buffer => idle.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
-const giveBack = (buf: Buffer): void => void (idle.length < POOL_LIMIT && idle.push(buf));
-
 /** A writer the reused path may write to: Node's response, as Ferry's own writers are. */
 type NodeResponse = ResponseWriter & (ServerResponse | Http2ServerResponse);
 
@@ -44,14 +36,6 @@ async function streamFresh(res: ResponseWriter, path: string, start: number, end
     if (res.destroyed || res.closed) return;
     throw err;
   }
-}
-
-function openFile(path: string): Promise<number> {
-  return new Promise((resolve, reject) => open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 /** Settles when the response called back for `chunk` (handed to the connection), or closed first. */
