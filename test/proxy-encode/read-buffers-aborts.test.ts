@@ -26,9 +26,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Agent, type ClientRequest, createServer as createHttpServer, type IncomingMessage, request } from 'node:http';
+import { Agent, type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { type ClientHttp2Session, type ClientHttp2Stream, connect as h2connect, constants as h2 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -37,9 +36,11 @@ import { encode } from '@ferry/encode';
 import { defer, escapedErrors } from '@ferry/test-kit/lifecycle';
 import { portOf, serverStarter } from '@ferry/test-kit/servers';
 import { collectSlowly } from '@ferry/test-kit/streams';
+import { seeded } from '@ferry/test-kit/seeded';
 import { eventually, within } from '@ferry/test-kit/waiting';
 import { reverseProxy } from '../../packages/proxy/src/index.js';
 import { ReadBuffer } from '../../packages/proxy/src/transport/read_buffers.js';
+import { sizedUpstream } from './sized-upstream.js';
 
 const startServer = serverStarter(createServer);
 const escaped = escapedErrors();
@@ -50,51 +51,6 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** Bodies by size, each its own random bytes: around one read, several, more than encode holds whole, more than loopback buffers. */
 const SIZES = [13, READ - 1, READ + 1, 200_000, 1_500_000, 8 * 1024 * 1024];
 const bodies = new Map(SIZES.map((n) => [n, randomBytes(n)]));
-
-/** A small seeded generator (mulberry32): which requests leave, and where, is the same every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An upstream answering /<size> with Content-Length and /chunked/<size> chunked, in uneven writes; it stops writing to a connection the proxy closed. */
-async function upstream() {
-  const server = createHttpServer((req, res) => {
-    const chunked = req.url!.startsWith('/chunked/');
-    const body = bodies.get(Number(req.url!.split('/').pop()))!;
-    res.setHeader('content-type', 'text/plain');
-    if (!chunked) {
-      res.setHeader('content-length', body.length);
-      res.end(body);
-      return;
-    }
-    let at = 0;
-    const step = () => {
-      if (res.destroyed) return;
-      for (let i = 0; i < 3 && at < body.length; i++) {
-        const n = Math.min(body.length - at, 1 + ((at * 7919) % 50_000));
-        res.write(body.subarray(at, at + n));
-        at += n;
-      }
-      if (at < body.length) setImmediate(step);
-      else res.end();
-    };
-    step();
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  defer(() => {
-    server.closeAllConnections();
-    return new Promise((r) => server.close(() => r(undefined)));
-  });
-  return { server, dial: `127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
 
 type Via = 'h1' | 'h1-kept' | 'h2';
 /**
@@ -334,7 +290,7 @@ async function settled(more: () => boolean = () => true): Promise<number> {
 async function attack(seed: number, before: HandlerInput[], gzipShare: number): Promise<void> {
   const start = ReadBuffer.inUse;
   peak = 0;
-  const up = await upstream();
+  const up = await sizedUpstream(bodies);
   const server = await proxy(up.dial, before);
   const { round } = clients(server, portOf(server));
   let left = 0;
@@ -368,7 +324,7 @@ async function leaveStalledStream(
   opts: { gzip?: boolean; encode?: boolean },
 ): Promise<{ before: number; held: number; now: () => number }> {
   const before = ReadBuffer.inUse;
-  const up = await upstream();
+  const up = await sizedUpstream(bodies);
   const server = await proxy(up.dial, opts.encode ? [encodeGzip()] : []);
   const session = h2connect(server.url);
   defer(() => void session.destroy());

@@ -9,9 +9,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -21,56 +20,27 @@ import { reverseProxy } from '@ferry/proxy';
 import { defer } from '@ferry/test-kit/lifecycle';
 import { portOf, serverStarter } from '@ferry/test-kit/servers';
 import { collectSlowly } from '@ferry/test-kit/streams';
+import { sizedUpstream } from './sized-upstream.js';
 
 const startServer = serverStarter(createServer);
 const READ = 64 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /**
- * Bodies by name: sizes around the read size, and larger; each its own random bytes. The 8 MiB
+ * Bodies by size: sizes around the read size, and larger; each its own random bytes. The 8 MiB
  * one outgrows what loopback's socket buffers take while its reader waits, so the proxy's
  * writes to it stay pending for a while: a buffer read into again too early shows there.
  */
 const SIZES = [13, 4_000, READ - 1, READ, READ + 1, 3 * READ + 17, 200_000, 1_500_000, 8 * 1024 * 1024];
-const bodies = new Map(SIZES.map((n) => [String(n), randomBytes(n)]));
-
-/** An upstream answering /<size> with that body, with Content-Length, or chunked in uneven writes for /chunked/<size>. */
-async function upstream(): Promise<string> {
-  const server = createHttpServer((req, res) => {
-    const chunked = req.url!.startsWith('/chunked/');
-    const body = bodies.get(req.url!.split('/').pop()!)!;
-    // text/plain: a type encode compresses (the bytes are random, and gzip still round-trips them).
-    res.setHeader('content-type', 'text/plain');
-    if (!chunked) {
-      res.setHeader('content-length', body.length);
-      res.end(body);
-      return;
-    }
-    // Uneven pieces, some written in one tick (several chunks in one read of the proxy).
-    let at = 0;
-    const step = () => {
-      for (let i = 0; i < 3 && at < body.length; i++) {
-        const n = Math.min(body.length - at, 1 + ((at * 7919) % 50_000));
-        res.write(body.subarray(at, at + n));
-        at += n;
-      }
-      if (at < body.length) setImmediate(step);
-      else res.end();
-    };
-    step();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  defer(() => new Promise((r) => server.close(() => r(undefined))));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const bodies = new Map(SIZES.map((n) => [n, randomBytes(n)]));
 
 /** Reads a body to its end; a slow reader stops after each 64 KiB, the first time for 50 ms, then for 3. */
 const readAll = (body: Readable, slow: boolean) => collectSlowly(body, slow ? { every: 64 * 1024, firstMs: 50 } : undefined);
 
 /** Every body, Content-Length and chunked, slow and fast: the paths of one round. */
 const asks = SIZES.flatMap((n, i) => [
-  { path: `/${n}`, body: bodies.get(String(n))!, slow: i % 2 === 0 },
-  { path: `/chunked/${n}`, body: bodies.get(String(n))!, slow: i % 2 === 1 },
+  { path: `/${n}`, body: bodies.get(n)!, slow: i % 2 === 0 },
+  { path: `/chunked/${n}`, body: bodies.get(n)!, slow: i % 2 === 1 },
 ]);
 
 async function h1Round(port: number, gzip: boolean): Promise<void> {
@@ -106,14 +76,14 @@ async function proxy(dial: string, before: HandlerInput[] = []) {
 
 describe('reverse_proxy over reused read buffers', () => {
   it('delivers every body byte for byte over HTTP/1.1, many at once, slow readers among them', async () => {
-    const server = await proxy(await upstream());
+    const server = await proxy((await sizedUpstream(bodies)).dial);
     const port = portOf(server);
     await h1Round(port, false);
     await h1Round(port, false);
   });
 
   it('delivers every body byte for byte over h2c, all streams on one connection', async () => {
-    const server = await proxy(await upstream());
+    const server = await proxy((await sizedUpstream(bodies)).dial);
     const session = h2connect(server.url);
     defer(() => void session.close());
     await h2Round(session);
@@ -123,7 +93,7 @@ describe('reverse_proxy over reused read buffers', () => {
   it('behind a wrapper that does not say it is lendable (the proxy copies for it), every body arrives over h2c', async () => {
     // h2c: its writes wait in the session, where a chunk not copied would be overwritten.
     const plain: Middleware = (req, res, next) => next(req, new ResponseWriterWrapper(res));
-    const server = await proxy(await upstream(), [plain]);
+    const server = await proxy((await sizedUpstream(bodies)).dial, [plain]);
     const session = h2connect(server.url);
     defer(() => void session.close());
     await h2Round(session);
@@ -131,7 +101,7 @@ describe('reverse_proxy over reused read buffers', () => {
   });
 
   it('behind encode (lendable: it copies what it holds), every body decodes to its bytes', async () => {
-    const server = await proxy(await upstream(), [encode({ encodings: { gzip: {} }, minimumLength: 1000 })]);
+    const server = await proxy((await sizedUpstream(bodies)).dial, [encode({ encodings: { gzip: {} }, minimumLength: 1000 })]);
     const port = portOf(server);
     await h1Round(port, true);
     await h1Round(port, true);
@@ -140,7 +110,7 @@ describe('reverse_proxy over reused read buffers', () => {
   it('behind encode, bodies it leaves as they are (no gzip asked for) arrive byte for byte over h2c and HTTP/1.1', async () => {
     // encode gathers each declared body in a reused buffer; sent as it is, that buffer is reused
     // only once the write called back — h2c's writes wait in the session the longest.
-    const server = await proxy(await upstream(), [encode({ encodings: { gzip: {} }, minimumLength: 1000 })]);
+    const server = await proxy((await sizedUpstream(bodies)).dial, [encode({ encodings: { gzip: {} }, minimumLength: 1000 })]);
     const session = h2connect(server.url);
     defer(() => void session.close());
     await h2Round(session);

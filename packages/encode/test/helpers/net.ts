@@ -13,6 +13,7 @@ import { certificates } from '@ferry/test-kit/certs';
 import * as kit from '@ferry/test-kit/clients';
 import { h2Session, type H1Options, type Reply } from '@ferry/test-kit/clients';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
+import { seeded } from '@ferry/test-kit/seeded';
 import { serverStarter } from '@ferry/test-kit/servers';
 export { defer, deferred };
 
@@ -167,18 +168,6 @@ export class DecodedStream {
   }
 }
 
-/** A small seeded PRNG (mulberry32): the same "random" text in every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 let corpusCache: Buffer | undefined;
 
 /**
@@ -187,7 +176,7 @@ let corpusCache: Buffer | undefined;
  */
 export function text(size: number): Buffer {
   if (!corpusCache) {
-    const rnd = prng(0xfe77e);
+    const rnd = seeded(0xfe77e);
     const letters = 'etaoinshrdlcumwfgypbvkjxqz';
     const vocabulary = Array.from({ length: 4096 }, () => {
       const n = 2 + Math.floor(rnd() * 9);
@@ -217,7 +206,7 @@ let noisyCache: Buffer | undefined;
  */
 export function noisyText(size: number): Buffer {
   if (!noisyCache) {
-    const rnd = prng(0x5eed);
+    const rnd = seeded(0x5eed);
     const raw = Buffer.alloc((10 * 1024 * 1024 * 3) / 4);
     for (let i = 0; i < raw.length; i++) raw[i] = Math.floor(rnd() * 256);
     const b64 = raw.toString('base64');
