@@ -1,9 +1,9 @@
 import { open, read } from 'node:fs';
 
 /**
- * The buffers files are read into, reused from one response to the next, and the reads into them.
- * A buffer goes back only once the write that referenced it called back (the writer is
- * `lendable`): a response the client left may still reference one, and that one is left to the
+ * Reads of a file at a position, and the buffers large files stream through (stream_file.ts),
+ * reused from one response to the next. A buffer goes back only once the write that referenced it
+ * called back: a response the client left may still reference one, and that one is left to the
  * garbage collector instead.
  */
 

@@ -7,8 +7,8 @@ import { streamFile } from './stream_file.js';
 
 /**
  * Sends one file: validators, preconditions, Range, HEAD, and the body — read whole when small
- * (sendWhole), streamed with backpressure when large (stream_file.ts: a slow client slows the reads, so memory
- * stays flat whatever the size).
+ * (sendWhole), streamed with backpressure when large (stream_file.ts: a slow client slows the
+ * reads, so memory stays flat whatever the size).
  */
 
 /** Files up to this size are read into one buffer and sent with one `end()`; larger ones stream. */
@@ -82,10 +82,10 @@ export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFil
 /**
  * Sends bytes `start`..`end` of a file of at most WHOLE_READ_LIMIT bytes with one `end()`: open,
  * one read, close (not waited for) — three trips to the thread pool where readFile takes four (it
- * stats the file again). 100 KiB files, one core: 120–148 → 107–129 µs of CPU a response. The
- * buffer is the response's own: reading into pooled 256 KiB buffers instead, lent to the writer
- * until end() called back, was slower with 64 connections (1 KiB files: 97–102 → 116–136 µs; the pool of
- * 32 churned) — see stream_file.ts for where reuse pays.
+ * stats the file again). 100 KiB files, one core: 112–148 → 95–129 µs of CPU a response. The
+ * buffer is the response's own: pooled 256 KiB buffers lent to the writer until end() called
+ * back were slower with 64 connections (1 KiB files: 97–102 → 116–136 µs; the pool of 32
+ * churned) — stream_file.ts is where reuse pays.
  */
 async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
   const length = end - start + 1;
