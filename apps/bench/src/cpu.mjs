@@ -34,6 +34,12 @@ function processTicks(pid) {
   return fields ? Number(fields[11]) + Number(fields[12]) : undefined;
 }
 
+/** stime alone: the time a process spent in the kernel (its syscalls, and the loopback traffic they carry). */
+function processSystemTicks(pid) {
+  const fields = statFields(pid);
+  return fields ? Number(fields[12]) : undefined;
+}
+
 /** Every process's children, by parent pid, from one pass over /proc. */
 function childrenByParent() {
   const children = new Map();
@@ -48,14 +54,14 @@ function childrenByParent() {
 }
 
 /**
- * utime + stime of a process and all its descendants (the workers of `ferry run --workers N`,
- * nginx's worker under its master).
+ * utime + stime (or, with `ticksOf` = processSystemTicks, stime alone) of a process and all its
+ * descendants (the workers of `ferry run --workers N`, nginx's worker under its master).
  */
-function treeTicks(pid, children = childrenByParent()) {
+function treeTicks(pid, children = childrenByParent(), ticksOf = processTicks) {
   let total = 0;
   for (const queue = [String(pid)]; queue.length; ) {
     const p = queue.pop();
-    total += processTicks(p) ?? 0;
+    total += ticksOf(p) ?? 0;
     queue.push(...(children.get(p) ?? []));
   }
   return total;
@@ -69,7 +75,8 @@ function reapedChildrenTicks() {
 
 /**
  * The two cores' ticks and the server's: `serverPids` are its processes (a proxy and its
- * upstream), each counted with its descendants; `each` keeps them apart.
+ * upstream), each counted with its descendants; `each` keeps them apart, `eachSystem` their
+ * kernel time.
  */
 export function sample(serverPids, serverCpu, wrkCpu) {
   const stat = read('/proc/stat');
@@ -79,13 +86,14 @@ export function sample(serverPids, serverCpu, wrkCpu) {
   if (serverPids.some((pid) => processTicks(pid) === undefined)) return undefined;
   const children = childrenByParent();
   const each = serverPids.map((pid) => treeTicks(pid, children));
+  const eachSystem = serverPids.map((pid) => treeTicks(pid, children, processSystemTicks));
   const own = each.reduce((a, b) => a + b, 0);
-  return server && wrk ? { server, wrk, own, each } : undefined;
+  return server && wrk ? { server, wrk, own, each, eachSystem } : undefined;
 }
 
 /**
  * Between two samples: `serverSeconds`, the CPU time the server used (`eachSeconds`, per
- * process); `lost`, the share of the server core that went to anything but the
+ * process, and `eachSystemSeconds`, the part of it in the kernel); `lost`, the share of the server core that went to anything but the
  * server (other processes plus steal), and `wrkIdle`, the share of wrk's core left idle
  * (near 0 means wrk, not the server, may have been the bottleneck). The server's own stime
  * includes the softirq time of the loopback traffic it handles, so that is not counted as lost.
@@ -103,6 +111,7 @@ export function usage(before, after) {
     // /proc reports in USER_HZ, which is 100 on every Linux architecture Node runs on.
     serverSeconds: (after.own - before.own) / 100,
     eachSeconds: after.each.map((ticks, i) => (ticks - before.each[i]) / 100),
+    eachSystemSeconds: after.eachSystem.map((ticks, i) => (ticks - before.eachSystem[i]) / 100),
     lost: (others + server.steal) / total,
     steal: server.steal / total,
     wrkIdle: wrk.idle / wrkTotal,

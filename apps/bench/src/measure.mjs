@@ -74,11 +74,18 @@ export async function measure(contender, { scenario, kase, serverCpu, wrkCpu, wr
 
 /**
  * CPU time per request (or message): unlike the rate, it does not move when the server merely
- * waits. With an upstream, also the contender's own share (the last process's).
+ * waits. With an upstream, also the contender's own share (the last process's). Pinned, also
+ * the part of each in the kernel (stime): what no user-space change can take away.
  */
 function addCpuPerOperation(result) {
   if (!result.cpu || !result.requests) return;
-  result.cpuUsPerRequest = (result.cpu.serverSeconds * 1e6) / result.requests;
+  const perRequest = (seconds) => (seconds * 1e6) / result.requests;
+  result.cpuUsPerRequest = perRequest(result.cpu.serverSeconds);
   const each = result.cpu.eachSeconds;
-  if (each && each.length > 1) result.ownCpuUsPerRequest = (each.at(-1) * 1e6) / result.requests;
+  const system = result.cpu.eachSystemSeconds;
+  if (system) result.kernelUsPerRequest = perRequest(system.reduce((a, b) => a + b, 0));
+  if (each && each.length > 1) {
+    result.ownCpuUsPerRequest = perRequest(each.at(-1));
+    result.ownKernelUsPerRequest = perRequest(system.at(-1));
+  }
 }

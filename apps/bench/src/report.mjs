@@ -32,6 +32,8 @@ export function summarize(contenders, samples, baselineId) {
         p99Ms: medianOf(runs, (run) => run.latencyMs.p99),
         cpuUsPerRequest: medianOf(runs, (run) => run.cpuUsPerRequest),
         ownCpuUsPerRequest: medianOf(runs, (run) => run.ownCpuUsPerRequest),
+        kernelUsPerRequest: medianOf(runs, (run) => run.kernelUsPerRequest),
+        ownKernelUsPerRequest: medianOf(runs, (run) => run.ownKernelUsPerRequest),
         loadGeneratorIdle: medianOf(runs, (run) => run.cpu?.wrkIdle),
         facts: factsOf(runs),
         errors: runs.filter((run) => run.errors).map((run) => run.errors),
@@ -61,16 +63,33 @@ export function ratioOf(rows, id, toId) {
   return a && b ? a.median / b.median : undefined;
 }
 
+/**
+ * The most `id` could be ahead of `toId` if `id` took no user-space time at all, or undefined
+ * without the CPU figures (unpinned, or no upstream): `toId`'s CPU per request over what `id`'s
+ * would be with only its kernel time left beside its upstream's. The server core is saturated
+ * in a pinned run, so rates go as the inverse of CPU per request. A target above this ceiling
+ * cannot be reached by any change to the contender's code, only by fewer or cheaper syscalls.
+ */
+export function ceilingOf(rows, id, toId) {
+  const a = rows.find((row) => row.id === id);
+  const b = rows.find((row) => row.id === toId);
+  if (!a || !b || a.ownKernelUsPerRequest === undefined || b.cpuUsPerRequest === undefined) return undefined;
+  const floor = a.cpuUsPerRequest - (a.ownCpuUsPerRequest - a.ownKernelUsPerRequest);
+  return floor > 0 ? { ratio: b.cpuUsPerRequest / floor, floor, of: b.cpuUsPerRequest } : undefined;
+}
+
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 export const formatRps = (n) => int.format(n);
 export const formatRatio = (r) => (r === undefined ? '—' : `${r.toFixed(2)}×`);
 const formatMs = (ms) => (ms === undefined ? '—' : ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
 const formatUs = (us) => (us === undefined ? '—' : `${us.toFixed(1)} µs`);
+/** CPU per request, and the part of it in the kernel when known. */
+const formatCpu = (us, kernelUs) => (kernelUs === undefined ? formatUs(us) : `${formatUs(us)} (${kernelUs.toFixed(1)})`);
 
 /**
  * The table: contender, the scenario's `factColumns` (from each contender's check), the rate,
- * its spread, the ratio to the baseline, p99 latency, CPU per request, with `ownCpuTitle` the
- * contender's own CPU per request without its upstream's, and with `loadGeneratorSaturates` the
+ * its spread, the ratio to the baseline, p99 latency, CPU per request (in brackets, the part of
+ * it in the kernel), with `ownCpuTitle` the contender's own CPU per request without its upstream's, and with `loadGeneratorSaturates` the
  * share of the load generator's core left idle (near 0%: the client, not the server, set the pace).
  */
 export function markdownTable(rows, { baselineLabel, unit = 'req/s', factColumns = [], ownCpuTitle, loadGeneratorSaturates }) {
@@ -82,7 +101,7 @@ export function markdownTable(rows, { baselineLabel, unit = 'req/s', factColumns
     'spread (min–max)',
     `× ${baselineLabel}`,
     'p99 latency',
-    `server CPU per ${per}`,
+    `server CPU per ${per} (kernel)`,
     ...(ownCpuTitle ? [ownCpuTitle] : []),
     ...(loadGeneratorSaturates ? ["load generator's core idle"] : []),
   ];
@@ -102,8 +121,8 @@ export function markdownTable(rows, { baselineLabel, unit = 'req/s', factColumns
       `${formatRps(row.min)}–${formatRps(row.max)}`,
       formatRatio(row.ratio),
       formatMs(row.p99Ms),
-      formatUs(row.cpuUsPerRequest),
-      ...(ownCpuTitle ? [formatUs(row.ownCpuUsPerRequest)] : []),
+      formatCpu(row.cpuUsPerRequest, row.kernelUsPerRequest),
+      ...(ownCpuTitle ? [formatCpu(row.ownCpuUsPerRequest, row.ownKernelUsPerRequest)] : []),
       ...(loadGeneratorSaturates ? [row.loadGeneratorIdle === undefined ? '—' : `${(row.loadGeneratorIdle * 100).toFixed(0)}%`] : []),
     ];
     lines.push(`| ${cells.join(' | ')} |`);

@@ -23,6 +23,8 @@ const contenderJson = (row) => ({
   p99Ms: row.p99Ms,
   cpuUsPerRequest: row.cpuUsPerRequest,
   ownCpuUsPerRequest: row.ownCpuUsPerRequest,
+  kernelUsPerRequest: row.kernelUsPerRequest,
+  ownKernelUsPerRequest: row.ownKernelUsPerRequest,
   loadGeneratorIdle: row.loadGeneratorIdle,
   facts: row.facts,
   errors: row.errors,

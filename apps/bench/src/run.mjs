@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { benchDir, nodeVersion } from './launchers/node.mjs';
 import { options } from './options.mjs';
 import { installCleanup, usePinning } from './processes.mjs';
-import { formatRatio, markdownTable, ratioOf, summarize } from './report.mjs';
+import { ceilingOf, formatRatio, markdownTable, ratioOf, summarize } from './report.mjs';
 import { saveResults } from './results.mjs';
 import { pct, runCase, WRK_MIN_IDLE } from './rounds.mjs';
 import { ensureTool } from './tools.mjs';
@@ -94,7 +94,11 @@ function reportCase(kase, contenders, { samples, refused }, { benchmark: scenari
     const ratio = ratioOf(rows, of, to);
     if (ratio === undefined) continue;
     ratios[name] = ratio;
-    console.log(`${name}: ${formatRatio(ratio)}`);
+    const ceiling = ceilingOf(rows, of, to);
+    const bound = ceiling
+      ? ` (at most ${formatRatio(ceiling.ratio)} with no user-space time in ${of}: ${to}'s ${ceiling.of.toFixed(1)} µs over ${ceiling.floor.toFixed(1)})`
+      : '';
+    console.log(`${name}: ${formatRatio(ratio)}${bound}`);
   }
   for (const row of rows.filter((r) => r.errors.length)) console.log(`⚠ ${row.id}: ${row.errors.join('; ')}`);
   for (const [id, why] of refused) console.log(`REFUSED ${id}: ${why}`);
