@@ -107,3 +107,21 @@ describe('static_response answers HEAD with the Content-Length of the GET', () =
     expect(raw.toLowerCase()).not.toContain('content-length');
   });
 });
+
+describe('static_response sends a fixed body and its head byte for byte', () => {
+  // A fixed ASCII body goes to end() as latin1 (the same bytes, and the head joined to it needs no
+  // look for bytes past ASCII); a fixed body past ASCII stays UTF-8. A head field holding a
+  // decoded path ("é", one Latin-1 character) must leave as that one byte either way.
+  it.each([
+    ['an ASCII body', 'ok'],
+    ['a body past ASCII', 'café ✓'],
+  ])('HTTP/1.1: %s beside a head field past ASCII', async (_kind, body) => {
+    const server = await serve({
+      routes: [{ handle: [staticResponse({ headers: { 'X-Path': ['{http.request.uri.path}'] }, body })] }],
+    });
+    const got = await h1(server.url, 'GET', '/%C3%A9');
+    expect(got.headers['x-path']).toBe('/\u00e9');
+    expect(got.body.toString('utf8')).toBe(body);
+    expect(got.headers['content-length']).toBe(String(Buffer.byteLength(body)));
+  });
+});

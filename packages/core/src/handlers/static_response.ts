@@ -65,6 +65,16 @@ function fixedBody(text: string): string | Buffer {
 }
 
 /**
+ * How end() is told to encode a fixed body: an all-ASCII string as latin1, the same bytes. Node's
+ * HTTP/1.1 writer joins such a body to the head, and a head joined to a latin1 chunk goes out byte
+ * for byte, so the per-response look for bytes past ASCII in the head (latin1_head.ts, ~0.2 µs of
+ * a 12 µs hello) is skipped; Node also copies latin1 without encoding it.
+ */
+function fixedEncoding(body: string | Buffer | undefined): BufferEncoding | undefined {
+  return typeof body === 'string' && Buffer.byteLength(body) === body.length ? 'latin1' : undefined;
+}
+
+/**
  * Whether a response may give its content's length: not a 1xx, 204 or 304, which have no content
  * (RFC 9110 §8.6), nor a 2xx to CONNECT, after which the connection is a tunnel (§9.3.6).
  */
@@ -103,6 +113,7 @@ export const staticResponseModule = defineModule({
     const close = cfg.close === true;
     const staticIsJson = staticBody !== undefined && isJson(staticBody.toString());
     const staticLength = staticBody === undefined ? undefined : String(Buffer.byteLength(staticBody));
+    const staticEncoding = fixedEncoding(staticBody);
     // Not async: a static response finishes synchronously and returns the shared DONE.
     return (req, res) => {
       for (const h of headers) res.setHeader(h.name, h.fixed ?? fieldValues(h.list, req));
@@ -125,7 +136,8 @@ export const staticResponseModule = defineModule({
       // Set, not left to Node: its HTTP/1.1 writer drops it for HEAD and its h2 writer never sets
       // it, yet HEAD carries the fields the GET would (RFC 9110 §9.3.2), as Caddy's does.
       if (hasContentLength(code, req.isConnect)) res.setHeader('content-length', staticLength ?? Buffer.byteLength(text as string));
-      res.end(text);
+      if (staticEncoding === undefined) res.end(text);
+      else res.end(text, staticEncoding);
       return DONE;
     };
   },
