@@ -5,6 +5,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { appendClearCookie, appendSetCookie, type ClearCookieOptions, type CookieOptions } from './cookies.js';
+import { useFastFieldStore } from './field_store.js';
 import { keepDispositionBytes, sendKeepingHeadLatin1 } from './latin1_head.js';
 import { sniffContentType } from './sniff.js';
 import type { ResponseWriter } from './types.js';
@@ -137,6 +138,16 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
 
   closeAfterResponse(): void {
     this.shouldKeepAlive = false;
+  }
+
+  override setHeader(name: string, value: number | string | readonly string[]): this {
+    useFastFieldStore(this);
+    return super.setHeader(name, value);
+  }
+
+  override appendHeader(name: string, value: string | readonly string[]): this {
+    useFastFieldStore(this);
+    return super.appendHeader(name, value);
   }
 
   setCookie(name: string, value: string, options?: CookieOptions): this {
