@@ -63,16 +63,26 @@ class RecordTarget implements HeaderTarget {
     return v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v);
   }
   set(n: string, v: string[]): void {
-    this.h[n.toLowerCase()] = v.length === 1 ? v[0]! : v;
+    this.h[n.toLowerCase()] = own(v);
   }
   add(n: string, v: string[]): void {
     const k = n.toLowerCase();
     const cur = this.h[k];
-    this.h[k] = cur === undefined ? (v.length === 1 ? v[0]! : v) : [...(Array.isArray(cur) ? cur : [String(cur)]), ...v];
+    this.h[k] = cur === undefined ? own(v) : [...(Array.isArray(cur) ? cur : [String(cur)]), ...v];
   }
   delete(n: string): void {
     delete this.h[n.toLowerCase()];
   }
+}
+
+/**
+ * Values as a field of this request's own: one value as its string, several as a new array. The
+ * values of a field without placeholders are one array for every request, and whoever holds a
+ * field's array may append to it (Node's appendHeader pushes onto the array it stored): handed
+ * over as is, a later `add` grew the shared array on every request.
+ */
+export function own(v: readonly string[]): string | string[] {
+  return v.length === 1 ? v[0]! : [...v];
 }
 
 /** A response writer's header fields (before they are sent) as a target. */
@@ -86,10 +96,10 @@ class WriterTarget implements HeaderTarget {
     return v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v);
   }
   set(n: string, v: string[]): void {
-    this.res.setHeader(n, v.length === 1 ? v[0]! : v);
+    this.res.setHeader(n, own(v));
   }
   add(n: string, v: string[]): void {
-    this.res.appendHeader(n, v);
+    this.res.appendHeader(n, own(v));
   }
   delete(n: string): void {
     this.res.removeHeader(n);

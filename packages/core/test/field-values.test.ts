@@ -54,3 +54,39 @@ describe('placeholder values in header fields', () => {
     expect(fieldValue('\x7f\x01')).toBe('  ');
   });
 });
+
+describe('fixed multi-value fields, appended to by a later handler', () => {
+  // The values of a field without placeholders are made once, at provision; each request must get
+  // its own copy, or an `add` after a `set` appends to the shared list and the field grows with
+  // every request (and so does the heap).
+  const add = { handler: 'headers', response: { add: { 'x-multi': ['c'] } } };
+  const deferredAdd = { handler: 'headers', response: { deferred: true, add: { 'x-multi': ['d'] } } };
+  it.each([
+    ['headers set, then add', [{ handler: 'headers', response: { set: { 'x-multi': ['a', 'b'] } } }, add], 'a, b, c'],
+    ['headers add, then add', [{ handler: 'headers', response: { add: { 'x-multi': ['a', 'b'] } } }, add], 'a, b, c'],
+    ['static_response, with a deferred add', [deferredAdd], 'a, b, d'],
+  ])('%s: the same field on every request', async (_name, chain, expected) => {
+    const terminal = { handler: 'static_response', headers: chain.length === 1 ? { 'x-multi': ['a', 'b'] } : {}, body: 'ok' };
+    const server = await serve({ routes: [{ handle: [...chain, terminal] }] });
+    const seen: unknown[] = [];
+    for (let i = 0; i < 4; i++) seen.push((await send(server.url, '/')).headers['x-multi']);
+    expect(seen).toEqual([expected, expected, expected, expected]);
+  });
+
+  it('request ops: a set list later appended to stays the same on every request', async () => {
+    const server = await serve({
+      routes: [
+        {
+          handle: [
+            { handler: 'headers', request: { set: { 'x-in': ['a', 'b'] } } },
+            { handler: 'headers', request: { add: { 'x-in': ['c'] } } },
+            { handler: 'static_response', headers: { 'x-echo': ['{http.request.header.x-in}'] }, body: 'ok' },
+          ],
+        },
+      ],
+    });
+    const seen: unknown[] = [];
+    for (let i = 0; i < 3; i++) seen.push((await send(server.url, '/')).headers['x-echo']);
+    expect(seen).toEqual(['a,b,c', 'a,b,c', 'a,b,c']);
+  });
+});

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
 import { DONE, type Middleware } from '../types.js';
-import { fieldValue } from '../header_ops.js';
+import { fieldValue, own } from '../header_ops.js';
 import type { Template } from '../placeholders.js';
 import type { FerryRequest } from '../request.js';
 
@@ -116,7 +116,11 @@ export const staticResponseModule = defineModule({
     const staticEncoding = fixedEncoding(staticBody);
     // Not async: a static response finishes synchronously and returns the shared DONE.
     return (req, res) => {
-      for (const h of headers) res.setHeader(h.name, h.fixed ?? fieldValues(h.list, req));
+      // A fixed list is copied: the response's own array may be appended to (header_ops.ts `own`).
+      for (const h of headers) {
+        const f = h.fixed;
+        res.setHeader(h.name, f === undefined ? fieldValues(h.list, req) : typeof f === 'string' ? f : own(f));
+      }
       // In error routes, Caddy's default status is the error's own, not 200.
       let code = cfg.status_code === undefined && req.error ? req.error.status : fixedStatus;
       if (status) {
