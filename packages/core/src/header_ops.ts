@@ -3,6 +3,7 @@ import type { ProvisionContext } from './module.js';
 import type { Template } from './placeholders.js';
 import type { FerryRequest } from './request.js';
 import type { ResponseWriter } from './types.js';
+import { type CheckedField, checkedField, setCheckedField } from './field_store.js';
 import { joinPath } from './errors.js';
 import { compileRegexp } from './regexp.js';
 
@@ -46,6 +47,8 @@ export interface HeaderTarget {
   names(): string[];
   get(name: string): string | undefined;
   set(name: string, values: string[]): void;
+  /** Optional: sets a field checked when provisioned (field_store.ts); without it, `set` is used. */
+  setField?(field: CheckedField): void;
   add(name: string, values: string[]): void;
   delete(name: string): void;
 }
@@ -64,6 +67,9 @@ class RecordTarget implements HeaderTarget {
   }
   set(n: string, v: string[]): void {
     this.h[n.toLowerCase()] = own(v);
+  }
+  setField(f: CheckedField): void {
+    this.h[f.key] = f.value;
   }
   add(n: string, v: string[]): void {
     const k = n.toLowerCase();
@@ -97,6 +103,9 @@ class WriterTarget implements HeaderTarget {
   }
   set(n: string, v: string[]): void {
     this.res.setHeader(n, own(v));
+  }
+  setField(f: CheckedField): void {
+    setCheckedField(this.res, f);
   }
   add(n: string, v: string[]): void {
     this.res.appendHeader(n, own(v));
@@ -156,7 +165,12 @@ export function compileHeaderOps(
   if (!o || (!o.add && !o.set && !o.delete && !o.replace)) return undefined;
   const tmpl = (list: string[], at: string) => fieldValues(list.map((v, i) => ctx.template(v, `${at}[${i}]`)));
   const add = Object.entries(o.add ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.add[${JSON.stringify(n)}]`)] as const);
-  const set = Object.entries(o.set ?? {}).map(([n, v]) => [n, tmpl(v, `${path}.set[${JSON.stringify(n)}]`)] as const);
+  const set = Object.entries(o.set ?? {}).map(([n, v]) => {
+    const values = tmpl(v, `${path}.set[${JSON.stringify(n)}]`);
+    // One fixed value Node accepts is checked here, once, not on every response.
+    const checked = values.fixed?.length === 1 ? checkedField(n, values.fixed[0]!) : undefined;
+    return [n, values, checked] as const;
+  });
   // Caddy's HeaderOps.ApplyTo: "*" clears every field before add and set, so what they add stays.
   const clearAll = (o.delete ?? []).includes('*');
   const del = (o.delete ?? [])
@@ -179,7 +193,10 @@ export function compileHeaderOps(
   return (req, t) => {
     if (clearAll) for (const n of t.names()) t.delete(n);
     for (const [n, v] of add) t.add(n, v.fixed ?? v.render(req));
-    for (const [n, v] of set) t.set(n, v.fixed ?? v.render(req));
+    for (const [n, v, checked] of set) {
+      if (checked !== undefined && t.setField !== undefined) t.setField(checked);
+      else t.set(n, v.fixed ?? v.render(req));
+    }
     if (del.length > 0) for (const n of t.names()) if (del.some((d) => d(n))) t.delete(n);
     for (const { name, reps } of replace) {
       for (const n of name === '*' ? t.names() : [name]) {

@@ -5,7 +5,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { appendClearCookie, appendSetCookie, type ClearCookieOptions, type CookieOptions } from './cookies.js';
-import { useFastFieldStore } from './field_store.js';
+import { type CheckedField, setChecked, storeChecked, useFastFieldStore } from './field_store.js';
 import { keepDispositionBytes, sendKeepingHeadLatin1 } from './latin1_head.js';
 import { sniffContentType } from './sniff.js';
 import type { ResponseWriter } from './types.js';
@@ -148,6 +148,11 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   override appendHeader(name: string, value: string | readonly string[]): this {
     useFastFieldStore(this);
     return super.appendHeader(name, value);
+  }
+
+  /** A field checked when provisioned (field_store.ts), stored without checking it again. */
+  [setChecked](f: CheckedField): void {
+    if (!storeChecked(this, f)) this.setHeader(f.name, f.value);
   }
 
   setCookie(name: string, value: string, options?: CookieOptions): this {

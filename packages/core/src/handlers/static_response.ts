@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
-import { DONE, type Middleware } from '../types.js';
+import { type CheckedField, checkedField, setCheckedField } from '../field_store.js';
+import { DONE, type Middleware, type ResponseWriter } from '../types.js';
 import { fieldValue, own } from '../header_ops.js';
 import type { Template } from '../placeholders.js';
 import type { FerryRequest } from '../request.js';
@@ -39,8 +40,33 @@ function fieldValues(list: Template[], req: FerryRequest): string | string[] {
   return list.length === 1 ? fieldValue(list[0]!.render(req)) : list.map((v) => fieldValue(v.render(req)));
 }
 
-const JSON_TYPE = 'application/json';
-const TEXT_TYPE = 'text/plain; charset=utf-8';
+const JSON_FIELD = checkedField('content-type', 'application/json')!;
+const TEXT_FIELD = checkedField('content-type', 'text/plain; charset=utf-8')!;
+
+/** A configured field: its values as templates, and when none has a placeholder, made once. */
+interface Field {
+  name: string;
+  list: Template[];
+  /** The values without placeholders, rendered once. */
+  fixed: string | string[] | undefined;
+  /** A fixed single value Node accepts, checked once (field_store.ts). */
+  checked: CheckedField | undefined;
+}
+
+function compileFields(headers: Record<string, string[]> | undefined, template: (v: string, at: string) => Template): Field[] {
+  return Object.entries(headers ?? {}).map(([name, values]) => {
+    const list = values.map((v, i) => template(v, `headers[${JSON.stringify(name)}][${i}]`));
+    const fixed = list.every((t) => t.isStatic) ? fieldValues(list, null as never) : undefined;
+    return { name, list, fixed, checked: typeof fixed === 'string' ? checkedField(name, fixed) : undefined };
+  });
+}
+
+function setField(res: ResponseWriter, h: Field, req: FerryRequest): void {
+  const f = h.fixed;
+  if (h.checked !== undefined) setCheckedField(res, h.checked);
+  // A fixed list is copied: the response's own array may be appended to (header_ops.ts `own`).
+  else res.setHeader(h.name, f === undefined ? fieldValues(h.list, req) : typeof f === 'string' ? f : own(f));
+}
 
 function isJson(text: string): boolean {
   const c = text.trimStart()[0];
@@ -101,12 +127,7 @@ export const staticResponseModule = defineModule({
     if (status?.isStatic && !/^\d{3}$/.test(status.render(null as never))) {
       throw new Error(`status_code "${cfg.status_code}" is not a 3-digit status`);
     }
-    const headers = Object.entries(cfg.headers ?? {}).map(([name, values]) => {
-      const list = values.map((v, i) => ctx.template(v, at(`headers[${JSON.stringify(name)}][${i}]`)));
-      // Values without placeholders are made once, here.
-      const fixed = list.every((t) => t.isStatic) ? fieldValues(list, null as never) : undefined;
-      return { name, list, fixed };
-    });
+    const headers = compileFields(cfg.headers, (v, at2) => ctx.template(v, at(at2)));
     const hasType = headers.some((h) => h.name.toLowerCase() === 'content-type');
     const body = cfg.body === undefined ? undefined : ctx.template(cfg.body, at('body'));
     const staticBody = body?.isStatic ? fixedBody(body.render(null as never)) : undefined;
@@ -114,13 +135,10 @@ export const staticResponseModule = defineModule({
     const staticIsJson = staticBody !== undefined && isJson(staticBody.toString());
     const staticLength = staticBody === undefined ? undefined : String(Buffer.byteLength(staticBody));
     const staticEncoding = fixedEncoding(staticBody);
+    const staticLengthField = staticLength === undefined ? undefined : checkedField('content-length', staticLength);
     // Not async: a static response finishes synchronously and returns the shared DONE.
     return (req, res) => {
-      // A fixed list is copied: the response's own array may be appended to (header_ops.ts `own`).
-      for (const h of headers) {
-        const f = h.fixed;
-        res.setHeader(h.name, f === undefined ? fieldValues(h.list, req) : typeof f === 'string' ? f : own(f));
-      }
+      for (const h of headers) setField(res, h, req);
       // In error routes, Caddy's default status is the error's own, not 200.
       let code = cfg.status_code === undefined && req.error ? req.error.status : fixedStatus;
       if (status) {
@@ -136,10 +154,13 @@ export const staticResponseModule = defineModule({
       // Caddy's default for a body without a type: JSON if it is JSON, else plain text.
       const text = staticBody ?? body.render(req);
       if (!hasType && !res.hasHeader('content-type'))
-        res.setHeader('content-type', (staticBody ? staticIsJson : isJson(text as string)) ? JSON_TYPE : TEXT_TYPE);
+        setCheckedField(res, (staticBody ? staticIsJson : isJson(text as string)) ? JSON_FIELD : TEXT_FIELD);
       // Set, not left to Node: its HTTP/1.1 writer drops it for HEAD and its h2 writer never sets
       // it, yet HEAD carries the fields the GET would (RFC 9110 §9.3.2), as Caddy's does.
-      if (hasContentLength(code, req.isConnect)) res.setHeader('content-length', staticLength ?? Buffer.byteLength(text as string));
+      if (hasContentLength(code, req.isConnect)) {
+        if (staticLengthField) setCheckedField(res, staticLengthField);
+        else res.setHeader('content-length', Buffer.byteLength(text as string));
+      }
       if (staticEncoding === undefined) res.end(text);
       else res.end(text, staticEncoding);
       return DONE;
