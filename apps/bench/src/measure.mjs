@@ -4,14 +4,14 @@ import { machineUsage, sample, sampleMachine, usage } from './cpu.mjs';
 import { freePort, spawnPinned, stop, waitForOutput, waitForPort } from './processes.mjs';
 
 /** Starts one process from a `start(port, ctx)` spec on a fresh port, pinned to `cpu`; resolves once it accepts connections. */
-async function startProcess(name, start, { cpu, ctx, nodeFlags = [] }) {
+async function startProcess(name, start, { cpu, ctx, nodeFlags = [], startTimeoutMs }) {
   const port = await freePort();
   const { command, args, env, ready } = start(port, ctx);
   const child = spawnPinned(cpu, command, [...nodeFlags, ...args], {
     env: { ...process.env, NODE_ENV: 'production', ...env },
   });
   try {
-    await waitForPort(port, child, name);
+    await waitForPort(port, child, name, startTimeoutMs);
     if (ready) await waitForOutput(child, ready, name);
   } catch (error) {
     await stop(child);
@@ -22,15 +22,16 @@ async function startProcess(name, start, { cpu, ctx, nodeFlags = [] }) {
 
 /**
  * Starts the contender, all pinned to `cpu`: first its `upstream` when it has one (a proxy's
- * backend, given to it as ctx.upstream), then itself. `nodeFlags` go to the contender only.
+ * backend, given to it as ctx.upstream), then itself. `nodeFlags` go to the contender only, and
+ * `startTimeoutMs` (for one slowed down by a tool) bounds how long it may take to listen.
  * Returns `{ server, processes }`: the process to load, and every one to account and stop.
  */
-export async function startContender(contender, { cpu, ctx, nodeFlags }) {
+export async function startContender(contender, { cpu, ctx, nodeFlags, startTimeoutMs }) {
   const processes = [];
   try {
     if (contender.upstream) processes.push(await startProcess(`${contender.id}'s upstream`, contender.upstream, { cpu, ctx }));
     const upstream = processes[0] && { port: processes[0].port };
-    processes.push(await startProcess(contender.id, contender.start, { cpu, ctx: { ...ctx, upstream }, nodeFlags }));
+    processes.push(await startProcess(contender.id, contender.start, { cpu, ctx: { ...ctx, upstream }, nodeFlags, startTimeoutMs }));
     return { server: processes.at(-1), processes };
   } catch (error) {
     await stopProcesses(processes);

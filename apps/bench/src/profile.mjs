@@ -9,29 +9,15 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { choose } from './choose.mjs';
 import { formatSummary, summarizeProfile } from './cpuprofile.mjs';
 import { nodeVersion } from './launchers/node.mjs';
 import { startContender, stopProcesses } from './measure.mjs';
 import { installCleanup, usePinning } from './processes.mjs';
-import { scenarios } from './scenarios/index.mjs';
 import { ensureTool } from './tools.mjs';
 
 const srcDir = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(srcDir);
-
-/** The scenario, sub-case and contender named on the command line, or a clear error. */
-function choose(values) {
-  const scenario = scenarios[values.scenario];
-  if (!scenario) throw new Error(`unknown scenario ${values.scenario}; known: ${Object.keys(scenarios).join(', ')}`);
-  const contender = scenario.contenders.find((c) => c.id === values.contender);
-  if (!contender) throw new Error(`unknown contender ${values.contender}; known: ${scenario.contenders.map((c) => c.id).join(', ')}`);
-  // Without --case, the first sub-case the contender runs in (a sub-case may list its own contenders).
-  const runsIn = (k) => !k.contenders || k.contenders.includes(contender.id);
-  const kase = values.case ? scenario.cases.find((k) => k.id === values.case) : scenario.cases.find(runsIn);
-  if (!kase) throw new Error(`unknown case ${values.case}; known: ${scenario.cases.map((k) => k.id).join(', ')}`);
-  if (!runsIn(kase)) throw new Error(`${contender.id} does not run in case ${kase.id}; its contenders: ${kase.contenders.join(', ')}`);
-  return { scenario, kase, contender };
-}
 
 async function main() {
   const { values } = parseArgs({
