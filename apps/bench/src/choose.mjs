@@ -1,6 +1,13 @@
 // The scenario, sub-case and contender a single-contender tool (profile.mjs, instructions.mjs) is asked for.
 import { scenarios } from './scenarios/index.mjs';
 
+/** The parseArgs options that name them: --scenario (default hello), --case, --contender (default ferry). */
+export const choiceOptions = {
+  scenario: { type: 'string', default: 'hello' },
+  case: { type: 'string' },
+  contender: { type: 'string', default: 'ferry' },
+};
+
 /** The scenario, sub-case and contender named on the command line, or a clear error. */
 export function choose(values) {
   const scenario = scenarios[values.scenario];

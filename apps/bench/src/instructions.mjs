@@ -14,7 +14,7 @@ import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { choose } from './choose.mjs';
+import { choiceOptions, choose } from './choose.mjs';
 import { nodeVersion } from './launchers/node.mjs';
 import { startContender, stopProcesses } from './measure.mjs';
 import { installCleanup } from './processes.mjs';
@@ -82,9 +82,7 @@ async function instructionsFor(contender, kase, count, ctx) {
 async function main() {
   const { values } = parseArgs({
     options: {
-      scenario: { type: 'string', default: 'hello' },
-      case: { type: 'string' },
-      contender: { type: 'string', default: 'ferry' },
+      ...choiceOptions,
       requests: { type: 'string', default: '20000' },
       base: { type: 'string', default: '2000' },
     },

@@ -9,7 +9,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { choose } from './choose.mjs';
+import { choiceOptions, choose } from './choose.mjs';
 import { formatSummary, summarizeProfile } from './cpuprofile.mjs';
 import { nodeVersion } from './launchers/node.mjs';
 import { startContender, stopProcesses } from './measure.mjs';
@@ -22,9 +22,7 @@ const benchDir = dirname(srcDir);
 async function main() {
   const { values } = parseArgs({
     options: {
-      scenario: { type: 'string', default: 'hello' },
-      case: { type: 'string' },
-      contender: { type: 'string', default: 'ferry' },
+      ...choiceOptions,
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string' },
