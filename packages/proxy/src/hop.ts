@@ -56,7 +56,9 @@ function copy(headers: IncomingHttpHeaders | OutgoingHttpHeaders, named: Readonl
  */
 export function endToEnd(headers: IncomingHttpHeaders | OutgoingHttpHeaders, keep?: readonly string[]): HeaderRecord {
   const connection = headers.connection as string | string[] | undefined;
-  return copy(headers, connection === undefined ? NONE : new Set(list(connection)), keep);
+  // Most upstreams say just `keep-alive`, a field dropped anyway: no list to build per response.
+  if (connection === undefined || connection === 'keep-alive') return copy(headers, NONE, keep);
+  return copy(headers, new Set(list(connection)), keep);
 }
 
 /** The values of field `name` (lower case) in Node's `rawHeaders`: the lines as received. */
