@@ -10,6 +10,10 @@ import type { ListenerTimeouts, ServerOptions } from './options.js';
 export function http1Options(o: ServerOptions, t: ListenerTimeouts) {
   return {
     ServerResponse: Http1Writer as unknown as typeof ServerResponse,
+    // Node 22's default buffer for sockets, request bodies and responses, on Node 20 too: at 16 KiB
+    // a request body's first 64 KiB read, arriving before a handler listens, stopped the client
+    // socket's reads and started them again (two epoll_ctl calls) on every large upload.
+    highWaterMark: 64 * 1024,
     maxHeaderSize: o.maxHeaderBytes,
     requestTimeout: t.read,
     // Node wants headersTimeout ≤ requestTimeout: a read_timeout shorter than the default
