@@ -1,10 +1,22 @@
+import { OutgoingMessage } from 'node:http';
 import type { ResponseWriter } from '@ferry/core';
 import { endToEnd, type HeaderRecord } from './hop.js';
 import type { ResponseSink } from './transport.js';
+import { MAX_QUEUED } from './transport/read_buffers.js';
 
 function isEventStream(headers: HeaderRecord): boolean {
   const t = headers['content-type'];
   return typeof t === 'string' && t.toLowerCase().startsWith('text/event-stream');
+}
+
+/**
+ * Whether `res` holds back little enough that the upstream's next read may come in (MAX_QUEUED).
+ * Node's own response counts every byte it has not handed to the kernel (`writableLength`: its
+ * own and its socket's); a wrapper's count may not cover what lies beneath it, so only Node's own
+ * is trusted.
+ */
+function littleQueued(res: ResponseWriter): boolean {
+  return res instanceof OutgoingMessage && res.writableLength <= MAX_QUEUED;
 }
 
 /** How long a head whose body has not started may wait before it goes out alone (no flush_interval set). */
@@ -113,8 +125,9 @@ export class ClientResponse implements ResponseSink {
         res.flush();
       }, this.flushInterval);
     }
-    if (!ok) res.once('drain', resume);
-    return ok;
+    if (ok || littleQueued(res)) return true;
+    res.once('drain', resume);
+    return false;
   }
 
   end(): void {

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { ReadBuffer } from '../src/transport/read_buffers.js';
 import { startProxy } from './helpers/net.js';
 import { rawUpstream } from './helpers/raw-h1.js';
 import { h1Response } from '@ferry/test-kit/clients';
@@ -45,6 +46,10 @@ describe('a 20 MiB response to a client that does not read', () => {
     // ~16 of the 20 MiB measured here: the kernel's socket buffers and the proxy's hold the rest.
     expect(upstreamSocket!.writableLength).toBeGreaterThan(SIZE / 2);
     expect(upstreamSocket!.writableNeedDrain).toBe(true);
+    // The proxy holds back at most two reads past what the kernel took before it pauses
+    // (respond.ts MAX_QUEUED): three read buffers lent to the client's socket, one being read into.
+    expect(ReadBuffer.inUse).toBeGreaterThan(0);
+    expect(ReadBuffer.inUse).toBeLessThanOrEqual(4);
     const got = await collect(res);
     expect(got.length).toBe(SIZE);
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));

@@ -1,10 +1,11 @@
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { HttpError } from '@ferry/core';
 import { classify, MidBodyError, RoundTripError } from '../errors.js';
 import type { HeaderRecord } from '../hop.js';
 import type { OutRequest, ResponseSink } from '../transport.js';
 import type { Conn, ConnOwner, H1Pool } from './h1-pool.js';
-import type { ReadBuffer } from './read_buffers.js';
+import { MAX_QUEUED, type ReadBuffer } from './read_buffers.js';
 import { checkFraming, chunkHeader, LAST_CHUNK, requestHead } from './h1-request.js';
 import { type ResponseEvents, ResponseParser } from './h1-response.js';
 
@@ -32,6 +33,10 @@ function replayable(out: OutRequest): boolean {
 }
 
 const clientGone = () => new RoundTripError('client-gone', 'client went away');
+
+function uncork(socket: Socket): void {
+  socket.uncork();
+}
 
 class Exchange implements ConnOwner, ResponseEvents {
   #conn: Conn | undefined;
@@ -94,10 +99,18 @@ class Exchange implements ConnOwner, ResponseEvents {
     this.#conn = conn;
     conn.owner = this;
     this.#parser = new ResponseParser(this, this.out.method === 'HEAD');
-    conn.socket.write(this.#head, 'latin1');
     const body = this.out.body;
-    if (body === null) this.#sent();
-    else this.#detachBody = this.#streamBody(body, conn);
+    if (body === null) {
+      conn.socket.write(this.#head, 'latin1');
+      this.#sent();
+      return;
+    }
+    // Head and the body's first bytes in one write: a body already read from the client flows on
+    // the tick its 'data' listener resumes it, which runs before this uncork.
+    conn.socket.cork();
+    conn.socket.write(this.#head, 'latin1');
+    this.#detachBody = this.#streamBody(body, conn);
+    process.nextTick(uncork, conn.socket);
   }
 
   /** Streams the request body onto the connection; returns the removal of its listeners. */
@@ -125,7 +138,8 @@ class Exchange implements ConnOwner, ResponseEvents {
         ok = socket.write('\r\n', 'latin1');
         socket.uncork();
       }
-      if (!ok) {
+      // The upload pauses only once more than MAX_QUEUED waits (read_buffers.ts).
+      if (!ok && socket.writableLength > MAX_QUEUED) {
         body.pause();
         socket.once('drain', resume);
       }

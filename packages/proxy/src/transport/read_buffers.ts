@@ -15,6 +15,16 @@
  * of each read) paid for twice the reads and copies — encode + reverse_proxy was 7% slower.
  */
 export const READ_SIZE = 64 * 1024;
+/**
+ * How much a connection's reads may wait in the other side's write queue before that connection
+ * is paused: two reads (a head besides). Node's write() answers false for any chunk past its
+ * high-water mark (16 KiB on Node 20, 64 KiB later) and a corked socket (Node's response corks
+ * until the next tick) holds even what the kernel would take at once: pausing on every such
+ * false costs a stop and a start of the reads (two epoll_ctl calls) and a round of stream events
+ * per large read. Pausing only past this bound keeps at most three reads in memory per connection.
+ */
+export const MAX_QUEUED = 2 * READ_SIZE;
+
 /** Buffers kept free for the next reads (2 MiB); more are left to the garbage collector. */
 const MAX_FREE = 32;
 
