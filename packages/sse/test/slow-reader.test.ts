@@ -119,9 +119,10 @@ it('a subscriber that never reads does not grow memory while 100 MB are broadcas
   expect(slow.isClosed).toBe(false);
   expect(slow.dropped).toBeGreaterThan(EVENTS / 2);
   expect(maxSlowQueued).toBeLessThanOrEqual(16);
-  // 100 MB went by; what stays after a collection is a small, fixed amount. (Peak RSS includes
-  // garbage not yet collected and varies with Node's allocator: 35-40 MB on Node 20, up to ~77 MB
-  // seen on Node 24; it only has to stay below what was broadcast.)
-  expect(retainedGrowth).toBeLessThan(30);
-  expect(rssGrowth).toBeLessThan(100);
+  // 100 MB went by; what stays after a collection is a small, fixed amount: the slow subscriber's
+  // queue (≤ 16 events, 1 MiB), the history (10 events) and what is in flight to the readers —
+  // 1-2 MB measured on Node 20, 24 and 26. (Peak RSS, printed above, is the allocator's business:
+  // it includes garbage not yet collected and ran from 35 to 165 MB across runs on Node 24; it says
+  // nothing about what the server holds, so it is not asserted.)
+  expect(retainedGrowth).toBeLessThan(8);
 });
