@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { appendClearCookie, appendSetCookie, type ClearCookieOptions, type CookieOptions } from './cookies.js';
 import { type CheckedField, setChecked, storeChecked, useFastFieldStore } from './field_store.js';
+import { bothCallbacks, joinHead, writeRaw } from './head_join.js';
 import { keepDispositionBytes, sendKeepingHeadLatin1 } from './latin1_head.js';
 import { sniffContentType } from './sniff.js';
 import type { ResponseWriter } from './types.js';
@@ -102,6 +103,11 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   #onHijack: ((conn: Duplex) => void)[] | undefined;
   /** The `onHead` callbacks; made by the first one. */
   #head: HeadCallbacks | undefined;
+  /** Inside end(): a small first body chunk joined to the head waits for end's own last send. */
+  #ending = false;
+  /** That joined head and chunk (head_join.ts), and the callback it was sent with. */
+  #joined: Buffer | undefined;
+  #joinedCb: WriteCb | undefined;
   /** Set for Upgrade and CONNECT requests, which Node hands over with the socket. */
   declare hijack?: () => Duplex;
 
@@ -235,22 +241,49 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
     return super.write(chunk, encoding, cb);
   }
 
-  /** Node's own send, overridden: the head goes out as latin1 beside a string chunk too (latin1_head.ts). */
+  /**
+   * Node's own send, overridden: a small first byte chunk goes out in one buffer with the head
+   * (head_join.ts) — given to end(), in one write with end's own empty send, so the socket sees a
+   * single write, not a writev of three chunks; the head goes out as latin1 beside a string chunk
+   * too (latin1_head.ts).
+   */
   _send(data: string | Uint8Array, encoding?: BufferEncoding, callback?: WriteCb, byteLength?: number): boolean {
-    return sendKeepingHeadLatin1(this, data, encoding, callback, byteLength);
+    const held = this.#joined;
+    if (held !== undefined) {
+      const heldCb = this.#joinedCb;
+      this.#joined = this.#joinedCb = undefined;
+      // end()'s last send, empty, carries its callback: head and body go out with it, one write.
+      if (data === '') return writeRaw(this, held, bothCallbacks(heldCb, callback));
+      writeRaw(this, held, heldCb);
+    }
+    const joined = joinHead(this, data);
+    if (joined === undefined) return sendKeepingHeadLatin1(this, data, encoding, callback, byteLength);
+    if (this.#ending) {
+      this.#joined = joined;
+      this.#joinedCb = callback;
+      return true;
+    }
+    return writeRaw(this, joined, callback);
   }
 
   override end(chunk?: any, encoding?: any, cb?: any): this {
     if (chunk !== undefined && typeof chunk !== 'function' && !this.headersSent) sniffFirstChunk(this, chunk);
-    if (this.#head !== undefined && !this.headersSent) {
-      try {
-        return super.end(chunk, encoding, cb);
-      } catch (err) {
-        headFailed(this, err);
-        return this;
+    this.#ending = true;
+    try {
+      if (this.#head !== undefined && !this.headersSent) {
+        try {
+          return super.end(chunk, encoding, cb);
+        } catch (err) {
+          headFailed(this, err);
+          return this;
+        }
       }
+      return super.end(chunk, encoding, cb);
+    } finally {
+      this.#ending = false;
+      // Held for end()'s last send, which did not come (it threw): nothing written is lost.
+      if (this.#joined !== undefined) this._send('');
     }
-    return super.end(chunk, encoding, cb);
   }
 
   /**
