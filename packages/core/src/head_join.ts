@@ -2,12 +2,18 @@ import type { ServerResponse } from 'node:http';
 
 type WriteCb = (err?: Error | null) => void;
 
-/** Node's head state and raw write, as its `_send` uses them. */
+/** Node's head state, queue and raw write, as its `_send` uses them. */
 interface NodeOutgoing {
   _header: string | null;
   _headerSent: boolean;
-  _writeRaw(data: Uint8Array, encoding: undefined, callback: WriteCb | undefined): boolean;
+  outputData: { data: Uint8Array; encoding: undefined; callback: null }[];
+  outputSize: number;
+  _onPendingData(bytes: number): void;
+  _writeRaw(data: Uint8Array, encoding: BufferEncoding | undefined, callback: WriteCb | undefined): boolean;
 }
+
+/** A chunk of no bytes: end()'s empty send, as bytes. */
+const NOTHING = Buffer.alloc(0);
 
 /**
  * The largest first body chunk that is copied behind the head. Copying a few KiB costs less than
@@ -50,4 +56,31 @@ export function bothCallbacks(first: WriteCb | undefined, second: WriteCb | unde
     first(err);
     second(err);
   };
+}
+
+/**
+ * The sends Node makes as strings beside bytes, made as bytes: a large first byte chunk gets the
+ * head queued ahead of it as latin1 bytes (Node queues the string), and end()'s empty send after
+ * the head went is an empty buffer. Then a writev of a byte body holds bytes only, and Node's
+ * native side takes each chunk as it is, where a string among them makes it read every chunk and
+ * encoding back from the array twice and parse the encodings (~6,000 instructions a proxied 64 KiB
+ * response, callgrind). The bytes on the wire are the same. Undefined for any other send: Node's
+ * send applies.
+ */
+export function sendAsBytes(
+  res: ServerResponse,
+  data: string | Uint8Array,
+  encoding: BufferEncoding | undefined,
+  callback: WriteCb | undefined,
+): boolean | undefined {
+  const node = res as unknown as NodeOutgoing;
+  if (data === '') return node._headerSent ? node._writeRaw(NOTHING, undefined, callback) : undefined;
+  if (typeof data === 'string' || node._headerSent || typeof node._header !== 'string') return undefined;
+  // What Node's send does for a byte chunk, the head as bytes.
+  const head = Buffer.from(node._header, 'latin1');
+  node.outputData.unshift({ data: head, encoding: undefined, callback: null });
+  node.outputSize += head.length;
+  node._onPendingData(head.length);
+  node._headerSent = true;
+  return node._writeRaw(data, encoding, callback);
 }

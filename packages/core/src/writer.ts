@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { appendClearCookie, appendSetCookie, type ClearCookieOptions, type CookieOptions } from './cookies.js';
 import { type CheckedField, setChecked, storeChecked, useFastFieldStore } from './field_store.js';
-import { bothCallbacks, joinHead, writeRaw } from './head_join.js';
+import { bothCallbacks, joinHead, sendAsBytes, writeRaw } from './head_join.js';
 import { keepDispositionBytes, sendKeepingHeadLatin1 } from './latin1_head.js';
 import { sniffContentType } from './sniff.js';
 import type { ResponseWriter } from './types.js';
@@ -244,8 +244,9 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   /**
    * Node's own send, overridden: a small first byte chunk goes out in one buffer with the head
    * (head_join.ts) — given to end(), in one write with end's own empty send, so the socket sees a
-   * single write, not a writev of three chunks; the head goes out as latin1 beside a string chunk
-   * too (latin1_head.ts).
+   * single write, not a writev of three chunks; beside a larger byte chunk the head and end's
+   * empty send are bytes too (sendAsBytes); the head goes out as latin1 beside a string chunk too
+   * (latin1_head.ts).
    */
   _send(data: string | Uint8Array, encoding?: BufferEncoding, callback?: WriteCb, byteLength?: number): boolean {
     const held = this.#joined;
@@ -257,7 +258,9 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
       writeRaw(this, held, heldCb);
     }
     const joined = joinHead(this, data);
-    if (joined === undefined) return sendKeepingHeadLatin1(this, data, encoding, callback, byteLength);
+    if (joined === undefined) {
+      return sendAsBytes(this, data, encoding, callback) ?? sendKeepingHeadLatin1(this, data, encoding, callback, byteLength);
+    }
     if (this.#ending) {
       this.#joined = joined;
       this.#joinedCb = callback;
