@@ -34,6 +34,9 @@ function replayable(out: OutRequest): boolean {
 
 const clientGone = () => new RoundTripError('client-gone', 'client went away');
 
+/** The line end after a chunk of a chunked body. */
+const CRLF = Buffer.from('\r\n', 'latin1');
+
 function uncork(socket: Socket): void {
   socket.uncork();
 }
@@ -106,9 +109,10 @@ class Exchange implements ConnOwner, ResponseEvents {
       return;
     }
     // Head and the body's first bytes in one write: a body already read from the client flows on
-    // the tick its 'data' listener resumes it, which runs before this uncork.
+    // the tick its 'data' listener resumes it, which runs before this uncork. The head as bytes:
+    // a string among a writev's chunks costs Node's native side a second pass over all of them.
     conn.socket.cork();
-    conn.socket.write(this.#head, 'latin1');
+    conn.socket.write(Buffer.from(this.#head, 'latin1'));
     this.#detachBody = this.#streamBody(body, conn);
     process.nextTick(uncork, conn.socket);
   }
@@ -132,10 +136,11 @@ class Exchange implements ConnOwner, ResponseEvents {
       let ok: boolean;
       if (limit !== -1) ok = socket.write(chunk);
       else {
+        // The framing as bytes too, so the writev holds bytes only.
         socket.cork();
-        socket.write(chunkHeader(chunk.length), 'latin1');
+        socket.write(Buffer.from(chunkHeader(chunk.length), 'latin1'));
         socket.write(chunk);
-        ok = socket.write('\r\n', 'latin1');
+        ok = socket.write(CRLF);
         socket.uncork();
       }
       // The upload pauses only once more than MAX_QUEUED waits (read_buffers.ts).
