@@ -58,14 +58,18 @@ export function bothCallbacks(first: WriteCb | undefined, second: WriteCb | unde
   };
 }
 
+/** The longest latin1 string send taken for framing (a chunk-size line, the last chunk) and made bytes. */
+const FRAMING = 32;
+
 /**
  * The sends Node makes as strings beside bytes, made as bytes: a large first byte chunk gets the
- * head queued ahead of it as latin1 bytes (Node queues the string), and end()'s empty send after
- * the head went is an empty buffer. Then a writev of a byte body holds bytes only, and Node's
- * native side takes each chunk as it is, where a string among them makes it read every chunk and
- * encoding back from the array twice and parse the encodings (~6,000 instructions a proxied 64 KiB
- * response, callgrind). The bytes on the wire are the same. Undefined for any other send: Node's
- * send applies.
+ * head queued ahead of it as latin1 bytes (Node queues the string); end()'s empty send after the
+ * head went is an empty buffer; a chunked body's size lines and last chunk (short latin1 strings,
+ * the first one joined to the head) are bytes. Then a writev of a byte body holds bytes only, and
+ * Node's native side takes each chunk as it is, where a string among them makes it read every
+ * chunk and encoding back from the array twice and parse the encodings (~6,000 instructions a
+ * proxied 64 KiB response, callgrind). The bytes on the wire are the same. Undefined for any
+ * other send: Node's send applies.
  */
 export function sendAsBytes(
   res: ServerResponse,
@@ -74,8 +78,8 @@ export function sendAsBytes(
   callback: WriteCb | undefined,
 ): boolean | undefined {
   const node = res as unknown as NodeOutgoing;
-  if (data === '') return node._headerSent ? node._writeRaw(NOTHING, undefined, callback) : undefined;
-  if (typeof data === 'string' || node._headerSent || typeof node._header !== 'string') return undefined;
+  if (typeof data === 'string') return sendFramingAsBytes(node, data, encoding, callback);
+  if (node._headerSent || typeof node._header !== 'string') return undefined;
   // What Node's send does for a byte chunk, the head as bytes.
   const head = Buffer.from(node._header, 'latin1');
   node.outputData.unshift({ data: head, encoding: undefined, callback: null });
@@ -83,4 +87,17 @@ export function sendAsBytes(
   node._onPendingData(head.length);
   node._headerSent = true;
   return node._writeRaw(data, encoding, callback);
+}
+
+/** A short latin1 string send as bytes: after the head, or joined to it (not an empty one: a head alone is one write anyway). */
+function sendFramingAsBytes(node: NodeOutgoing, data: string, encoding: BufferEncoding | undefined, callback: WriteCb | undefined) {
+  if (data.length > FRAMING || (encoding !== 'latin1' && data !== '')) return undefined;
+  if (node._headerSent) return node._writeRaw(data === '' ? NOTHING : Buffer.from(data, 'latin1'), undefined, callback);
+  const head = node._header;
+  if (data === '' || typeof head !== 'string') return undefined;
+  const joined = Buffer.allocUnsafe(head.length + data.length);
+  joined.write(head, 0, 'latin1');
+  joined.write(data, head.length, 'latin1');
+  node._headerSent = true;
+  return node._writeRaw(joined, undefined, callback);
 }

@@ -56,6 +56,14 @@ const answers: [string, Answer][] = [
     },
   ],
   ['writeHead, then end(bytes)', (res, data) => void res.writeHead(201, { 'x-also': NAME }).end(data)],
+  [
+    'chunked: write(bytes) twice, then end()',
+    (res, data) => {
+      res.write(data.subarray(0, data.length >> 1));
+      res.write(data.subarray(data.length >> 1));
+      res.end();
+    },
+  ],
 ];
 
 const sizes = [0, 1, 13, JOIN_LIMIT - 1, JOIN_LIMIT, JOIN_LIMIT + 1, 64 * 1024];
@@ -132,17 +140,28 @@ describe('a small first body chunk leaves with the head', () => {
           socket._write = write;
           socket._writev = writev;
         });
-        res.end(body(size));
+        if (size > 2) return void res.end(body(size));
+        // Chunked (no length): size lines and the last chunk are Node's latin1 strings.
+        const data = body(100);
+        res.write(data.subarray(0, 40));
+        res.write(data.subarray(40));
+        // 1: all in one tick; 2: the first chunk (with the head) on the wire before the rest.
+        if (size === 2) await new Promise<void>((resolve) => setImmediate(resolve));
+        res.end();
       },
     });
-    for (const size of [13, JOIN_LIMIT, JOIN_LIMIT + 1]) {
+    for (const size of [13, JOIN_LIMIT, JOIN_LIMIT + 1, 1, 2]) {
       const res = await fetch(`${server.url}/${size}`);
-      expect(Buffer.from(await res.arrayBuffer()).equals(body(size))).toBe(true);
+      expect(Buffer.from(await res.arrayBuffer()).equals(body(size > 2 ? size : 100))).toBe(true);
     }
     expect(calls.get(13)).toEqual({ write: 1, writev: 0, strings: 0 });
     expect(calls.get(JOIN_LIMIT)).toEqual({ write: 1, writev: 0, strings: 0 });
     // Past the limit: head, chunk and end's empty send in one writev, as Node sends them, but
     // every chunk bytes (a string among them costs Node's native writev a second pass).
     expect(calls.get(JOIN_LIMIT + 1)).toEqual({ write: 0, writev: 1, strings: 0 });
+    // Chunked: the head joined to the first size line, every chunk of every writev bytes.
+    expect(calls.get(1)).toMatchObject({ writev: 1, strings: 0 });
+    expect(calls.get(2)).toMatchObject({ strings: 0 });
+    expect(calls.get(2)!.write + calls.get(2)!.writev).toBeGreaterThanOrEqual(2);
   });
 });
