@@ -103,11 +103,12 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   #onHijack: ((conn: Duplex) => void)[] | undefined;
   /** The `onHead` callbacks; made by the first one. */
   #head: HeadCallbacks | undefined;
-  /** Inside end(): a small first body chunk joined to the head waits for end's own last send. */
+  /** Inside end(): the body's send waits for end's own last send (_send). */
   #ending = false;
-  /** That joined head and chunk (head_join.ts), and the callback it was sent with. */
-  #joined: Buffer | undefined;
-  #joinedCb: WriteCb | undefined;
+  /** That held send: its data, encoding and callback. */
+  #held: string | Uint8Array | undefined;
+  #heldEncoding: BufferEncoding | undefined;
+  #heldCb: WriteCb | undefined;
   /** Set for Upgrade and CONNECT requests, which Node hands over with the socket. */
   declare hijack?: () => Duplex;
 
@@ -242,31 +243,36 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   }
 
   /**
-   * Node's own send, overridden: a small first byte chunk goes out in one buffer with the head
-   * (head_join.ts) — given to end(), in one write with end's own empty send, so the socket sees a
-   * single write, not a writev of three chunks; beside a larger byte chunk the head and end's
-   * empty send are bytes too (sendAsBytes); the head goes out as latin1 beside a string chunk too
-   * (latin1_head.ts).
+   * Node's own send, overridden. Inside end(), the body's send is held for the empty send end()
+   * makes next to carry its callback, and the two go out as one: the socket sees a single write,
+   * not a writev of the body and nothing (Node's own end() always makes that second send).
    */
   _send(data: string | Uint8Array, encoding?: BufferEncoding, callback?: WriteCb, byteLength?: number): boolean {
-    const held = this.#joined;
+    const held = this.#held;
     if (held !== undefined) {
-      const heldCb = this.#joinedCb;
-      this.#joined = this.#joinedCb = undefined;
-      // end()'s last send, empty, carries its callback: head and body go out with it, one write.
-      if (data === '') return writeRaw(this, held, bothCallbacks(heldCb, callback));
-      writeRaw(this, held, heldCb);
-    }
-    const joined = joinHead(this, data);
-    if (joined === undefined) {
-      return sendAsBytes(this, data, encoding, callback) ?? sendKeepingHeadLatin1(this, data, encoding, callback, byteLength);
-    }
-    if (this.#ending) {
-      this.#joined = joined;
-      this.#joinedCb = callback;
+      const heldEncoding = this.#heldEncoding;
+      const heldCb = this.#heldCb;
+      this.#held = this.#heldEncoding = this.#heldCb = undefined;
+      if (data === '') return this.#sendNow(held, heldEncoding, bothCallbacks(heldCb, callback));
+      this.#sendNow(held, heldEncoding, heldCb);
+    } else if (this.#ending && data !== '' && !this.chunkedEncoding) {
+      this.#held = data;
+      this.#heldEncoding = encoding;
+      this.#heldCb = callback;
       return true;
     }
-    return writeRaw(this, joined, callback);
+    return this.#sendNow(data, encoding, callback, byteLength);
+  }
+
+  /**
+   * A small first byte chunk goes out in one buffer with the head (head_join.ts); beside a larger
+   * byte chunk, the head and a chunked body's framing are bytes too (sendAsBytes); the head goes
+   * out as latin1 beside a string chunk too (latin1_head.ts).
+   */
+  #sendNow(data: string | Uint8Array, encoding: BufferEncoding | undefined, callback: WriteCb | undefined, byteLength?: number): boolean {
+    const joined = joinHead(this, data);
+    if (joined !== undefined) return writeRaw(this, joined, callback);
+    return sendAsBytes(this, data, encoding, callback) ?? sendKeepingHeadLatin1(this, data, encoding, callback, byteLength);
   }
 
   override end(chunk?: any, encoding?: any, cb?: any): this {
@@ -285,7 +291,7 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
     } finally {
       this.#ending = false;
       // Held for end()'s last send, which did not come (it threw): nothing written is lost.
-      if (this.#joined !== undefined) this._send('');
+      if (this.#held !== undefined) this._send('');
     }
   }
 

@@ -4,7 +4,8 @@
  * three chunks. What must hold: the bytes on the wire are Node's (head as latin1, then the body),
  * byte for byte at every size on either side of the limit and however the body is written;
  * callbacks still run; a lent chunk may be reused once its callback ran; the connection stays in
- * step. And the point of it: one write to the socket, no writev.
+ * step. And the point of it: one write to the socket, no writev — also for a string body, where
+ * end()'s own empty send made Node's single head-and-text string a writev.
  */
 import { Agent, get, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -116,7 +117,7 @@ describe('a small first body chunk leaves with the head', () => {
     expect(getResponse!.slice(getResponse!.indexOf('\r\n\r\n') + 4)).toBe(tail);
   });
 
-  it('end(bytes) reaches the socket as one write, not a writev; past the limit, a writev of bytes only', async () => {
+  it('end(bytes) and end(text) reach the socket as one write, not a writev; past the limit, a writev of bytes only', async () => {
     const calls = new Map<number, { write: number; writev: number; strings: number }>();
     const server = await serve({
       handler: async (req, res) => {
@@ -140,7 +141,8 @@ describe('a small first body chunk leaves with the head', () => {
           socket._write = write;
           socket._writev = writev;
         });
-        if (size > 2) return void res.end(body(size));
+        if (size === 3) return void res.end('Hello, World!');
+        if (size > 3) return void res.end(body(size));
         // Chunked (no length): size lines and the last chunk are Node's latin1 strings.
         const data = body(100);
         res.write(data.subarray(0, 40));
@@ -152,9 +154,12 @@ describe('a small first body chunk leaves with the head', () => {
     });
     for (const size of [13, JOIN_LIMIT, JOIN_LIMIT + 1, 1, 2]) {
       const res = await fetch(`${server.url}/${size}`);
-      expect(Buffer.from(await res.arrayBuffer()).equals(body(size > 2 ? size : 100))).toBe(true);
+      expect(Buffer.from(await res.arrayBuffer()).equals(body(size > 3 ? size : 100))).toBe(true);
     }
+    expect(await (await fetch(`${server.url}/3`)).text()).toBe('Hello, World!');
     expect(calls.get(13)).toEqual({ write: 1, writev: 0, strings: 0 });
+    // A string body: Node joins it to the head; end's empty send no longer makes that a writev.
+    expect(calls.get(3)).toEqual({ write: 1, writev: 0, strings: 0 });
     expect(calls.get(JOIN_LIMIT)).toEqual({ write: 1, writev: 0, strings: 0 });
     // Past the limit: head, chunk and end's empty send in one writev, as Node sends them, but
     // every chunk bytes (a string among them costs Node's native writev a second pass).
