@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 
 type WriteCb = (err?: Error | null) => void;
 
@@ -48,6 +48,29 @@ export function joinHead(res: ServerResponse, data: string | Uint8Array): Buffer
 export function writeRaw(res: ServerResponse, data: Uint8Array, callback: WriteCb | undefined): boolean {
   return (res as unknown as NodeOutgoing)._writeRaw(data, undefined, callback);
 }
+
+/**
+ * Node's no-op write callback: what its end() gives the body's send when an empty send carrying
+ * end's own callback follows (every Node before 24; on 24 and later only when the body is not the
+ * final write: otherwise the body's send carries the finish callback and nothing follows). Found
+ * once by watching what a write passes to `_send`; undefined if that fails, and then no send is
+ * held.
+ */
+export const NODE_NOP: unknown = (() => {
+  let seen: unknown;
+  class Probe extends ServerResponse {
+    _send(_data: unknown, _encoding: unknown, callback: unknown): boolean {
+      seen = callback;
+      return true;
+    }
+  }
+  try {
+    new Probe({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as never).write('x');
+  } catch {
+    return undefined;
+  }
+  return typeof seen === 'function' ? seen : undefined;
+})();
 
 /** One callback for a write that carries two sends: end()'s chunk (Node gives it a no-op) and end's own. */
 export function bothCallbacks(first: WriteCb | undefined, second: WriteCb | undefined): WriteCb | undefined {

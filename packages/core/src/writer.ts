@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { appendClearCookie, appendSetCookie, type ClearCookieOptions, type CookieOptions } from './cookies.js';
 import { type CheckedField, setChecked, storeChecked, useFastFieldStore } from './field_store.js';
-import { bothCallbacks, joinHead, sendAsBytes, writeRaw } from './head_join.js';
+import { bothCallbacks, joinHead, NODE_NOP, sendAsBytes, writeRaw } from './head_join.js';
 import { keepDispositionBytes, sendKeepingHeadLatin1 } from './latin1_head.js';
 import { sniffContentType } from './sniff.js';
 import type { ResponseWriter } from './types.js';
@@ -245,7 +245,8 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   /**
    * Node's own send, overridden. Inside end(), the body's send is held for the empty send end()
    * makes next to carry its callback, and the two go out as one: the socket sees a single write,
-   * not a writev of the body and nothing (Node's own end() always makes that second send).
+   * not a writev of the body and nothing. Held only when that send follows (NODE_NOP): Node 24
+   * and later skip it for a final body themselves.
    */
   _send(data: string | Uint8Array, encoding?: BufferEncoding, callback?: WriteCb, byteLength?: number): boolean {
     const held = this.#held;
@@ -255,7 +256,7 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
       this.#held = this.#heldEncoding = this.#heldCb = undefined;
       if (data === '') return this.#sendNow(held, heldEncoding, bothCallbacks(heldCb, callback));
       this.#sendNow(held, heldEncoding, heldCb);
-    } else if (this.#ending && data !== '' && !this.chunkedEncoding) {
+    } else if (this.#ending && callback === NODE_NOP && NODE_NOP !== undefined && data !== '' && !this.chunkedEncoding) {
       this.#held = data;
       this.#heldEncoding = encoding;
       this.#heldCb = callback;
