@@ -37,9 +37,16 @@ export function joinHead(res: ServerResponse, data: string | Uint8Array): Buffer
   const node = res as unknown as NodeOutgoing;
   const head = node._header;
   if (typeof data === 'string' || data.byteLength > JOIN_LIMIT || node._headerSent || typeof head !== 'string') return undefined;
-  const joined = Buffer.allocUnsafe(head.length + data.byteLength);
+  return headWith(node, head, data);
+}
+
+/** The head and what follows it (bytes, or a latin1 string) copied into one buffer, the head marked sent. */
+function headWith(node: NodeOutgoing, head: string, data: string | Uint8Array): Buffer {
+  const text = typeof data === 'string';
+  const joined = Buffer.allocUnsafe(head.length + (text ? data.length : data.byteLength));
   joined.write(head, 0, 'latin1');
-  joined.set(data, head.length);
+  if (text) joined.write(data, head.length, 'latin1');
+  else joined.set(data, head.length);
   node._headerSent = true;
   return joined;
 }
@@ -118,9 +125,5 @@ function sendFramingAsBytes(node: NodeOutgoing, data: string, encoding: BufferEn
   if (node._headerSent) return node._writeRaw(data === '' ? NOTHING : Buffer.from(data, 'latin1'), undefined, callback);
   const head = node._header;
   if (data === '' || typeof head !== 'string') return undefined;
-  const joined = Buffer.allocUnsafe(head.length + data.length);
-  joined.write(head, 0, 'latin1');
-  joined.write(data, head.length, 'latin1');
-  node._headerSent = true;
-  return node._writeRaw(joined, undefined, callback);
+  return node._writeRaw(headWith(node, head, data), undefined, callback);
 }
