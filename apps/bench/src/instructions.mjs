@@ -4,32 +4,49 @@
 // --base requests and once --base + --requests, so that start-up and warm-up cancel out. Unlike
 // req/s and CPU time, the count hardly moves with what else the machine runs: a change worth 2 %
 // shows here when the timed runs spread 15 %. It counts user space only (no syscalls, no kernel),
-// and an instruction is not a nanosecond: confirm a gain with run.mjs.
+// and an instruction is not a nanosecond: confirm a gain with run.mjs. A case driven by post.lua
+// (proxy post-64k) is sent as the same POSTs.
 //
 //   node apps/bench/src/instructions.mjs [--scenario hello] [--case ID] [--contender ferry] [--requests 20000] [--base 2000]
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, get } from 'node:http';
+import { Agent, get, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { choiceOptions, choose } from './choose.mjs';
 import { nodeVersion } from './launchers/node.mjs';
 import { startContender, stopProcesses } from './measure.mjs';
+import { POST_SCRIPT } from './wrk.mjs';
 import { installCleanup } from './processes.mjs';
 
 /** Keep-alive connections the requests are spread over; few, as valgrind runs one thread at a time. */
 const CONNECTIONS = 8;
 
-/** `count` GETs of `url` over CONNECTIONS keep-alive connections, each answered 200 and read whole. */
-async function requests(url, count) {
+/** The body post.lua sends: its pattern repeated to `size` bytes. */
+function postBody(size) {
+  const pattern = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_';
+  return Buffer.from(pattern.repeat(Math.ceil(size / pattern.length)).slice(0, size), 'latin1');
+}
+
+/** One request: a GET, or with `body` a POST of it as post.lua makes them. */
+function send(url, agent, body) {
+  return new Promise((resolve, reject) => {
+    if (!body) return get(url, { agent }, resolve).on('error', reject);
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': body.length };
+    request(url, { agent, method: 'POST', headers }, resolve).on('error', reject).end(body);
+  });
+}
+
+/** `count` requests to `url` over CONNECTIONS keep-alive connections, each answered 200 and read whole. */
+async function requests(url, count, body) {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   let sent = 0;
   const worker = async () => {
     while (sent < count) {
       sent++;
-      const res = await new Promise((resolve, reject) => get(url, { agent }, resolve).on('error', reject));
+      const res = await send(url, agent, body);
       res.resume();
       await once(res, 'end');
       if (res.statusCode !== 200) throw new Error(`GET ${url} answered ${res.statusCode}`);
@@ -71,7 +88,7 @@ async function instructionsFor(contender, kase, count, ctx) {
   // Ten to fifty times slower under valgrind: start-up may take a minute.
   const { server, processes } = await startContender(underValgrind, { ctx, startTimeoutMs: 180_000 });
   try {
-    await requests(`${server.url}${kase.path}`, count);
+    await requests(`${server.url}${kase.path}`, count, kase.script === POST_SCRIPT ? postBody(kase.scriptArgs[0]) : undefined);
   } finally {
     // SIGTERM: Node exits, and callgrind writes its files as it does.
     await stopProcesses(processes, 120_000);
@@ -88,7 +105,8 @@ async function main() {
     },
   });
   const { scenario, kase, contender } = choose(values);
-  if (kase.script) throw new Error(`${kase.id} is a scripted case (wrk with a Lua script): only plain GET cases are counted`);
+  if (kase.script && kase.script !== POST_SCRIPT)
+    throw new Error(`${kase.id} is a scripted case (wrk with a Lua script): only GET cases and post.lua's POSTs are counted`);
   const [count, base] = [Number(values.requests), Number(values.base)];
   if (!(count > 0 && base >= 0)) throw new Error('--requests must be above 0 and --base 0 or more');
   if (spawnSync('valgrind', ['--version']).status !== 0) throw new Error('valgrind is missing: apt-get install valgrind');
