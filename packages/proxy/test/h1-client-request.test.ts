@@ -7,9 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Middleware } from '@ferry/core';
-import { defer, startProxy } from './helpers/net.js';
+import { defer, rawClient, readUntil, startProxy } from './helpers/net.js';
 import { fetchOutcome, rawUpstream, sizedResponse } from './helpers/raw-h1.js';
 import { h1Get, h2Session } from '@ferry/test-kit/clients';
 import { httpUpstream } from '@ferry/test-kit/upstreams';
@@ -132,6 +133,35 @@ describe('a request body', () => {
     expect(seen!.fields['content-length']).toBe(String(body.length));
     expect(seen!.fields['transfer-encoding']).toBeUndefined();
     expect(seen!.body.equals(body)).toBe(true);
+  });
+
+  it('that arrives with its head (one client write, two reads of the proxy) goes to the upstream in one write', async () => {
+    const up = await okUpstream();
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    // A connection to take at once: the request is sent while its head is being read.
+    expect((await fetchOutcome(`${proxy.url}/warm`)).status).toBe(200);
+    const writes: number[] = [];
+    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => void>;
+    const { _write: write, _writev: writev } = proto;
+    defer(() => Object.assign(proto, { _write: write, _writev: writev }));
+    const toUpstream = (socket: Socket) => socket.remotePort === up.port;
+    proto._write = function (this: Socket, chunk, ...rest) {
+      if (toUpstream(this)) writes.push((chunk as Buffer).length);
+      return write.call(this, chunk, ...rest);
+    };
+    proto._writev = function (this: Socket, chunks, ...rest) {
+      if (toUpstream(this)) writes.push((chunks as { chunk: Buffer }[]).reduce((n, c) => n + c.chunk.length, 0));
+      return writev.call(this, chunks, ...rest);
+    };
+    // Past Node's 64 KiB read: the proxy reads the head and the body's start, then the rest.
+    const body = randomBytes(64 * 1024);
+    const client = await rawClient(proxy.addresses[0]!.port);
+    client.write(Buffer.concat([Buffer.from(`POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
+    const answer = await readUntil(client, (b) => b.toString('latin1').endsWith('\r\n\r\nok'));
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+    const sent = up.requests[1]!;
+    expect(sent.body.equals(body)).toBe(true);
+    expect(writes).toEqual([Buffer.byteLength(sent.head, 'latin1') + body.length]);
   });
 
   it('chunked from an HTTP/1.1 client arrives chunked and byte-exact', async () => {
