@@ -44,6 +44,8 @@ export class ClientResponse implements ResponseSink {
   #expected = -1;
   #bodyStarted = false;
   #ended = false;
+  /** The response is corked until the poll phase's reads are written (set in `data`). */
+  #corked = false;
 
   constructor(
     readonly res: ResponseWriter,
@@ -86,6 +88,12 @@ export class ClientResponse implements ResponseSink {
     queueMicrotask(this.#armHeadTimer);
   }
 
+  #uncork = (): void => {
+    this.#corked = false;
+    // Corked only when Node's own (data).
+    if (!this.#ended) (this.res as unknown as OutgoingMessage).uncork();
+  };
+
   #armHeadTimer = (): void => {
     if (this.#bodyStarted || this.#ended) return;
     this.#headTimer = setTimeout(() => this.res.flush(), this.flushInterval > 0 ? this.flushInterval : HEAD_ALONE_AFTER);
@@ -114,6 +122,14 @@ export class ClientResponse implements ResponseSink {
       // More than Content-Length said (cannot happen: the transport reads no further than Content-Length): pass it on.
       res.write(this.#whole, this.#wholeRelease);
       this.#whole = this.#wholeRelease = undefined;
+    }
+    if (!this.#streaming && !this.#corked && res instanceof OutgoingMessage) {
+      // What the upstream's reads of this poll phase bring leaves in one write: a 64 KiB answer is
+      // two reads (its head and first bytes, then the rest), and Node's own cork of a response
+      // lasts only to the next tick, which runs between them. end() uncorks fully at once.
+      this.#corked = true;
+      res.cork();
+      setImmediate(this.#uncork);
     }
     const ok = res.write(chunk, release);
     if (this.#streaming) res.flush();

@@ -7,10 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Middleware } from '@ferry/core';
-import { defer, rawClient, readUntil, startProxy } from './helpers/net.js';
+import { defer, rawClient, readUntil, socketWrites, startProxy } from './helpers/net.js';
 import { fetchOutcome, rawUpstream, sizedResponse } from './helpers/raw-h1.js';
 import { h1Get, h2Session } from '@ferry/test-kit/clients';
 import { httpUpstream } from '@ferry/test-kit/upstreams';
@@ -140,19 +139,7 @@ describe('a request body', () => {
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
     // A connection to take at once: the request is sent while its head is being read.
     expect((await fetchOutcome(`${proxy.url}/warm`)).status).toBe(200);
-    const writes: number[] = [];
-    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => void>;
-    const { _write: write, _writev: writev } = proto;
-    defer(() => Object.assign(proto, { _write: write, _writev: writev }));
-    const toUpstream = (socket: Socket) => socket.remotePort === up.port;
-    proto._write = function (this: Socket, chunk, ...rest) {
-      if (toUpstream(this)) writes.push((chunk as Buffer).length);
-      return write.call(this, chunk, ...rest);
-    };
-    proto._writev = function (this: Socket, chunks, ...rest) {
-      if (toUpstream(this)) writes.push((chunks as { chunk: Buffer }[]).reduce((n, c) => n + c.chunk.length, 0));
-      return writev.call(this, chunks, ...rest);
-    };
+    const writes = socketWrites((socket) => socket.remotePort === up.port);
     // Past Node's 64 KiB read: the proxy reads the head and the body's start, then the rest.
     const body = randomBytes(64 * 1024);
     const client = await rawClient(proxy.addresses[0]!.port);

@@ -6,7 +6,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { deferred, startProxy } from './helpers/net.js';
+import { deferred, rawClient, readUntil, socketWrites, startProxy } from './helpers/net.js';
+import { rawUpstream, sizedResponse } from './helpers/raw-h1.js';
 import { onChunks } from '@ferry/test-kit/streams';
 import { gatedUpstream, httpUpstream } from '@ferry/test-kit/upstreams';
 
@@ -156,6 +157,22 @@ describe('bodies stream both ways with backpressure', () => {
     };
     await download(4 * MiB);
     expectBounded('50 MiB download', await memoryGrowth(() => download(TOTAL)));
+  });
+});
+
+describe('a response the upstream sends at once', () => {
+  it('leaves in one write although the proxy reads it in two (64 KiB and its head)', async () => {
+    const body = randomBytes(64 * 1024);
+    const up = await rawUpstream((_req, socket) => socket.write(sizedResponse(body)));
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const client = await rawClient(proxy.addresses[0]!.port);
+    const writes = socketWrites((socket) => socket.remotePort === client.localPort);
+    client.write('GET /64k HTTP/1.1\r\nHost: a\r\n\r\n');
+    const answer = await readUntil(client, (b) => b.indexOf('\r\n\r\n') !== -1 && b.length - b.indexOf('\r\n\r\n') - 4 >= body.length);
+    const headEnd = answer.indexOf('\r\n\r\n') + 4;
+    expect(answer.toString('latin1', 0, headEnd)).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\ncontent-length: 65536\r\n/i);
+    expect(answer.subarray(headEnd).equals(body)).toBe(true);
+    expect(writes).toEqual([answer.length]);
   });
 });
 

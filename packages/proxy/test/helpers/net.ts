@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, Socket, type AddressInfo, type Server as NetServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { WebSocket, type ClientOptions } from 'ws';
@@ -126,4 +126,24 @@ export async function wsClient(url: string, options: ClientOptions = {}): Promis
 /** The Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2). */
 export function acceptFor(key: string): string {
   return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+}
+
+/**
+ * The bytes of each write Node hands the kernel (one `_write` or `_writev`) on the sockets `which`
+ * picks, until the test ends: how many writes a message took.
+ */
+export function socketWrites(which: (socket: Socket) => boolean): number[] {
+  const writes: number[] = [];
+  const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => void>;
+  const { _write: write, _writev: writev } = proto;
+  defer(() => Object.assign(proto, { _write: write, _writev: writev }));
+  proto._write = function (this: Socket, chunk, ...rest) {
+    if (which(this)) writes.push((chunk as Buffer).length);
+    return write.call(this, chunk, ...rest);
+  };
+  proto._writev = function (this: Socket, chunks, ...rest) {
+    if (which(this)) writes.push((chunks as { chunk: Buffer }[]).reduce((n, c) => n + c.chunk.length, 0));
+    return writev.call(this, chunks, ...rest);
+  };
+  return writes;
 }
