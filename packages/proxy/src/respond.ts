@@ -90,7 +90,7 @@ export class ClientResponse implements ResponseSink {
 
   #uncork = (): void => {
     this.#corked = false;
-    // Corked only when Node's own (data).
+    // `data` corks only a response of Node's own (an OutgoingMessage).
     if (!this.#ended) (this.res as unknown as OutgoingMessage).uncork();
   };
 
