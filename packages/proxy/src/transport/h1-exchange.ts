@@ -4,6 +4,7 @@ import { HttpError } from '@ferry/core';
 import { classify, MidBodyError, RoundTripError } from '../errors.js';
 import type { HeaderRecord } from '../hop.js';
 import type { OutRequest, ResponseSink } from '../transport.js';
+import { releasable, releaseAfterWrite } from './body_release.js';
 import type { Conn, ConnOwner, H1Pool } from './h1-pool.js';
 import { MAX_QUEUED, type ReadBuffer } from './read_buffers.js';
 import { checkFraming, chunkHeader, LAST_CHUNK, requestHead } from './h1-request.js';
@@ -128,6 +129,7 @@ class Exchange implements ConnOwner, ResponseEvents {
     const declared = this.out.headers['content-length'];
     const limit = declared === undefined ? -1 : Number(declared);
     let sent = 0;
+    const release = releasable(body);
     const resume = () => body.resume();
     const onData = (chunk: Buffer) => {
       // An empty chunk would be the chunked body's last one ("0\r\n\r\n") and end it early.
@@ -139,12 +141,13 @@ class Exchange implements ConnOwner, ResponseEvents {
         return;
       }
       let ok: boolean;
-      if (limit !== -1) ok = socket.write(chunk);
+      const written = release ? releaseAfterWrite(body, chunk) : undefined;
+      if (limit !== -1) ok = socket.write(chunk, written);
       else {
         // The framing as bytes too, so the writev holds bytes only.
         socket.cork();
         socket.write(Buffer.from(chunkHeader(chunk.length), 'latin1'));
-        socket.write(chunk);
+        socket.write(chunk, written);
         ok = socket.write(CRLF);
         socket.uncork();
       }
