@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { pipeline, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { relay } from './relay.js';
 import type { StreamSettings } from './upgrade.js';
 import type { Upstream } from './upstream.js';
 
@@ -34,7 +35,8 @@ export function splice(ends: Ends, up: Upstream, s: StreamSettings): Promise<voi
   const started = Date.now();
   // The totals come from the upstream socket's own counters (everything the client sends goes to
   // it, everything it sends after its 101 goes to the client): a 'data' listener beside each
-  // pipeline would cost a call per chunk for the life of the stream.
+  // relay would cost a call per chunk for the life of the stream, and keep its reads from being
+  // freed (release_reads.ts).
   const upAtStart = { written: upSocket.bytesWritten, read: upSocket.bytesRead };
   const goodbye = { bytes: 0 };
   return new Promise((resolve) => {
@@ -56,14 +58,14 @@ export function splice(ends: Ends, up: Upstream, s: StreamSettings): Promise<voi
       resolve();
     };
     // Each direction ends on its own (half-close); an error tears down both.
-    pipeline(fromClient, upSocket, (err) => {
+    relay(fromClient, upSocket, (err) => {
       if (err) {
         upSocket.destroy();
         (toClient as Writable).destroy();
       }
       finish();
     });
-    pipeline(upSocket, toClient, (err) => {
+    relay(upSocket, toClient, (err) => {
       if (err) {
         upSocket.destroy();
         fromClient.destroy();

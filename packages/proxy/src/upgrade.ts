@@ -95,7 +95,7 @@ export function proxyUpgrade(up: Upstream, req: FerryRequest, res: ResponseWrite
 
     upReq.once('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
       answered();
-      // Errors of either side reach the splice's pipelines, which tear both sides down.
+      // Errors of either side reach the splice's relays, which tear both sides down.
       upSocket.on('error', () => {});
       upSocket.setTimeout(0);
       upSocket.setNoDelay(true);
@@ -156,7 +156,7 @@ function switchClient(
     socket.setNoDelay?.(true);
     ends = { toClient: socket, fromClient: socket };
   }
-  // As for upSocket: the splice's pipelines see these errors and close both sides.
+  // As for upSocket: the splice's relays see these errors and close both sides.
   ends.toClient.on('error', () => {});
   ends.fromClient.on('error', () => {});
   return ends;

@@ -1,17 +1,19 @@
 /**
- * Request-body reads freed once the upstream's socket took them (transport/body_release.ts): on
- * Node 22 and later each read Node's parser copied for Ferry alone is detached after its write;
- * a read another listener also got is left alone, and every byte reaches both readers whole.
+ * Reads freed once the socket they are forwarded to took them (release_reads.ts): on Node 22 and
+ * later each request-body read Node's parser copied for Ferry alone, and each read of a relayed
+ * WebSocket, is detached after its write; a read another listener also got, or a handler still
+ * holds part of, is left alone, and every byte reaches every reader whole.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { IncomingMessage, request as httpRequest } from 'node:http';
+import { Socket } from 'node:net';
 import type { Middleware } from '@ferry/core';
 import { portOf } from '@ferry/test-kit/servers';
-import { httpUpstream } from '@ferry/test-kit/upstreams';
+import { httpUpstream, wsEchoUpstream } from '@ferry/test-kit/upstreams';
 import { within } from '@ferry/test-kit/waiting';
 import { describe, expect, it } from 'vitest';
-import { defer, startProxy } from './helpers/net.js';
+import { defer, startProxy, wsClient } from './helpers/net.js';
 
 const BODY = randomBytes(2 * 1024 * 1024 + 123);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -111,5 +113,40 @@ describe.each([false, true])('a proxied upload (chunked: %s)', (chunked) => {
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] }, { before: [sniff] });
     expect(await within(upload(portOf(proxy), chunked), 10_000, 'the upload')).toBe(sha(BODY));
     expect(peeked?.equals(BODY.subarray(0, 16))).toBe(true);
+  });
+});
+
+describe('a relayed WebSocket', () => {
+  it('echoes every message byte for byte, and each read the relay forwarded is freed once written (Node 22+)', async () => {
+    const up = await wsEchoUpstream();
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const [proxyPort, upPort] = [portOf(proxy), Number(up.dial.split(':')[1])];
+    // Reads of the relay's two sockets: the client's at the proxy, and the proxy's to the upstream.
+    const reads: { read: Buffer; length: number; start: string }[] = [];
+    const proto = Socket.prototype as unknown as { push(chunk: unknown): boolean };
+    const own = Object.getOwnPropertyDescriptor(proto, 'push');
+    defer(() => {
+      if (own) Object.defineProperty(proto, 'push', own);
+      else delete (proto as { push?: unknown }).push;
+    });
+    const push = proto.push;
+    proto.push = function (this: Socket, chunk: unknown) {
+      const relayed = this.localPort === proxyPort || this.remotePort === upPort;
+      if (relayed && Buffer.isBuffer(chunk) && chunk.length > 0)
+        reads.push({ read: chunk, length: chunk.length, start: chunk.toString('latin1', 0, 5) });
+      return push.call(this, chunk);
+    };
+    const ws = await wsClient(proxy.url.replace('http', 'ws'));
+    for (let i = 0; i < 50; i++) {
+      const message = randomBytes(1 + ((i * 7919) % 20_000));
+      ws.send(message);
+      const [echo] = (await within(once(ws, 'message'), 5000, `echo ${i}`)) as [Buffer];
+      expect(sha(echo)).toBe(sha(message));
+    }
+    // Past the handshake heads (read by Node's HTTP parsers, not the relay), every relayed read.
+    const relayed = reads.filter((r) => !r.start.startsWith('GET ') && r.start !== 'HTTP/');
+    expect(relayed.length).toBeGreaterThanOrEqual(100);
+    const freed = relayed.filter((r) => r.read.buffer.byteLength === 0).length;
+    expect(freed).toBe(canFree ? relayed.length : 0);
   });
 });
