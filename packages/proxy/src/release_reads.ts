@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
  * every request-body read into a malloc'd ArrayBuffer of its own, and a socket's every read is one
  * too; V8 counts them as external memory. Left to the garbage collector, forwarded reads pile up
  * to V8's external-memory limit, and on Node 24 and later that pressure starts a full
- * mark-compact: 1–2 every 1,000 proxied 64 KiB POSTs, up to 19 % of the proxy's CPU (apps/bench
+ * mark-compact: up to 2 every 1,000 proxied 64 KiB POSTs, up to 19 % of the proxy's CPU (apps/bench
  * proxy post-64k, perf, Node 26). Detaching the ArrayBuffer (`transfer(0)`, Node 22+) frees it at
  * once, and the next read lands in the memory just freed, still in cache.
  *
