@@ -57,8 +57,9 @@ let kept = false;
 
 /**
  * Freed one by one, the reads would make glibc give the top of its heap back to the kernel after
- * most requests (its trim threshold is 128 KiB) and take it again for the next read: a page fault
- * a request and more (0.93 minor faults a request, against 0.02–0.05 with this). glibc raises its
+ * most requests (its trim threshold is 128 KiB) and take it again for the next read: 2–5 minor
+ * faults a request on post-64k (Node 26), against 0.02–0.05 with this, and 0.93 with the reads
+ * left to the collector. glibc raises its
  * mmap threshold to the size of an mmapped block freed, and its trim threshold to twice that
  * (mallopt(3), M_MMAP_THRESHOLD), unless they were set (MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES):
  * one 4 MiB block, mmapped and freed untouched, keeps up to 8 MiB of freed heap for the next
