@@ -1,5 +1,5 @@
 import { finished, type Readable, type Writable } from 'node:stream';
-import { releasable, releaseAfterWrite } from './release_reads.js';
+import { startForwarding, releaseAfterWrite } from './release_reads.js';
 
 /**
  * Copies `src` into `dst` as `pipeline(src, dst)` does: with backpressure, `dst` ended when `src`
@@ -9,7 +9,7 @@ import { releasable, releaseAfterWrite } from './release_reads.js';
  * otherwise spent a fifth of its main thread's busy time collecting them (Node 26).
  */
 export function relay(src: Readable, dst: Writable, done: (err: Error | null) => void): void {
-  const free = releasable(src);
+  const free = startForwarding(src);
   const onData = (chunk: Buffer) => {
     if (!dst.write(chunk, free ? releaseAfterWrite(src, chunk) : undefined)) src.pause();
   };

@@ -1,6 +1,7 @@
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { keepHeapTop } from './heap_top.js';
 
 /**
  * Reads freed as soon as the socket they are forwarded to took them. Node's HTTP/1.1 parser copies
@@ -21,9 +22,16 @@ type Detachable = ArrayBuffer & { transfer(length: number): ArrayBuffer };
 
 const detachable = typeof (ArrayBuffer.prototype as Partial<Detachable>).transfer === 'function';
 
-/** Whether reads of `source` may be freed once written: Node 22+, and Node's own HTTP/1.1 request or socket. */
-export function releasable(source: Readable): boolean {
-  return detachable && (source instanceof IncomingMessage || source instanceof Socket);
+/**
+ * Starts forwarding the reads of `source`; says whether each may be freed once written: Node 22+,
+ * and Node's own HTTP/1.1 request or socket. Reads of Node's own are malloc'd blocks, freed in a
+ * stream whether Ferry frees them or the collector does, so glibc is first told to keep its heap
+ * top for them (heap_top.ts), on every Node line.
+ */
+export function startForwarding(source: Readable): boolean {
+  if (!(source instanceof IncomingMessage || source instanceof Socket)) return false;
+  keepHeapTop();
+  return detachable;
 }
 
 /**
@@ -36,7 +44,7 @@ export function releasable(source: Readable): boolean {
 export const MIN_RELEASED = 4096;
 
 /**
- * The write callback that frees `chunk`, a read of a `releasable` source, or undefined when it is
+ * The write callback that frees `chunk`, a read of a source `startForwarding` said may be freed, or undefined when it is
  * small or another listener than Ferry's may hold it.
  */
 export function releaseAfterWrite(source: Readable, chunk: Buffer): (() => void) | undefined {
@@ -47,26 +55,7 @@ export function releaseAfterWrite(source: Readable, chunk: Buffer): (() => void)
     chunk.byteLength !== chunk.buffer.byteLength
   )
     return undefined;
-  keepHeapTop();
   return () => {
     (chunk.buffer as Detachable).transfer(0);
   };
-}
-
-let kept = false;
-
-/**
- * Freed one by one, the reads would make glibc give the top of its heap back to the kernel after
- * most requests (its trim threshold is 128 KiB) and take it again for the next read: 2–5 minor
- * faults a request on post-64k (Node 26), against 0.02–0.05 with this, and 0.93 with the reads
- * left to the collector. glibc raises its
- * mmap threshold to the size of an mmapped block freed, and its trim threshold to twice that
- * (mallopt(3), M_MMAP_THRESHOLD), unless they were set (MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES):
- * one 4 MiB block, mmapped and freed untouched, keeps up to 8 MiB of freed heap for the next
- * reads. Other C libraries (musl) ignore it. Once a process.
- */
-function keepHeapTop(): void {
-  if (kept) return;
-  kept = true;
-  (Buffer.allocUnsafeSlow(4 * 1024 * 1024).buffer as Detachable).transfer(0);
 }
