@@ -36,7 +36,7 @@ export function splice(ends: Ends, up: Upstream, s: StreamSettings): Promise<voi
   // The totals come from the upstream socket's own counters (everything the client sends goes to
   // it, everything it sends after its 101 goes to the client): a 'data' listener beside each
   // relay would cost a call per chunk for the life of the stream, and keep its reads from being
-  // freed (release_reads.ts).
+  // freed (@ferry/core's release_reads.ts).
   const upAtStart = { written: upSocket.bytesWritten, read: upSocket.bytesRead };
   const goodbye = { bytes: 0 };
   return new Promise((resolve) => {

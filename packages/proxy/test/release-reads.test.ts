@@ -1,5 +1,5 @@
 /**
- * Reads freed once the socket they are forwarded to took them (release_reads.ts): on Node 22 and
+ * Reads freed once the socket they are forwarded to took them (@ferry/core's release_reads.ts): on Node 22 and
  * later each request-body read Node's parser copied for Ferry alone, and each read of a relayed
  * WebSocket, is detached after its write; a read another listener also got, or a handler still
  * holds part of, is left alone, and every byte reaches every reader whole.
@@ -13,7 +13,7 @@ import { portOf } from '@ferry/test-kit/servers';
 import { httpUpstream, wsEchoUpstream } from '@ferry/test-kit/upstreams';
 import { within } from '@ferry/test-kit/waiting';
 import { describe, expect, it } from 'vitest';
-import { MIN_RELEASED } from '../src/release_reads.js';
+import { MIN_RELEASED } from '@ferry/core/internal';
 import { defer, startProxy, wsClient } from './helpers/net.js';
 
 const BODY = randomBytes(2 * 1024 * 1024 + 123);

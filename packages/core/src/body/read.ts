@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { TextDecoder } from 'node:util';
 import { HttpError } from '../errors.js';
-import { collect, declaredLength } from './collect.js';
+import { isWhole } from '../release_reads.js';
+import { type Collected, collect, declaredLength, releaseCollected } from './collect.js';
 import { tooLarge, wrongType } from './errors.js';
 import { parseForm } from './form.js';
 import { parseJson } from './json.js';
@@ -14,7 +16,7 @@ import { type InferOutput, isStandardSchema, type StandardSchemaV1, validateBody
 // Content-Length past the limit. Then it reads, refusing the body the moment it passes the limit.
 
 /** Checks the announced length and takes the body; the bytes, refused past `limit`. */
-function readBytes(state: BodyState, headers: IncomingHttpHeaders, limit: number): Promise<Buffer> {
+function readBytes(state: BodyState, headers: IncomingHttpHeaders, limit: number): Promise<Collected> {
   const announced = declaredLength(headers['content-length']);
   if (announced !== undefined && announced > limit) throw tooLarge(limit);
   state.take();
@@ -23,16 +25,16 @@ function readBytes(state: BodyState, headers: IncomingHttpHeaders, limit: number
 
 export async function readArrayBuffer(state: BodyState, headers: IncomingHttpHeaders, options?: BodyOptions): Promise<ArrayBuffer> {
   state.checkUnread();
-  const bytes = await readBytes(state, headers, effectiveLimit(options?.limit, state.cap, BODY_DEFAULTS.limit));
-  // A Buffer may be a view into Node's shared pool: the caller gets its own ArrayBuffer.
+  const { bytes, owned } = await readBytes(state, headers, effectiveLimit(options?.limit, state.cap, BODY_DEFAULTS.limit));
+  if (owned && isWhole(bytes)) return bytes.buffer as ArrayBuffer;
+  // A Buffer may be a view into Node's shared pool, or a read another listener got: the caller gets its own ArrayBuffer.
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
 export async function readText(state: BodyState, headers: IncomingHttpHeaders, options?: BodyOptions): Promise<string> {
   state.checkUnread();
   const decoder = decoderFor(mediaType(headers['content-type']));
-  const bytes = await readBytes(state, headers, effectiveLimit(options?.limit, state.cap, BODY_DEFAULTS.limit));
-  return decode(decoder, bytes);
+  return decodeCollected(decoder, await readBytes(state, headers, effectiveLimit(options?.limit, state.cap, BODY_DEFAULTS.limit)));
 }
 
 export async function readJson(
@@ -49,9 +51,18 @@ export async function readJson(
   // RFC 8259 §8.1: JSON between systems is UTF-8.
   const decoder = decoderFor(type);
   if (decoder.encoding !== 'utf-8') throw new HttpError(415, 'a JSON request body must be UTF-8');
-  const bytes = await readBytes(state, headers, effectiveLimit(opts?.limit, state.cap, BODY_DEFAULTS.limit));
-  const value = parseJson(decode(decoder, bytes));
+  const text = decodeCollected(decoder, await readBytes(state, headers, effectiveLimit(opts?.limit, state.cap, BODY_DEFAULTS.limit)));
+  const value = parseJson(text);
   return schema ? validateBody(schema, value) : value;
+}
+
+/** The body as text; its bytes are freed then, whether or not they decoded. */
+function decodeCollected(decoder: TextDecoder, body: Collected): string {
+  try {
+    return decode(decoder, body.bytes);
+  } finally {
+    releaseCollected(body);
+  }
 }
 
 /** busboy's names for the charsets it decodes an urlencoded body in (it yields nothing for others). */

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { HttpError } from '@ferry/core';
 import { classify, MidBodyError, RoundTripError } from '../errors.js';
 import type { HeaderRecord } from '../hop.js';
-import { startForwarding, releaseAfterWrite } from '../release_reads.js';
+import { startReleasing, releaseAfterWrite } from '@ferry/core/internal';
 import type { OutRequest, ResponseSink } from '../transport.js';
 import type { Conn, ConnOwner, H1Pool } from './h1-pool.js';
 import { MAX_QUEUED, type ReadBuffer } from './read_buffers.js';
@@ -129,7 +129,7 @@ class Exchange implements ConnOwner, ResponseEvents {
     const declared = this.out.headers['content-length'];
     const limit = declared === undefined ? -1 : Number(declared);
     let sent = 0;
-    const release = startForwarding(body);
+    const release = startReleasing(body);
     const resume = () => body.resume();
     const onData = (chunk: Buffer) => {
       // An empty chunk would be the chunked body's last one ("0\r\n\r\n") and end it early.
