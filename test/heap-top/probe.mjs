@@ -70,15 +70,17 @@ function echo(port) {
   });
 }
 
-/** What is mapped outside glibc's main heap ([heap] in /proc/self/maps), in bytes. */
+/**
+ * What is mapped readable and writable outside glibc's main heap ([heap] in /proc/self/maps), in
+ * bytes. Reservations (`---p`, as a new thread's malloc arena starts with 64 MiB of them) are not
+ * memory anyone allocated.
+ */
 function mappedOutsideHeap() {
   let total = 0;
   for (const line of readFileSync('/proc/self/maps', 'latin1').split('\n')) {
-    if (line === '' || line.endsWith('[heap]')) continue;
-    const [from, to] = line
-      .split(' ')[0]
-      .split('-')
-      .map((h) => Number.parseInt(h, 16));
+    const [range, perms] = line.split(' ');
+    if (!perms?.startsWith('rw') || line.endsWith('[heap]')) continue;
+    const [from, to] = range.split('-').map((h) => Number.parseInt(h, 16));
     total += to - from;
   }
   return total;
