@@ -148,4 +148,42 @@ describe('a body read whole', () => {
     expect(await post(port, body)).toEqual({ status: 200, text: String(body.length - 11) });
     expect(misfreed(reads, (length) => canFree && length >= MIN_RELEASED)).toEqual([]);
   });
+
+  it('a flood of 1-byte chunks: parsed whole, and no read is freed (each is under 4 KiB)', async () => {
+    const body = jsonBody(16 * 1024);
+    const { port, reads } = await start(async (req, res) => {
+      const value = (await req.json()) as { data: string };
+      res.end(String(value.data.length));
+    });
+    expect(await chunkedPost(port, body, 1)).toEqual({ status: 200, text: String(body.length - 11) });
+    expect(reads.reduce((n, r) => n + r.length, 0)).toBe(body.length);
+    expect(reads.filter((r) => r.read.buffer.byteLength === 0).map((r) => r.length)).toEqual([]);
+  });
+
+  it('a chunked body past the limit: 413, the reads taken so far left whole, and the server still answers', async () => {
+    const body = randomBytes(512 * 1024);
+    const { port, reads } = await start(async (req, res) => {
+      res.end(String((await req.text({ limit: 200 * 1024 })).length));
+    });
+    expect((await chunkedPost(port, body, 64 * 1024)).status).toBe(413);
+    expect(reads.filter((r) => r.length >= MIN_RELEASED).length).toBeGreaterThan(0);
+    expect(misfreed(reads, () => false)).toEqual([]);
+    expect(await post(port, Buffer.from('"ok"'))).toEqual({ status: 200, text: '4' });
+  });
 });
+
+/** POSTs `body` chunked, one chunk of `size` bytes a write; the answer's status and text (a reset after a refusal counts as its answer). */
+function chunkedPost(port: number, body: Buffer, size: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', 'transfer-encoding': 'chunked' };
+    const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    for (let at = 0; at < body.length; at += size) req.write(body.subarray(at, at + size));
+    req.end();
+  });
+}
