@@ -1,12 +1,12 @@
 import { finished, type Readable, type Writable } from 'node:stream';
-import { startReleasing, releaseAfterWrite } from '@ferry/core/internal';
+import { releaseAfterWrite, startReleasing } from '@ferry/core/internal';
 
 /**
  * Copies `src` into `dst` as `pipeline(src, dst)` does: with backpressure, `dst` ended when `src`
  * ends, both destroyed when either fails or closes early, `done` called once (with that error, or
  * none once `dst` finished). Unlike pipeline, it writes with a callback, so that each read only
- * Ferry got is freed once `dst` took it (@ferry/core's release_reads.ts): a WebSocket relaying 16 KiB messages
- * otherwise spent a fifth of its main thread's busy time collecting them (Node 26).
+ * Ferry got is freed once `dst` took it (@ferry/core's release_reads.ts): a WebSocket relaying
+ * 16 KiB messages otherwise spent a fifth of its main thread's busy time collecting them (Node 26).
  */
 export function relay(src: Readable, dst: Writable, done: (err: Error | null) => void): void {
   const free = startReleasing(src);

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { HttpError } from '@ferry/core';
+import { releaseAfterWrite, startReleasing } from '@ferry/core/internal';
 import { classify, MidBodyError, RoundTripError } from '../errors.js';
 import type { HeaderRecord } from '../hop.js';
-import { startReleasing, releaseAfterWrite } from '@ferry/core/internal';
 import type { OutRequest, ResponseSink } from '../transport.js';
 import type { Conn, ConnOwner, H1Pool } from './h1-pool.js';
 import { MAX_QUEUED, type ReadBuffer } from './read_buffers.js';
