@@ -16,6 +16,7 @@ import { listDirectory, sendListing, type BrowseOptions, type SortBy } from './b
 import { fileServerSchema, validateFileServer, type FileServerConfig } from './config.js';
 import { HideList } from './hide.js';
 import { contentTypeOf } from './mime.js';
+import { OpenFile } from './open_file.js';
 import { absoluteRoot, cleanRequestPath, joinRoot } from './paths.js';
 import { acceptedEncodings, SUFFIX, type Precompressed } from './precompressed.js';
 import { sendFile, type ChosenFile } from './send.js';
@@ -66,7 +67,12 @@ interface Found {
   filename: string;
   info: Stats;
   implicitIndex: boolean;
+  /** The file, opened when checking where it leads (#servable): the response reads it, else it is closed. */
+  opened: OpenFile | undefined;
 }
+
+/** Not servable, or servable and perhaps opened to prove it. */
+type Servable = false | { opened: OpenFile | undefined };
 
 /**
  * The file server: from the request path to a file under the root (never outside it), then the
@@ -148,21 +154,29 @@ export class FileServer {
         break;
       }
     }
-    if (!(await this.#servable(req, root, filename))) return undefined;
-    return { filename, info, implicitIndex };
+    const servable = await this.#servable(req, root, filename, info);
+    if (servable === false) return undefined;
+    return { filename, info, implicitIndex, opened: servable.opened };
   }
 
   /**
    * Whether `path` (an existing file under `root`, not hidden by its own name) may be served once
    * its links are followed: it stays inside the root (unless `follow_symlinks_outside_root`), and
    * where it leads is not hidden either — a link inside the root to the config file serves nothing.
+   * A regular file is opened to learn where it leads (open_file.ts), and that descriptor is what
+   * the response reads; anything else (a folder, a file that will not open) asks `realpath`.
    */
-  async #servable(req: FerryRequest, root: string, path: string): Promise<boolean> {
-    if (this.#checkRoot === undefined && this.#hide.empty) return true;
-    const real = await realPathOf(path);
-    if (real === undefined) return false;
-    if (this.#checkRoot !== undefined && !(await this.#checkRoot.inside(root, real))) return false;
-    return real === path || !this.#hide.hidden(real, req);
+  async #servable(req: FerryRequest, root: string, path: string, info: Stats): Promise<Servable> {
+    if (this.#checkRoot === undefined && this.#hide.empty) return { opened: undefined };
+    const opened = info.isFile() ? await OpenFile.open(path) : undefined;
+    const real = opened?.realPath() ?? (await realPathOf(path));
+    const ok =
+      real !== undefined &&
+      (this.#checkRoot === undefined || (await this.#checkRoot.inside(root, real))) &&
+      (real === path || !this.#hide.hidden(real, req));
+    if (ok) return { opened };
+    opened?.close();
+    return false;
   }
 
   async #serve(req: FerryRequest, res: ResponseWriter, next: Handler): Promise<void> {
@@ -171,6 +185,14 @@ export class FileServer {
     const root = this.#rootOf(req);
     const found = await this.#find(req, root, clean);
     if (found === undefined) return this.#notFound(req, res, next, root);
+    try {
+      return await this.#answer(req, res, next, root, found);
+    } finally {
+      found.opened?.close();
+    }
+  }
+
+  async #answer(req: FerryRequest, res: ResponseWriter, next: Handler, root: string, found: Found): Promise<void> {
     const folder = found.info.isDirectory();
     if (folder && !this.#browse) return this.#notFound(req, res, next, root);
     if (this.#canonical) {
@@ -190,8 +212,13 @@ export class FileServer {
     }
     // Vary even when nothing was compressed: caches key on it whenever an answer could be (caddy#5849).
     addVaryAcceptEncoding(res);
-    const chosen = (await this.#sidecar(req, root, found)) ?? (await this.#chosen(found.filename, found.info, found.info, undefined));
-    return sendFile(req, res, chosen, this.#statusOf(req));
+    const chosen =
+      (await this.#sidecar(req, root, found)) ?? (await this.#chosen(found.filename, found.info, found.info, undefined, found.opened));
+    try {
+      return await sendFile(req, res, chosen, this.#statusOf(req));
+    } finally {
+      chosen.opened?.close();
+    }
   }
 
   /** The precompressed sidecar the client takes best, if one exists. */
@@ -202,16 +229,24 @@ export class FileServer {
       const path = found.filename + SUFFIX[enc];
       const info = await tryStat(path);
       if (!info?.isFile()) continue;
-      if (!(await this.#servable(req, root, path))) continue;
-      return this.#chosen(path, info, found.info, enc);
+      const servable = await this.#servable(req, root, path, info);
+      if (servable === false) continue;
+      return this.#chosen(path, info, found.info, enc, servable.opened);
     }
     return undefined;
   }
 
-  /** The file to read (`path`, with `info`), typed and dated as the original (`original`). */
-  async #chosen(path: string, info: Stats, original: Stats, encoding: string | undefined): Promise<ChosenFile> {
+  /** The file to read (`path`, with `info`, perhaps `opened`), typed and dated as the original (`original`). */
+  async #chosen(
+    path: string,
+    info: Stats,
+    original: Stats,
+    encoding: string | undefined,
+    opened: OpenFile | undefined,
+  ): Promise<ChosenFile> {
     return {
       path,
+      opened,
       size: info.size,
       contentType: contentTypeOf(path.slice(0, path.length - (encoding ? SUFFIX[encoding as Precompressed].length : 0))),
       etag: (await this.#etagFromFile(path)) ?? computedEtag(info),
@@ -244,7 +279,11 @@ export class FileServer {
   async #notFound(req: FerryRequest, res: ResponseWriter, next: Handler, root: string): Promise<void> {
     if (this.#fallback !== undefined) {
       const found = await this.#find(req, root, this.#fallback);
-      if (found !== undefined && !found.info.isDirectory()) return this.#send(req, res, root, found);
+      try {
+        if (found !== undefined && !found.info.isDirectory()) return await this.#send(req, res, root, found);
+      } finally {
+        found?.opened?.close();
+      }
     }
     if (this.#passThru) return next(req, res);
     throw new HttpError(404);

@@ -1,6 +1,7 @@
 import { close, readFile } from 'node:fs';
 import { DONE, type FerryRequest, type ResponseWriter } from '@ferry/core';
 import { evaluatePreconditions, ifRangeHolds } from './conditional.js';
+import type { OpenFile } from './open_file.js';
 import { parseRange } from './range.js';
 import { openFile, readAt } from './read_buffers.js';
 import { streamFile } from './stream_file.js';
@@ -18,6 +19,8 @@ const WHOLE_READ_LIMIT = 256 * 1024;
 export interface ChosenFile {
   /** The path read for the body: the file, or its precompressed sidecar. */
   readonly path: string;
+  /** That file, when it was opened already (to check where it leads): read from, not opened again. */
+  readonly opened: OpenFile | undefined;
   readonly size: number;
   readonly contentType: string;
   readonly etag: string | undefined;
@@ -76,13 +79,13 @@ export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFil
     res.end();
     return DONE;
   }
-  return file.size <= WHOLE_READ_LIMIT ? sendWhole(res, file, start, end) : streamFile(res, file.path, start, end);
+  return file.size <= WHOLE_READ_LIMIT ? sendWhole(res, file, start, end) : streamFile(res, file, start, end);
 }
 
 /**
- * Sends bytes `start`..`end` of a file of at most WHOLE_READ_LIMIT bytes with one `end()`: open,
- * one read, close (not waited for) — three trips to the thread pool where readFile takes four (it
- * stats the file again). 100 KiB files, one core: 112–148 → 95–129 µs of CPU a response. The
+ * Sends bytes `start`..`end` of a file of at most WHOLE_READ_LIMIT bytes with one `end()`: open
+ * (unless file_server opened it already), one read, close (not waited for) — at most three trips
+ * to the thread pool where readFile takes four (it stats the file again). 100 KiB files, one core: 112–148 → 95–129 µs of CPU a response. The
  * buffer is the response's own: pooled 256 KiB buffers lent to the writer until end() called
  * back were slower with 64 connections (1 KiB files: 97–102 → 116–136 µs; the pool of 32
  * churned) — stream_file.ts is where reuse pays.
@@ -92,7 +95,7 @@ async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, e
   // One byte more than the whole file: a file that grew since its stat shows as one.
   const want = length === file.size ? length + 1 : length;
   const buf = Buffer.allocUnsafe(want);
-  const n = await readPart(file.path, buf, want, start);
+  const n = await readPart(file, buf, want, start);
   if (n !== length) return sendChanged(res, file);
   res.end(n === want ? buf : buf.subarray(0, n));
 }
@@ -101,8 +104,8 @@ async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, e
  * Up to `length` bytes of the file at `position`, into the start of `buf`: how many there were.
  * One read: a regular file gives all it has up to `length` (fewer only at its end).
  */
-async function readPart(path: string, buf: Buffer, length: number, position: number): Promise<number> {
-  const fd = await openFile(path);
+async function readPart(file: ChosenFile, buf: Buffer, length: number, position: number): Promise<number> {
+  const fd = file.opened?.take() ?? (await openFile(file.path));
   try {
     return await readAt(fd, buf, length, position);
   } finally {

@@ -4,6 +4,7 @@ import { Http2ServerResponse } from 'node:http2';
 import { pipeline } from 'node:stream/promises';
 import type { ResponseWriter } from '@ferry/core';
 import { CHUNK, giveBack, openFile, readAt, take } from './read_buffers.js';
+import type { ChosenFile } from './send.js';
 
 /**
  * Streams bytes `start`..`end` of a file into a response, with backpressure.
@@ -19,16 +20,17 @@ import { CHUNK, giveBack, openFile, readAt, take } from './read_buffers.js';
  * Anything else (a wrapper such as encode, which may hold a chunk after its callback) gets a
  * plain read stream piped in: fresh chunks are the only safe ones there.
  */
-export function streamFile(res: ResponseWriter, path: string, start: number, end: number): Promise<void> {
-  if (res instanceof ServerResponse || res instanceof Http2ServerResponse) return streamReused(res, path, start, end);
-  return streamFresh(res, path, start, end);
+export function streamFile(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
+  if (res instanceof ServerResponse || res instanceof Http2ServerResponse) return streamReused(res, file, start, end);
+  return streamFresh(res, file, start, end);
 }
 
 /** A writer the reused path may write to: Node's response, as Ferry's own writers are. */
 type NodeResponse = ResponseWriter & (ServerResponse | Http2ServerResponse);
 
-async function streamFresh(res: ResponseWriter, path: string, start: number, end: number): Promise<void> {
-  const stream = createReadStream(path, { start, end, highWaterMark: CHUNK });
+async function streamFresh(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
+  // A descriptor given to the stream is the stream's: it closes it when it ends or is destroyed.
+  const stream = createReadStream(file.path, { fd: file.opened?.take(), start, end, highWaterMark: CHUNK });
   try {
     await pipeline(stream, res);
   } catch (err) {
@@ -55,8 +57,9 @@ function writeChunk(res: NodeResponse, chunk: Buffer): Promise<boolean> {
   });
 }
 
-async function streamReused(res: NodeResponse, path: string, start: number, end: number): Promise<void> {
-  const fd = await openFile(path);
+async function streamReused(res: NodeResponse, file: ChosenFile, start: number, end: number): Promise<void> {
+  const path = file.path;
+  const fd = file.opened?.take() ?? (await openFile(path));
   const buffers = end - start + 1 > CHUNK ? [take(), take()] : [take()];
   // A buffer whose write never called back (the client left) may still be referenced: not reused.
   let clean = true;

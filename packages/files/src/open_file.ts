@@ -1,0 +1,62 @@
+import { close, constants, open, readlinkSync } from 'node:fs';
+
+/**
+ * A file opened to check where it really is, then read by the response: what was checked is what
+ * is read (no symlink can be swapped in between), and the check costs no trip of its own.
+ *
+ * Before, file_server asked `realpath` (one thread-pool trip: a `readlink` per path element) and
+ * the response opened the file again. On Linux the kernel names each open descriptor's file in
+ * `/proc/self/fd`, every symlink followed: a `readlink` there reads memory only, never the disk,
+ * so it is made on the event loop. 1 KiB files, one core (wrk -c50): 117–121 → ~88 µs of CPU a
+ * response. Elsewhere, or where /proc is not mounted, `realPath` is undefined and the caller
+ * asks `realpath` as before.
+ */
+
+/** Whether /proc/self/fd names descriptors here; false after the first failure. */
+let procNames = process.platform === 'linux';
+
+/** Never blocks in open(): a FIFO swapped in since the stat would hold a thread-pool thread until a writer came. */
+const FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/** What the kernel appends to the name of a file unlinked while open. */
+const DELETED = ' (deleted)';
+
+export class OpenFile {
+  #fd: number | undefined;
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** `path` opened for reading; undefined when it cannot be (the caller falls back to its path). */
+  static open(path: string): Promise<OpenFile | undefined> {
+    return new Promise((resolve) => open(path, FLAGS, (err, fd) => resolve(err ? undefined : new OpenFile(fd))));
+  }
+
+  /** The file's absolute path with every symlink followed, from the kernel; undefined when this system does not say. */
+  realPath(): string | undefined {
+    if (!procNames || this.#fd === undefined) return undefined;
+    let name: string;
+    try {
+      name = readlinkSync(`/proc/self/fd/${this.#fd}`);
+    } catch {
+      procNames = false;
+      return undefined;
+    }
+    // Not a path (a pipe, a socket), or a file gone since: the caller asks realpath, which says.
+    return name.startsWith('/') && !name.endsWith(DELETED) ? name : undefined;
+  }
+
+  /** The descriptor, now the caller's to close; undefined when it was taken or closed already. */
+  take(): number | undefined {
+    const fd = this.#fd;
+    this.#fd = undefined;
+    return fd;
+  }
+
+  /** Closes the descriptor unless it was taken (not waited for: nothing follows from its end). */
+  close(): void {
+    const fd = this.take();
+    if (fd !== undefined) close(fd, () => {});
+  }
+}
