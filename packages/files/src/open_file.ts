@@ -21,6 +21,23 @@ const FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 /** What the kernel appends to the name of a file unlinked while open. */
 const DELETED = ' (deleted)';
 
+/** Descriptors to close once this turn of the event loop is over. */
+const closing: number[] = [];
+
+function closeAll(): void {
+  for (const fd of closing.splice(0)) close(fd, () => {});
+}
+
+/**
+ * Closes `fd` soon, not waited for: the closes of one turn of the event loop go to the thread pool
+ * together, after that turn's I/O (setImmediate), so the pool wakes for them as a batch rather
+ * than once each. 1 KiB files, one core, wrk -c50, 3 pairs: 107 → 102–103 µs of CPU a response.
+ * Nothing follows from a read-only descriptor's close that anyone waits for.
+ */
+export function closeSoon(fd: number): void {
+  if (closing.push(fd) === 1) setImmediate(closeAll);
+}
+
 export class OpenFile {
   #fd: number | undefined;
 
@@ -54,9 +71,9 @@ export class OpenFile {
     return fd;
   }
 
-  /** Closes the descriptor unless it was taken (not waited for: nothing follows from its end). */
+  /** Closes the descriptor unless it was taken (closeSoon). */
   close(): void {
     const fd = this.take();
-    if (fd !== undefined) close(fd, () => {});
+    if (fd !== undefined) closeSoon(fd);
   }
 }

@@ -1,7 +1,7 @@
-import { close, readFile } from 'node:fs';
+import { readFile } from 'node:fs';
 import { DONE, type FerryRequest, type ResponseWriter } from '@ferry/core';
 import { evaluatePreconditions, ifRangeHolds } from './conditional.js';
-import type { OpenFile } from './open_file.js';
+import { closeSoon, type OpenFile } from './open_file.js';
 import { parseRange } from './range.js';
 import { openFile, readAt } from './read_buffers.js';
 import { streamFile } from './stream_file.js';
@@ -109,7 +109,7 @@ async function readPart(file: ChosenFile, buf: Buffer, length: number, position:
   try {
     return await readAt(fd, buf, length, position);
   } finally {
-    close(fd, () => {});
+    closeSoon(fd);
   }
 }
 

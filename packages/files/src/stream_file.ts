@@ -1,8 +1,9 @@
-import { close, createReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { ServerResponse } from 'node:http';
 import { Http2ServerResponse } from 'node:http2';
 import { pipeline } from 'node:stream/promises';
 import type { ResponseWriter } from '@ferry/core';
+import { closeSoon } from './open_file.js';
 import { CHUNK, giveBack, openFile, readAt, take } from './read_buffers.js';
 import type { ChosenFile } from './send.js';
 
@@ -83,7 +84,7 @@ async function streamReused(res: NodeResponse, file: ChosenFile, start: number, 
     if (res.destroyed || res.closed) return;
     throw err;
   } finally {
-    close(fd, () => {});
+    closeSoon(fd);
     if (clean) for (const buf of buffers) giveBack(buf);
   }
 }
