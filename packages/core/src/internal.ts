@@ -19,4 +19,4 @@ export { statusMatches, valuePattern } from './response_match.js';
 export { headerOpsShape } from './header_ops.js';
 export { internalCertificate, certificateCacheDir } from './internal_ca.js';
 export { AdminServer, adminOptionsOf, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';
-export { MIN_RELEASED, releaseAfterWrite, startReleasing } from './release_reads.js';
+export { MIN_RELEASED, releaseAfterWrite, releaseWhenWritten, startReleasing } from './release_reads.js';
