@@ -68,8 +68,7 @@ export function release(buf: Buffer): void {
  * else references: file_server's whole-file reads. Undefined when it is not freed: under
  * MIN_RELEASED, a slice (of Node's pool), or before Node 22. Freed like a read, it is the next
  * allocation's, so glibc is told to keep its heap top (every Node line). 100 KiB files, Node 26,
- * one core: 1.9–2.1 mark-compacts every 1,000 responses → 0, 236–262 → 148–156 µs of CPU a
- * response.
+ * one core: 2.2–2.6 mark-compacts every 1,000 responses → 0, 278–279 → 151 µs of CPU a response.
  */
 export function releaseWhenWritten(buf: Buffer): (() => void) | undefined {
   if (buf.byteLength < MIN_RELEASED || !isWhole(buf)) return undefined;

@@ -86,10 +86,11 @@ export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFil
 /**
  * Sends bytes `start`..`end` of a file of at most WHOLE_READ_LIMIT bytes with one `end()`: open
  * (unless file_server opened it already), one read, close (not waited for) — at most three trips
- * to the thread pool where readFile takes four (it stats the file again). 100 KiB files, one core: 112–148 → 95–129 µs of CPU a response. The
- * buffer is the response's own: pooled 256 KiB buffers lent to the writer until end() called
- * back were slower with 64 connections (1 KiB files: 97–102 → 116–136 µs; the pool of 32
- * churned) — stream_file.ts is where reuse pays.
+ * to the thread pool where readFile takes four (it stats the file again). 100 KiB files, one
+ * core: 112–148 → 95–129 µs of CPU a response. The buffer is the response's own, freed once
+ * written: pooled 256 KiB buffers lent to the writer until end() called back were slower with 64
+ * connections (1 KiB files: 97–102 → 116–136 µs; the pool of 32 churned) — stream_file.ts is
+ * where reuse pays.
  */
 async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
   const length = end - start + 1;
