@@ -31,8 +31,9 @@ export interface ChosenFile {
   readonly encoding: string | undefined;
 }
 
-function readWhole(path: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => readFile(path, (err, data) => (err ? reject(err) : resolve(data))));
+/** Everything in the file open as `fd`, from its start (reads are positioned: its offset is still 0). */
+function readWhole(fd: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => readFile(fd, (err, data) => (err ? reject(err) : resolve(data))));
 }
 
 /** Sends `file`. `status` overrides the status (status_code, or an error route's): then Range and preconditions do not apply. */
@@ -97,30 +98,25 @@ async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, e
   // One byte more than the whole file: a file that grew since its stat shows as one.
   const want = length === file.size ? length + 1 : length;
   const buf = Buffer.allocUnsafe(want);
-  const n = await readPart(file, buf, want, start);
-  if (n !== length) return sendChanged(res, file);
+  // The descriptor file_server checked (open_file.ts), and only it: a second open by path could
+  // find a symlink swapped in since the check.
+  const fd = file.opened?.take() ?? (await openFile(file.path));
+  let n: number;
+  try {
+    n = await readAt(fd, buf, want, start);
+    if (n !== length) return await sendChanged(res, file, fd);
+  } finally {
+    closeSoon(fd);
+  }
   // Freed once a lendable writer is done with it: left to the collector, 100 KiB files drove
   // Node 24 and 26 into a full mark-compact every ~500 responses (release_reads.ts).
   res.end(buf.subarray(0, n), res.lendable ? releaseWhenWritten(buf) : undefined);
 }
 
-/**
- * Up to `length` bytes of the file at `position`, into the start of `buf`: how many there were.
- * One read: a regular file gives all it has up to `length` (fewer only at its end).
- */
-async function readPart(file: ChosenFile, buf: Buffer, length: number, position: number): Promise<number> {
-  const fd = file.opened?.take() ?? (await openFile(file.path));
-  try {
-    return await readAt(fd, buf, length, position);
-  } finally {
-    closeSoon(fd);
-  }
-}
-
-/** The file changed between stat and read: what is there now, in full, if nothing else (a range, a status) was asked. */
-async function sendChanged(res: ResponseWriter, file: ChosenFile): Promise<void> {
+/** The file (open as `fd`) changed between stat and read: what it holds now, in full, if nothing else (a range, a status) was asked. */
+async function sendChanged(res: ResponseWriter, file: ChosenFile, fd: number): Promise<void> {
   if (res.statusCode !== 200) throw new Error(`${file.path} changed while it was being served`);
-  const data = await readWhole(file.path);
+  const data = await readWhole(fd);
   res.setHeader('content-length', data.length);
   res.end(data);
 }

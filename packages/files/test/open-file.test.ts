@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, readdirSync, readlinkSync, realpathSync, symlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, readdirSync, readlinkSync, realpathSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -126,6 +126,54 @@ describe.skipIf(!linux)('file_server closes every file it opens', () => {
     expect(await settledUnder(site.dir)).toEqual([]);
     // The server still answers, right.
     expect((await body(await get(port, '/small.bin'))).equals(small)).toBe(true);
+    expect(await settledUnder(site.dir)).toEqual([]);
+  });
+
+  it('a file swapped with a symlink out of the root, again and again while it is served, never sends what lies outside', async () => {
+    // Before, the root check (realpath) and the read (a second open by path) were apart: a link
+    // swapped in between was read. Now the descriptor checked is the descriptor read.
+    const site = makeSite();
+    const target = join(site.root, 'page.txt');
+    // One as long as the secret (a read of it would look whole), one longer: a stat of one and an
+    // open of the other is a file that changed, read again in full.
+    const insides = ['x'.repeat(SECRET.length), 'y'.repeat(SECRET.length * 2)];
+    writeFileSync(target, insides[0]!);
+    const server = await serve({ routes: [{ handle: [fileServer({ root: site.root })] }] });
+    const port = portOf(server);
+    let swapping = true;
+    let swaps = 0;
+    // Which state comes next is drawn (a fixed seed), so the swaps cannot fall into step with the
+    // server's turns and show it one state only.
+    let seed = 0x2545f491;
+    const swap = () => {
+      if (!swapping || swaps > 500_000) return;
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const state = (seed >>> 16) % 3;
+      const temp = join(site.root, `.swap${swaps++}`);
+      if (state === 0) symlinkSync(join(site.dir, 'secret.txt'), temp);
+      else writeFileSync(temp, insides[state - 1]!);
+      renameSync(temp, target);
+      setImmediate(swap);
+    };
+    setImmediate(swap);
+    const statuses = new Map<number, number>();
+    try {
+      for (let round = 0; round < 50; round++) {
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, () => get(port, '/page.txt').then(async (res) => ({ res, got: await body(res) }))),
+        );
+        for (const { res, got } of answers) {
+          expect(got.toString('latin1')).not.toContain(SECRET);
+          if (res.statusCode === 200) expect(insides).toContain(got.toString('latin1'));
+          statuses.set(res.statusCode!, (statuses.get(res.statusCode!) ?? 0) + 1);
+        }
+      }
+    } finally {
+      swapping = false;
+    }
+    // Both states were seen: the swaps did race the requests.
+    expect(statuses.get(200)).toBeGreaterThan(0);
+    expect(statuses.get(404)).toBeGreaterThan(0);
     expect(await settledUnder(site.dir)).toEqual([]);
   });
 
