@@ -51,10 +51,19 @@ function joined(min: number): Buffer[] {
   return out;
 }
 
-/** POSTs `body` to `port` in 64 KiB writes; the answer's status and text. */
-function post(port: number, body: Buffer, type = 'application/json'): Promise<{ status: number; text: string }> {
+/** How `post` sends: the Content-Type, chunked or sized, and how many bytes a write. */
+interface Sending {
+  type?: string;
+  chunked?: boolean;
+  write?: number;
+}
+
+/** POSTs `body` to `port` (sized, in 64 KiB writes, unless told otherwise); the answer's status and text. */
+function post(port: number, body: Buffer, sending: Sending = {}): Promise<{ status: number; text: string }> {
+  const { type = 'application/json', chunked = false, write = 64 * 1024 } = sending;
   return new Promise((resolve, reject) => {
-    const headers = { 'content-type': type, 'content-length': String(body.length) };
+    const framing = chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(body.length) };
+    const headers = { 'content-type': type, ...framing };
     const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/', headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
@@ -62,7 +71,7 @@ function post(port: number, body: Buffer, type = 'application/json'): Promise<{ 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('error', reject);
-    for (let at = 0; at < body.length; at += 64 * 1024) req.write(body.subarray(at, at + 64 * 1024));
+    for (let at = 0; at < body.length; at += write) req.write(body.subarray(at, at + write));
     req.end();
   });
 }
@@ -107,7 +116,7 @@ describe('a body read whole', () => {
     const { port, reads } = await start(async (req, res) => {
       res.end(await req.text());
     });
-    const answer = await post(port, body, 'text/plain; charset=utf-8');
+    const answer = await post(port, body, { type: 'text/plain; charset=utf-8' });
     expect(answer.status).toBe(400);
     expect(misfreed(reads, (length) => canFree && length >= MIN_RELEASED)).toEqual([]);
     expect(joins.map((b) => b.buffer.byteLength === 0)).toEqual([canFree]);
@@ -121,7 +130,7 @@ describe('a body read whole', () => {
       await new Promise((r) => setImmediate(r));
       res.end(`${bytes.length} ${sha(bytes)}`);
     });
-    expect(await post(port, body, 'application/octet-stream')).toEqual({ status: 200, text: `${body.length} ${sha(body)}` });
+    expect(await post(port, body, { type: 'application/octet-stream' })).toEqual({ status: 200, text: `${body.length} ${sha(body)}` });
     expect(misfreed(reads, (length) => canFree && length >= MIN_RELEASED)).toEqual([]);
   });
 
@@ -155,7 +164,7 @@ describe('a body read whole', () => {
       const value = (await req.json()) as { data: string };
       res.end(String(value.data.length));
     });
-    expect(await chunkedPost(port, body, 1)).toEqual({ status: 200, text: String(body.length - 11) });
+    expect(await post(port, body, { chunked: true, write: 1 })).toEqual({ status: 200, text: String(body.length - 11) });
     expect(reads.reduce((n, r) => n + r.length, 0)).toBe(body.length);
     expect(reads.filter((r) => r.read.buffer.byteLength === 0).map((r) => r.length)).toEqual([]);
   });
@@ -165,25 +174,9 @@ describe('a body read whole', () => {
     const { port, reads } = await start(async (req, res) => {
       res.end(String((await req.text({ limit: 200 * 1024 })).length));
     });
-    expect((await chunkedPost(port, body, 64 * 1024)).status).toBe(413);
+    expect((await post(port, body, { chunked: true })).status).toBe(413);
     expect(reads.filter((r) => r.length >= MIN_RELEASED).length).toBeGreaterThan(0);
     expect(misfreed(reads, () => false)).toEqual([]);
     expect(await post(port, Buffer.from('"ok"'))).toEqual({ status: 200, text: '4' });
   });
 });
-
-/** POSTs `body` chunked, one chunk of `size` bytes a write; the answer's status and text (a reset after a refusal counts as its answer). */
-function chunkedPost(port: number, body: Buffer, size: number): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'transfer-encoding': 'chunked' };
-    const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/', headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    for (let at = 0; at < body.length; at += size) req.write(body.subarray(at, at + size));
-    req.end();
-  });
-}
