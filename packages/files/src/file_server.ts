@@ -67,12 +67,18 @@ interface Found {
   filename: string;
   info: Stats;
   implicitIndex: boolean;
-  /** The file, opened when checking where it leads (#servable): the response reads it, else it is closed. */
+  /** The file, opened when checking where it leads (#servable): the response reads it, else #serve closes it. */
   opened: OpenFile | undefined;
 }
 
 /** Not servable, or servable and perhaps opened to prove it. */
 type Servable = false | { opened: OpenFile | undefined };
+
+/** One request's lookup: its root, and every file opened for it — closed in one place, once it is answered (#serve). */
+interface Lookup {
+  root: string;
+  opened: OpenFile[];
+}
 
 /**
  * The file server: from the request path to a file under the root (never outside it), then the
@@ -137,8 +143,8 @@ export class FileServer {
     return this.#fixedRoot ?? absoluteRoot(this.#root!.render(req));
   }
 
-  async #find(req: FerryRequest, root: string, clean: string): Promise<Found | undefined> {
-    let filename = joinRoot(root, clean);
+  async #find(req: FerryRequest, lookup: Lookup, clean: string): Promise<Found | undefined> {
+    let filename = joinRoot(lookup.root, clean);
     let info = await statFile(filename);
     if (info === undefined || this.#hide.hidden(filename, req)) return undefined;
     let implicitIndex = false;
@@ -154,7 +160,7 @@ export class FileServer {
         break;
       }
     }
-    const servable = await this.#servable(req, root, filename, info);
+    const servable = await this.#servable(req, lookup, filename, info);
     if (servable === false) return undefined;
     return { filename, info, implicitIndex, opened: servable.opened };
   }
@@ -166,45 +172,45 @@ export class FileServer {
    * A regular file is opened to learn where it leads (open_file.ts), and that descriptor is what
    * the response reads; anything else (a folder, a file that will not open) asks `realpath`.
    */
-  async #servable(req: FerryRequest, root: string, path: string, info: Stats): Promise<Servable> {
+  async #servable(req: FerryRequest, lookup: Lookup, path: string, info: Stats): Promise<Servable> {
     if (this.#checkRoot === undefined && this.#hide.empty) return { opened: undefined };
     const opened = info.isFile() ? await OpenFile.open(path) : undefined;
+    if (opened) lookup.opened.push(opened);
     const real = opened?.realPath() ?? (await realPathOf(path));
     const ok =
       real !== undefined &&
-      (this.#checkRoot === undefined || (await this.#checkRoot.inside(root, real))) &&
+      (this.#checkRoot === undefined || (await this.#checkRoot.inside(lookup.root, real))) &&
       (real === path || !this.#hide.hidden(real, req));
-    if (ok) return { opened };
-    opened?.close();
-    return false;
+    return ok ? { opened } : false;
   }
 
   async #serve(req: FerryRequest, res: ResponseWriter, next: Handler): Promise<void> {
     const clean = cleanRequestPath(req.path);
     if (clean === undefined) throw new HttpError(400, 'the request path holds a NUL byte');
-    const root = this.#rootOf(req);
-    const found = await this.#find(req, root, clean);
-    if (found === undefined) return this.#notFound(req, res, next, root);
+    const lookup: Lookup = { root: this.#rootOf(req), opened: [] };
     try {
-      return await this.#answer(req, res, next, root, found);
+      const found = await this.#find(req, lookup, clean);
+      if (found === undefined) return await this.#notFound(req, res, next, lookup);
+      return await this.#answer(req, res, next, lookup, found);
     } finally {
-      found.opened?.close();
+      // What a reader took is its own to close (OpenFile.take); the rest is closed here.
+      for (const file of lookup.opened) file.close();
     }
   }
 
-  async #answer(req: FerryRequest, res: ResponseWriter, next: Handler, root: string, found: Found): Promise<void> {
+  async #answer(req: FerryRequest, res: ResponseWriter, next: Handler, lookup: Lookup, found: Found): Promise<void> {
     const folder = found.info.isDirectory();
-    if (folder && !this.#browse) return this.#notFound(req, res, next, root);
+    if (folder && !this.#browse) return this.#notFound(req, res, next, lookup);
     if (this.#canonical) {
       const to = canonicalLocation(req, folder || found.implicitIndex);
       if (to !== undefined) return redirect(res, to);
     }
-    if (!folder) return this.#send(req, res, root, found);
+    if (!folder) return this.#send(req, res, lookup, found);
     const entries = await listDirectory(found.filename, this.#browse!, (p) => !this.#hide.hidden(p, req));
     return sendListing(req, res, req.path, entries);
   }
 
-  async #send(req: FerryRequest, res: ResponseWriter, root: string, found: Found): Promise<void> {
+  async #send(req: FerryRequest, res: ResponseWriter, lookup: Lookup, found: Found): Promise<void> {
     // Only GET and HEAD read a file (Caddy, issue 5166); an error route serves its page whatever the method.
     if (req.method !== 'GET' && req.method !== 'HEAD' && !req.error) {
       res.setHeader('allow', 'GET, HEAD');
@@ -213,23 +219,19 @@ export class FileServer {
     // Vary even when nothing was compressed: caches key on it whenever an answer could be (caddy#5849).
     addVaryAcceptEncoding(res);
     const chosen =
-      (await this.#sidecar(req, root, found)) ?? (await this.#chosen(found.filename, found.info, found.info, undefined, found.opened));
-    try {
-      return await sendFile(req, res, chosen, this.#statusOf(req));
-    } finally {
-      chosen.opened?.close();
-    }
+      (await this.#sidecar(req, lookup, found)) ?? (await this.#chosen(found.filename, found.info, found.info, undefined, found.opened));
+    return sendFile(req, res, chosen, this.#statusOf(req));
   }
 
   /** The precompressed sidecar the client takes best, if one exists. */
-  async #sidecar(req: FerryRequest, root: string, found: Found): Promise<ChosenFile | undefined> {
+  async #sidecar(req: FerryRequest, lookup: Lookup, found: Found): Promise<ChosenFile | undefined> {
     if (this.#precompressed.length === 0) return undefined;
     const field = req.headers['accept-encoding'];
     for (const enc of acceptedEncodings(typeof field === 'string' ? field : undefined, this.#precompressed, this.#precompressedOrdered)) {
       const path = found.filename + SUFFIX[enc];
       const info = await tryStat(path);
       if (!info?.isFile()) continue;
-      const servable = await this.#servable(req, root, path, info);
+      const servable = await this.#servable(req, lookup, path, info);
       if (servable === false) continue;
       return this.#chosen(path, info, found.info, enc, servable.opened);
     }
@@ -276,14 +278,10 @@ export class FileServer {
     return n;
   }
 
-  async #notFound(req: FerryRequest, res: ResponseWriter, next: Handler, root: string): Promise<void> {
+  async #notFound(req: FerryRequest, res: ResponseWriter, next: Handler, lookup: Lookup): Promise<void> {
     if (this.#fallback !== undefined) {
-      const found = await this.#find(req, root, this.#fallback);
-      try {
-        if (found !== undefined && !found.info.isDirectory()) return await this.#send(req, res, root, found);
-      } finally {
-        found?.opened?.close();
-      }
+      const found = await this.#find(req, lookup, this.#fallback);
+      if (found !== undefined && !found.info.isDirectory()) return this.#send(req, res, lookup, found);
     }
     if (this.#passThru) return next(req, res);
     throw new HttpError(404);
