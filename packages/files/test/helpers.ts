@@ -4,6 +4,8 @@
  * sends a request target exactly as written (node:http and undici would normalize it).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type IncomingMessage, request } from 'node:http';
+import type { ClientHttp2Session } from 'node:http2';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -87,4 +89,25 @@ export function rawRequest(port: number, target: string, extra = ''): Promise<st
 /** The status code of a raw response. */
 export function statusOf(raw: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
+}
+
+/** A request on a connection of its own (no agent); resolves with the response, its body unread. */
+export function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The whole body of a response. */
+export async function body(res: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Sets `session`'s stream window for every stream, open or new (RFC 9113 §6.9.2); resolves once the server took it. */
+export function streamWindow(session: ClientHttp2Session, size: number): Promise<void> {
+  return new Promise((resolve, reject) => session.settings({ initialWindowSize: size }, (err) => (err ? reject(err) : resolve())));
 }

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, readdirSync, readlinkSync, realpathSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { type IncomingMessage, request } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { encode } from '@ferry/encode';
 import { portOf } from '@ferry/test-kit/servers';
 import { fileServer, spa } from '../src/index.js';
 import { OpenFile } from '../src/open_file.js';
-import { makeSite, rawRequest, SECRET, serve, statusOf } from './helpers.js';
+import { body, get, makeSite, rawRequest, SECRET, serve, statusOf } from './helpers.js';
 
 /** Skipped elsewhere: the descriptors are counted, and files named, through Linux's /proc/self/fd. */
 const linux = process.platform === 'linux';
@@ -39,20 +39,6 @@ function openUnder(dir: string): string[] {
 async function settledUnder(dir: string): Promise<string[]> {
   for (let i = 0; i < 250 && openUnder(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
   return openUnder(dir);
-}
-
-function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, resolve);
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function body(res: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** Reads `bytes` of a response, then leaves (resets the connection). */

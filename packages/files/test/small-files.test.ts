@@ -18,7 +18,7 @@ import { encode } from '@ferry/encode';
 import { portOf } from '@ferry/test-kit/servers';
 import { collectSlowly } from '@ferry/test-kit/streams';
 import { fileServer } from '../src/index.js';
-import { defer, makeSite, serve } from './helpers.js';
+import { defer, makeSite, serve, streamWindow } from './helpers.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** Sizes around the h2 window, the pooled buffer (256 KiB: read into a fresh one) and below. */
@@ -64,11 +64,6 @@ async function h2Check({ ask, stream, response }: ReturnType<typeof h2Ask>): Pro
   expect(head[':status'], ask.name).toBe(ask.range ? 206 : 200);
   const got = head['content-encoding'] === 'gzip' ? gunzipSync(body) : body;
   expect(sha(got), `${ask.name} ${ask.range ?? 'whole'}`).toBe(sha(expected(ask)));
-}
-
-/** Sets `session`'s stream window for every stream, open or new (RFC 9113 §6.9.2); resolves once the server took it. */
-function streamWindow(session: ClientHttp2Session, size: number): Promise<void> {
-  return new Promise((resolve, reject) => session.settings({ initialWindowSize: size }, (err) => (err ? reject(err) : resolve())));
 }
 
 /**

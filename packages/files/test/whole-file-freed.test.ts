@@ -7,8 +7,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, request } from 'node:http';
-import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
+import { createServer, type IncomingMessage } from 'node:http';
+import { connect as h2connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { toNodeHandler } from '@ferry/core';
 import { encode } from '@ferry/encode';
 import { portOf } from '@ferry/test-kit/servers';
 import { fileServer } from '../src/index.js';
-import { defer, makeSite, serve } from './helpers.js';
+import { body, defer, get, makeSite, serve, streamWindow } from './helpers.js';
 
 /** Node 22+: `ArrayBuffer.prototype.transfer`, what Ferry frees memory with. */
 const canFree = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
@@ -48,21 +48,14 @@ async function freed(buf: Buffer): Promise<boolean> {
   return buf.buffer.byteLength === 0;
 }
 
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, async (res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of res) chunks.push(c as Buffer);
-      resolve({ res, body: Buffer.concat(chunks) });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Sets `session`'s stream window for every stream, open or new; resolves once the server took it. */
-function streamWindow(session: ClientHttp2Session, size: number): Promise<void> {
-  return new Promise((resolve, reject) => session.settings({ initialWindowSize: size }, (err) => (err ? reject(err) : resolve())));
+/** A GET on a connection of its own: the response and its whole body. */
+async function fetchWhole(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ res: IncomingMessage; body: Buffer }> {
+  const res = await get(port, path, headers);
+  return { res, body: await body(res) };
 }
 
 /** 100 KiB: read whole (under 256 KiB) into a buffer of its own (one byte more, to notice growth). */
@@ -75,7 +68,7 @@ describe('a file read whole is freed once written', () => {
     const port = portOf(await serve({ routes: [{ handle: [fileServer({ root })] }] }));
     const reads = allocations(READ);
     for (let i = 0; i < 3; i++) {
-      const { res, body } = await get(port, '/f.bin');
+      const { res, body } = await fetchWhole(port, '/f.bin');
       expect(res.statusCode).toBe(200);
       expect(sha(body)).toBe(sha(file));
     }
@@ -116,7 +109,7 @@ describe('a file read whole is freed once written', () => {
     const { root } = makeSite({ 'f.txt': text });
     const port = portOf(await serve({ routes: [{ handle: [encode({ encodings: { gzip: {} } }), fileServer({ root })] }] }));
     const reads = allocations(text.length + 1);
-    const { res, body } = await get(port, '/f.txt', { 'accept-encoding': 'gzip' });
+    const { res, body } = await fetchWhole(port, '/f.txt', { 'accept-encoding': 'gzip' });
     expect(res.headers['content-encoding']).toBe('gzip');
     expect(sha(gunzipSync(body))).toBe(sha(text));
     expect(reads).toHaveLength(1);
@@ -129,7 +122,7 @@ describe('a file read whole is freed once written', () => {
     defer(() => server.close());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const reads = allocations(READ);
-    const { res, body } = await get((server.address() as AddressInfo).port, '/f.bin');
+    const { res, body } = await fetchWhole((server.address() as AddressInfo).port, '/f.bin');
     expect(res.statusCode).toBe(200);
     expect(sha(body)).toBe(sha(file));
     expect(reads).toHaveLength(1);
