@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DONE, type FerryRequest, type ResponseWriter } from '@ferry/core';
 
@@ -28,28 +29,56 @@ export interface Entry {
   readonly is_symlink: boolean;
 }
 
-/** Reads a directory's entries, those `visible` says to show, sorted. */
-export async function listDirectory(dir: string, options: BrowseOptions, visible: (path: string) => boolean): Promise<Entry[]> {
-  const dirents = await readdir(dir, { withFileTypes: true });
+/** The folder to list: its path (what `hide` judges) and where to read it (the descriptor that was checked, when there is one). */
+export interface Folder {
+  readonly path: string;
+  readonly readFrom: string;
+}
+
+/** Whether a listing may show what a symlink in it leads to (its real path): file_server's root and hide checks. */
+export type LinkCheck = (link: string, real: string) => Promise<boolean>;
+
+/**
+ * Reads a folder's entries, those `visible` says to show, sorted. Each entry is looked at without
+ * following it (lstat), so an entry is a link only when it is one now; a link is listed as what it
+ * leads to when `followed` allows it, else — dangling, out of the root, or hidden — as itself,
+ * with no size and nothing of its target.
+ */
+export async function listDirectory(
+  folder: Folder,
+  options: BrowseOptions,
+  visible: (path: string) => boolean,
+  followed: LinkCheck,
+): Promise<Entry[]> {
+  const names = await readdir(folder.readFrom);
   const entries: Entry[] = [];
-  for (const d of dirents) {
+  for (const name of names) {
     if (entries.length >= options.fileLimit) break;
-    const path = join(dir, d.name);
+    const path = join(folder.path, name);
     if (!visible(path)) continue;
-    // A link is listed as what it points to; a dangling one as itself, with no size.
-    const info = await stat(path).catch(() => undefined);
-    const isDir = info?.isDirectory() ?? d.isDirectory();
+    const own = await lstat(join(folder.readFrom, name)).catch(() => undefined);
+    if (own === undefined) continue; // Gone since the folder was read.
+    const link = own.isSymbolicLink();
+    const info = link ? await linkTarget(join(folder.readFrom, name), path, followed) : own;
+    const isDir = info?.isDirectory() ?? false;
     entries.push({
-      name: d.name,
+      name,
       size: info && !isDir ? info.size : 0,
-      url: `./${encodeURIComponent(d.name)}${isDir ? '/' : ''}`,
+      url: `./${encodeURIComponent(name)}${isDir ? '/' : ''}`,
       mod_time: new Date(info?.mtimeMs ?? 0).toISOString(),
       mode: info?.mode ?? 0,
       is_dir: isDir,
-      is_symlink: d.isSymbolicLink(),
+      is_symlink: link,
     });
   }
   return sortEntries(entries, options);
+}
+
+/** What the link at `at` (listed as `path`) leads to, when that may be shown: its real path checked, then that path's stats. */
+async function linkTarget(at: string, path: string, followed: LinkCheck): Promise<Stats | undefined> {
+  const real = await realpath(at).catch(() => undefined);
+  if (real === undefined || !(await followed(path, real))) return undefined;
+  return stat(real).catch(() => undefined);
 }
 
 function sortEntries(entries: Entry[], { sortBy, descending }: BrowseOptions): Entry[] {

@@ -74,7 +74,9 @@ export const fileServerShape = {
   etag_file_extensions: z
     .array(z.string().regex(/^[^/\\]+$/, 'an extension such as ".etag", without a path separator'))
     .optional()
-    .describe('Read the ETag from a sidecar file (`FILE.etag` for `".etag"`) instead of computing one; its content is the quoted tag.'),
+    .describe(
+      'Read the ETag from a sidecar file (`FILE.etag` for `".etag"`) instead of computing one; its content is the quoted tag (a regular file of at most 1,024 bytes, checked against `root` as a served file is).',
+    ),
   follow_symlinks_outside_root: z.boolean().optional().meta({
     description: 'Not in Caddy (which always follows them): serve files whose symlinks lead outside `root`. By default such a file is 404.',
     default: false,

@@ -79,7 +79,9 @@ function lookup(root: string, rendered: string, dir: boolean, splits: readonly s
   const [before, remainder] = splits.length === 0 ? [clean, ''] : firstSplit(clean, splits);
   const absolute = joinRoot(root, before);
   const info = statSync(absolute, { throwIfNoEntry: false });
-  if (info === undefined || info.isDirectory() !== dir) return undefined;
+  // Only regular files and folders (as nginx's try_files): file_server answers nothing else, so a
+  // FIFO matched here would turn an SPA's fallback into a 404.
+  if (info === undefined || info.isDirectory() !== dir || !(dir || info.isFile())) return undefined;
   const rel = (root === '/' ? absolute : absolute.slice(root.length)).replaceAll('\\', '/') || '/';
   // A folder keeps the trailing slash it was asked with, as Caddy's placeholders do.
   const slash = dir && rel !== '/' ? '/' : '';

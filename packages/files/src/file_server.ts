@@ -1,5 +1,5 @@
 import { realpathSync, type Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   defineModule,
@@ -14,6 +14,7 @@ import {
 } from '@ferry/core';
 import { listDirectory, sendListing, type BrowseOptions, type SortBy } from './browse.js';
 import { fileServerSchema, validateFileServer, type FileServerConfig } from './config.js';
+import { ETAG_FILE_LIMIT, tagIn } from './etag_sidecar.js';
 import { HideList } from './hide.js';
 import { contentTypeOf } from './mime.js';
 import { OpenFile } from './open_file.js';
@@ -23,10 +24,6 @@ import { sendFile, type ChosenFile } from './send.js';
 import { RootCheck, realPathOf, statFile, tryStat } from './stat.js';
 
 const DEFAULT_INDEX_NAMES = ['index.html', 'index.txt'];
-
-/** An ETag sidecar is read up to this many bytes; a quoted tag is far shorter. */
-const ETAG_FILE_LIMIT = 1024;
-const ETAG = /^(W\/)?"[\x21\x23-\x7e]*"$/;
 
 /** A modification time worth sending: not the epoch (or 1 s past it) that build tools stamp (caddy#5548). */
 function usefulSeconds(info: Stats): number | undefined {
@@ -60,6 +57,22 @@ function configFilePaths(file: string | undefined): string[] {
     // Gone since it was read: its path alone is hidden.
   }
   return paths;
+}
+
+/**
+ * Only regular files and folders are served. Anything else under the root — a FIFO (whose reader
+ * waits for a writer), a socket, a device reached through a link when links may leave the root —
+ * is answered as missing, as nginx does.
+ */
+function servableKind(info: Stats): boolean {
+  return info.isFile() || info.isDirectory();
+}
+
+/** A file to read: its path, its stats, and its descriptor when it was opened to check it. */
+interface FileAt {
+  path: string;
+  info: Stats;
+  opened: OpenFile | undefined;
 }
 
 /** What the file server found for a request path. */
@@ -146,14 +159,14 @@ export class FileServer {
   async #find(req: FerryRequest, lookup: Lookup, clean: string): Promise<Found | undefined> {
     let filename = joinRoot(lookup.root, clean);
     let info = await statFile(filename);
-    if (info === undefined || this.#hide.hidden(filename, req)) return undefined;
+    if (info === undefined || !servableKind(info) || this.#hide.hidden(filename, req)) return undefined;
     let implicitIndex = false;
     if (info.isDirectory()) {
       for (const name of this.#index) {
         const candidate = joinRoot(filename, `/${name}`);
         if (this.#hide.hidden(candidate, req)) continue;
         const found = await tryStat(candidate);
-        if (found === undefined) continue;
+        if (found === undefined || !servableKind(found)) continue;
         filename = candidate;
         info = found;
         implicitIndex = true;
@@ -169,12 +182,13 @@ export class FileServer {
    * Whether `path` (an existing file under `root`, not hidden by its own name) may be served once
    * its links are followed: it stays inside the root (unless `follow_symlinks_outside_root`), and
    * where it leads is not hidden either — a link inside the root to the config file serves nothing.
-   * A regular file is opened to learn where it leads (open_file.ts), and that descriptor is what
-   * the response reads; anything else (a folder, a file that will not open) asks `realpath`.
+   * A regular file or a folder is opened to learn where it leads (open_file.ts), and that
+   * descriptor is what the response reads (a folder's listing too); anything that will not open
+   * asks `realpath`.
    */
   async #servable(req: FerryRequest, lookup: Lookup, path: string, info: Stats): Promise<Servable> {
     if (this.#checkRoot === undefined && this.#hide.empty) return { opened: undefined };
-    const opened = info.isFile() ? await OpenFile.open(path) : undefined;
+    const opened = servableKind(info) ? await OpenFile.open(path) : undefined;
     if (opened) lookup.opened.push(opened);
     const real = opened?.realPath() ?? (await realPathOf(path));
     const ok =
@@ -206,7 +220,12 @@ export class FileServer {
       if (to !== undefined) return redirect(res, to);
     }
     if (!folder) return this.#send(req, res, lookup, found);
-    const entries = await listDirectory(found.filename, this.#browse!, (p) => !this.#hide.hidden(p, req));
+    const entries = await listDirectory(
+      { path: found.filename, readFrom: found.opened?.pinnedPath() ?? found.filename },
+      this.#browse!,
+      (p) => !this.#hide.hidden(p, req),
+      (link, real) => this.#linkFollowed(req, lookup, link, real),
+    );
     return sendListing(req, res, req.path, entries);
   }
 
@@ -219,7 +238,8 @@ export class FileServer {
     // Vary even when nothing was compressed: caches key on it whenever an answer could be (caddy#5849).
     addVaryAcceptEncoding(res);
     const chosen =
-      (await this.#sidecar(req, lookup, found)) ?? (await this.#chosen(found.filename, found.info, found.info, undefined, found.opened));
+      (await this.#sidecar(req, lookup, found)) ??
+      (await this.#chosen(req, lookup, { path: found.filename, info: found.info, opened: found.opened }, found.info));
     return sendFile(req, res, chosen, this.#statusOf(req));
   }
 
@@ -233,39 +253,53 @@ export class FileServer {
       if (!info?.isFile()) continue;
       const servable = await this.#servable(req, lookup, path, info);
       if (servable === false) continue;
-      return this.#chosen(path, info, found.info, enc, servable.opened);
+      return this.#chosen(req, lookup, { path, info, opened: servable.opened }, found.info, enc);
     }
     return undefined;
   }
 
-  /** The file to read (`path`, with `info`, perhaps `opened`), typed and dated as the original (`original`). */
-  async #chosen(
-    path: string,
-    info: Stats,
-    original: Stats,
-    encoding: string | undefined,
-    opened: OpenFile | undefined,
-  ): Promise<ChosenFile> {
+  /** The file to read, typed and dated as the original (`original`: itself, or the file a sidecar compresses). */
+  async #chosen(req: FerryRequest, lookup: Lookup, file: FileAt, original: Stats, encoding?: Precompressed): Promise<ChosenFile> {
+    const { path, info } = file;
     return {
       path,
-      opened,
+      opened: file.opened,
       size: info.size,
-      contentType: contentTypeOf(path.slice(0, path.length - (encoding ? SUFFIX[encoding as Precompressed].length : 0))),
-      etag: (await this.#etagFromFile(path)) ?? computedEtag(info),
+      contentType: contentTypeOf(path.slice(0, path.length - (encoding ? SUFFIX[encoding].length : 0))),
+      etag: (await this.#etagFromFile(req, lookup, path)) ?? computedEtag(info),
       mtimeSeconds: usefulSeconds(original),
       encoding,
     };
   }
 
-  /** The tag in the first `etag_file_extensions` sidecar that exists and holds one. */
-  async #etagFromFile(path: string): Promise<string | undefined> {
+  /**
+   * The tag in the first `etag_file_extensions` sidecar that holds one (etag_sidecar.ts). A sidecar
+   * is checked as a served file is — a link out of the root or to a hidden file is not read — and
+   * read from the descriptor that was checked.
+   */
+  async #etagFromFile(req: FerryRequest, lookup: Lookup, path: string): Promise<string | undefined> {
     for (const ext of this.#etagExtensions) {
-      const text = await readFile(path + ext, { encoding: 'latin1' }).catch(() => undefined);
-      if (text === undefined || text.length > ETAG_FILE_LIMIT) continue;
-      const tag = text.trim();
-      if (ETAG.test(tag)) return tag;
+      const sidecar = path + ext;
+      const info = await tryStat(sidecar);
+      if (!info?.isFile() || info.size > ETAG_FILE_LIMIT) continue;
+      const servable = await this.#servable(req, lookup, sidecar, info);
+      if (servable === false) continue;
+      let file = servable.opened;
+      if (file === undefined && (file = await OpenFile.open(sidecar))) lookup.opened.push(file);
+      const tag = tagIn(await file?.readStart(ETAG_FILE_LIMIT));
+      if (tag !== undefined) return tag;
     }
     return undefined;
+  }
+
+  /**
+   * Whether a listing may show what the symlink `link` (in a listed folder) leads to, `real`: as
+   * for serving it, inside the root (unless links may leave it) and not hidden. Else the link is
+   * listed as itself, with nothing of its target.
+   */
+  async #linkFollowed(req: FerryRequest, lookup: Lookup, link: string, real: string): Promise<boolean> {
+    if (this.#checkRoot !== undefined && !(await this.#checkRoot.inside(lookup.root, real))) return false;
+    return real === link || !this.#hide.hidden(real, req);
   }
 
   #statusOf(req: FerryRequest): number | undefined {
@@ -281,7 +315,7 @@ export class FileServer {
   async #notFound(req: FerryRequest, res: ResponseWriter, next: Handler, lookup: Lookup): Promise<void> {
     if (this.#fallback !== undefined) {
       const found = await this.#find(req, lookup, this.#fallback);
-      if (found !== undefined && !found.info.isDirectory()) return this.#send(req, res, lookup, found);
+      if (found?.info.isFile()) return this.#send(req, res, lookup, found);
     }
     if (this.#passThru) return next(req, res);
     throw new HttpError(404);

@@ -1,4 +1,4 @@
-import { close, constants, open, readlinkSync } from 'node:fs';
+import { close, constants, open, read, readlinkSync } from 'node:fs';
 
 /**
  * A file opened to check where it really is, then read by the response: what was checked is what
@@ -62,6 +62,26 @@ export class OpenFile {
     }
     // Not a path (a pipe, a socket), or a file gone since: the caller asks realpath, which says.
     return name.startsWith('/') && !name.endsWith(DELETED) ? name : undefined;
+  }
+
+  /**
+   * A path that reaches this very file or folder whatever is renamed or linked in its place since
+   * it was opened (`/proc/self/fd/N`: a folder's listing reads its entries through it); undefined
+   * where the system does not offer one.
+   */
+  pinnedPath(): string | undefined {
+    return procNames && this.#fd !== undefined ? `/proc/self/fd/${this.#fd}` : undefined;
+  }
+
+  /**
+   * The file's first bytes, at most `limit` + 1 (so a caller can tell a file longer than `limit`);
+   * undefined when it cannot be read. One read: never more memory than asked for, whatever the size.
+   */
+  readStart(limit: number): Promise<Buffer | undefined> {
+    const fd = this.#fd;
+    if (fd === undefined) return Promise.resolve(undefined);
+    const buf = Buffer.allocUnsafe(limit + 1);
+    return new Promise((resolve) => read(fd, buf, 0, buf.length, 0, (err, n) => resolve(err ? undefined : buf.subarray(0, n))));
   }
 
   /** The descriptor, now the caller's to close; undefined when it was taken or closed already. */

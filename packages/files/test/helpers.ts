@@ -3,7 +3,7 @@
  * outside the root), servers on 127.0.0.1 in code and in config, and a raw-socket client that
  * sends a request target exactly as written (node:http and undici would normalize it).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import type { ClientHttp2Session } from 'node:http2';
 import { connect } from 'node:net';
@@ -110,4 +110,49 @@ export async function body(res: IncomingMessage): Promise<Buffer> {
 /** Sets `session`'s stream window for every stream, open or new (RFC 9113 §6.9.2); resolves once the server took it. */
 export function streamWindow(session: ClientHttp2Session, size: number): Promise<void> {
   return new Promise((resolve, reject) => session.settings({ initialWindowSize: size }, (err) => (err ? reject(err) : resolve())));
+}
+
+/** This process's descriptors open on files under `dir`. */
+export function openUnder(dir: string): string[] {
+  const names: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const name = readlinkSync(`/proc/self/fd/${fd}`);
+      if (name.startsWith(dir)) names.push(name);
+    } catch {
+      // Closed since the listing.
+    }
+  }
+  return names;
+}
+
+/** Closes are not waited for by the server: wait (bounded) until none is left under `dir`. */
+export async function settledUnder(dir: string): Promise<string[]> {
+  for (let i = 0; i < 250 && openUnder(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  return openUnder(dir);
+}
+
+/**
+ * Replaces `target` again and again, on every turn of the event loop, until the returned function
+ * is called (or 500,000 swaps): `make(temp, state)` builds state number 0…`states`-1 at `temp`,
+ * which is then renamed over `target` (atomic: a reader sees the old state or the new). Which
+ * state comes next is drawn from a fixed seed, so the swaps cannot fall into step with the
+ * server's turns and show it one state only.
+ */
+export function keepSwapping(target: string, states: number, make: (temp: string, state: number) => void): () => void {
+  let swapping = true;
+  let swaps = 0;
+  let seed = 0x2545f491;
+  const swap = () => {
+    if (!swapping || swaps > 500_000) return;
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const temp = join(dirname(target), `.swap${swaps++}`);
+    make(temp, (seed >>> 16) % states);
+    renameSync(temp, target);
+    setImmediate(swap);
+  };
+  setImmediate(swap);
+  return () => {
+    swapping = false;
+  };
 }

@@ -1,5 +1,7 @@
 /** The file matcher (try_files, try_policy, split_path, =404, its placeholders) and spa(), from config and code. */
-import { utimesSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { symlinkSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { h1Get } from '@ferry/test-kit/clients';
 import { portOf } from '@ferry/test-kit/servers';
@@ -40,6 +42,18 @@ describe('the file matcher', () => {
     expect((await h1Get(`${server.url}/page`)).body.toString()).toContain('rel=/page.html ');
     expect((await h1Get(`${server.url}/deep/client/route`)).body.toString()).toContain('rel=/index.html ');
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'try_files passes over what is not a regular file (a FIFO, a device), as file_server serves none',
+    async () => {
+      const site = makeSite({ 'index.html': 'app' });
+      execFileSync('mkfifo', [join(site.root, 'pipe')]);
+      symlinkSync('/dev/null', join(site.root, 'null'));
+      const server = await serveConfig(matching({ root: site.root, try_files: ['{http.request.uri.path}', '/index.html'] }));
+      for (const path of ['/pipe', '/null'])
+        expect((await h1Get(`${server.url}${path}`)).body.toString(), path).toContain('rel=/index.html ');
+    },
+  );
 
   it('=404 in try_files ends the search with that error, through the error routes', async () => {
     const site = makeSite({ 'a.txt': 'a' });

@@ -1,0 +1,145 @@
+/**
+ * What file_server reads besides the file it serves is checked as that file is, and read from what
+ * was checked: `etag_file_extensions` sidecars and folder listings. Only regular files and
+ * folders are served at all: a FIFO, a socket or a device answers 404 and holds nothing.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { h1Get } from '@ferry/test-kit/clients';
+import { portOf } from '@ferry/test-kit/servers';
+import { fileServer } from '../src/index.js';
+import type { Entry } from '../src/browse.js';
+import { body, get, keepSwapping, makeSite, rawRequest, SECRET, serve, serveConfig, settledUnder, statusOf } from './helpers.js';
+
+/** FIFOs are made with mkfifo, descriptors counted through /proc: Linux only. */
+const linux = process.platform === 'linux';
+
+function handler(options: Record<string, unknown>) {
+  return { routes: [{ handle: [{ handler: 'file_server', ...options }] }] };
+}
+
+/** The folder at `path` listed as JSON, by name. */
+async function listing(url: string, path: string): Promise<Map<string, Entry>> {
+  const reply = await h1Get(`${url}${path}`, { headers: { accept: 'application/json' } });
+  expect(reply.status).toBe(200);
+  return new Map((JSON.parse(reply.body.toString()) as Entry[]).map((e) => [e.name, e]));
+}
+
+describe.skipIf(!linux)('only regular files and folders are served', () => {
+  it('a FIFO is 404 at once (its reader would wait for a writer), and is passed over as an index file', async () => {
+    const site = makeSite({ 'a.txt': 'a', 'd/index.txt': 'second index' });
+    execFileSync('mkfifo', [join(site.root, 'pipe'), join(site.root, 'd/index.html')]);
+    const server = await serve({ routes: [{ handle: [fileServer({ root: site.root })] }] });
+    const port = portOf(server);
+    expect(statusOf(await rawRequest(port, '/pipe'))).toBe(404);
+    expect(await rawRequest(port, '/d/')).toMatch(/^HTTP\/1\.1 200[\s\S]*\r\n\r\nsecond index$/);
+    expect(await rawRequest(port, '/a.txt')).toMatch(/\r\n\r\na$/);
+    expect(await settledUnder(site.dir)).toEqual([]);
+  });
+
+  it('a device reached through a link (links may leave the root) is 404, not an endless or empty 200', async () => {
+    const site = makeSite({ 'a.txt': 'a' });
+    symlinkSync('/dev/zero', join(site.root, 'zero'));
+    symlinkSync('/dev/null', join(site.root, 'null'));
+    const server = await serveConfig(handler({ root: site.root, follow_symlinks_outside_root: true }));
+    for (const path of ['/zero', '/null']) expect(statusOf(await rawRequest(portOf(server), path)), path).toBe(404);
+    expect(await rawRequest(portOf(server), '/a.txt')).toMatch(/\r\n\r\na$/);
+  });
+});
+
+describe.skipIf(!linux)('etag_file_extensions sidecars are checked as served files are', () => {
+  it('a sidecar linked out of the root, or to a hidden file, is not read; links may leave the root when allowed', async () => {
+    const site = makeSite({ 'a.txt': 'a', 'b.txt': 'b', '.env': '"HIDDEN-TAG"' });
+    writeFileSync(join(site.dir, 'tag.txt'), '"OUTSIDE-TAG"');
+    symlinkSync(join(site.dir, 'tag.txt'), join(site.root, 'a.txt.etag'));
+    symlinkSync(join(site.root, '.env'), join(site.root, 'b.txt.etag'));
+    const checked = await serveConfig(handler({ root: site.root, etag_file_extensions: ['.etag'], hide: ['.env'] }));
+    const a = await h1Get(`${checked.url}/a.txt`);
+    expect(a.headers.etag).toMatch(/^"[0-9a-z]+-[0-9a-z]+"$/);
+    expect((await h1Get(`${checked.url}/b.txt`)).headers.etag).toMatch(/^"[0-9a-z]+-[0-9a-z]+"$/);
+    // The control: where links may leave the root and nothing is hidden, both tags are read.
+    const open = await serveConfig(handler({ root: site.root, etag_file_extensions: ['.etag'], follow_symlinks_outside_root: true }));
+    expect((await h1Get(`${open.url}/a.txt`)).headers.etag).toBe('"OUTSIDE-TAG"');
+    expect((await h1Get(`${open.url}/b.txt`)).headers.etag).toBe('"HIDDEN-TAG"');
+  });
+
+  it('a FIFO or a device as sidecar holds nothing, and a tag is read up to 1,024 bytes exactly', async () => {
+    const longest = `"${'x'.repeat(1022)}"`;
+    const site = makeSite({ 'f.txt': 'f', 'z.txt': 'z', 'ok.txt': 'ok', 'ok.txt.etag': longest, 'big.txt': 'big' });
+    site.write('big.txt.etag', `"${'y'.repeat(1023)}"`);
+    execFileSync('mkfifo', [join(site.root, 'f.txt.etag')]);
+    symlinkSync('/dev/zero', join(site.root, 'z.txt.etag'));
+    const server = await serveConfig(handler({ root: site.root, etag_file_extensions: ['.etag'], follow_symlinks_outside_root: true }));
+    // Before, the FIFO's open waited for a writer (the request never ended) and /dev/zero was read until memory ran out.
+    for (const path of ['/f.txt', '/z.txt', '/big.txt']) {
+      const reply = await h1Get(`${server.url}${path}`);
+      expect(reply.status, path).toBe(200);
+      expect(reply.headers.etag, path).toMatch(/^"[0-9a-z]+-[0-9a-z]+"$/);
+    }
+    expect((await h1Get(`${server.url}/ok.txt`)).headers.etag).toBe(longest);
+    expect(await settledUnder(site.dir)).toEqual([]);
+  });
+});
+
+describe.skipIf(!linux)('folder listings', () => {
+  it('list a link out of the root, or to a hidden file, as a link and nothing of what it leads to', async () => {
+    const site = makeSite({ 'real.txt': 'inside', '.env': 'KEY=1' });
+    symlinkSync(join(site.dir, 'secret.txt'), join(site.root, 'leak.txt'));
+    symlinkSync(site.dir, join(site.root, 'up'));
+    symlinkSync(join(site.root, '.env'), join(site.root, 'env-link'));
+    symlinkSync(join(site.root, 'real.txt'), join(site.root, 'alias.txt'));
+    symlinkSync(join(site.root, 'nowhere'), join(site.root, 'dangling'));
+    const checked = await listing((await serveConfig(handler({ root: site.root, browse: {}, hide: ['.env'] }))).url, '/');
+    for (const name of ['leak.txt', 'up', 'env-link', 'dangling'])
+      expect(checked.get(name), name).toMatchObject({
+        size: 0,
+        is_dir: false,
+        is_symlink: true,
+        mode: 0,
+        mod_time: new Date(0).toISOString(),
+      });
+    expect(checked.get('alias.txt')).toMatchObject({ size: 'inside'.length, is_symlink: true, is_dir: false });
+    expect(checked.has('.env')).toBe(false);
+    // The control: where links may leave the root, the listing shows their targets.
+    const open = await listing((await serveConfig(handler({ root: site.root, browse: {}, follow_symlinks_outside_root: true }))).url, '/');
+    expect(open.get('leak.txt')).toMatchObject({ size: SECRET.length, is_symlink: true });
+    expect(open.get('up')).toMatchObject({ is_dir: true, url: './up/' });
+    expect(open.get('env-link')).toMatchObject({ size: 'KEY=1'.length });
+  });
+
+  it('a folder swapped with a link out of the root, again and again while it is listed, never lists what lies outside', async () => {
+    // Before, the folder was checked with realpath and then read by its path: a link swapped in
+    // between was listed. Now the listing reads the descriptor that was checked.
+    const site = makeSite({ 'inside/page.txt': 'page' });
+    mkdirSync(join(site.dir, 'outside'));
+    writeFileSync(join(site.dir, 'outside', 'outside-name.txt'), SECRET);
+    const target = join(site.root, 'd');
+    const leads = [join(site.root, 'inside'), join(site.dir, 'outside')];
+    symlinkSync(leads[0]!, target);
+    const server = await serve({ routes: [{ handle: [fileServer({ root: site.root, browse: {} })] }] });
+    const port = portOf(server);
+    const stop = keepSwapping(target, 2, (temp, state) => symlinkSync(leads[state]!, temp));
+    const statuses = new Map<number, number>();
+    try {
+      for (let round = 0; round < 50; round++) {
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, () =>
+            get(port, '/d/', { accept: 'application/json' }).then(async (res) => ({ res, got: await body(res) })),
+          ),
+        );
+        for (const { res, got } of answers) {
+          expect(got.toString()).not.toContain('outside-name');
+          if (res.statusCode === 200) expect(got.toString()).toContain('"page.txt"');
+          statuses.set(res.statusCode!, (statuses.get(res.statusCode!) ?? 0) + 1);
+        }
+      }
+    } finally {
+      stop();
+    }
+    expect(statuses.get(200)).toBeGreaterThan(0);
+    expect(statuses.get(404)).toBeGreaterThan(0);
+    expect(await settledUnder(site.dir)).toEqual([]);
+  });
+});
