@@ -173,29 +173,33 @@ export class FileServer {
         break;
       }
     }
-    const servable = await this.#servable(req, lookup, filename, info);
+    const servable = await this.#servable(req, lookup, filename);
     if (servable === false) return undefined;
     return { filename, info, implicitIndex, opened: servable.opened };
   }
 
   /**
-   * Whether `path` (an existing file under `root`, not hidden by its own name) may be served once
-   * its links are followed: it stays inside the root (unless `follow_symlinks_outside_root`), and
-   * where it leads is not hidden either — a link inside the root to the config file serves nothing.
-   * A regular file or a folder is opened to learn where it leads (open_file.ts), and that
-   * descriptor is what the response reads (a folder's listing too); anything that will not open
-   * asks `realpath`.
+   * Whether `path` (a regular file or folder under `root`, not hidden by its own name) may be
+   * served once its links are followed (#leadsAllowed). It is opened to learn where it leads
+   * (open_file.ts), and that descriptor is what the response reads (a folder's listing too);
+   * anything that will not open asks `realpath`.
    */
-  async #servable(req: FerryRequest, lookup: Lookup, path: string, info: Stats): Promise<Servable> {
+  async #servable(req: FerryRequest, lookup: Lookup, path: string): Promise<Servable> {
     if (this.#checkRoot === undefined && this.#hide.empty) return { opened: undefined };
-    const opened = servableKind(info) ? await OpenFile.open(path) : undefined;
+    const opened = await OpenFile.open(path);
     if (opened) lookup.opened.push(opened);
     const real = opened?.realPath() ?? (await realPathOf(path));
-    const ok =
-      real !== undefined &&
-      (this.#checkRoot === undefined || (await this.#checkRoot.inside(lookup.root, real))) &&
-      (real === path || !this.#hide.hidden(real, req));
-    return ok ? { opened } : false;
+    return real !== undefined && (await this.#leadsAllowed(req, lookup, path, real)) ? { opened } : false;
+  }
+
+  /**
+   * Whether `path`, which leads to `real` once its links are followed, may be served or shown:
+   * `real` is inside the root (unless `follow_symlinks_outside_root`), and not hidden either — a
+   * link inside the root to the config file serves nothing. A listing asks it of each link.
+   */
+  async #leadsAllowed(req: FerryRequest, lookup: Lookup, path: string, real: string): Promise<boolean> {
+    if (this.#checkRoot !== undefined && !(await this.#checkRoot.inside(lookup.root, real))) return false;
+    return real === path || !this.#hide.hidden(real, req);
   }
 
   async #serve(req: FerryRequest, res: ResponseWriter, next: Handler): Promise<void> {
@@ -224,7 +228,7 @@ export class FileServer {
       { path: found.filename, readFrom: found.opened?.pinnedPath() ?? found.filename },
       this.#browse!,
       (p) => !this.#hide.hidden(p, req),
-      (link, real) => this.#linkFollowed(req, lookup, link, real),
+      (link, real) => this.#leadsAllowed(req, lookup, link, real),
     );
     return sendListing(req, res, req.path, entries);
   }
@@ -251,7 +255,7 @@ export class FileServer {
       const path = found.filename + SUFFIX[enc];
       const info = await tryStat(path);
       if (!info?.isFile()) continue;
-      const servable = await this.#servable(req, lookup, path, info);
+      const servable = await this.#servable(req, lookup, path);
       if (servable === false) continue;
       return this.#chosen(req, lookup, { path, info, opened: servable.opened }, found.info, enc);
     }
@@ -282,7 +286,7 @@ export class FileServer {
       const sidecar = path + ext;
       const info = await tryStat(sidecar);
       if (!info?.isFile() || info.size > ETAG_FILE_LIMIT) continue;
-      const servable = await this.#servable(req, lookup, sidecar, info);
+      const servable = await this.#servable(req, lookup, sidecar);
       if (servable === false) continue;
       let file = servable.opened;
       if (file === undefined && (file = await OpenFile.open(sidecar))) lookup.opened.push(file);
@@ -290,16 +294,6 @@ export class FileServer {
       if (tag !== undefined) return tag;
     }
     return undefined;
-  }
-
-  /**
-   * Whether a listing may show what the symlink `link` (in a listed folder) leads to, `real`: as
-   * for serving it, inside the root (unless links may leave it) and not hidden. Else the link is
-   * listed as itself, with nothing of its target.
-   */
-  async #linkFollowed(req: FerryRequest, lookup: Lookup, link: string, real: string): Promise<boolean> {
-    if (this.#checkRoot !== undefined && !(await this.#checkRoot.inside(lookup.root, real))) return false;
-    return real === link || !this.#hide.hidden(real, req);
   }
 
   #statusOf(req: FerryRequest): number | undefined {
