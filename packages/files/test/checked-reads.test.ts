@@ -11,7 +11,7 @@ import { h1Get } from '@ferry/test-kit/clients';
 import { portOf } from '@ferry/test-kit/servers';
 import { fileServer } from '../src/index.js';
 import type { Entry } from '../src/browse.js';
-import { body, get, keepSwapping, makeSite, rawRequest, SECRET, serve, serveConfig, settledUnder, statusOf } from './helpers.js';
+import { keepSwapping, makeSite, rawRequest, requestsDuring, SECRET, serve, serveConfig, settledUnder, statusOf } from './helpers.js';
 
 /** FIFOs are made with mkfifo, descriptors counted through /proc: Linux only. */
 const linux = process.platform === 'linux';
@@ -121,23 +121,10 @@ describe.skipIf(!linux)('folder listings', () => {
     const server = await serve({ routes: [{ handle: [fileServer({ root: site.root, browse: {} })] }] });
     const port = portOf(server);
     const stop = keepSwapping(target, 2, (temp, state) => symlinkSync(leads[state]!, temp));
-    const statuses = new Map<number, number>();
-    try {
-      for (let round = 0; round < 50; round++) {
-        const answers = await Promise.all(
-          Array.from({ length: 8 }, () =>
-            get(port, '/d/', { accept: 'application/json' }).then(async (res) => ({ res, got: await body(res) })),
-          ),
-        );
-        for (const { res, got } of answers) {
-          expect(got.toString()).not.toContain('outside-name');
-          if (res.statusCode === 200) expect(got.toString()).toContain('"page.txt"');
-          statuses.set(res.statusCode!, (statuses.get(res.statusCode!) ?? 0) + 1);
-        }
-      }
-    } finally {
-      stop();
-    }
+    const statuses = await requestsDuring(stop, port, '/d/', { accept: 'application/json' }, (status, got) => {
+      expect(got.toString()).not.toContain('outside-name');
+      if (status === 200) expect(got.toString()).toContain('"page.txt"');
+    });
     expect(statuses.get(200)).toBeGreaterThan(0);
     expect(statuses.get(404)).toBeGreaterThan(0);
     expect(await settledUnder(site.dir)).toEqual([]);

@@ -156,3 +156,32 @@ export function keepSwapping(target: string, states: number, make: (temp: string
     swapping = false;
   };
 }
+
+/**
+ * 50 rounds of 8 GETs of `path` at once, each answer handed to `check` (its status and body), then
+ * `stop()` — the swaps of a keepSwapping run these requests race — even when a check throws.
+ * Resolves with how many answers had each status.
+ */
+export async function requestsDuring(
+  stop: () => void,
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  check: (status: number, got: Buffer) => void,
+): Promise<Map<number, number>> {
+  const statuses = new Map<number, number>();
+  try {
+    for (let round = 0; round < 50; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => get(port, path, headers).then(async (res) => ({ status: res.statusCode!, got: await body(res) }))),
+      );
+      for (const { status, got } of answers) {
+        check(status, got);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+    }
+  } finally {
+    stop();
+  }
+  return statuses;
+}

@@ -16,7 +16,7 @@ import { encode } from '@ferry/encode';
 import { portOf } from '@ferry/test-kit/servers';
 import { fileServer, spa } from '../src/index.js';
 import { OpenFile } from '../src/open_file.js';
-import { body, get, keepSwapping, makeSite, SECRET, serve, settledUnder } from './helpers.js';
+import { body, get, keepSwapping, makeSite, requestsDuring, SECRET, serve, settledUnder } from './helpers.js';
 
 /** Skipped elsewhere: the descriptors are counted, and files named, through Linux's /proc/self/fd. */
 const linux = process.platform === 'linux';
@@ -110,21 +110,10 @@ describe.skipIf(!linux)('file_server closes every file it opens', () => {
       if (state === 0) symlinkSync(join(site.dir, 'secret.txt'), temp);
       else writeFileSync(temp, insides[state - 1]!);
     });
-    const statuses = new Map<number, number>();
-    try {
-      for (let round = 0; round < 50; round++) {
-        const answers = await Promise.all(
-          Array.from({ length: 8 }, () => get(port, '/page.txt').then(async (res) => ({ res, got: await body(res) }))),
-        );
-        for (const { res, got } of answers) {
-          expect(got.toString('latin1')).not.toContain(SECRET);
-          if (res.statusCode === 200) expect(insides).toContain(got.toString('latin1'));
-          statuses.set(res.statusCode!, (statuses.get(res.statusCode!) ?? 0) + 1);
-        }
-      }
-    } finally {
-      stop();
-    }
+    const statuses = await requestsDuring(stop, port, '/page.txt', {}, (status, got) => {
+      expect(got.toString('latin1')).not.toContain(SECRET);
+      if (status === 200) expect(insides).toContain(got.toString('latin1'));
+    });
     // Both states were seen: the swaps did race the requests.
     expect(statuses.get(200)).toBeGreaterThan(0);
     expect(statuses.get(404)).toBeGreaterThan(0);
