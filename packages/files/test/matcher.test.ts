@@ -43,6 +43,7 @@ describe('the file matcher', () => {
     expect((await h1Get(`${server.url}/deep/client/route`)).body.toString()).toContain('rel=/index.html ');
   });
 
+  // Windows has neither FIFOs made by mkfifo nor /dev/null.
   it.skipIf(process.platform === 'win32')(
     'try_files passes over what is not a regular file (a FIFO, a device), as file_server serves none',
     async () => {
