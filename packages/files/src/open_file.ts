@@ -45,6 +45,11 @@ export class OpenFile {
     this.#fd = fd;
   }
 
+  /** A descriptor opened elsewhere, handed to whoever takes it (take()) or closes it. */
+  static adopt(fd: number): OpenFile {
+    return new OpenFile(fd);
+  }
+
   /** `path` opened for reading; undefined when it cannot be (the caller falls back to its path). */
   static open(path: string): Promise<OpenFile | undefined> {
     return new Promise((resolve) => open(path, FLAGS, (err, fd) => resolve(err ? undefined : new OpenFile(fd))));

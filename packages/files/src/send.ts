@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs';
-import { DONE, type FerryRequest, type ResponseWriter } from '@ferry/core';
+import { fstat, type Stats } from 'node:fs';
+import { DONE, HttpError, type FerryRequest, type ResponseWriter } from '@ferry/core';
 import { releaseWhenWritten } from '@ferry/core/internal';
 import { evaluatePreconditions, ifRangeHolds } from './conditional.js';
-import { closeSoon, type OpenFile } from './open_file.js';
+import { closeSoon, OpenFile } from './open_file.js';
 import { parseRange } from './range.js';
 import { openFile, readAt } from './read_buffers.js';
 import { streamFile } from './stream_file.js';
@@ -31,9 +31,8 @@ export interface ChosenFile {
   readonly encoding: string | undefined;
 }
 
-/** Everything in the file open as `fd`, from its start (reads are positioned: its offset is still 0). */
-function readWhole(fd: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => readFile(fd, (err, data) => (err ? reject(err) : resolve(data))));
+function statOf(fd: number): Promise<Stats> {
+  return new Promise((resolve, reject) => fstat(fd, (err, info) => (err ? reject(err) : resolve(info))));
 }
 
 /** Sends `file`. `status` overrides the status (status_code, or an error route's): then Range and preconditions do not apply. */
@@ -81,7 +80,28 @@ export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFil
     res.end();
     return DONE;
   }
-  return file.size <= WHOLE_READ_LIMIT ? sendWhole(res, file, start, end) : streamFile(res, file, start, end);
+  return file.size <= WHOLE_READ_LIMIT ? sendWhole(res, file, start, end) : sendLarge(res, file, start, end);
+}
+
+/**
+ * Streams bytes `start`..`end` of a file past WHOLE_READ_LIMIT (stream_file.ts), once its
+ * descriptor says it is still the size its stat said: a file replaced (renamed over) between the
+ * stat and the open is answered as it is now (sendChanged). Before, a deploy renaming a new asset
+ * over the old one sent some clients the old length with the new file's bytes: cut off when the
+ * new one was shorter, and when longer a 200 of its first bytes only, under the old ETag. One more
+ * trip to the thread pool a large file, against the transfer it precedes.
+ */
+async function sendLarge(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
+  const fd = file.opened?.take() ?? (await openFile(file.path));
+  let now: Stats;
+  try {
+    now = await statOf(fd);
+  } catch (err) {
+    closeSoon(fd);
+    throw err;
+  }
+  if (!now.isFile() || now.size !== file.size) return sendChanged(res, file, fd, now);
+  return streamFile(res, { ...file, opened: OpenFile.adopt(fd) }, start, end);
 }
 
 /**
@@ -104,19 +124,46 @@ async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, e
   let n: number;
   try {
     n = await readAt(fd, buf, want, start);
-    if (n !== length) return await sendChanged(res, file, fd);
-  } finally {
+  } catch (err) {
+    // A FIFO renamed over the file since its stat refuses positioned reads (ESPIPE): a changed file.
+    const now = await statOf(fd).catch(() => undefined);
+    if (now !== undefined && !now.isFile()) return sendChanged(res, file, fd, now);
     closeSoon(fd);
+    throw err;
   }
+  if (n !== length) return sendChanged(res, file, fd, await statOf(fd).catch(() => undefined));
+  closeSoon(fd);
   // Freed once a lendable writer is done with it: left to the collector, 100 KiB files drove
   // Node 24 and 26 into a full mark-compact every ~500 responses (release_reads.ts).
   res.end(buf.subarray(0, n), res.lendable ? releaseWhenWritten(buf) : undefined);
 }
 
-/** The file (open as `fd`) changed between stat and read: what it holds now, in full, if nothing else (a range, a status) was asked. */
-async function sendChanged(res: ResponseWriter, file: ChosenFile, fd: number): Promise<void> {
-  if (res.statusCode !== 200) throw new Error(`${file.path} changed while it was being served`);
-  const data = await readWhole(fd);
-  res.setHeader('content-length', data.length);
-  res.end(data);
+/**
+ * The file (open as `fd`, now this function's to close) changed between stat and read: what it
+ * holds now (`now`: the descriptor's stats), in full, if nothing else (a range, a status) was
+ * asked. Up to WHOLE_READ_LIMIT it is read whole (those bytes at most, whatever it grows
+ * to meanwhile), past it streamed — a small file replaced by a large one since the stat is never
+ * read into memory whole. The validators, taken from the stat, are dropped: they describe the
+ * file that was replaced. A descriptor that is no longer a regular file (a FIFO renamed over the
+ * file between its stat and its open) is 404, as such files always are.
+ */
+async function sendChanged(res: ResponseWriter, file: ChosenFile, fd: number, now: Stats | undefined): Promise<void> {
+  let handed = false;
+  try {
+    if (res.statusCode !== 200 || now === undefined) throw new Error(`${file.path} changed while it was being served`);
+    if (!now.isFile()) throw new HttpError(404);
+    res.removeHeader('etag');
+    res.removeHeader('last-modified');
+    if (now.size > WHOLE_READ_LIMIT) {
+      res.setHeader('content-length', now.size);
+      handed = true;
+      return await streamFile(res, { ...file, size: now.size, opened: OpenFile.adopt(fd) }, 0, now.size - 1);
+    }
+    const buf = Buffer.allocUnsafe(now.size);
+    const n = now.size === 0 ? 0 : await readAt(fd, buf, now.size, 0);
+    res.setHeader('content-length', n);
+    res.end(buf.subarray(0, n));
+  } finally {
+    if (!handed) closeSoon(fd);
+  }
 }

@@ -158,7 +158,7 @@ export function keepSwapping(target: string, states: number, make: (temp: string
 }
 
 /**
- * 50 rounds of 8 GETs of `path` at once, each answer handed to `check` (its status and body), then
+ * 50 rounds of 8 GETs of `path` at once, each answer handed to `check` (status, body, fields), then
  * `stop()` — the swaps of a keepSwapping run these requests race — even when a check throws.
  * Resolves with how many answers had each status.
  */
@@ -167,16 +167,17 @@ export async function requestsDuring(
   port: number,
   path: string,
   headers: Record<string, string>,
-  check: (status: number, got: Buffer) => void,
+  check: (status: number, got: Buffer, headers: IncomingMessage['headers']) => void,
 ): Promise<Map<number, number>> {
   const statuses = new Map<number, number>();
   try {
     for (let round = 0; round < 50; round++) {
       const answers = await Promise.all(
-        Array.from({ length: 8 }, () => get(port, path, headers).then(async (res) => ({ status: res.statusCode!, got: await body(res) }))),
+        Array.from({ length: 8 }, () => get(port, path, headers).then(async (res) => ({ res, got: await body(res) }))),
       );
-      for (const { status, got } of answers) {
-        check(status, got);
+      for (const { res, got } of answers) {
+        const status = res.statusCode!;
+        check(status, got, res.headers);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
     }
