@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, opendir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DONE, type FerryRequest, type ResponseWriter } from '@ferry/core';
 
@@ -42,7 +42,9 @@ export type LinkCheck = (link: string, real: string) => Promise<boolean>;
  * Reads a folder's entries, those `visible` says to show, sorted. Each entry is looked at without
  * following it (lstat), so an entry is a link only when it is one now; a link is listed as what it
  * leads to when `followed` allows it, else — dangling, out of the root, or hidden — as itself,
- * with no size and nothing of its target.
+ * with no size and nothing of its target. Names are read as they are listed and no further than
+ * `fileLimit` visible ones: a folder of a million files costs a listing what ten thousand do (a
+ * whole `readdir` held every name in memory for each request).
  */
 export async function listDirectory(
   folder: Folder,
@@ -50,9 +52,9 @@ export async function listDirectory(
   visible: (path: string) => boolean,
   followed: LinkCheck,
 ): Promise<Entry[]> {
-  const names = await readdir(folder.readFrom);
   const entries: Entry[] = [];
-  for (const name of names) {
+  // Closed when the loop ends, by a break or a throw too (the iterator's return()).
+  for await (const { name } of await opendir(folder.readFrom)) {
     if (entries.length >= options.fileLimit) break;
     const path = join(folder.path, name);
     if (!visible(path)) continue;
