@@ -186,10 +186,16 @@ export class FileServer {
    */
   async #servable(req: FerryRequest, lookup: Lookup, path: string): Promise<Servable> {
     if (this.#checkRoot === undefined && this.#hide.empty) return { opened: undefined };
-    const opened = await OpenFile.open(path);
-    if (opened) lookup.opened.push(opened);
+    const opened = await this.#open(lookup, path);
     const real = opened?.realPath() ?? (await realPathOf(path));
     return real !== undefined && (await this.#leadsAllowed(req, lookup, path, real)) ? { opened } : false;
+  }
+
+  /** `path` opened for this request: closed with the rest once it is answered (#serve), unless a reader takes it. */
+  async #open(lookup: Lookup, path: string): Promise<OpenFile | undefined> {
+    const opened = await OpenFile.open(path);
+    if (opened) lookup.opened.push(opened);
+    return opened;
   }
 
   /**
@@ -288,8 +294,7 @@ export class FileServer {
       if (!info?.isFile() || info.size > ETAG_FILE_LIMIT) continue;
       const servable = await this.#servable(req, lookup, sidecar);
       if (servable === false) continue;
-      let file = servable.opened;
-      if (file === undefined && (file = await OpenFile.open(sidecar))) lookup.opened.push(file);
+      const file = servable.opened ?? (await this.#open(lookup, sidecar));
       const tag = tagIn(await file?.readStart(ETAG_FILE_LIMIT));
       if (tag !== undefined) return tag;
     }

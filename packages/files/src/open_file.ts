@@ -1,4 +1,5 @@
-import { close, constants, open, read, readlinkSync } from 'node:fs';
+import { close, constants, open, readlinkSync } from 'node:fs';
+import { readAt } from './read_buffers.js';
 
 /**
  * A file opened to check where it really is, then read by the response: what was checked is what
@@ -86,7 +87,10 @@ export class OpenFile {
     const fd = this.#fd;
     if (fd === undefined) return Promise.resolve(undefined);
     const buf = Buffer.allocUnsafe(limit + 1);
-    return new Promise((resolve) => read(fd, buf, 0, buf.length, 0, (err, n) => resolve(err ? undefined : buf.subarray(0, n))));
+    return readAt(fd, buf, buf.length, 0).then(
+      (n) => buf.subarray(0, n),
+      () => undefined,
+    );
   }
 
   /** The descriptor, now the caller's to close; undefined when it was taken or closed already. */

@@ -31,6 +31,7 @@ export interface ChosenFile {
   readonly encoding: string | undefined;
 }
 
+/** The stats of the file open as `fd`: what it is now, whatever was renamed over its path since. */
 function statOf(fd: number): Promise<Stats> {
   return new Promise((resolve, reject) => fstat(fd, (err, info) => (err ? reject(err) : resolve(info))));
 }
