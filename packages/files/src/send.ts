@@ -87,10 +87,11 @@ export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFil
 /**
  * Streams bytes `start`..`end` of a file past WHOLE_READ_LIMIT (stream_file.ts), once its
  * descriptor says it is still the size its stat said: a file replaced (renamed over) between the
- * stat and the open is answered as it is now (sendChanged). Before, a deploy renaming a new asset
- * over the old one sent some clients the old length with the new file's bytes: cut off when the
- * new one was shorter, and when longer a 200 of its first bytes only, under the old ETag. One more
- * trip to the thread pool a large file, against the transfer it precedes.
+ * stat and the open is answered as it is now (sendChanged), unless only a range of it was asked
+ * and the file still holds that range (a file being appended to). Before, a deploy renaming a new
+ * asset over the old one sent some clients the old length with the new file's bytes: cut off when
+ * the new one was shorter, and when longer a 200 of its first bytes only, under the old ETag. One
+ * more trip to the thread pool a large file, against the transfer it precedes.
  */
 async function sendLarge(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
   const fd = file.opened?.take() ?? (await openFile(file.path));
@@ -101,7 +102,9 @@ async function sendLarge(res: ResponseWriter, file: ChosenFile, start: number, e
     closeSoon(fd);
     throw err;
   }
-  if (!now.isFile() || now.size !== file.size) return sendChanged(res, file, fd, now);
+  // A range (or a status_code answer) of a file that only grew is still there: sent as before.
+  const changed = now.size !== file.size && (res.statusCode === 200 || now.size <= end);
+  if (!now.isFile() || changed) return sendChanged(res, file, fd, now);
   return streamFile(res, { ...file, opened: OpenFile.adopt(fd) }, start, end);
 }
 

@@ -83,6 +83,24 @@ describe.skipIf(!linux)('a file that changes between its stat and its open', () 
   });
 });
 
+describe.skipIf(!linux)('a range of a large file that grew between its stat and its open', () => {
+  it('is still sent from the file as it is now, never a 500', async () => {
+    // A file being appended to: a client resuming a download asks a range the file still holds.
+    const site = makeSite();
+    const target = join(site.root, 'big.bin');
+    const sizes = [300 * 1024, 400 * 1024];
+    writeFileSync(target, 'a'.repeat(sizes[0]!));
+    const server = await serve({ routes: [{ handle: [fileServer({ root: site.root })] }] });
+    const stop = keepSwapping(target, 2, (temp, state) => writeFileSync(temp, 'ab'[state]!.repeat(sizes[state]!)));
+    const statuses = await requestsDuring(stop, portOf(server), '/big.bin', { range: 'bytes=100-199' }, (status, got) => {
+      expect(status).toBe(206);
+      expect(['a'.repeat(100), 'b'.repeat(100)]).toContain(got.toString('latin1'));
+    });
+    expect(statuses.get(206)).toBe(400);
+    expect(await settledUnder(site.dir)).toEqual([]);
+  });
+});
+
 describe.skipIf(!linux)('etag_file_extensions sidecars are checked as served files are', () => {
   it('a sidecar linked out of the root, or to a hidden file, is not read; links may leave the root when allowed', async () => {
     const site = makeSite({ 'a.txt': 'a', 'b.txt': 'b', '.env': '"HIDDEN-TAG"' });
