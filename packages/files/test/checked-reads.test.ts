@@ -1,7 +1,9 @@
 /**
  * What file_server reads besides the file it serves is checked as that file is, and read from what
  * was checked: `etag_file_extensions` sidecars and folder listings. Only regular files and
- * folders are served at all: a FIFO, a socket or a device answers 404 and holds nothing.
+ * folders are served at all: a FIFO, a socket or a device answers 404 and holds nothing. A file
+ * replaced between its stat and its open is answered as it is now, a range of one that grew as
+ * before.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
