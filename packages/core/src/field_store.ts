@@ -60,6 +60,31 @@ interface FieldWriter {
   [setChecked]?: (f: CheckedField) => void;
 }
 
+/** The method of a writer that reads a field from its own store (Http1Writer's). */
+export const readStored = Symbol('ferry.readStoredField');
+
+interface FieldReader {
+  getHeader(name: string): unknown;
+  [readStored]?: (key: string) => unknown;
+}
+
+/**
+ * The value of the field named `key` (lower case), undefined when there is none: read from an
+ * HTTP/1.1 writer's store without getHeader's check and lower-casing (a hello response made three
+ * such calls); through getHeader on any other writer, whose getHeader may be its own (a
+ * wrapper's, interop's).
+ */
+export function responseField(res: FieldReader, key: string): unknown {
+  const own = res[readStored];
+  return own !== undefined ? own.call(res, key) : res.getHeader(key);
+}
+
+/** What Node's getHeader answers for a lower-case name, read from the store directly. */
+export function storedValue(res: ServerResponse, key: string): unknown {
+  if (kOutHeaders === undefined) return res.getHeader(key);
+  return (res as unknown as WithStore)[kOutHeaders]?.[key]?.[1];
+}
+
 /**
  * Sets a checked field: into an HTTP/1.1 writer's store without Node's checks and lower-casing
  * again (a regexp each for name and value, a third of what a fixed field cost); through setHeader

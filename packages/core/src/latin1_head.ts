@@ -1,4 +1,5 @@
 import { ServerResponse } from 'node:http';
+import { responseField } from './field_store.js';
 
 /**
  * Keeps an HTTP/1.1 head in latin1, one byte per character, whatever the first body chunk is.
@@ -70,7 +71,7 @@ export function sendKeepingHeadLatin1(
 export function keepDispositionBytes(res: ServerResponse): void {
   const node = res as unknown as NodeOutgoing;
   if (!node._contentLength) return;
-  const value = res.getHeader('content-disposition');
+  const value = responseField(res, 'content-disposition');
   if (value === undefined || !notAscii(String(value))) return;
   if (node._hasBody && !res.hasHeader('content-length')) res.setHeader('content-length', node._contentLength);
   node._contentLength = null;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineModule, moduleFactory } from '../module.js';
-import { type CheckedField, checkedField, setCheckedField } from '../field_store.js';
+import { type CheckedField, checkedField, responseField, setCheckedField } from '../field_store.js';
 import { DONE, type Middleware, type ResponseWriter } from '../types.js';
 import { fieldValue, own } from '../header_ops.js';
 import type { Template } from '../placeholders.js';
@@ -153,7 +153,7 @@ export const staticResponseModule = defineModule({
       }
       // Caddy's default for a body without a type: JSON if it is JSON, else plain text.
       const text = staticBody ?? body.render(req);
-      if (!hasType && !res.hasHeader('content-type'))
+      if (!hasType && responseField(res, 'content-type') === undefined)
         setCheckedField(res, (staticBody ? staticIsJson : isJson(text as string)) ? JSON_FIELD : TEXT_FIELD);
       // Set, not left to Node: its HTTP/1.1 writer drops it for HEAD and its h2 writer never sets
       // it, yet HEAD carries the fields the GET would (RFC 9110 §9.3.2), as Caddy's does.
