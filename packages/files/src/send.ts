@@ -144,18 +144,25 @@ async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, e
 
 /**
  * The file (open as `fd`, now this function's to close) changed between stat and read: what it
- * holds now (`now`: the descriptor's stats), in full, if nothing else (a range, a status) was
- * asked. Up to WHOLE_READ_LIMIT it is read whole (those bytes at most, whatever it grows
- * to meanwhile), past it streamed — a small file replaced by a large one since the stat is never
- * read into memory whole. The validators, taken from the stat, are dropped: they describe the
- * file that was replaced. A descriptor that is no longer a regular file (a FIFO renamed over the
+ * holds now (`now`: the descriptor's stats), in full. Up to WHOLE_READ_LIMIT it is read whole
+ * (those bytes at most, whatever it grows to meanwhile), past it streamed — a small file replaced
+ * by a large one since the stat is never read into memory whole. The validators, taken from the
+ * stat, are dropped: they describe the file that was replaced. A range asked of the replaced file
+ * is a 200 of the whole new one, as a server may ignore Range (RFC 9110 §14.2): a 206 of the new
+ * bytes would be spliced into the old file's by a client resuming a download. A status_code
+ * answer keeps its status. A descriptor that is no longer a regular file (a FIFO renamed over the
  * file between its stat and its open) is 404, as such files always are.
  */
 async function sendChanged(res: ResponseWriter, file: ChosenFile, fd: number, now: Stats | undefined): Promise<void> {
   let handed = false;
   try {
-    if (res.statusCode !== 200 || now === undefined) throw new Error(`${file.path} changed while it was being served`);
+    if (now === undefined) throw new Error(`${file.path} changed while it was being served`);
     if (!now.isFile()) throw new HttpError(404);
+    if (res.statusCode === 206) {
+      res.statusCode = 200;
+      res.removeHeader('content-range');
+      res.setHeader('accept-ranges', 'bytes');
+    }
     res.removeHeader('etag');
     res.removeHeader('last-modified');
     if (now.size > WHOLE_READ_LIMIT) {

@@ -2,8 +2,8 @@
  * What file_server reads besides the file it serves is checked as that file is, and read from what
  * was checked: `etag_file_extensions` sidecars and folder listings. Only regular files and
  * folders are served at all: a FIFO, a socket or a device answers 404 and holds nothing. A file
- * replaced between its stat and its open is answered as it is now, a range of one that grew as
- * before.
+ * replaced between its stat and its open is answered as it is now (a range it no longer holds as
+ * a 200 of the whole, a status_code answer with its status), a range of one that grew as before.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -85,8 +85,8 @@ describe.skipIf(!linux)('a file that changes between its stat and its open', () 
   });
 });
 
-describe.skipIf(!linux)('a range of a large file that grew between its stat and its open', () => {
-  it('is still sent from the file as it is now, never a 500', async () => {
+describe.skipIf(!linux)('a file that grew or shrank between its stat and its open', () => {
+  it('a range of a large file that grew is still sent from the file as it is now, never a 500', async () => {
     // A file being appended to: a client resuming a download asks a range the file still holds.
     const site = makeSite();
     const target = join(site.root, 'big.bin');
@@ -99,6 +99,54 @@ describe.skipIf(!linux)('a range of a large file that grew between its stat and 
       expect(['a'.repeat(100), 'b'.repeat(100)]).toContain(got.toString('latin1'));
     });
     expect(statuses.get(206)).toBe(400);
+    expect(await settledUnder(site.dir)).toEqual([]);
+  });
+
+  it.each([
+    ['small', 100, 50, 'bytes=60-79'],
+    ['large', 300 * 1024, 280 * 1024, 'bytes=290000-290099'],
+  ])('a range of a %s file that shrank past it is a 200 of the whole file as it is now, never a 500', async (_, a, b, range) => {
+    // Two files renamed over each other: the range lies inside the first and past the end of the
+    // second. Stat and read of the same file: a 206 (first) or a 416 (second). Stat of the first
+    // and read of the second: the range is gone; before, a 500.
+    const site = makeSite();
+    const target = join(site.root, 'f.bin');
+    const sizes = [a, b];
+    writeFileSync(target, 'a'.repeat(a));
+    const server = await serve({ routes: [{ handle: [fileServer({ root: site.root })] }] });
+    const stop = keepSwapping(target, 2, (temp, state) => writeFileSync(temp, 'ab'[state]!.repeat(sizes[state]!)));
+    const [from, to] = range.slice(6).split('-').map(Number) as [number, number];
+    const statuses = await requestsDuring(stop, portOf(server), '/f.bin', { range }, (status, got, fields) => {
+      if (status === 206) {
+        expect(got.toString('latin1')).toBe('a'.repeat(to - from + 1));
+        expect(fields['content-range']).toBe(`bytes ${from}-${to}/${a}`);
+      } else if (status === 416) {
+        expect(fields['content-range']).toBe(`bytes */${b}`);
+      } else {
+        expect(status).toBe(200);
+        expect(['a'.repeat(a), 'b'.repeat(b)]).toContain(got.toString('latin1'));
+        expect(fields['content-range']).toBeUndefined();
+        expect(fields.etag).toBeUndefined();
+      }
+    });
+    expect(statuses.get(206)).toBeGreaterThan(0);
+    expect(statuses.get(416)).toBeGreaterThan(0);
+    expect([...statuses.keys()].every((s) => [200, 206, 416].includes(s))).toBe(true);
+    expect(await settledUnder(site.dir)).toEqual([]);
+  });
+
+  it('a status_code answer (a 404 page) of a file that shrank keeps its status and is whole, never a 500', async () => {
+    const site = makeSite();
+    const target = join(site.root, '404.html');
+    const pages = ['a'.repeat(100), 'b'.repeat(50)];
+    writeFileSync(target, pages[0]!);
+    const server = await serveConfig(handler({ root: site.root, status_code: 404 }));
+    const stop = keepSwapping(target, 2, (temp, state) => writeFileSync(temp, pages[state]!));
+    const statuses = await requestsDuring(stop, portOf(server), '/404.html', {}, (status, got) => {
+      expect(status).toBe(404);
+      expect(pages).toContain(got.toString('latin1'));
+    });
+    expect(statuses.get(404)).toBe(400);
     expect(await settledUnder(site.dir)).toEqual([]);
   });
 });
