@@ -1,5 +1,5 @@
-import { close, constants, open, readlinkSync } from 'node:fs';
-import { readAt } from './read_buffers.js';
+import { close, open, readlinkSync } from 'node:fs';
+import { OPEN_FLAGS, readAt } from './read_buffers.js';
 
 /**
  * A file opened to check where it really is, then read by the response: what was checked is what
@@ -15,9 +15,6 @@ import { readAt } from './read_buffers.js';
 
 /** Whether /proc/self/fd names descriptors here; false after the first failure. */
 let procNames = process.platform === 'linux';
-
-/** Never blocks in open(): a FIFO swapped in since the stat would hold a thread-pool thread until a writer came. */
-const FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /** What the kernel appends to the name of a file unlinked while open. */
 const DELETED = ' (deleted)';
@@ -53,7 +50,7 @@ export class OpenFile {
 
   /** `path` opened for reading; undefined when it cannot be (the caller falls back to its path). */
   static open(path: string): Promise<OpenFile | undefined> {
-    return new Promise((resolve) => open(path, FLAGS, (err, fd) => resolve(err ? undefined : new OpenFile(fd))));
+    return new Promise((resolve) => open(path, OPEN_FLAGS, (err, fd) => resolve(err ? undefined : new OpenFile(fd))));
   }
 
   /** The file's absolute path with every symlink followed, from the kernel; undefined when this system does not say. */

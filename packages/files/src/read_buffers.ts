@@ -1,4 +1,4 @@
-import { open, read } from 'node:fs';
+import { constants, open, read } from 'node:fs';
 
 /**
  * Reads of a file at a position, and the buffers large files stream through (stream_file.ts),
@@ -16,8 +16,15 @@ const idle: Buffer[] = [];
 export const take = (): Buffer => idle.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
 export const giveBack = (buf: Buffer): void => void (idle.length < POOL_LIMIT && idle.push(buf));
 
+/**
+ * How files are opened: never blocking in open(). A FIFO swapped in since the stat would otherwise
+ * hold a thread-pool thread until a writer came — four such requests and every file read, DNS
+ * lookup and async zlib call of the process waits. Reads of a regular file are the same with it.
+ */
+export const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
 export function openFile(path: string): Promise<number> {
-  return new Promise((resolve, reject) => open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+  return new Promise((resolve, reject) => open(path, OPEN_FLAGS, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
 /** Reads up to `length` bytes at `position` into the start of `buf`; resolves with how many came (fewer only at the end of the file). */

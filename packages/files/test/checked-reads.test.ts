@@ -52,37 +52,45 @@ describe.skipIf(!linux)('only regular files and folders are served', () => {
 });
 
 describe.skipIf(!linux)('a file that changes between its stat and its open', () => {
-  it('is answered as it is now: whole, or 404 for a FIFO renamed over it — never a 500 or a body cut off', async () => {
-    // Three states renamed over page.txt again and again: a small file, one past the 256 KiB
-    // whole-read limit, and a FIFO. A stat of one and an open of another is a file that changed,
-    // answered as it is now. Before: a FIFO met at the read was a 500 (ESPIPE), a small file met
-    // where the stat saw the large one was cut off mid-body (the client saw the connection end),
-    // and a large file met where the stat saw the small one was read into memory whole.
-    const site = makeSite();
-    const target = join(site.root, 'page.txt');
-    const small = 'x'.repeat(100);
-    const large = 'y'.repeat(300 * 1024);
-    writeFileSync(target, small);
-    const fifos = Array.from({ length: 300 }, (_, i) => join(site.dir, `fifo${i}`));
-    execFileSync('mkfifo', fifos);
-    const server = await serve({ routes: [{ handle: [fileServer({ root: site.root })] }] });
-    const stop = keepSwapping(target, 3, (temp, state) => {
-      const fifo = state === 2 ? fifos.pop() : undefined;
-      if (fifo !== undefined) renameSync(fifo, temp);
-      else writeFileSync(temp, state === 0 ? small : large);
-    });
-    const statuses = await requestsDuring(stop, portOf(server), '/page.txt', {}, (status, got, fields) => {
-      if (status !== 200) return;
-      expect([small, large]).toContain(got.toString('latin1'));
-      // An ETag, when sent, is the one of the bytes sent (Caddy's: modification time - size, base 36).
-      if (fields.etag !== undefined) expect(fields.etag).toMatch(new RegExp(`-${got.length.toString(36)}"$`));
-    });
-    // Every state was served or refused: the small and large files both answered, and FIFOs were met.
-    expect(statuses.get(200)).toBeGreaterThan(0);
-    expect(statuses.get(404)).toBeGreaterThan(0);
-    expect([...statuses.keys()].sort()).toEqual([200, 404]);
-    expect(await settledUnder(site.dir)).toEqual([]);
-  });
+  it.each([
+    ['opened to check it against the root', {}],
+    // Then nothing opens it before the response does: that open met the FIFOs, and blocked a
+    // thread-pool thread each until a writer came (the requests hung).
+    ['with follow_symlinks_outside_root, not opened before it is read', { follow_symlinks_outside_root: true }],
+  ])(
+    '%s, is answered as it is now: whole, or 404 for a FIFO renamed over it — never a 500, a hang or a body cut off',
+    async (_, options) => {
+      // Three states renamed over page.txt again and again: a small file, one past the 256 KiB
+      // whole-read limit, and a FIFO. A stat of one and an open of another is a file that changed,
+      // answered as it is now. Before: a FIFO met at the read was a 500 (ESPIPE), a small file met
+      // where the stat saw the large one was cut off mid-body (the client saw the connection end),
+      // and a large file met where the stat saw the small one was read into memory whole.
+      const site = makeSite();
+      const target = join(site.root, 'page.txt');
+      const small = 'x'.repeat(100);
+      const large = 'y'.repeat(300 * 1024);
+      writeFileSync(target, small);
+      const fifos = Array.from({ length: 300 }, (_, i) => join(site.dir, `fifo${i}`));
+      execFileSync('mkfifo', fifos);
+      const server = await serve({ routes: [{ handle: [fileServer({ root: site.root, ...options })] }] });
+      const stop = keepSwapping(target, 3, (temp, state) => {
+        const fifo = state === 2 ? fifos.pop() : undefined;
+        if (fifo !== undefined) renameSync(fifo, temp);
+        else writeFileSync(temp, state === 0 ? small : large);
+      });
+      const statuses = await requestsDuring(stop, portOf(server), '/page.txt', {}, (status, got, fields) => {
+        if (status !== 200) return;
+        expect([small, large]).toContain(got.toString('latin1'));
+        // An ETag, when sent, is the one of the bytes sent (Caddy's: modification time - size, base 36).
+        if (fields.etag !== undefined) expect(fields.etag).toMatch(new RegExp(`-${got.length.toString(36)}"$`));
+      });
+      // Every state was served or refused: the small and large files both answered, and FIFOs were met.
+      expect(statuses.get(200)).toBeGreaterThan(0);
+      expect(statuses.get(404)).toBeGreaterThan(0);
+      expect([...statuses.keys()].sort()).toEqual([200, 404]);
+      expect(await settledUnder(site.dir)).toEqual([]);
+    },
+  );
 });
 
 describe.skipIf(!linux)('a file that grew or shrank between its stat and its open', () => {
