@@ -147,9 +147,9 @@ async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, e
  * holds now (`now`: the descriptor's stats), in full. Up to WHOLE_READ_LIMIT it is read whole
  * (those bytes at most, whatever it grows to meanwhile), past it streamed — a small file replaced
  * by a large one since the stat is never read into memory whole. The validators, taken from the
- * stat, are dropped: they describe the file that was replaced. A range asked of the replaced file
- * is a 200 of the whole new one, as a server may ignore Range (RFC 9110 §14.2): a 206 of the new
- * bytes would be spliced into the old file's by a client resuming a download. A status_code
+ * stat, are dropped: they describe the file that was replaced. A range the new file no longer
+ * holds is a 200 of the whole of it, as a server may ignore Range (RFC 9110 §14.2); a range it
+ * still holds never comes here (sendLarge, sendWhole send it from the new file). A status_code
  * answer keeps its status. A descriptor that is no longer a regular file (a FIFO renamed over the
  * file between its stat and its open) is 404, as such files always are.
  */
