@@ -274,6 +274,7 @@ export class FileServer {
     return {
       path,
       opened: file.opened,
+      info,
       size: info.size,
       contentType: contentTypeOf(path.slice(0, path.length - (encoding ? SUFFIX[encoding].length : 0))),
       etag: (await this.#etagFromFile(req, lookup, path)) ?? computedEtag(info),

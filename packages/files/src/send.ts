@@ -22,6 +22,8 @@ export interface ChosenFile {
   readonly path: string;
   /** That file, when it was opened already (to check where it leads): read from, not opened again. */
   readonly opened: OpenFile | undefined;
+  /** The stat of that file the answer's size and validators come from. */
+  readonly info: Stats;
   readonly size: number;
   readonly contentType: string;
   readonly etag: string | undefined;
@@ -34,6 +36,19 @@ export interface ChosenFile {
 /** The stats of the file open as `fd`: what it is now, whatever was renamed over its path since. */
 function statOf(fd: number): Promise<Stats> {
   return new Promise((resolve, reject) => fstat(fd, (err, info) => (err ? reject(err) : resolve(info))));
+}
+
+/**
+ * Whether `now` (the stats of the descriptor read) is still the file its stat (`was`) described,
+ * as far as an answer of it (`whole`) or of a range of it can tell: the same file, not another
+ * renamed over its path — an inode freed and used again keeps its number, not its birth time
+ * (where the filesystem keeps none, any change to it counts) — and as it was, or only longer when
+ * a range is sent: a file appended to still holds the bytes the stat's length and ETag name.
+ */
+function stillTheFile(was: Stats, now: Stats, whole: boolean): boolean {
+  if (!now.isFile() || now.ino !== was.ino || now.dev !== was.dev) return false;
+  if (was.birthtimeMs > 0 ? now.birthtimeMs !== was.birthtimeMs : now.ctimeMs !== was.ctimeMs) return false;
+  return whole ? now.size === was.size && now.mtimeMs === was.mtimeMs : now.size >= was.size;
 }
 
 /** Sends `file`. `status` overrides the status (status_code, or an error route's): then Range and preconditions do not apply. */
@@ -86,12 +101,13 @@ export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFil
 
 /**
  * Streams bytes `start`..`end` of a file past WHOLE_READ_LIMIT (stream_file.ts), once its
- * descriptor says it is still the size its stat said: a file replaced (renamed over) between the
- * stat and the open is answered as it is now (sendChanged), unless only a range of it was asked
- * and the file still holds that range (a file being appended to). Before, a deploy renaming a new
- * asset over the old one sent some clients the old length with the new file's bytes: cut off when
- * the new one was shorter, and when longer a 200 of its first bytes only, under the old ETag. One
- * more trip to the thread pool a large file, against the transfer it precedes.
+ * descriptor says it is still the file its stat described (stillTheFile): a file replaced
+ * (renamed over) between the stat and the open is answered as it is now (sendChanged). Before, a
+ * deploy renaming a new asset over the old one sent some clients the old length with the new
+ * file's bytes: cut off when the new one was shorter, and when longer a 200 of its first bytes
+ * only, under the old ETag — or a 206 of its bytes under the old ETag and length, which a client
+ * resuming a download splices into the old file's. One more trip to the thread pool a large file,
+ * against the transfer it precedes.
  */
 async function sendLarge(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
   const fd = file.opened?.take() ?? (await openFile(file.path));
@@ -102,9 +118,7 @@ async function sendLarge(res: ResponseWriter, file: ChosenFile, start: number, e
     closeSoon(fd);
     throw err;
   }
-  // A range (or a status_code answer) of a file that only grew is still there: sent as before.
-  const changed = now.size !== file.size && (res.statusCode === 200 || now.size <= end);
-  if (!now.isFile() || changed) return sendChanged(res, file, fd, now);
+  if (!stillTheFile(file.info, now, res.statusCode !== 206)) return sendChanged(res, file, fd, now);
   return streamFile(res, { ...file, opened: OpenFile.adopt(fd) }, start, end);
 }
 
@@ -136,6 +150,13 @@ async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, e
     throw err;
   }
   if (n !== length) return sendChanged(res, file, fd, await statOf(fd).catch(() => undefined));
+  if (length !== file.size) {
+    // A range: bytes of another file renamed over this one would be spliced into this one's by a
+    // client resuming a download (its length and validators are this one's). A whole file read
+    // to its end needs no stat: it is whatever file was read, and one of another size shows.
+    const now = await statOf(fd).catch(() => undefined);
+    if (now === undefined || !stillTheFile(file.info, now, false)) return sendChanged(res, file, fd, now);
+  }
   closeSoon(fd);
   // Freed once a lendable writer is done with it: left to the collector, 100 KiB files drove
   // Node 24 and 26 into a full mark-compact every ~500 responses (release_reads.ts).
@@ -147,11 +168,11 @@ async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, e
  * holds now (`now`: the descriptor's stats), in full. Up to WHOLE_READ_LIMIT it is read whole
  * (those bytes at most, whatever it grows to meanwhile), past it streamed — a small file replaced
  * by a large one since the stat is never read into memory whole. The validators, taken from the
- * stat, are dropped: they describe the file that was replaced. A range the new file no longer
- * holds is a 200 of the whole of it, as a server may ignore Range (RFC 9110 §14.2); a range it
- * still holds never comes here (sendLarge, sendWhole send it from the new file). A status_code
- * answer keeps its status. A descriptor that is no longer a regular file (a FIFO renamed over the
- * file between its stat and its open) is 404, as such files always are.
+ * stat, are dropped: they describe the file that was replaced. A range is a 200 of the whole
+ * file, as a server may ignore Range (RFC 9110 §14.2): its bytes of the new file under the old
+ * file's length would be spliced into the old file's. A status_code answer keeps its status. A
+ * descriptor that is no longer a regular file (a FIFO renamed over the file between its stat and
+ * its open) is 404, as such files always are.
  */
 async function sendChanged(res: ResponseWriter, file: ChosenFile, fd: number, now: Stats | undefined): Promise<void> {
   let handed = false;
