@@ -275,7 +275,6 @@ export class FileServer {
       path,
       opened: file.opened,
       info,
-      size: info.size,
       contentType: contentTypeOf(path.slice(0, path.length - (encoding ? SUFFIX[encoding].length : 0))),
       etag: (await this.#etagFromFile(req, lookup, path)) ?? computedEtag(info),
       mtimeSeconds: usefulSeconds(original),

@@ -22,9 +22,8 @@ export interface ChosenFile {
   readonly path: string;
   /** That file, when it was opened already (to check where it leads): read from, not opened again. */
   readonly opened: OpenFile | undefined;
-  /** The stat of that file the answer's size and validators come from. */
+  /** The stat of that file the answer's length and validators come from. */
   readonly info: Stats;
-  readonly size: number;
   readonly contentType: string;
   readonly etag: string | undefined;
   /** The original file's modification time, whole seconds; undefined when it is not useful (epoch). */
@@ -54,6 +53,7 @@ function stillTheFile(was: Stats, now: Stats, whole: boolean): boolean {
 /** Sends `file`. `status` overrides the status (status_code, or an error route's): then Range and preconditions do not apply. */
 export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFile, status: number | undefined): Promise<void> {
   const { headers } = req;
+  const { size } = file.info;
   if (file.etag !== undefined) res.setHeader('etag', file.etag);
   if (file.mtimeSeconds !== undefined) res.setHeader('last-modified', new Date(file.mtimeSeconds * 1000).toUTCString());
   if (status === undefined) {
@@ -68,17 +68,17 @@ export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFil
   if (file.encoding !== undefined) res.setHeader('content-encoding', file.encoding);
   res.setHeader('content-type', file.contentType);
   let start = 0;
-  let end = file.size - 1;
+  let end = size - 1;
   res.statusCode = status ?? 200;
   const rangeField = status === undefined && req.method === 'GET' ? headers.range : undefined;
   if (rangeField !== undefined && ifRangeHolds(headers['if-range'] as string | undefined, file.etag, file.mtimeSeconds)) {
-    const range = parseRange(rangeField, file.size);
+    const range = parseRange(rangeField, size);
     if (range.kind === 'unsatisfiable') {
       // §15.5.17: the current length, so the client can ask again.
       res.statusCode = 416;
       res.removeHeader('content-type');
       res.removeHeader('content-encoding');
-      res.setHeader('content-range', `bytes */${file.size}`);
+      res.setHeader('content-range', `bytes */${size}`);
       res.setHeader('content-length', 0);
       res.end();
       return DONE;
@@ -86,7 +86,7 @@ export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFil
     if (range.kind === 'partial') {
       ({ start, end } = range);
       res.statusCode = 206;
-      res.setHeader('content-range', `bytes ${start}-${end}/${file.size}`);
+      res.setHeader('content-range', `bytes ${start}-${end}/${size}`);
     }
   }
   if (res.statusCode === 200) res.setHeader('accept-ranges', 'bytes');
@@ -96,7 +96,7 @@ export function sendFile(req: FerryRequest, res: ResponseWriter, file: ChosenFil
     res.end();
     return DONE;
   }
-  return file.size <= WHOLE_READ_LIMIT ? sendWhole(res, file, start, end) : sendLarge(res, file, start, end);
+  return size <= WHOLE_READ_LIMIT ? sendWhole(res, file, start, end) : sendLarge(res, file, start, end);
 }
 
 /**
@@ -134,7 +134,7 @@ async function sendLarge(res: ResponseWriter, file: ChosenFile, start: number, e
 async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, end: number): Promise<void> {
   const length = end - start + 1;
   // One byte more than the whole file: a file that grew since its stat shows as one.
-  const want = length === file.size ? length + 1 : length;
+  const want = length === file.info.size ? length + 1 : length;
   const buf = Buffer.allocUnsafe(want);
   // The descriptor file_server checked (open_file.ts), and only it: a second open by path could
   // find a symlink swapped in since the check.
@@ -150,7 +150,7 @@ async function sendWhole(res: ResponseWriter, file: ChosenFile, start: number, e
     throw err;
   }
   if (n !== length) return sendChanged(res, file, fd, await statOf(fd).catch(() => undefined));
-  if (length !== file.size) {
+  if (length !== file.info.size) {
     // A range: bytes of another file renamed over this one would be spliced into this one's by a
     // client resuming a download (its length and validators are this one's). A whole file read
     // to its end needs no stat: it is whatever file was read, and one of another size shows.
@@ -189,7 +189,7 @@ async function sendChanged(res: ResponseWriter, file: ChosenFile, fd: number, no
     if (now.size > WHOLE_READ_LIMIT) {
       res.setHeader('content-length', now.size);
       handed = true;
-      return await streamFile(res, { ...file, size: now.size, opened: OpenFile.adopt(fd) }, 0, now.size - 1);
+      return await streamFile(res, { ...file, info: now, opened: OpenFile.adopt(fd) }, 0, now.size - 1);
     }
     const buf = Buffer.allocUnsafe(now.size);
     const n = now.size === 0 ? 0 : await readAt(fd, buf, now.size, 0);
