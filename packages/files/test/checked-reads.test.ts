@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { h1Get } from '@ferry/test-kit/clients';
@@ -32,6 +33,27 @@ const linux = process.platform === 'linux';
 
 function handler(options: Record<string, unknown>) {
   return { routes: [{ handle: [{ handler: 'file_server', ...options }] }] };
+}
+
+/**
+ * `f.bin`, served by file_server, renamed over again and again (keepSwapping) by a file of `a`
+ * bytes 'a' or one of `b` bytes 'b'; starts as the first.
+ */
+async function swapping(a: number, b: number) {
+  const site = makeSite();
+  const target = join(site.root, 'f.bin');
+  writeFileSync(target, 'a'.repeat(a));
+  const server = await serve({ routes: [{ handle: [fileServer({ root: site.root })] }] });
+  const stop = keepSwapping(target, 2, (temp, state) => writeFileSync(temp, state === 0 ? 'a'.repeat(a) : 'b'.repeat(b)));
+  return { site, target, port: portOf(server), stop };
+}
+
+/** A range of a file replaced meanwhile: a 200 of one whole file, without Content-Range or validators. */
+function expectWhole(status: number, got: Buffer, fields: IncomingHttpHeaders, a: number, b: number): void {
+  expect(status).toBe(200);
+  expect(['a'.repeat(a), 'b'.repeat(b)]).toContain(got.toString('latin1'));
+  expect(fields['content-range']).toBeUndefined();
+  expect(fields.etag).toBeUndefined();
 }
 
 /** The status and body of one GET of `path`. */
@@ -121,30 +143,22 @@ describe.skipIf(!linux)('a file that grew or shrank between its stat and its ope
       // A deploy renaming a new file over the old one while a client resumes a download with
       // If-Range. Before, a stat of the first and a read of the second was a 206 of the second's
       // bytes under the first's length and ETag: spliced into the first file by the client.
-      const site = makeSite();
-      const target = join(site.root, 'f.bin');
-      const sizes = [a, b];
-      writeFileSync(target, 'a'.repeat(a));
-      const server = await serve({ routes: [{ handle: [fileServer({ root: site.root })] }] });
-      const stop = keepSwapping(target, 2, (temp, state) => writeFileSync(temp, 'ab'[state]!.repeat(sizes[state]!)));
+      const { site, target, port, stop } = await swapping(a, b);
       const [from, to] = range.slice(6).split('-').map(Number) as [number, number];
-      const statuses = await requestsDuring(stop, portOf(server), '/f.bin', { range }, (status, got, fields) => {
+      const statuses = await requestsDuring(stop, port, '/f.bin', { range }, (status, got, fields) => {
         if (status === 206) {
           const total = Number(fields['content-range']?.split('/')[1]);
           expect([a, b]).toContain(total);
           expect(got.toString('latin1')).toBe((total === a ? 'a' : 'b').repeat(to - from + 1));
           expect(fields.etag).toMatch(new RegExp(`-${total.toString(36)}"$`));
         } else {
-          expect(status).toBe(200);
-          expect(['a'.repeat(a), 'b'.repeat(b)]).toContain(got.toString('latin1'));
-          expect(fields['content-range']).toBeUndefined();
-          expect(fields.etag).toBeUndefined();
+          expectWhole(status, got, fields, a, b);
         }
       });
       expect([...statuses.keys()].every((s) => s === 200 || s === 206)).toBe(true);
       // Which answers a race meets is the scheduler's; a file left alone is a 206 of its range.
       writeFileSync(target, 'b'.repeat(b));
-      expect(await answer(portOf(server), '/f.bin', { range })).toEqual([206, 'b'.repeat(to - from + 1)]);
+      expect(await answer(port, '/f.bin', { range })).toEqual([206, 'b'.repeat(to - from + 1)]);
       expect(await settledUnder(site.dir)).toEqual([]);
     },
   );
@@ -188,31 +202,23 @@ describe.skipIf(!linux)('a file that grew or shrank between its stat and its ope
     // Two files renamed over each other: the range lies inside the first and past the end of the
     // second. Stat and read of the same file: a 206 (first) or a 416 (second). Stat of the first
     // and read of the second: the range is gone; before, a 500.
-    const site = makeSite();
-    const target = join(site.root, 'f.bin');
-    const sizes = [a, b];
-    writeFileSync(target, 'a'.repeat(a));
-    const server = await serve({ routes: [{ handle: [fileServer({ root: site.root })] }] });
-    const stop = keepSwapping(target, 2, (temp, state) => writeFileSync(temp, 'ab'[state]!.repeat(sizes[state]!)));
+    const { site, target, port, stop } = await swapping(a, b);
     const [from, to] = range.slice(6).split('-').map(Number) as [number, number];
-    const statuses = await requestsDuring(stop, portOf(server), '/f.bin', { range }, (status, got, fields) => {
+    const statuses = await requestsDuring(stop, port, '/f.bin', { range }, (status, got, fields) => {
       if (status === 206) {
         expect(got.toString('latin1')).toBe('a'.repeat(to - from + 1));
         expect(fields['content-range']).toBe(`bytes ${from}-${to}/${a}`);
       } else if (status === 416) {
         expect(fields['content-range']).toBe(`bytes */${b}`);
       } else {
-        expect(status).toBe(200);
-        expect(['a'.repeat(a), 'b'.repeat(b)]).toContain(got.toString('latin1'));
-        expect(fields['content-range']).toBeUndefined();
-        expect(fields.etag).toBeUndefined();
+        expectWhole(status, got, fields, a, b);
       }
     });
     expect([...statuses.keys()].every((s) => [200, 206, 416].includes(s))).toBe(true);
     writeFileSync(target, 'a'.repeat(a));
-    expect(await answer(portOf(server), '/f.bin', { range })).toEqual([206, 'a'.repeat(to - from + 1)]);
+    expect(await answer(port, '/f.bin', { range })).toEqual([206, 'a'.repeat(to - from + 1)]);
     writeFileSync(target, 'b'.repeat(b));
-    expect(await answer(portOf(server), '/f.bin', { range })).toEqual([416, '']);
+    expect(await answer(port, '/f.bin', { range })).toEqual([416, '']);
     expect(await settledUnder(site.dir)).toEqual([]);
   });
 
