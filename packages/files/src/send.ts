@@ -118,7 +118,7 @@ async function sendLarge(res: ResponseWriter, file: ChosenFile, start: number, e
     closeSoon(fd);
     throw err;
   }
-  if (!stillTheFile(file.info, now, res.statusCode !== 206)) return sendChanged(res, file, fd, now);
+  if (!stillTheFile(file.info, now, end - start + 1 === file.info.size)) return sendChanged(res, file, fd, now);
   return streamFile(res, { ...file, opened: OpenFile.adopt(fd) }, start, end);
 }
 
@@ -179,7 +179,8 @@ async function sendChanged(res: ResponseWriter, file: ChosenFile, fd: number, no
   try {
     if (now === undefined) throw new Error(`${file.path} changed while it was being served`);
     if (!now.isFile()) throw new HttpError(404);
-    if (res.statusCode === 206) {
+    // A range's 206 (not a status_code of 206: it keeps its status, as any other).
+    if (res.hasHeader('content-range')) {
       res.statusCode = 200;
       res.removeHeader('content-range');
       res.setHeader('accept-ranges', 'bytes');
