@@ -64,6 +64,19 @@ export function ratioOf(rows, id, toId) {
 }
 
 /**
+ * `id`'s rate over `toId`'s round by round — the two measured minutes apart at most, where their
+ * medians may come from different phases of a machine whose speed drifts — as the median, min and
+ * max of those ratios; undefined unless both have a sample in every round.
+ */
+export function roundRatiosOf(rows, id, toId) {
+  const a = rows.find((row) => row.id === id);
+  const b = rows.find((row) => row.id === toId);
+  if (!a || !b || a.samples.length !== b.samples.length) return undefined;
+  const ratios = a.samples.map((rate, i) => rate / b.samples[i]);
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+/**
  * The most `id` could be ahead of `toId` if `id` took no user-space time at all, or undefined
  * without the CPU figures (unpinned, or no upstream): `toId`'s CPU per request over what `id`'s
  * would be with only its kernel time left beside its upstream's. The server core is saturated

@@ -35,7 +35,8 @@ const contenderJson = (row) => ({
 /**
  * Writes the run: machine, settings, and per sub-case each contender's samples, median, spread,
  * ratio to the baseline, p99, CPU per request (a message, in the ws scenario), what its check
- * found (`facts`), the refused contenders with why, and the scenario's named ratios.
+ * found (`facts`), the refused contenders with why, and the scenario's named ratios (of medians,
+ * and round by round).
  */
 export function saveResults(benchDir, run) {
   const { benchmark, cases, settings, rounds, pinned, node, nodeVersion, skipped } = run;
@@ -57,7 +58,7 @@ export function saveResults(benchDir, run) {
     settings,
     baseline: benchmark.baseline,
     skipped: Object.fromEntries(skipped),
-    cases: cases.map(({ kase, rows, refused, ratios }) => ({
+    cases: cases.map(({ kase, rows, refused, ratios, roundRatios }) => ({
       id: kase.id,
       title: kase.title,
       // A sub-case may have its own reference row (the interop scenario's do).
@@ -65,6 +66,7 @@ export function saveResults(benchDir, run) {
       contenders: rows.map(contenderJson),
       refused: Object.fromEntries(refused),
       ratios,
+      roundRatios,
     })),
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { benchDir, nodeVersion } from './launchers/node.mjs';
 import { options } from './options.mjs';
 import { installCleanup, usePinning } from './processes.mjs';
-import { ceilingOf, formatRatio, markdownTable, ratioOf, summarize } from './report.mjs';
+import { ceilingOf, formatRatio, markdownTable, ratioOf, roundRatiosOf, summarize } from './report.mjs';
 import { saveResults } from './results.mjs';
 import { pct, runCase, WRK_MIN_IDLE } from './rounds.mjs';
 import { ensureTool } from './tools.mjs';
@@ -89,6 +89,7 @@ function reportCase(kase, contenders, { samples, refused }, { benchmark: scenari
   console.log(markdownTable(rows, benchmark));
   if (!rows.some((row) => row.id === benchmark.baseline)) console.log(`\n(${benchmark.baseline} did not run: no ratios to it)`);
   const ratios = {};
+  const roundRatios = {};
   console.log('');
   for (const [of, to, name] of benchmark.ratios ?? []) {
     const ratio = ratioOf(rows, of, to);
@@ -98,7 +99,12 @@ function reportCase(kase, contenders, { samples, refused }, { benchmark: scenari
     const bound = ceiling
       ? ` (at most ${formatRatio(ceiling.ratio)} with no user-space time in ${of}: ${to}'s ${ceiling.of.toFixed(1)} µs over ${ceiling.floor.toFixed(1)})`
       : '';
-    console.log(`${name}: ${formatRatio(ratio)}${bound}`);
+    const byRound = rounds > 1 ? roundRatiosOf(rows, of, to) : undefined;
+    if (byRound) roundRatios[name] = byRound;
+    const perRound = byRound
+      ? `; round by round ${formatRatio(byRound.median)} (${formatRatio(byRound.min)}–${formatRatio(byRound.max)})`
+      : '';
+    console.log(`${name}: ${formatRatio(ratio)}${bound}${perRound}`);
   }
   for (const row of rows.filter((r) => r.errors.length)) console.log(`⚠ ${row.id}: ${row.errors.join('; ')}`);
   for (const [id, why] of refused) console.log(`REFUSED ${id}: ${why}`);
@@ -108,7 +114,7 @@ function reportCase(kase, contenders, { samples, refused }, { benchmark: scenari
         `under ${pct(WRK_MIN_IDLE)} idle, even after ${retries} retries; rerun on a quieter machine.`,
     );
   }
-  return { kase, rows, refused, ratios };
+  return { kase, rows, refused, ratios, roundRatios };
 }
 
 async function main() {
