@@ -77,6 +77,7 @@ export const proxy = {
     proxying(ferryContender({ id: 'ferry', what: 'reverse_proxy', config: (port, ctx) => ferryProxyConfig(port, ctx.upstream.port) })),
     proxying({ id: 'http-proxy', label: `http-proxy ${versionOf('http-proxy')} (keep-alive agent)`, start: nodeServer('http-proxy.mjs') }),
     proxying({ id: 'pipe', label: 'hand-written http.request pipe (keep-alive agent)', start: nodeServer('pipe-proxy.mjs') }),
+    proxying({ id: 'floor', label: 'the floor of a node:http proxy (not a usable proxy)', start: nodeServer('floor-proxy.mjs') }),
     proxying(caddyContender({ id: 'caddy', what: 'reverse_proxy', handlers: (ctx) => [caddyReverseProxy(ctx.upstream.port)] })),
     proxying(nginxContender({ id: 'nginx', what: 'proxy_pass, upstream keepalive 64, 1 worker' })),
   ],
@@ -85,5 +86,6 @@ export const proxy = {
     ['ferry', 'caddy', 'ferry / caddy'],
     ['ferry', 'pipe', 'ferry / hand-written pipe'],
     ['ferry', 'nginx', 'ferry / nginx'],
+    ['ferry', 'floor', 'ferry / the floor of a node:http proxy'],
   ],
 };
