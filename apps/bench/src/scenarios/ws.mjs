@@ -92,6 +92,11 @@ export const ws = {
     { id: 'direct', label: `direct: the echo server alone (ws ${versionOf('ws')})`, start: echo },
     relaying(ferryContender({ id: 'ferry', what: 'reverse_proxy', config: (port, ctx) => ferryProxyConfig(port, ctx.upstream.port) })),
     relaying({ id: 'http-proxy', label: `http-proxy ${versionOf('http-proxy')} (ws: true)`, start: nodeServer('http-proxy.mjs') }),
+    relaying({
+      id: 'floor',
+      label: 'the floor of a node:http relay (bytes piped both ways, not a usable proxy)',
+      start: nodeServer('floor-proxy.mjs'),
+    }),
     relaying(caddyContender({ id: 'caddy', what: 'reverse_proxy', handlers: (ctx) => [caddyReverseProxy(ctx.upstream.port)] })),
     relaying(nginxContender({ id: 'nginx', what: 'proxy_pass with Upgrade, 1 worker', websocket: true })),
   ],
@@ -99,5 +104,6 @@ export const ws = {
     ['ferry', 'nginx', 'ferry / nginx'],
     ['ferry', 'http-proxy', 'ferry / http-proxy'],
     ['ferry', 'caddy', 'ferry / caddy'],
+    ['ferry', 'floor', 'ferry / the floor of a node:http relay'],
   ],
 };

@@ -5,6 +5,8 @@
 // one Latin-1 string (and a body corked with it, so head and body leave in one write), reads the
 // answer through `net`'s `onread` into that connection's own reused buffer, finds the end of the
 // head and its Content-Length with two searches, and sends status, type and body with one end().
+// An Upgrade (the ws scenario) is the request's head as received, then bytes both ways with
+// `pipe`, the upstream's 101 among them, unread.
 // Usage: node floor-proxy.mjs PORT UPSTREAM_PORT
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
@@ -77,7 +79,7 @@ function field(head, name) {
   return head.slice(from, to === -1 ? undefined : to).trim();
 }
 
-createServer((req, res) => {
+const server = createServer((req, res) => {
   const conn = idle.pop() ?? new Conn();
   conn.res = res;
   const length = req.headers['content-length'];
@@ -88,4 +90,21 @@ createServer((req, res) => {
   socket.write(head, 'latin1');
   req.on('data', (chunk) => socket.write(chunk));
   req.on('end', () => socket.uncork());
-}).listen(port, HOST, () => ready(port));
+});
+
+server.on('upgrade', (req, client, head) => {
+  const up = connect({ host: HOST, port: upstreamPort, noDelay: true });
+  client.setNoDelay(true);
+  let lines = `${req.method} ${req.url} HTTP/1.1\r\n`;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) lines += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+  up.write(`${lines}\r\n`, 'latin1');
+  if (head.length > 0) up.write(head);
+  client.pipe(up).pipe(client);
+  const close = () => {
+    client.destroy();
+    up.destroy();
+  };
+  for (const socket of [client, up]) socket.on('error', close).on('close', close);
+});
+
+server.listen(port, HOST, () => ready(port));
