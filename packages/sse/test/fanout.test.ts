@@ -5,8 +5,9 @@
  * order once its socket drains.
  */
 import { once } from 'node:events';
+import { ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Channel, streamEvents, type EventStream } from '../src/index.js';
 import { defer, rawStalledGet, startServer } from './helpers.js';
 import { eventually, within } from '@ferry/test-kit/waiting';
@@ -62,6 +63,25 @@ describe('fan-out of one event to many subscribers', () => {
     streams[1]!.close();
     await eventually(() => b.body().toString('latin1').endsWith('0\r\n\r\n'), 2000, 'the last chunk');
     expect(b.body().equals(Buffer.concat([chunk, Buffer.from('0\r\n\r\n')]))).toBe(true);
+  });
+
+  it("goes straight to a plain HTTP/1.1 subscriber's socket: no res.write per subscriber (the bytes alone cannot tell)", async () => {
+    const channel = new Channel();
+    const { url, streams } = await channelServer(channel);
+    const [a, b] = [await rawSubscriber(url), await rawSubscriber(url)];
+    await eventually(() => streams.length === 2, 2000, 'both streams');
+    const writes = vi.spyOn(ServerResponse.prototype, 'write');
+    try {
+      for (let i = 0; i < 10; i++) channel.publish({ data: `event ${i}` });
+      const count = (body: Buffer) => (body.toString('latin1').match(/^data: event \d$/gm) ?? []).length;
+      await eventually(() => count(a.body()) === 10 && count(b.body()) === 10, 2000, 'ten events at each');
+      expect(writes).not.toHaveBeenCalled();
+      // The spy sees the fallback: a stream's own write goes through res.write.
+      streams[0]!.writeRaw('data: own\n\n');
+      expect(writes).toHaveBeenCalled();
+    } finally {
+      writes.mockRestore();
+    }
   });
 
   it('a subscriber behind gets every event, in order, once its socket drains (nothing dropped within its bounds)', async () => {
