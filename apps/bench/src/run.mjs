@@ -107,6 +107,13 @@ function reportCase(kase, contenders, { samples, refused }, { benchmark: scenari
     console.log(`${name}: ${formatRatio(ratio)}${bound}${perRound}`);
   }
   for (const row of rows.filter((r) => r.errors.length)) console.log(`⚠ ${row.id}: ${row.errors.join('; ')}`);
+  // Errors on the reference row itself (sse-fanout on a slow machine: every row, the hand-written
+  // one included, misses deliveries) say the load is beyond the machine, not only beyond the others.
+  if (rows.find((row) => row.id === benchmark.baseline)?.errors.length) {
+    console.log(
+      `⚠ the reference row (${benchmark.baselineLabel ?? benchmark.baseline}) has errors as well: the load may be beyond this machine, and this run's latencies judge nothing`,
+    );
+  }
   for (const [id, why] of refused) console.log(`REFUSED ${id}: ${why}`);
   if (rows.some((row) => row.noisy)) {
     console.log(
