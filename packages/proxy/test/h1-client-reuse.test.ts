@@ -109,6 +109,8 @@ describe('an answer that says the connection ends', () => {
     ['Connection: close', 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'],
     ['HTTP/1.0', 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'],
     ['HTTP/1.0 with Connection: keep-alive', 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok'],
+    ['close in a list, upper case', 'HTTP/1.1 200 OK\r\nConnection: Keep-Alive,  CLOSE \r\nContent-Length: 2\r\n\r\nok'],
+    ['close in a second Connection field', 'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'],
   ])('(%s) is delivered, and its connection is not used again', async (_name, answer) => {
     const up = await rawUpstream((req, socket) => socket.write(req.conn === 0 ? answer : sizedResponse('fresh')));
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
@@ -117,6 +119,17 @@ describe('an answer that says the connection ends', () => {
     await within(up.conns[0]!.closed, 2000, 'the connection closed by the proxy');
     expect((await fetchOutcome(proxy.url)).body.toString()).toBe('fresh');
     expect(up.conns[0]!.requests).toHaveLength(1);
+  });
+
+  it('(a Connection token that only contains the word close) is delivered, and its connection is used again', async () => {
+    const answer = 'HTTP/1.1 200 OK\r\nConnection: keep-alive, x-closed\r\nContent-Length: 2\r\n\r\nok';
+    const up = await rawUpstream((req, socket) => socket.write(req.nth === 0 ? answer : sizedResponse('again')));
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const r = await fetchOutcome(proxy.url);
+    expect([r.status, r.body.toString(), r.end]).toEqual([200, 'ok', 'end']);
+    expect((await fetchOutcome(proxy.url)).body.toString()).toBe('again');
+    expect(up.conns).toHaveLength(1);
+    expect(up.conns[0]!.requests).toHaveLength(2);
   });
   it('(Connection: close) sends the next POST on a new connection, even before the upstream closed the old one', async () => {
     // The first connection closes only on reading a second request: what a client that reused it would meet.
