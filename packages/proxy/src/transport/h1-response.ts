@@ -141,16 +141,15 @@ export function parseHead(text: string): Head {
   return { version: status.minor, status: status.status, statusText: status.reason, headers };
 }
 
-/** The body's length from its Content-Length field(s), -1 when there is none; throws when they are invalid or disagree. */
+/**
+ * The body's length from its Content-Length field, -1 when there is none; throws when it is not
+ * digits. Read after collapseLength, which leaves one value of agreeing fields and refuses others.
+ */
 function contentLength(v: HeaderRecord[string]): number {
   if (v === undefined) return -1;
-  // One field (what collapseLength leaves of agreeing ones): no list to make.
-  if (typeof v === 'string' && DIGITS.test(v)) return Number(v);
-  const all = Array.isArray(v) ? v : [String(v)];
-  const first = all[0]!;
-  if (!DIGITS.test(first) || all.some((x) => x !== first))
-    throw new ResponseParseError(`bad Content-Length ${JSON.stringify(all.join(', '))}`);
-  return Number(first);
+  const value = String(v);
+  if (!DIGITS.test(value)) throw new ResponseParseError(`bad Content-Length ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 /**
