@@ -20,3 +20,4 @@ export { headerOpsShape } from './header_ops.js';
 export { internalCertificate, certificateCacheDir } from './internal_ca.js';
 export { AdminServer, adminOptionsOf, changeConfig, type AdminOptions, type AdminTarget } from './admin.js';
 export { MIN_RELEASED, releaseAfterWrite, releaseWhenWritten, startReleasing } from './release_reads.js';
+export { setParsedField } from './field_store.js';

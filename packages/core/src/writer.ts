@@ -5,7 +5,17 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { foldHead, HeadCallbacks, headFailed, type HeadCallback } from './head.js';
 import { appendClearCookie, appendSetCookie, type ClearCookieOptions, type CookieOptions } from './cookies.js';
-import { type CheckedField, readStored, responseField, setChecked, storedValue, storeChecked, useFastFieldStore } from './field_store.js';
+import {
+  type CheckedField,
+  readStored,
+  responseField,
+  setChecked,
+  setParsed,
+  storedValue,
+  storeChecked,
+  storeParsed,
+  useFastFieldStore,
+} from './field_store.js';
 import { bothCallbacks, joinHead, NODE_NOP, sendAsBytes, writeRaw } from './head_join.js';
 import { keepDispositionBytes, sendKeepingHeadLatin1 } from './latin1_head.js';
 import { sniffContentType } from './sniff.js';
@@ -174,6 +184,11 @@ export class Http1Writer extends ServerResponse<IncomingMessage> implements Resp
   /** A field checked when provisioned (field_store.ts), stored without checking it again. */
   [setChecked](f: CheckedField): void {
     if (!storeChecked(this, f)) this.setHeader(f.name, f.value);
+  }
+
+  /** A field a parser checked as Node would (field_store.ts setParsedField), stored without checking it again. */
+  [setParsed](key: string, value: string | readonly string[]): void {
+    storeParsed(this, key, value);
   }
 
   setCookie(name: string, value: string, options?: CookieOptions): this {

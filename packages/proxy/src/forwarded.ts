@@ -28,6 +28,8 @@ export interface Forwarding {
   request(req: FerryRequest): HeaderRecord;
   /** The upstream's answer (end-to-end fields already) as the client will see it: Via, then `headers.response`. */
   response(req: FerryRequest, headers: HeaderRecord): HeaderRecord;
+  /** Whether `response` may change fields beyond Via (`headers.response` is set). */
+  readonly rewritesResponse: boolean;
 }
 
 export function forwarding(
@@ -60,6 +62,7 @@ export function forwarding(
       if (reqOps) reqOps(req, recordTarget(h));
       return h;
     },
+    rewritesResponse: resOps !== undefined,
     response(req, headers) {
       addVia(headers, '1.1');
       if (resOps) resOps(req, recordTarget(headers));

@@ -1,5 +1,6 @@
 import { OutgoingMessage } from 'node:http';
 import type { ResponseWriter } from '@ferry/core';
+import { setParsedField } from '@ferry/core/internal';
 import { endToEnd, type HeaderRecord } from './hop.js';
 import type { ResponseSink } from './transport.js';
 import { MAX_QUEUED } from './transport/read_buffers.js';
@@ -51,6 +52,8 @@ export class ClientResponse implements ResponseSink {
     readonly res: ResponseWriter,
     readonly flushInterval: number,
     readonly headOf: (status: number, headers: HeaderRecord) => HeaderRecord,
+    /** Whether headOf leaves checked fields checked: it adds Via and changes nothing else. */
+    readonly keepsChecked = false,
   ) {
     this.#lendable = res.lendable === true;
   }
@@ -65,9 +68,11 @@ export class ClientResponse implements ResponseSink {
     if (status !== 101) this.res.writeInformational(status, endToEnd(headers) as Record<string, string>);
   }
 
-  head(status: number, headers: HeaderRecord): void {
+  head(status: number, headers: HeaderRecord, _statusText?: string, checked = false): void {
     const res = this.res;
     const h = this.headOf(status, endToEnd(headers));
+    // Fields the parser checked (and Via, which holds theirs and Ferry's) need no second check.
+    const parsed = checked && this.keepsChecked;
     const length = h['content-length'];
     this.#streaming = this.flushInterval === -1 || isEventStream(h) || length === undefined;
     for (const k of Object.keys(h)) {
@@ -75,6 +80,7 @@ export class ClientResponse implements ResponseSink {
       if (v === undefined) continue;
       // Set-Cookie is appended: the cookie selection policy's `lb` cookie is already there.
       if (k === 'set-cookie') res.appendHeader(k, v as string | string[]);
+      else if (parsed) setParsedField(res, k, v as string | string[]);
       else res.setHeader(k, v as string | string[]);
     }
     res.statusCode = status;

@@ -1,6 +1,7 @@
 import { HttpError, type FerryRequest, type Logger, type Middleware, type ResponseWriter } from '@ferry/core';
 import { MidBodyError, type RoundTripError } from './errors.js';
 import type { Forwarding } from './forwarded.js';
+import type { HeaderRecord } from './hop.js';
 import { judgeHead } from './health.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { UpstreamPool } from './pool.js';
@@ -134,10 +135,11 @@ function afterFailure(
 /** One ordinary round trip, streamed to the client; the upstream counts it in flight meanwhile (least_conn, max_requests). */
 function tryForward(p: ProxyParts, up: Upstream, req: FerryRequest, res: ResponseWriter, out: OutRequest): Promise<void> {
   const start = p.passive ? Date.now() : 0;
-  const client = new ClientResponse(res, p.flushInterval, (status, headers) => {
+  const headOf = (status: number, headers: HeaderRecord) => {
     if (p.passive) judgeHead(up, p.passive, status, Date.now() - start);
     return p.forwarding.response(req, headers);
-  });
+  };
+  const client = new ClientResponse(res, p.flushInterval, headOf, !p.forwarding.rewritesResponse);
   up.inFlight++;
   const settle = () => {
     up.inFlight--;

@@ -25,7 +25,11 @@ export interface OutRequest {
 /** Where a response goes, callback by callback; `data` returning false means "pause until resume()". */
 export interface ResponseSink {
   informational(status: number, headers: HeaderRecord): void;
-  head(status: number, headers: HeaderRecord, statusText: string): void;
+  /**
+   * The final head. `checked`: each name is a lower-case token and each value holds nothing Node
+   * refuses in a field (what the HTTP/1.1 parser checked, h1-response.ts): no second check needed.
+   */
+  head(status: number, headers: HeaderRecord, statusText: string, checked?: boolean): void;
   /**
    * A piece of the body. With `hold`, the chunk is lent (a reused read buffer): valid only until
    * `data` returns, unless `hold()` was called — then until the function it returns is called.

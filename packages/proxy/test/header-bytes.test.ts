@@ -30,3 +30,28 @@ describe('upstream field values with bytes past ASCII', () => {
     expect(got.includes(field), got.toString('latin1')).toBe(true);
   });
 });
+
+describe('upstream fields stored without a second check (the parser checked them)', () => {
+  it('reach the client as received: a repeated field as repeated lines, names in lower case, Via appended', async () => {
+    const up = await rawUpstream((_req, socket) => {
+      socket.write(
+        'HTTP/1.1 200 OK\r\nX-Multi: a\r\nx-multi: b, c\r\nX-CASE: V\r\nSet-Cookie: s=1\r\nSet-Cookie: t=2\r\nVia: 1.0 edge\r\nContent-Length: 2\r\n\r\nok',
+      );
+    });
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const client = await rawClient(Number(new URL(proxy.url).port));
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const head = (await readUntil(client, (b) => b.includes('\r\n\r\nok'))).toString('latin1');
+    for (const line of [
+      'x-multi: a',
+      'x-multi: b, c',
+      'x-case: V',
+      'set-cookie: s=1',
+      'set-cookie: t=2',
+      'via: 1.0 edge, 1.1 ferry',
+      'content-length: 2',
+    ])
+      expect(head, head).toContain(`\r\n${line}\r\n`);
+    expect(head.match(/\r\nx-multi:/g)).toHaveLength(2);
+  });
+});

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { netUpstream, startProxy } from './helpers/net.js';
@@ -73,6 +74,23 @@ describe('header operations', () => {
     expect(r.headers['x-served-path']).toBe('/p');
     expect(r.headers['x-powered-by']).toBeUndefined();
     expect(r.headers['x-location']).toBe('https://public.example/path');
+  });
+
+  it("never sends a field name Node refuses that a response op set: the upstream's fields skip the second check, the op's do not", async () => {
+    const up = await httpUpstream('a', (req, res) => {
+      req.resume();
+      res.end('a');
+    });
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }], headers: { response: { set: { 'Bad Name': ['x'] } } } });
+    const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1');
+    socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    await once(socket, 'close');
+    const answer = Buffer.concat(chunks).toString('latin1');
+    // Node refuses the op's field (ERR_INVALID_HTTP_TOKEN), as it always did: a 502, the field unsent.
+    expect(answer).toMatch(/^HTTP\/1\.1 502 /);
+    expect(answer.toLowerCase()).not.toContain('bad name');
   });
 });
 

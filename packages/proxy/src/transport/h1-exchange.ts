@@ -257,7 +257,7 @@ class Exchange implements ConnOwner, ResponseEvents {
 
   head(status: number, headers: HeaderRecord, statusText: string): void {
     if (this.#headTimer) this.#headTimer = void clearTimeout(this.#headTimer);
-    this.sink.head(status, headers, statusText);
+    this.sink.head(status, headers, statusText, true);
   }
 
   body(chunk: Buffer): void {
