@@ -76,21 +76,22 @@ describe('header operations', () => {
     expect(r.headers['x-location']).toBe('https://public.example/path');
   });
 
-  it("never sends a field name Node refuses that a response op set: the upstream's fields skip the second check, the op's do not", async () => {
+  it("never sends a field value Node refuses that a response op set: the upstream's fields skip Node's second check, the op's do not", async () => {
     const up = await httpUpstream('a', (req, res) => {
       req.resume();
       res.end('a');
     });
-    const proxy = await startProxy({ upstreams: [{ dial: up.dial }], headers: { response: { set: { 'Bad Name': ['x'] } } } });
+    // A value without placeholders is kept as the config gives it, a line break too.
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }], headers: { response: { set: { 'X-A': ['a\r\nX-Injected: 1'] } } } });
     const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1');
-    socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
     await once(socket, 'close');
     const answer = Buffer.concat(chunks).toString('latin1');
-    // Node refuses the op's field (ERR_INVALID_HTTP_TOKEN), as it always did: a 502, the field unsent.
+    // Node refuses the op's value (ERR_INVALID_CHAR), as it always did: a 502, the field unsent.
     expect(answer).toMatch(/^HTTP\/1\.1 502 /);
-    expect(answer.toLowerCase()).not.toContain('bad name');
+    expect(answer.toLowerCase()).not.toContain('x-injected');
   });
 });
 
