@@ -20,7 +20,14 @@ const replacement = z
   })
   .refine((r) => (r.search === undefined) !== (r.search_regexp === undefined), 'give exactly one of search, search_regexp');
 
-const fieldName = () => z.string().meta({ title: 'field' });
+/** A field name is a token (RFC 9110 §5.6.2); `*`, the wildcard of `delete` and `replace`, is one of its characters. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const token = () =>
+  z.string().regex(TOKEN, {
+    error: (iss) =>
+      `${JSON.stringify(iss.input)} is not a field name: a name is a token (letters, digits and !#$%&'*+-.^_\`|~), without spaces, colons or other characters`,
+  });
+const fieldName = () => token().meta({ title: 'field' });
 const headerMap = z.record(fieldName(), z.array(z.string()));
 
 /** Caddy's HeaderOps fields (applied in this order: `delete: ["*"]`, add, set, delete, replace). */
@@ -28,7 +35,7 @@ export const headerOpsShape = {
   add: headerMap.optional().describe('Fields to add, keeping the values already there; values may hold placeholders.'),
   set: headerMap.optional().describe('Fields to set, replacing the values already there; values may hold placeholders.'),
   delete: z
-    .array(z.string())
+    .array(token())
     .optional()
     .describe(
       'Names of fields to delete, case-insensitive, with `*` wildcards at either end; `"*"` alone deletes every field before add and set.',

@@ -66,6 +66,9 @@ function issuesAt(
       const { keys: known, location } = subject ? keysAt(subject.schema, [...prefix, ...at]) : { keys: undefined, location: '' };
       const place = { scope: subject?.scope ?? '', location, owner: subject?.owner, known };
       for (const key of iss.keys) out.push({ path: joinPath(base, ...at, key), message: unknownOptionMessage(key, place) });
+    } else if (iss.code === 'invalid_key' && iss.issues.length > 0) {
+      // A record's key refused (a field name): its own issues say why, at the key's path.
+      out.push(...issuesAt(iss.issues, joinPath(base, ...at), [...prefix, ...at], subject));
     } else if (iss.code === 'invalid_union' && iss.errors.length > 0) {
       // A union's branches each explain themselves; the first branch's issues are the useful ones.
       out.push(...issuesAt(iss.errors[0]!, joinPath(base, ...at), [...prefix, ...at], subject));

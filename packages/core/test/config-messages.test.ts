@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, coreModules, defineModule, DONE, loadConfig, Registry, silentLogger, z, type ConfigIssue } from '../src/index.js';
-import { issuesOf } from './helpers/config.js';
+import { issuesOf, load } from './helpers/config.js';
 
 /**
  * What a config error says about a name Ferry does not know, through the real loader: a Caddy
@@ -213,5 +213,34 @@ describe('a schema Ferry cannot read (a plugin with its own validation library)'
     expect((err as ConfigError).issues).toEqual([
       { path: `${SRV}.routes[0].handle[0].colour`, message: 'unknown option for http.handlers.foreign' },
     ]);
+  });
+});
+
+describe("a header operation's field name", () => {
+  it('that is not a token is refused at its path, in every operation, before anything starts', async () => {
+    const issues = await issuesOf(
+      handle({
+        handler: 'headers',
+        request: { set: { 'Bad Name': ['x'] }, delete: ['X-Ok-*', 'Bad:Colon'] },
+        response: { add: { 'X\r\nInjected': ['1'] }, replace: { Ünïcode: [{ search: 'a', replace: 'b' }] } },
+      }),
+    );
+    const h = `${SRV}.routes[0].handle[0]`;
+    expect(at(issues, `${h}.request.set["Bad Name"]`)).toMatch(/^"Bad Name" is not a field name: a name is a token/);
+    expect(at(issues, `${h}.request.delete[1]`)).toMatch(/^"Bad:Colon" is not a field name/);
+    expect(at(issues, `${h}.response.add["X\\r\\nInjected"]`)).toMatch(/is not a field name/);
+    expect(at(issues, `${h}.response.replace["Ünïcode"]`)).toMatch(/is not a field name/);
+    expect(issues).toHaveLength(4);
+  });
+
+  it('that is a token passes, wildcards included', async () => {
+    const app = await load(
+      handle({
+        handler: 'headers',
+        request: { set: { 'X-Forwarded-Proto': ['https'] }, delete: ['*', 'X-Debug-*', '*-Secret'] },
+        response: { add: { "X-Weird!#$%&'*+.^_`|~": ['1'] }, replace: { '*': [{ search: 'a', replace: 'b' }] } },
+      }),
+    );
+    expect(app).toBeDefined();
   });
 });
