@@ -87,5 +87,8 @@ export const proxy = {
     ['ferry', 'pipe', 'ferry / hand-written pipe'],
     ['ferry', 'nginx', 'ferry / nginx'],
     ['ferry', 'floor', 'ferry / the floor of a node:http proxy'],
+    // How far any proxy on node:http's server can get: the floor's own ratios.
+    ['floor', 'http-proxy', 'floor / http-proxy'],
+    ['floor', 'caddy', 'floor / caddy'],
   ],
 };

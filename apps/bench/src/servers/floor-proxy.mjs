@@ -1,12 +1,14 @@
-// The floor of a proxy built on node:http's server: the least code any of them runs for a request,
-// to show how far a proxy's own code is from it. The least code, not the least work: the answer is
-// copied into one Buffer and an upload held until its end, which for 64 KiB bodies costs more than
-// Ferry's reused, lent reads (apps/bench/README.md). Not a usable proxy: one upstream, no header
-// forwarded but Content-Type, bodies with a Content-Length only, no timeouts, any upstream
-// trouble a 502. Each request takes an idle upstream connection (or dials one), writes its head as
-// one Latin-1 string (and a body corked with it, so head and body leave in one write), reads the
-// answer through `net`'s `onread` into that connection's own reused buffer, finds the end of the
-// head and its Content-Length with two searches, and sends status, type and body with one end().
+// The floor of a proxy built on node:http's server: the least any of them does for a request, to
+// show how far a proxy's own code is from what Node itself costs. Not a usable proxy: one
+// upstream, no header forwarded but Content-Type, bodies with a Content-Length only, no timeouts,
+// any upstream trouble a 502. Each request takes an idle upstream connection (or dials one) and
+// writes its head as one Latin-1 string, corked with what of an upload this poll phase reads (its
+// first bytes leave in the head's write), the rest written as it comes. The answer is read
+// through `net`'s `onread` into pooled 64 KiB buffers, its head found by two searches, and each
+// read's body bytes handed to the client's socket without a copy (the buffer goes back to the
+// pool from the write's callback); the response stays corked until the reads of this poll phase
+// are written, so a 64 KiB answer leaves in one write, and a body that came whole with its head
+// goes out with one end().
 // An Upgrade (the ws scenario) is the request's head as received, then bytes both ways with
 // `pipe`, the upstream's 101 among them, unread.
 // Usage: node floor-proxy.mjs PORT UPSTREAM_PORT
@@ -18,56 +20,99 @@ const port = portFromArgs();
 const upstreamPort = upstreamPortFromArgs();
 const idle = [];
 const HEAD_END = Buffer.from('\r\n\r\n');
+const READ_SIZE = 64 * 1024;
+const free = [];
+
+/** A read buffer from the pool, or a new one. */
+const take = () => free.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
+
+/** Ends the cork `write` set, unless end() already wrote everything. */
+function uncork(res) {
+  if (!res.writableEnded) res.uncork();
+}
 
 /** One kept-alive upstream connection and the answer it is reading. */
 class Conn {
-  read = Buffer.allocUnsafe(64 * 1024);
-  /** The head read so far (a head may span reads), then the body being filled. */
-  head = null;
-  body = null;
-  filled = 0;
-  status = 0;
-  type = '';
+  /** The buffer the current read landed in. */
+  reading = null;
+  /** A head that spanned reads, copied; null once the head is read. */
+  partial = null;
+  /** Body bytes still to come; -1 while the head is being read. */
+  remaining = -1;
   res = null;
+  /** The response is corked until the reads of this poll phase are written. */
+  corked = false;
 
   constructor() {
-    const onread = { buffer: this.read, callback: (n) => this.onRead(n) };
+    const onread = {
+      buffer: () => {
+        this.reading = take();
+        return this.reading;
+      },
+      callback: (n) => {
+        this.onRead(this.reading, n);
+        return true;
+      },
+    };
     this.socket = connect({ host: HOST, port: upstreamPort, noDelay: true, onread });
     this.socket.on('error', () => this.fail());
     this.socket.on('close', () => this.fail());
   }
 
-  onRead(n) {
-    if (!this.res) return this.socket.destroy();
-    let bytes = this.read.subarray(0, n);
-    if (!this.body) {
-      this.head = this.head ? Buffer.concat([this.head, bytes]) : Buffer.from(bytes);
-      const end = this.head.indexOf(HEAD_END);
-      if (end === -1) return;
-      const text = this.head.toString('latin1', 0, end).toLowerCase();
-      this.status = Number(text.slice(9, 12));
-      this.type = field(text, 'content-type') ?? 'application/octet-stream';
-      this.body = Buffer.allocUnsafe(Number(field(text, 'content-length') ?? 0));
-      bytes = this.head.subarray(end + 4);
-      this.head = null;
+  onRead(buf, n) {
+    const release = () => free.push(buf);
+    if (!this.res) {
+      release();
+      return this.socket.destroy();
     }
-    this.filled += bytes.copy(this.body, this.filled);
-    if (this.filled === this.body.length) this.done();
+    let bytes = buf.subarray(0, n);
+    if (this.remaining === -1) {
+      const head = this.partial ? Buffer.concat([this.partial, bytes]) : bytes;
+      const end = head.indexOf(HEAD_END);
+      if (end === -1) {
+        this.partial = Buffer.from(head);
+        return release();
+      }
+      const text = head.toString('latin1', 0, end).toLowerCase();
+      this.remaining = Number(field(text, 'content-length') ?? 0);
+      this.res.writeHead(Number(text.slice(9, 12)), {
+        'content-type': field(text, 'content-type') ?? 'application/octet-stream',
+        'content-length': this.remaining,
+      });
+      bytes = head.subarray(end + 4);
+      this.partial = null;
+    }
+    this.body(bytes, release);
   }
 
-  done() {
-    const { res, body } = this;
-    this.res = this.body = null;
-    this.filled = 0;
-    res.writeHead(this.status, { 'content-type': this.type, 'content-length': body.length });
-    res.end(body);
+  /** Body bytes lent from a read buffer: to the client, the buffer given back once written. */
+  body(bytes, release) {
+    const res = this.res;
+    this.remaining -= bytes.length;
+    if (this.remaining > 0) {
+      if (!this.corked) {
+        res.cork();
+        this.corked = true;
+        setImmediate(uncork, res);
+      }
+      return res.write(bytes, release);
+    }
+    this.res = null;
+    this.remaining = -1;
+    this.corked = false;
     idle.push(this);
+    if (bytes.length === 0) {
+      release();
+      return res.end();
+    }
+    res.end(bytes, release);
   }
 
   fail() {
     const i = idle.indexOf(this);
     if (i !== -1) idle.splice(i, 1);
     if (this.res && !this.res.headersSent) this.res.writeHead(502).end();
+    else this.res?.destroy();
     this.res = null;
   }
 }
@@ -90,8 +135,8 @@ const server = createServer((req, res) => {
   const { socket } = conn;
   socket.cork();
   socket.write(head, 'latin1');
+  setImmediate(() => socket.uncork());
   req.on('data', (chunk) => socket.write(chunk));
-  req.on('end', () => socket.uncork());
 });
 
 server.on('upgrade', (req, client, head) => {
