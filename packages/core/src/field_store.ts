@@ -125,9 +125,9 @@ interface ParsedFieldWriter {
 /**
  * Sets a field a parser has checked as Node would (the proxy's HTTP/1.1 response parser: a
  * lower-case token for its name, no control character but HTAB in its values, nothing past
- * U+00FF): into an HTTP/1.1 writer's store without Node's two regexps and lower-casing again (a
- * proxied response's head spent ~3,000 instructions on them, callgrind); through setHeader on any
- * other writer.
+ * U+00FF): into an HTTP/1.1 writer's store without Node's two regexps and lower-casing again (on
+ * a proxied 64 KiB answer, ~5,000 of ~121,000 instructions a request, callgrind); through
+ * setHeader on any other writer.
  */
 export function setParsedField(res: ParsedFieldWriter, key: string, value: string | readonly string[]): void {
   const fast = res[setParsed];
