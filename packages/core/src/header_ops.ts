@@ -1,3 +1,4 @@
+import { validateHeaderName } from 'node:http';
 import { z } from 'zod';
 import type { ProvisionContext } from './module.js';
 import type { Template } from './placeholders.js';
@@ -20,10 +21,18 @@ const replacement = z
   })
   .refine((r) => (r.search === undefined) !== (r.search_regexp === undefined), 'give exactly one of search, search_regexp');
 
-/** A field name is a token (RFC 9110 §5.6.2); `*`, the wildcard of `delete` and `replace`, is one of its characters. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Whether Node takes `name` as a field name (a token, RFC 9110 §5.6.2); `*`, the wildcard of `delete` and `replace`, is a token character. */
+function isFieldName(name: string): boolean {
+  try {
+    validateHeaderName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const token = () =>
-  z.string().regex(TOKEN, {
+  z.string().refine(isFieldName, {
     error: (iss) =>
       `${JSON.stringify(iss.input)} is not a field name: a name is a token (letters, digits and !#$%&'*+-.^_\`|~), without spaces, colons or other characters`,
   });
