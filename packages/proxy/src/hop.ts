@@ -33,14 +33,22 @@ function list(v: string | string[] | number | undefined): string[] {
 
 const NONE: ReadonlySet<string> = new Set();
 
-/** Copies `headers` without pseudo-headers, hop-by-hop fields and those in `named` (unless in `keep`). */
-function copy(headers: IncomingHttpHeaders | OutgoingHttpHeaders, named: ReadonlySet<string>, keep?: readonly string[]): HeaderRecord {
+/**
+ * Copies `headers` without pseudo-headers, hop-by-hop fields and those in `named` (unless in
+ * `keep`). `lower`: every name is lower case already (the HTTP/1.1 parser's record).
+ */
+function copy(
+  headers: IncomingHttpHeaders | OutgoingHttpHeaders,
+  named: ReadonlySet<string>,
+  keep?: readonly string[],
+  lower = false,
+): HeaderRecord {
   const out: HeaderRecord = {};
   for (const k of Object.keys(headers)) {
     const v = headers[k];
     if (v === undefined) continue;
     // Node's and undici's names are lower case already; a header object made by hand may not be.
-    const name = k.toLowerCase();
+    const name = lower ? k : k.toLowerCase();
     if (name.charCodeAt(0) === 58 /* : */) continue;
     if ((HOP_BY_HOP.has(name) || named.has(name)) && !keep?.includes(name)) continue;
     out[name] = v as string | string[];
@@ -53,12 +61,13 @@ function copy(headers: IncomingHttpHeaders | OutgoingHttpHeaders, named: Readonl
 /**
  * Copies headers without the hop-by-hop ones and those named in `Connection`, and without h2
  * pseudo-headers. For an upstream's response; a request goes through `requestEndToEnd`.
+ * `lower`: the names are lower case already, as the HTTP/1.1 parser leaves them.
  */
-export function endToEnd(headers: IncomingHttpHeaders | OutgoingHttpHeaders, keep?: readonly string[]): HeaderRecord {
+export function endToEnd(headers: IncomingHttpHeaders | OutgoingHttpHeaders, keep?: readonly string[], lower = false): HeaderRecord {
   const connection = headers.connection as string | string[] | undefined;
   // Most upstreams say just `keep-alive`, a field dropped anyway: no list to build per response.
-  if (connection === undefined || connection === 'keep-alive') return copy(headers, NONE, keep);
-  return copy(headers, new Set(list(connection)), keep);
+  if (connection === undefined || connection === 'keep-alive') return copy(headers, NONE, keep, lower);
+  return copy(headers, new Set(list(connection)), keep, lower);
 }
 
 /** The values of field `name` (lower case) in Node's `rawHeaders`: the lines as received. */
@@ -93,6 +102,8 @@ export function requestEndToEnd(rawHeaders: readonly string[], headers: Incoming
   if (lines.length === 0) return copy(headers, NONE);
   const named = new Set<string>();
   for (const line of lines) {
+    // What browsers and Node's agents say on every request: no list to build for it.
+    if (line === 'keep-alive' || (line === 'close' && headers.close === undefined)) continue;
     for (const name of list(line)) {
       if (HOP_BY_HOP.has(name) || NEVER_HOP_BY_HOP.has(name) || setSinceReceived(rawHeaders, headers, name)) continue;
       named.add(name);

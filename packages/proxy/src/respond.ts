@@ -5,9 +5,14 @@ import { endToEnd, type HeaderRecord } from './hop.js';
 import type { ResponseSink } from './transport.js';
 import { MAX_QUEUED } from './transport/read_buffers.js';
 
+const EVENT_STREAM = 'text/event-stream';
+
 function isEventStream(headers: HeaderRecord): boolean {
   const t = headers['content-type'];
-  return typeof t === 'string' && t.toLowerCase().startsWith('text/event-stream');
+  if (typeof t !== 'string' || t.length < EVENT_STREAM.length) return false;
+  // Lower-cased only when it may be one: the first letter is a T (most answers are not streams).
+  const first = t.charCodeAt(0) | 0x20;
+  return first === 0x74 && t.slice(0, EVENT_STREAM.length).toLowerCase() === EVENT_STREAM;
 }
 
 /**
@@ -70,7 +75,7 @@ export class ClientResponse implements ResponseSink {
 
   head(status: number, headers: HeaderRecord, _statusText?: string, checked = false): void {
     const res = this.res;
-    const h = this.headOf(status, endToEnd(headers));
+    const h = this.headOf(status, endToEnd(headers, undefined, checked));
     // Fields the parser checked (and Via, which holds theirs and Ferry's) need no second check.
     const parsed = checked && this.keepsChecked;
     const length = h['content-length'];

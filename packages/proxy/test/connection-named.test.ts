@@ -103,6 +103,17 @@ describe('fields a client names in Connection', () => {
     expect(h['x-hop']).toBeUndefined();
   });
 
+  it('include a field named Close when the client says `Connection: close`, and nothing else with `keep-alive`', async () => {
+    const up = await mirror();
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const closing = await seenBy(proxy.url, { connection: 'close', close: 'private', 'x-keep': '1' });
+    expect(closing.close).toBeUndefined();
+    expect(closing['x-keep']).toBe('1');
+    const kept = await seenBy(proxy.url, { connection: 'keep-alive', 'keep-alive': 'timeout=5', 'x-keep': '2' });
+    expect(kept['keep-alive']).toBeUndefined();
+    expect(kept['x-keep']).toBe('2');
+  });
+
   it('are stripped as the client sent them, even when a handler before the proxy deleted Connection', async () => {
     const up = await mirror();
     const proxy = await startProxy({ upstreams: [{ dial: up.dial }] }, { before: [headers({ request: { delete: ['Connection'] } })] });

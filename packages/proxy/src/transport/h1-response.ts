@@ -1,4 +1,7 @@
 import type { HeaderRecord } from '../hop.js';
+import { type Head, parseHead, ResponseParseError } from './h1-head.js';
+
+export { ResponseParseError };
 
 /**
  * An HTTP/1.x response read from an upstream connection, byte by byte as it arrives (RFC 9112):
@@ -9,15 +12,6 @@ import type { HeaderRecord } from '../hop.js';
  * non-numeric Content-Length, Transfer-Encoding other than `chunked`, or both framings at once
  * are errors, and the connection is never reused after one.
  */
-
-/** A response the parser refused; the round trip fails with 502 and the connection is closed. */
-export class ResponseParseError extends Error {
-  readonly code = 'FERRY_UPSTREAM_BAD_RESPONSE';
-  constructor(message: string) {
-    super(`upstream sent an invalid HTTP/1.1 response: ${message}`);
-    this.name = 'ResponseParseError';
-  }
-}
 
 /** What the parser reports, in order: any 1xx heads, the final head, body chunks, then the end. */
 export interface ResponseEvents {
@@ -46,100 +40,8 @@ enum State {
   Done,
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^[0-9]{1,15}$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,15})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
-
-interface Head {
-  version: number;
-  status: number;
-  statusText: string;
-  headers: HeaderRecord;
-}
-
-/** A control character other than HTAB, CR and LF (a Latin-1 string holds nothing past U+00FF). */
-const CONTROL = /[^\t\r\n\x20-\x7e\x80-\xff]/;
-
-/**
- * Where the line that starts at `at` ends: its CRLF, or the end of the head. A CR or LF that is
- * not part of a CRLF pair is an error (one response read two ways: splitting).
- */
-function lineEnd(text: string, at: number): number {
-  const cr = text.indexOf('\r', at);
-  const lf = text.indexOf('\n', at);
-  if (cr === -1 && lf === -1) return text.length;
-  if (lf !== cr + 1 || cr === -1) throw new ResponseParseError('a CR or LF alone in the head');
-  return cr;
-}
-
-/** Field names seen before, as received → lower case: the token check and the lower-casing run once per name. */
-const NAMES = new Map<string, string>();
-const MAX_NAMES = 1024;
-
-function fieldName(name: string): string {
-  const known = NAMES.get(name);
-  if (known !== undefined) return known;
-  if (!TOKEN.test(name)) throw new ResponseParseError(`bad header name ${JSON.stringify(name.slice(0, 64))}`);
-  const lower = name.toLowerCase();
-  // Bounded: names come from the upstream, which may make up as many as it likes.
-  if (NAMES.size < MAX_NAMES) NAMES.set(name, lower);
-  return lower;
-}
-
-/** The field value in `text` from `from` to `to`, without the optional whitespace (SP, HTAB) around it. */
-function trimOws(line: string, from: number, to: number): string {
-  let start = from;
-  let end = to;
-  while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
-  while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
-  return line.slice(start, end);
-}
-
-const DIGIT_0 = 48;
-const DIGIT_1 = 49;
-const DIGIT_9 = 57;
-const SPACE = 32;
-const isDigit = (c: number) => c >= DIGIT_0 && c <= DIGIT_9;
-
-/**
- * The status line `HTTP/1.x NNN[ reason]` (RFC 9112 §4): the version's minor digit and the status,
- * or undefined. A status from 100 to 999: none below 100 is defined, and a 0xx head was taken for a
- * 1xx one. Its characters were checked with the rest of the head (CONTROL, lineEnd).
- */
-function statusLine(line: string): { minor: number; status: number; reason: string } | undefined {
-  if (!line.startsWith('HTTP/1.') || line.length < 12) return undefined;
-  const minor = line.charCodeAt(7) - DIGIT_0;
-  const s0 = line.charCodeAt(9);
-  const s1 = line.charCodeAt(10);
-  const s2 = line.charCodeAt(11);
-  if ((minor !== 0 && minor !== 1) || line.charCodeAt(8) !== SPACE) return undefined;
-  if (s0 < DIGIT_1 || s0 > DIGIT_9 || !isDigit(s1) || !isDigit(s2)) return undefined;
-  if (line.length > 12 && line.charCodeAt(12) !== SPACE) return undefined;
-  return { minor, status: (s0 - DIGIT_0) * 100 + (s1 - DIGIT_0) * 10 + (s2 - DIGIT_0), reason: line.slice(13) };
-}
-
-/** Splits a head (without its final CRLFCRLF) into status and fields; throws ResponseParseError. */
-export function parseHead(text: string): Head {
-  if (CONTROL.test(text)) throw new ResponseParseError('a control character in the head');
-  let eol = lineEnd(text, 0);
-  const status = statusLine(text.slice(0, eol));
-  if (status === undefined) throw new ResponseParseError(`bad status line ${JSON.stringify(text.slice(0, Math.min(eol, 64)))}`);
-  const headers: HeaderRecord = {};
-  for (let at = eol + 2; at < text.length; at = eol + 2) {
-    eol = lineEnd(text, at);
-    const colon = text.indexOf(':', at);
-    // No colon or an empty name; obs-fold (a leading space) and space before the colon fail the token check.
-    if (colon <= at || colon > eol)
-      throw new ResponseParseError(`bad header line ${JSON.stringify(text.slice(at, Math.min(eol, at + 64)))}`);
-    const key = fieldName(text.slice(at, colon));
-    const value = trimOws(text, colon + 1, eol);
-    const prior = headers[key];
-    if (prior === undefined) headers[key] = key === 'set-cookie' ? [value] : value;
-    else if (Array.isArray(prior)) prior.push(value);
-    else headers[key] = [prior as string, value];
-  }
-  return { version: status.minor, status: status.status, statusText: status.reason, headers };
-}
 
 /**
  * The body's length from its Content-Length field, -1 when there is none; throws when it is not

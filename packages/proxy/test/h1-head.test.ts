@@ -1,0 +1,54 @@
+/**
+ * The response head parser remembers the last heads' field names by line (an upstream repeats
+ * them in order): a line that only looks like the name its position held before must still read
+ * as itself, and a bad line must still be refused after good heads taught the positions.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseHead, ResponseParseError } from '../src/transport/h1-head.js';
+
+const head = (...fields: string[]) => ['HTTP/1.1 200 OK', ...fields].join('\r\n');
+const fieldsOf = (text: string) => parseHead(text).headers;
+
+describe('the response head parser, head after head', () => {
+  it('reads a name that extends, shortens or re-cases the one its line held before as itself', () => {
+    expect(fieldsOf(head('X-A: 1', 'Content-Type: text/plain'))).toEqual({ 'x-a': '1', 'content-type': 'text/plain' });
+    expect(fieldsOf(head('X-A: 2', 'Content-Type: text/html'))).toEqual({ 'x-a': '2', 'content-type': 'text/html' });
+    expect(fieldsOf(head('X-AB: 3', 'Content-Typ: x'))).toEqual({ 'x-ab': '3', 'content-typ': 'x' });
+    expect(fieldsOf(head('X-A:4', 'content-type:y'))).toEqual({ 'x-a': '4', 'content-type': 'y' });
+    expect(fieldsOf(head('x-a: 5', 'X-A: 6'))).toEqual({ 'x-a': ['5', '6'] });
+    expect(fieldsOf(head('X-A-: 7'))).toEqual({ 'x-a-': '7' });
+  });
+
+  it('refuses a bad line at a position a good name taught', () => {
+    for (let i = 0; i < 3; i++) fieldsOf(head('X-A: 1', 'Server: s'));
+    const bad = [
+      head('X-A : 1'), // space before the colon
+      head('X-A: 1', ' Server: s'), // obs-fold
+      head('X-A: 1', 'Server s'), // no colon
+      head('X-A: 1', 'Serv(r: s'), // not a token
+      head('X-A: 1', ': s'), // empty name
+      head('X-A: 1\rServer: s'), // a CR alone
+      head('X-A: 1\nServer: s'), // an LF alone
+      head('X-A: 1\x00', 'Server: s'), // a control character
+    ];
+    for (const text of bad) expect(() => parseHead(text), JSON.stringify(text)).toThrow(ResponseParseError);
+    // What the positions learned is still right afterwards.
+    expect(fieldsOf(head('X-A: 1', 'Server: s'))).toEqual({ 'x-a': '1', server: 's' });
+  });
+
+  it('names a lone CR or LF and a control character apart', () => {
+    expect(() => parseHead(head('A: 1\rB: 2'))).toThrow('a CR or LF alone in the head');
+    expect(() => parseHead(head('A: 1\n'))).toThrow('a CR or LF alone in the head');
+    expect(() => parseHead(head('A: 1\x7f'))).toThrow('a control character in the head');
+    expect(() => parseHead(head('A: \x01\r'))).toThrow('a control character in the head');
+  });
+
+  it('keeps its memory of lines bounded: a head of 2,000 fields reads whole, twice', () => {
+    const many = Array.from({ length: 2000 }, (_, i) => `X-F${i}: ${i}`);
+    for (let round = 0; round < 2; round++) {
+      const h = fieldsOf(head(...many));
+      expect(Object.keys(h)).toHaveLength(2000);
+      expect(h['x-f1999']).toBe('1999');
+    }
+  });
+});
