@@ -70,6 +70,21 @@ export function endToEnd(headers: IncomingHttpHeaders | OutgoingHttpHeaders, kee
   return copy(headers, new Set(list(connection)), keep, lower);
 }
 
+/** Whether `name` (lower case) is hop-by-hop whatever `Connection` says. */
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}
+
+/**
+ * Whether leaving out the always-hop-by-hop names is all `endToEnd` would do to an upstream's
+ * fields with lower-case names: `Connection` names nothing else and there is no `TE`. Then the
+ * fields can be passed on from the parser's own record, skipping those names, without a copy.
+ */
+export function onlyHopByHop(headers: HeaderRecord): boolean {
+  const connection = headers.connection;
+  return headers.te === undefined && (connection === undefined || connection === 'keep-alive');
+}
+
 /** The values of field `name` (lower case) in Node's `rawHeaders`: the lines as received. */
 export function received(rawHeaders: readonly string[], name: string): string[] {
   const values: string[] = [];

@@ -1,7 +1,7 @@
 import { OutgoingMessage } from 'node:http';
 import type { ResponseWriter } from '@ferry/core';
 import { setParsedField } from '@ferry/core/internal';
-import { endToEnd, type HeaderRecord } from './hop.js';
+import { endToEnd, type HeaderRecord, isHopByHop, onlyHopByHop } from './hop.js';
 import type { ResponseSink } from './transport.js';
 import { MAX_QUEUED } from './transport/read_buffers.js';
 
@@ -75,14 +75,16 @@ export class ClientResponse implements ResponseSink {
 
   head(status: number, headers: HeaderRecord, _statusText?: string, checked = false): void {
     const res = this.res;
-    const h = this.headOf(status, endToEnd(headers, undefined, checked));
     // Fields the parser checked (and Via, which holds theirs and Ferry's) need no second check.
     const parsed = checked && this.keepsChecked;
+    // The parser's record itself when dropping hop-by-hop names is all a copy would do (the common answer).
+    const direct = parsed && onlyHopByHop(headers);
+    const h = this.headOf(status, direct ? headers : endToEnd(headers, undefined, checked));
     const length = h['content-length'];
     this.#streaming = this.flushInterval === -1 || isEventStream(h) || length === undefined;
     for (const k of Object.keys(h)) {
       const v = h[k];
-      if (v === undefined) continue;
+      if (v === undefined || (direct && isHopByHop(k))) continue;
       // Set-Cookie is appended: the cookie selection policy's `lb` cookie is already there.
       if (k === 'set-cookie') res.appendHeader(k, v as string | string[]);
       else if (parsed) setParsedField(res, k, v as string | string[]);

@@ -141,3 +141,23 @@ describe('fields an upstream names in Connection', () => {
     expect(r.headers['x-frame-options']).toBe('DENY');
   });
 });
+
+describe('hop-by-hop fields of an upstream', () => {
+  const HOP =
+    'Keep-Alive: timeout=99, max=7\r\nProxy-Authenticate: Basic realm="up"\r\nProxy-Connection: keep-alive\r\nTrailer: X-Sum\r\nUpgrade: h2c\r\n';
+
+  it.each([
+    ['says only keep-alive', 'Connection: keep-alive\r\n'],
+    ['says no Connection', ''],
+    ['names another field too', 'Connection: keep-alive, X-Private\r\nX-Private: 1\r\n'],
+  ])('are not passed on when its Connection %s', async (_what, connection) => {
+    const up = await answering(`${connection}${HOP}X-End: 1\r\n`);
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const client = await rawClient(portOf(proxy));
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const head = (await readUntil(client, (b) => b.includes('\r\n\r\nok'))).toString('latin1').toLowerCase();
+    expect(head).toContain('\r\nx-end: 1\r\n');
+    for (const gone of ['timeout=99', 'proxy-authenticate', 'proxy-connection', 'trailer', 'upgrade', 'x-private'])
+      expect(head, head).not.toContain(gone);
+  });
+});
