@@ -34,6 +34,13 @@ function list(v: string | string[] | number | undefined): string[] {
 const NONE: ReadonlySet<string> = new Set();
 
 /**
+ * `for (k in o)` with this test is Object.keys' set in its order, and V8 reads `o[k]` by the
+ * enum cache's field index, where a key from Object.keys is a megamorphic keyed load (2-3x
+ * slower on a record of fields). `Object.hasOwn` would not be folded into the loop as this is.
+ */
+export const own = Object.prototype.hasOwnProperty;
+
+/**
  * Copies `headers` without pseudo-headers, hop-by-hop fields and those in `named` (unless in
  * `keep`). `lower`: every name is lower case already (the HTTP/1.1 parser's record).
  */
@@ -44,7 +51,8 @@ function copy(
   lower = false,
 ): HeaderRecord {
   const out: HeaderRecord = {};
-  for (const k of Object.keys(headers)) {
+  for (const k in headers) {
+    if (!own.call(headers, k)) continue;
     const v = headers[k];
     if (v === undefined) continue;
     // Node's and undici's names are lower case already; a header object made by hand may not be.

@@ -1,7 +1,7 @@
 import { OutgoingMessage } from 'node:http';
 import type { ResponseWriter } from '@ferry/core';
 import { setParsedField } from '@ferry/core/internal';
-import { endToEnd, type HeaderRecord, isHopByHop, onlyHopByHop } from './hop.js';
+import { endToEnd, type HeaderRecord, isHopByHop, onlyHopByHop, own } from './hop.js';
 import type { ResponseSink } from './transport.js';
 import { MAX_QUEUED } from './transport/read_buffers.js';
 
@@ -82,7 +82,8 @@ export class ClientResponse implements ResponseSink {
     const h = this.headOf(status, direct ? headers : endToEnd(headers, undefined, checked));
     const length = h['content-length'];
     this.#streaming = this.flushInterval === -1 || isEventStream(h) || length === undefined;
-    for (const k of Object.keys(h)) {
+    for (const k in h) {
+      if (!own.call(h, k)) continue;
       const v = h[k];
       if (v === undefined || (direct && isHopByHop(k))) continue;
       // Set-Cookie is appended: the cookie selection policy's `lb` cookie is already there.

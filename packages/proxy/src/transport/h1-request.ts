@@ -1,4 +1,4 @@
-import type { HeaderRecord } from '../hop.js';
+import { type HeaderRecord, own } from '../hop.js';
 
 /**
  * A request's head as it goes on the wire to an upstream, in one string written as Latin-1:
@@ -54,7 +54,8 @@ export function requestHead(
   if (!TARGET.test(target)) throw new RequestHeadError('the request target holds a space or a control character');
   let head = `${method} ${target} HTTP/1.1\r\n`;
   let hasHost = false;
-  for (const name of Object.keys(headers)) {
+  for (const name in headers) {
+    if (!own.call(headers, name)) continue;
     const v = headers[name];
     if (v === undefined) continue;
     checkName(name);
