@@ -1,7 +1,7 @@
 import { OutgoingMessage } from 'node:http';
 import type { ResponseWriter } from '@ferry/core';
 import { setParsedField } from '@ferry/core/internal';
-import { endToEnd, type HeaderRecord, isHopByHop, onlyHopByHop, own } from './hop.js';
+import { endToEnd, type HeaderRecord, isHopByHop, onlyHopByHop } from './hop.js';
 import type { ResponseSink } from './transport.js';
 import { MAX_QUEUED } from './transport/read_buffers.js';
 
@@ -82,8 +82,10 @@ export class ClientResponse implements ResponseSink {
     const h = this.headOf(status, direct ? headers : endToEnd(headers, undefined, checked));
     const length = h['content-length'];
     this.#streaming = this.flushInterval === -1 || isEventStream(h) || length === undefined;
+    // for…in and an own-property test, as hop.ts copy() walks a record.
     for (const k in h) {
-      if (!own.call(h, k)) continue;
+      // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is not folded into the for…in loop
+      if (!Object.prototype.hasOwnProperty.call(h, k)) continue;
       const v = h[k];
       if (v === undefined || (direct && isHopByHop(k))) continue;
       // Set-Cookie is appended: the cookie selection policy's `lb` cookie is already there.

@@ -51,4 +51,29 @@ describe('the response head parser, head after head', () => {
       expect(h['x-f1999']).toBe('1999');
     }
   });
+
+  it('joins a repeated field into a list wherever it repeats, and only then, head after head', () => {
+    expect(fieldsOf(head('A: 1', 'B: 2', 'C: 3', 'D: 4'))).toEqual({ a: '1', b: '2', c: '3', d: '4' });
+    expect(fieldsOf(head('A: 1', 'A: 2', 'C: 3', 'B: 4'))).toEqual({ a: ['1', '2'], c: '3', b: '4' });
+    expect(fieldsOf(head('B: 1', 'C: 2', 'D: 3', 'C: 4'))).toEqual({ b: '1', c: ['2', '4'], d: '3' });
+    const many = Array.from({ length: 40 }, (_, i) => `X-${i % 35}: ${i}`);
+    const h = fieldsOf(head(...many));
+    expect(Object.keys(h)).toHaveLength(35);
+    expect(h['x-0']).toEqual(['0', '35']);
+    expect(h['x-4']).toEqual(['4', '39']);
+    expect(h['x-5']).toBe('5');
+    expect(fieldsOf(head('Set-Cookie: a=1'))).toEqual({ 'set-cookie': ['a=1'] });
+  });
+
+  it('takes no inherited property for a field that came before', () => {
+    Object.defineProperty(Object.prototype, 'x-inherited', { value: 'evil', enumerable: true, configurable: true, writable: true });
+    try {
+      const early = fieldsOf(head('X-Inherited: 1'));
+      const late = fieldsOf(head(...Array.from({ length: 40 }, (_, i) => `X-${i}: ${i}`), 'X-Inherited: 2'));
+      expect(Object.getOwnPropertyDescriptor(early, 'x-inherited')?.value).toBe('1');
+      expect(Object.getOwnPropertyDescriptor(late, 'x-inherited')?.value).toBe('2');
+    } finally {
+      delete (Object.prototype as Record<string, unknown>)['x-inherited'];
+    }
+  });
 });

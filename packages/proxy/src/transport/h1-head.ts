@@ -122,6 +122,22 @@ function statusLine(line: string): { minor: number; status: number; reason: stri
   return { minor, status: (s0 - DIGIT_0) * 100 + (s1 - DIGIT_0) * 10 + (s2 - DIGIT_0), reason: line.slice(13) };
 }
 
+/** The names of the head being read, by line, up to SCANNED of them (parseHead runs to its end at once). */
+const lineNames: string[] = [];
+const SCANNED = 32;
+
+/**
+ * Whether field `key` of line `line` came before in this head. The first SCANNED lines compare
+ * names (a megamorphic keyed load costs more than a few string compares); later ones ask the
+ * record, so a head of thousands of fields stays linear. Never an inherited property.
+ */
+function repeated(headers: HeaderRecord, key: string, line: number): boolean {
+  if (line >= SCANNED) return Object.hasOwn(headers, key);
+  lineNames[line] = key;
+  for (let i = 0; i < line; i++) if (lineNames[i] === key) return true;
+  return false;
+}
+
 /** Splits a head (without its final CRLFCRLF) into status and fields; throws ResponseParseError. */
 export function parseHead(text: string): Head {
   checkLines(text);
@@ -135,9 +151,12 @@ export function parseHead(text: string): Head {
     const colon = nameAt(text, at, eol, line, name);
     const key = name.key;
     const value = trimOws(text, colon + 1, eol);
-    const prior = headers[key];
-    if (prior === undefined) headers[key] = key === 'set-cookie' ? [value] : value;
-    else if (Array.isArray(prior)) prior.push(value);
+    if (!repeated(headers, key, line)) {
+      headers[key] = key === 'set-cookie' ? [value] : value;
+      continue;
+    }
+    const prior = headers[key]!;
+    if (Array.isArray(prior)) prior.push(value);
     else headers[key] = [prior as string, value];
   }
   return { version: status.minor, status: status.status, statusText: status.reason, headers };

@@ -1,4 +1,4 @@
-import { type HeaderRecord, own } from '../hop.js';
+import type { HeaderRecord } from '../hop.js';
 
 /**
  * A request's head as it goes on the wire to an upstream, in one string written as Latin-1:
@@ -54,8 +54,10 @@ export function requestHead(
   if (!TARGET.test(target)) throw new RequestHeadError('the request target holds a space or a control character');
   let head = `${method} ${target} HTTP/1.1\r\n`;
   let hasHost = false;
+  // for…in and an own-property test, as hop.ts copy() walks a record.
   for (const name in headers) {
-    if (!own.call(headers, name)) continue;
+    // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is not folded into the for…in loop
+    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
     const v = headers[name];
     if (v === undefined) continue;
     checkName(name);
