@@ -104,7 +104,7 @@ export class ClientResponse implements ResponseSink {
     this.#expected = typeof length === 'string' ? Number(length) : -1;
     // Headers go out even when the body is slow to start. A body that comes with the head is
     // delivered before this microtask runs: then no timer is set at all. A promise reaction, not
-    // queueMicrotask: that makes an AsyncResource and a bound function each time (~1,000 instructions).
+    // queueMicrotask: that makes an AsyncResource and a bound function each time.
     SETTLED.then(this.#armHeadTimer);
   }
 
