@@ -164,8 +164,9 @@ interface FieldValues {
 }
 
 function fieldValues(list: Template[]): FieldValues {
-  // Without placeholders the values are what the config says: kept as given, as before.
-  const fixed = list.every((t) => t.isStatic) ? list.map((t) => t.render(null as never)) : undefined;
+  // Without placeholders the values are made once, the same way (static_response's are too): a
+  // line break in the config goes out as a space, as Go sends it, rather than failing every request.
+  const fixed = list.every((t) => t.isStatic) ? list.map((t) => fieldValue(t.render(null as never))) : undefined;
   return { fixed, render: (req) => list.map((t) => fieldValue(t.render(req))) };
 }
 

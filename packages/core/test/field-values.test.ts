@@ -47,6 +47,31 @@ describe('placeholder values in header fields', () => {
     for (const name of ['x-set', 'x-add', 'x-r', 'x-echo']) expect(wire(res.headers[name]), name).toBe('/日  x');
   });
 
+  it('headers ops without placeholders are made field values too: a line break in the config as spaces, € as UTF-8', async () => {
+    const server = await serve({
+      routes: [
+        {
+          handle: [
+            {
+              handler: 'headers',
+              request: { set: { 'x-in': ['in\r\nX-Smuggled: 1'] } },
+              response: { set: { 'x-set': ['a\r\nX-Injected: 1'] }, add: { 'x-add': ['5\x00€'] } },
+            },
+            { handler: 'static_response', headers: { 'x-echo': ['{http.request.header.x-in}'] }, body: 'ok' },
+          ],
+        },
+      ],
+    });
+    for (let i = 0; i < 2; i++) {
+      const res = await send(server.url, '/');
+      expect(res.status).toBe(200);
+      expect(res.headers['x-set']).toBe('a  X-Injected: 1');
+      expect(res.headers['x-injected']).toBeUndefined();
+      expect(wire(res.headers['x-add'])).toBe('5 €');
+      expect(res.headers['x-echo']).toBe('in  X-Smuggled: 1');
+    }
+  });
+
   it('leaves Latin-1 values (a header as received) as they are, and maps astral and lone surrogates to UTF-8', () => {
     expect(fieldValue('caf\xe9 \t ok')).toBe('caf\xe9 \t ok');
     expect(wire(fieldValue('a😀b'))).toBe('a😀b');
