@@ -27,7 +27,7 @@ export interface ResponseSink {
   informational(status: number, headers: HeaderRecord): void;
   /**
    * The final head. `checked`: each name is a lower-case token and each value holds nothing Node
-   * refuses in a field (what the HTTP/1.1 parser checked, h1-response.ts): no second check needed.
+   * refuses in a field (what the HTTP/1.1 parser checked, h1-head.ts): no second check needed.
    */
   head(status: number, headers: HeaderRecord, statusText: string, checked?: boolean): void;
   /**
