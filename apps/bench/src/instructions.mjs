@@ -7,7 +7,7 @@
 // and an instruction is not a nanosecond: confirm a gain with run.mjs. A case driven by post.lua
 // (proxy post-64k) is sent as the same POSTs.
 //
-//   node apps/bench/src/instructions.mjs [--scenario hello] [--case ID] [--contender ferry] [--requests 20000] [--base 2000]
+//   node apps/bench/src/instructions.mjs [--scenario hello] [--case ID] [--contender ferry] [--requests 20000] [--base 2000] [--node PATH]
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -102,6 +102,7 @@ async function main() {
       ...choiceOptions,
       requests: { type: 'string', default: '20000' },
       base: { type: 'string', default: '2000' },
+      node: { type: 'string', default: process.execPath },
     },
   });
   const { scenario, kase, contender } = choose(values);
@@ -113,7 +114,7 @@ async function main() {
 
   const workDir = mkdtempSync(join(tmpdir(), 'ferry-instructions-'));
   installCleanup(() => rmSync(workDir, { recursive: true, force: true }));
-  const ctx = { workDir, node: process.execPath, nodeVersion: nodeVersion(process.execPath) };
+  const ctx = { workDir, node: values.node, nodeVersion: nodeVersion(values.node) };
   const outcome = await contender.prepare?.(ctx);
   if (outcome?.skip) throw new Error(outcome.skip);
   if (contender.start(0, { ...ctx, upstream: { port: 0 } }).command !== ctx.node) throw new Error(`${contender.id} is not a Node process`);
