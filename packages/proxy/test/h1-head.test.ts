@@ -1,7 +1,9 @@
 /**
  * The response head parser remembers the last heads' field names by line (an upstream repeats
  * them in order): a line that only looks like the name its position held before must still read
- * as itself, and a bad line must still be refused after good heads taught the positions.
+ * as itself, and a bad line must still be refused after good heads taught the positions. It also
+ * remembers the last whole head: the same text again must give each caller fields of its own, and
+ * any other text (the same length, one character apart, or bad) must be read as itself.
  */
 import { describe, expect, it } from 'vitest';
 import { parseHead, ResponseParseError } from '../src/transport/h1-head.js';
@@ -75,5 +77,55 @@ describe('the response head parser, head after head', () => {
     } finally {
       delete (Object.prototype as Record<string, unknown>)['x-inherited'];
     }
+  });
+});
+
+describe('the response head parser, the same head again', () => {
+  it('hands each caller its own fields: a change to one answer is not in the next', () => {
+    const text = head('Content-Type: text/plain', 'Content-Length: 13', 'Connection: keep-alive');
+    const first = parseHead(text);
+    first.headers.via = '1.1 ferry';
+    delete first.headers['content-length'];
+    const second = parseHead(text);
+    expect(second).toEqual({
+      version: 1,
+      status: 200,
+      statusText: 'OK',
+      headers: { 'content-type': 'text/plain', 'content-length': '13', connection: 'keep-alive' },
+    });
+    second.headers['content-type'] = 'changed';
+    expect(parseHead(text).headers['content-type']).toBe('text/plain');
+  });
+
+  it('gives each caller its own lists', () => {
+    const text = head('Set-Cookie: a=1', 'Set-Cookie: b=2', 'Vary: A', 'Vary: B');
+    const first = parseHead(text);
+    (first.headers['set-cookie'] as string[]).push('lb=x');
+    (first.headers.vary as string[]).length = 0;
+    expect(parseHead(text).headers).toEqual({ 'set-cookie': ['a=1', 'b=2'], vary: ['A', 'B'] });
+  });
+
+  it('reads a head of the same length that differs in one character as itself, and refuses a bad one', () => {
+    const good = head('Date: Mon, 07 Dec 2026 14:36:38 GMT', 'Content-Length: 13');
+    expect(parseHead(good).headers.date).toBe('Mon, 07 Dec 2026 14:36:38 GMT');
+    const next = good.replace('14:36:38', '14:36:39');
+    expect(next.length).toBe(good.length);
+    expect(parseHead(next).headers.date).toBe('Mon, 07 Dec 2026 14:36:39 GMT');
+    parseHead(good);
+    for (const bad of [
+      good.replace('38 GMT', '38\x00GMT'),
+      good.replace(': 13', ':\r13'),
+      good.replace('HTTP/1.1 200', 'HTTP/1.1 0200'.slice(1)),
+    ])
+      expect(() => parseHead(bad), JSON.stringify(bad)).toThrow(ResponseParseError);
+    expect(parseHead(head('Date: x', 'Content-Length: 13')).headers).toEqual({ date: 'x', 'content-length': '13' });
+  });
+
+  it('reads a long head again whole, and its status each time', () => {
+    const long = head(...Array.from({ length: 200 }, (_, i) => `X-Long-${i}: ${'v'.repeat(20)}`));
+    expect(long.length).toBeGreaterThan(2048);
+    for (let i = 0; i < 2; i++) expect(Object.keys(parseHead(long).headers)).toHaveLength(200);
+    const notFound = head('Content-Length: 0').replace('200 OK', '404 Not Found');
+    for (let i = 0; i < 2; i++) expect(parseHead(notFound)).toMatchObject({ status: 404, statusText: 'Not Found' });
   });
 });
