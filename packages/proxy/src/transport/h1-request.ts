@@ -31,8 +31,31 @@ function checkName(name: string): void {
   if (NAMES.size < MAX_NAMES) NAMES.add(name);
 }
 
-function line(name: string, value: string): string {
-  if (!FIELD_VALUE.test(value)) throw new RequestHeadError(`the value of ${name} holds a control character or a character beyond U+00FF`);
+/**
+ * The last heads' fields by line, once checked. A client sends the same fields in the same order
+ * request after request (Host, User-Agent, Accept…), and the proxy adds the same forwarded ones:
+ * a name or value equal to what its line held before was checked then, and an equal string is a
+ * pointer or a byte compare where a check is a regexp call. Bounded: CHECKED_LINES lines, values
+ * of up to CHECKED_LENGTH characters (a longer one is checked each time, and not kept).
+ */
+const checkedNames: string[] = [];
+const checkedValues: string[] = [];
+const CHECKED_LINES = 64;
+const CHECKED_LENGTH = 256;
+/** The last method and target checked, alike. */
+let checkedMethod: string | undefined;
+let checkedTarget: string | undefined;
+
+function line(name: string, value: string, at: number): string {
+  const remembered = at < CHECKED_LINES;
+  if (!remembered || name !== checkedNames[at]) {
+    checkName(name);
+    if (remembered) checkedNames[at] = name;
+  }
+  if (!remembered || value !== checkedValues[at]) {
+    if (!FIELD_VALUE.test(value)) throw new RequestHeadError(`the value of ${name} holds a control character or a character beyond U+00FF`);
+    if (remembered && value.length <= CHECKED_LENGTH) checkedValues[at] = value;
+  }
   return `${name}: ${value}\r\n`;
 }
 
@@ -50,22 +73,28 @@ export function requestHead(
   chunked: boolean,
   keepAlive: boolean,
 ): string {
-  if (!TOKEN.test(method)) throw new RequestHeadError(`method ${JSON.stringify(method.slice(0, 32))} is no token`);
-  if (!TARGET.test(target)) throw new RequestHeadError('the request target holds a space or a control character');
+  if (method !== checkedMethod) {
+    if (!TOKEN.test(method)) throw new RequestHeadError(`method ${JSON.stringify(method.slice(0, 32))} is no token`);
+    checkedMethod = method.length <= CHECKED_LENGTH ? method : undefined;
+  }
+  if (target !== checkedTarget) {
+    if (!TARGET.test(target)) throw new RequestHeadError('the request target holds a space or a control character');
+    checkedTarget = target.length <= CHECKED_LENGTH ? target : undefined;
+  }
   let head = `${method} ${target} HTTP/1.1\r\n`;
   let hasHost = false;
+  let at = 0;
   // for…in and an own-property test, as hop.ts copy() walks a record.
   for (const name in headers) {
     // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is not folded into the for…in loop
     if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
     const v = headers[name];
     if (v === undefined) continue;
-    checkName(name);
     if (name.length === 4 && name.toLowerCase() === 'host') hasHost = true;
-    if (Array.isArray(v)) for (const one of v) head += line(name, one);
-    else head += line(name, typeof v === 'string' ? v : String(v));
+    if (Array.isArray(v)) for (const one of v) head += line(name, one, at++);
+    else head += line(name, typeof v === 'string' ? v : String(v), at++);
   }
-  if (!hasHost) head += line('host', host);
+  if (!hasHost) head += line('host', host, at);
   // Redundant in HTTP/1.1 but said, as undici did: upstreams have long seen it from Ferry.
   head += keepAlive ? 'connection: keep-alive\r\n' : 'connection: close\r\n';
   if (chunked) head += 'transfer-encoding: chunked\r\n';
