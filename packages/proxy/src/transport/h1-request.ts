@@ -32,31 +32,82 @@ function checkName(name: string): void {
 }
 
 /**
- * The last heads' fields by line, once checked. A client sends the same fields in the same order
- * request after request (Host, User-Agent, Accept…), and the proxy adds the same forwarded ones:
- * a name or value equal to what its line held before was checked then, and an equal string is a
- * pointer or a byte compare where a check is a regexp call. Bounded: CHECKED_LINES lines, values
- * of up to CHECKED_LENGTH characters (a longer one is checked each time, and not kept).
+ * The last head by line, each line once checked. A client sends the same fields in the same
+ * order request after request (Host, User-Agent, Accept…), and the proxy adds the same forwarded
+ * ones: a line whose name and value equal what its place held before was checked then (an equal
+ * string is a pointer or a byte compare where a check is a regexp call), and is that line's
+ * string. A head whose every line is the last one's is the last head's string itself: nothing
+ * built, nothing to flatten before the write. Bounded: CHECKED_LINES lines, values of up to
+ * CHECKED_LENGTH characters (a longer one is checked each time, and not kept).
  */
-const checkedNames: string[] = [];
-const checkedValues: string[] = [];
+const checkedNames: (string | undefined)[] = [];
+const checkedValues: (string | undefined)[] = [];
+/** The lines themselves: lines[0] the request line, then `name: value\r\n`. */
+const lines: string[] = [];
 const CHECKED_LINES = 64;
 const CHECKED_LENGTH = 256;
 /** The last method and target checked, alike. */
 let checkedMethod: string | undefined;
 let checkedTarget: string | undefined;
+/** Stores into lines[] so far: a head that failed half-way may have changed some. */
+let changes = 0;
+/** The last head, made of lines[0] to lines[lastCount] and lastEnd while `changes` is still rememberedAt. */
+let lastHead = '';
+let lastCount = -1;
+let lastEnd = '';
+let rememberedAt = -1;
 
-function line(name: string, value: string, at: number): string {
+function requestLine(method: string, target: string): string {
+  if (method === checkedMethod && target === checkedTarget) return lines[0]!;
+  if (method !== checkedMethod && !TOKEN.test(method))
+    throw new RequestHeadError(`method ${JSON.stringify(method.slice(0, 32))} is no token`);
+  if (target !== checkedTarget && !TARGET.test(target))
+    throw new RequestHeadError('the request target holds a space or a control character');
+  const kept = method.length <= CHECKED_LENGTH && target.length <= CHECKED_LENGTH;
+  checkedMethod = kept ? method : undefined;
+  checkedTarget = kept ? target : undefined;
+  changes++;
+  lines[0] = `${method} ${target} HTTP/1.1\r\n`;
+  return lines[0];
+}
+
+/** Field line `at` (from 1): the last head's own string when its name and value are the same. */
+function fieldLine(name: string, value: string, at: number): string {
   const remembered = at < CHECKED_LINES;
-  if (!remembered || name !== checkedNames[at]) {
-    checkName(name);
-    if (remembered) checkedNames[at] = name;
+  if (remembered && name === checkedNames[at] && value === checkedValues[at]) return lines[at]!;
+  checkName(name);
+  if (!FIELD_VALUE.test(value)) throw new RequestHeadError(`the value of ${name} holds a control character or a character beyond U+00FF`);
+  const line = `${name}: ${value}\r\n`;
+  if (remembered) {
+    checkedNames[at] = name;
+    checkedValues[at] = value.length <= CHECKED_LENGTH ? value : undefined;
+    lines[at] = line;
+    changes++;
   }
-  if (!remembered || value !== checkedValues[at]) {
-    if (!FIELD_VALUE.test(value)) throw new RequestHeadError(`the value of ${name} holds a control character or a character beyond U+00FF`);
-    if (remembered && value.length <= CHECKED_LENGTH) checkedValues[at] = value;
-  }
-  return `${name}: ${value}\r\n`;
+  return line;
+}
+
+/** lines[0] to lines[count - 1], joined: the start a head shares with the last one. */
+function joined(count: number): string {
+  let text = '';
+  for (let i = 0; i < count; i++) text += lines[i];
+  return text;
+}
+
+/**
+ * The head requestHead is building (it runs to its end or throws, never interleaved): the text so
+ * far, undefined while every line is the last head's; the field lines added; `changes` when it began.
+ */
+let building: string | undefined;
+let added = 0;
+let changesAtStart = 0;
+
+function add(name: string, value: string): void {
+  const line = fieldLine(name, value, ++added);
+  if (building !== undefined) building += line;
+  // A line not the last head's (fieldLine stored it): the same start, then this one. (A line past
+  // the last head's end that fieldLine knew is right in lines[]; the count is compared at the end.)
+  else if (changes !== changesAtStart) building = joined(added) + line;
 }
 
 /**
@@ -73,17 +124,11 @@ export function requestHead(
   chunked: boolean,
   keepAlive: boolean,
 ): string {
-  if (method !== checkedMethod) {
-    if (!TOKEN.test(method)) throw new RequestHeadError(`method ${JSON.stringify(method.slice(0, 32))} is no token`);
-    checkedMethod = method.length <= CHECKED_LENGTH ? method : undefined;
-  }
-  if (target !== checkedTarget) {
-    if (!TARGET.test(target)) throw new RequestHeadError('the request target holds a space or a control character');
-    checkedTarget = target.length <= CHECKED_LENGTH ? target : undefined;
-  }
-  let head = `${method} ${target} HTTP/1.1\r\n`;
+  changesAtStart = changes;
+  added = 0;
+  building = requestLine(method, target);
+  if (changes === changesAtStart && rememberedAt === changesAtStart) building = undefined;
   let hasHost = false;
-  let at = 0;
   // for…in and an own-property test, as hop.ts copy() walks a record.
   for (const name in headers) {
     // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is not folded into the for…in loop
@@ -91,15 +136,28 @@ export function requestHead(
     const v = headers[name];
     if (v === undefined) continue;
     if (name.length === 4 && name.toLowerCase() === 'host') hasHost = true;
-    if (Array.isArray(v)) for (const one of v) head += line(name, one, at++);
-    else head += line(name, typeof v === 'string' ? v : String(v), at++);
+    if (!Array.isArray(v)) add(name, typeof v === 'string' ? v : String(v));
+    // A name with no values puts no line on the wire, but is still refused when it is no token.
+    else if (v.length === 0) checkName(name);
+    else for (const one of v) add(name, one);
   }
-  if (!hasHost) head += line('host', host, at);
-  // Redundant in HTTP/1.1 but said, as undici did: upstreams have long seen it from Ferry.
-  head += keepAlive ? 'connection: keep-alive\r\n' : 'connection: close\r\n';
-  if (chunked) head += 'transfer-encoding: chunked\r\n';
-  return `${head}\r\n`;
+  if (!hasHost) add('host', host);
+  // Connection is redundant in HTTP/1.1 but said, as undici did: upstreams have long seen it from Ferry.
+  const end = keepAlive ? (chunked ? KEEP_CHUNKED : KEEP) : chunked ? CLOSE_CHUNKED : CLOSE;
+  if (building === undefined && added === lastCount && end === lastEnd) return lastHead;
+  const head = (building ?? joined(added + 1)) + end;
+  building = undefined;
+  lastHead = head;
+  lastCount = added < CHECKED_LINES ? added : -1;
+  lastEnd = end;
+  rememberedAt = changes;
+  return head;
 }
+
+const KEEP = 'connection: keep-alive\r\n\r\n';
+const KEEP_CHUNKED = 'connection: keep-alive\r\ntransfer-encoding: chunked\r\n\r\n';
+const CLOSE = 'connection: close\r\n\r\n';
+const CLOSE_CHUNKED = 'connection: close\r\ntransfer-encoding: chunked\r\n\r\n';
 
 const LENGTH = /^[0-9]{1,15}$/;
 
