@@ -23,6 +23,9 @@ export enum Arrival {
 /** Route params by name (`req.params`): what the `pattern` matcher captured, percent-decoded. */
 export type RequestParams = Readonly<Record<string, string | undefined>>;
 
+/** Each HTTP/1.1 connection's peer, by its socket (FerryRequest#peer). */
+const peers = new WeakMap<object, { readonly address: string; readonly port: number }>();
+
 /** The params of a request no pattern matched: one shared, frozen, empty record. */
 export const NO_PARAMS: RequestParams = Object.freeze(Object.create(null) as Record<string, string | undefined>);
 
@@ -131,8 +134,20 @@ export class FerryRequest<P extends RequestParams = RequestParams> {
     const socket = this.raw.socket as
       | (IncomingMessage['socket'] & { stream?: { remoteAddress?: string; remotePort?: number } })
       | undefined;
-    this.#remoteAddress = socket?.remoteAddress ?? socket?.stream?.remoteAddress ?? '';
-    this.#remotePort = socket?.remotePort ?? socket?.stream?.remotePort ?? 0;
+    // An HTTP/1.1 connection's requests share its socket: its peer is read once (a few
+    // megamorphic loads through Node's getters) and found by the socket after that.
+    const shared = this.protocol === 'http/1.1' && socket != null;
+    let peer = shared ? peers.get(socket) : undefined;
+    if (peer === undefined) {
+      peer = {
+        address: socket?.remoteAddress ?? socket?.stream?.remoteAddress ?? '',
+        port: socket?.remotePort ?? socket?.stream?.remotePort ?? 0,
+      };
+      // A socket closed before its peer was read has none to give: not kept.
+      if (shared && peer.address !== '') peers.set(socket, peer);
+    }
+    this.#remoteAddress = peer.address;
+    this.#remotePort = peer.port;
   }
 
   /** The client's address (the connection's peer). */
