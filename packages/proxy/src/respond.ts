@@ -10,9 +10,9 @@ const EVENT_STREAM = 'text/event-stream';
 function isEventStream(headers: HeaderRecord): boolean {
   const t = headers['content-type'];
   if (typeof t !== 'string' || t.length < EVENT_STREAM.length) return false;
-  // Lower-cased only when it may be one: the first letter is a T (most answers are not streams).
-  const first = t.charCodeAt(0) | 0x20;
-  return first === 0x74 && t.slice(0, EVENT_STREAM.length).toLowerCase() === EVENT_STREAM;
+  // Lower-cased only when it may be one: a T first and an E sixth (text/plain and text/html are not).
+  if ((t.charCodeAt(0) | 0x20) !== 0x74 || (t.charCodeAt(5) | 0x20) !== 0x65) return false;
+  return t.slice(0, EVENT_STREAM.length).toLowerCase() === EVENT_STREAM;
 }
 
 /**

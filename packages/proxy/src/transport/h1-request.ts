@@ -135,7 +135,7 @@ export function requestHead(
     if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
     const v = headers[name];
     if (v === undefined) continue;
-    if (name.length === 4 && name.toLowerCase() === 'host') hasHost = true;
+    if (name === 'host' || (name.length === 4 && name.toLowerCase() === 'host')) hasHost = true;
     if (!Array.isArray(v)) add(name, typeof v === 'string' ? v : String(v));
     // A name with no values puts no line on the wire, but is still refused when it is no token.
     else if (v.length === 0) checkName(name);
