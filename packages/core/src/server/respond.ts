@@ -25,16 +25,31 @@ const ERROR_END: Handler = async (req, res) => {
 /**
  * The handler a server serves with: the compiled chain, then what becomes of a request after it —
  * a thrown error goes to the error routes (or a plain-text error), an unfinished response is ended.
+ * Its promise never rejects: what fails while finishing is logged and the response destroyed here.
  */
 export function serveChain(chain: Middleware, errors: Middleware | undefined, logger: Logger): Handler {
-  const slow = async (req: FerryRequest, res: ResponseWriter, pending: Promise<void>) => {
-    try {
-      await pending;
-    } catch (err) {
-      await handleError(req, res, err, errors, logger);
-    }
-    finishResponse(req, res);
+  const unhandled = (res: ResponseWriter, err: unknown) => {
+    logger.error({ err }, 'unhandled error while finishing a response');
+    if (!res.destroyed) res.destroy();
   };
+  const finish = (req: FerryRequest, res: ResponseWriter) => {
+    try {
+      finishResponse(req, res);
+    } catch (err) {
+      unhandled(res, err);
+    }
+  };
+  // A chain still running: one reaction when it settles (an async function here made a promise
+  // and carried the result through two more reactions, and dispatch a third to catch).
+  const slow = (req: FerryRequest, res: ResponseWriter, pending: Promise<void>) =>
+    pending.then(
+      () => finish(req, res),
+      (err: unknown) =>
+        handleError(req, res, err, errors, logger).then(
+          () => finish(req, res),
+          (again: unknown) => unhandled(res, again),
+        ),
+    );
   return (req, res) => {
     let pending: Promise<void>;
     try {
@@ -44,7 +59,7 @@ export function serveChain(chain: Middleware, errors: Middleware | undefined, lo
     }
     // Handlers that finish synchronously return the shared DONE: no promise is made or awaited.
     if (pending !== DONE) return slow(req, res, pending);
-    finishResponse(req, res);
+    finish(req, res);
     return DONE;
   };
 }

@@ -69,7 +69,6 @@ export class FerryServer {
       writeTimeout: millis(options.writeTimeout, DEFAULT_DURATIONS.writeTimeout),
       connections: this.#connections,
       observer: new RequestObserver(this.name, accessLog, this.metrics, options.requestMetrics === true),
-      logger: this.logger,
     });
   }
 
