@@ -121,21 +121,27 @@ function setSinceReceived(rawHeaders: readonly string[], headers: IncomingHttpHe
 export function requestEndToEnd(rawHeaders: readonly string[], headers: IncomingHttpHeaders): HeaderRecord {
   const lines = received(rawHeaders, 'connection');
   if (lines.length === 0) return copy(headers, NONE);
-  const named = new Set<string>();
+  // Made for the first name that counts: browsers and Node's agents name nothing but keep-alive.
+  let named: Set<string> | undefined;
   for (const line of lines) {
     // What browsers and Node's agents say on every request: no list to build for it.
     if (line === 'keep-alive' || (line === 'close' && headers.close === undefined)) continue;
     for (const name of list(line)) {
       if (HOP_BY_HOP.has(name) || NEVER_HOP_BY_HOP.has(name) || setSinceReceived(rawHeaders, headers, name)) continue;
-      named.add(name);
+      (named ??= new Set()).add(name);
     }
   }
-  return copy(headers, named);
+  return copy(headers, named ?? NONE);
+}
+
+/** `Via` with Ferry's hop appended (RFC 9110 §7.6.3) to what it held, if anything. */
+export function viaAfter(cur: string | string[] | number | undefined, version: string): string {
+  // The same string each time for the two versions Ferry receives.
+  const hop = version === '1.1' ? '1.1 ferry' : version === '2.0' ? '2.0 ferry' : `${version} ferry`;
+  return cur === undefined ? hop : `${Array.isArray(cur) ? cur.join(', ') : String(cur)}, ${hop}`;
 }
 
 /** Appends a hop to `Via` (RFC 9110 §7.6.3). */
 export function addVia(headers: HeaderRecord, version: string): void {
-  const hop = `${version} ferry`;
-  const cur = headers.via;
-  headers.via = cur === undefined ? hop : `${Array.isArray(cur) ? cur.join(', ') : String(cur)}, ${hop}`;
+  headers.via = viaAfter(headers.via, version);
 }

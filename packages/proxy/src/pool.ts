@@ -34,6 +34,8 @@ export class UpstreamPool {
   readonly #slots: Slot[];
   readonly #dialled = new Map<string, Upstream>();
   readonly #options: PoolOptions;
+  /** The one upstream, as a list for the selector, when there is one and its dial is static. */
+  readonly #only: readonly Upstream[] | undefined;
 
   constructor(upstreams: ParsedConfig['upstreams'], options: PoolOptions, ctx: Pick<ProvisionContext, 'template' | 'path'>) {
     this.#options = options;
@@ -46,17 +48,19 @@ export class UpstreamPool {
       }
       return slot;
     });
+    const first = this.#slots[0]?.up;
+    this.#only = this.#slots.length === 1 && first ? Object.freeze([first]) : undefined;
   }
 
   /** Chooses an upstream for `req` with `select` among those available; undefined when none is. */
   pick(req: FerryRequest, res: ResponseWriter, tried: readonly Upstream[] | undefined, select: Selector): Upstream | undefined {
-    const now = Date.now();
     const slots = this.#slots;
-    // The common case, one static upstream never tried: no list is made.
-    if (slots.length === 1 && slots[0]!.up && !tried) {
+    // The common case, one static upstream never tried: no list is made, no clock read.
+    if (this.#only !== undefined && !tried) {
       const only = slots[0]!;
-      return this.#fits(only.up!, only.max, now) ? select([only.up!], req, res) : undefined;
+      return this.#fits(only.up!, only.max, undefined) ? select(this.#only, req, res) : undefined;
     }
+    const now = Date.now();
     const fit: Upstream[] = [];
     const untried: Upstream[] = [];
     for (const slot of slots) {
@@ -70,7 +74,7 @@ export class UpstreamPool {
     return available.length === 0 ? undefined : select(available, req, res);
   }
 
-  #fits(up: Upstream, max: number | undefined, now: number): boolean {
+  #fits(up: Upstream, max: number | undefined, now: number | undefined): boolean {
     return up.healthy(this.#options.passive, now) && (max === undefined || up.inFlight < max);
   }
 

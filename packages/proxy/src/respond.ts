@@ -1,7 +1,7 @@
 import { OutgoingMessage } from 'node:http';
 import type { ResponseWriter } from '@ferry/core';
 import { setParsedField } from '@ferry/core/internal';
-import { endToEnd, type HeaderRecord, isHopByHop, onlyHopByHop } from './hop.js';
+import { endToEnd, type HeaderRecord, isHopByHop, onlyHopByHop, viaAfter } from './hop.js';
 import type { ResponseSink } from './transport.js';
 import { MAX_QUEUED } from './transport/read_buffers.js';
 
@@ -62,6 +62,8 @@ export class ClientResponse implements ResponseSink {
     readonly headOf: (status: number, headers: HeaderRecord) => HeaderRecord,
     /** Whether headOf leaves checked fields checked: it adds Via and changes nothing else. */
     readonly keepsChecked = false,
+    /** What headOf does besides adding Via, for heads passed on without it (keepsChecked). */
+    readonly judge?: (status: number) => void,
   ) {
     this.#lendable = res.lendable === true;
   }
@@ -77,25 +79,55 @@ export class ClientResponse implements ResponseSink {
   }
 
   head(status: number, headers: HeaderRecord, _statusText?: string, checked = false): void {
-    const res = this.res;
     // Fields the parser checked (and Via, which holds theirs and Ferry's) need no second check.
     const parsed = checked && this.keepsChecked;
-    // The parser's record itself when dropping hop-by-hop names is all a copy would do (the common answer).
-    const direct = parsed && onlyHopByHop(headers);
-    const h = this.headOf(status, direct ? headers : endToEnd(headers, undefined, checked));
-    const length = h['content-length'];
-    this.#streaming = this.flushInterval === -1 || isEventStream(h) || length === undefined;
+    // The parser's record itself when dropping hop-by-hop names is all a copy would do (the common
+    // answer): read, never changed (the parser may hand the same record to the next answer), so
+    // Via is written beside it rather than added to it.
+    if (parsed && onlyHopByHop(headers)) {
+      this.judge?.(status);
+      this.#passOn(headers);
+      this.#started(status, headers);
+      return;
+    }
+    const h = this.headOf(status, endToEnd(headers, undefined, checked));
     // for…in and an own-property test, as hop.ts copy() walks a record.
     for (const k in h) {
       // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is not folded into the for…in loop
       if (!Object.prototype.hasOwnProperty.call(h, k)) continue;
       const v = h[k];
-      if (v === undefined || (direct && isHopByHop(k))) continue;
+      if (v === undefined) continue;
       // Set-Cookie is appended: the cookie selection policy's `lb` cookie is already there.
-      if (k === 'set-cookie') res.appendHeader(k, v as string | string[]);
-      else if (parsed) setParsedField(res, k, v as string | string[]);
-      else res.setHeader(k, v as string | string[]);
+      if (k === 'set-cookie') this.res.appendHeader(k, v as string | string[]);
+      else if (parsed) setParsedField(this.res, k, v as string | string[]);
+      else this.res.setHeader(k, v as string | string[]);
     }
+    this.#started(status, h);
+  }
+
+  /** The parser's end-to-end fields as they are, Via with Ferry's hop added (addVia, without changing the record). */
+  #passOn(headers: HeaderRecord): void {
+    const res = this.res;
+    let via = false;
+    for (const k in headers) {
+      // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is not folded into the for…in loop
+      if (!Object.prototype.hasOwnProperty.call(headers, k)) continue;
+      const v = headers[k];
+      if (v === undefined || isHopByHop(k)) continue;
+      if (k === 'set-cookie') res.appendHeader(k, v as string | string[]);
+      else if (k === 'via') {
+        via = true;
+        setParsedField(res, k, viaAfter(v, '1.1'));
+      } else setParsedField(res, k, v as string | string[]);
+    }
+    if (!via) setParsedField(res, 'via', viaAfter(undefined, '1.1'));
+  }
+
+  /** The status, then the head out now (streaming) or with the body's first bytes. */
+  #started(status: number, h: HeaderRecord): void {
+    const res = this.res;
+    const length = h['content-length'];
+    this.#streaming = this.flushInterval === -1 || isEventStream(h) || length === undefined;
     res.statusCode = status;
     if (this.#streaming) {
       res.flush();

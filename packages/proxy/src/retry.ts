@@ -45,53 +45,90 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * or as an upgrade. A failure moves on to another upstream while `retries` or `try_duration`
  * allow and nothing was sent that the upstream could have acted on; with no upstream available,
  * it waits for one as long as `try_duration` allows. `try_interval` apart, in both cases.
+ *
+ * Most requests are ordinary ones that the first upstream picked answers: those make one round
+ * trip and one promise reaction after it, without an async function (its promise, and the two
+ * reactions that carry a result out of it, were ~1,500 instructions a proxied request);
+ * `attempts` takes over at the first failure, and from the start for upgrades and try_duration.
  */
 export function proxyHandler(p: ProxyParts): Middleware {
-  const { retries, try_duration: tryDuration, try_interval: tryInterval } = p.lb;
-  return async (req, res) => {
-    // Made on the first retry: most requests are tried once.
-    let tried: Upstream[] | undefined;
-    const started = tryDuration > 0 ? Date.now() : 0;
-    const upgrade = req.upgrade !== undefined || (req.isConnect && req.extendedConnectProtocol !== undefined);
-    const unframed = !req.headers['content-length'] && !req.headers['transfer-encoding'];
-    const bodyless = (req.method === 'GET' || req.method === 'HEAD') && unframed;
-    // RFC 9112 §6.3: an HTTP/1.1 request with neither field has no body, whatever its method (a
-    // DELETE goes without an empty chunked one); an h2 request may still send DATA.
-    const noBody = unframed && (bodyless || req.protocol === 'http/1.1');
-    // Go forwards such a body; here core hands over the connection unframed, so refuse it rather
-    // than leave the upstream waiting for it or splice it into the new protocol.
-    if (req.upgrade !== undefined && upgradeCarriesBody(req)) {
-      throw new HttpError(400, 'reverse_proxy does not forward the body of an HTTP/1.1 Upgrade request: send the request without one');
-    }
-    // Whether try_duration leaves room for one more wait.
-    const timeLeft = () => tryDuration > 0 && Date.now() - started + tryInterval < tryDuration;
-    const cancel = new ClientCancel(req, res);
-    for (let attempt = 0; ; attempt++) {
-      const up = p.pool.pick(req, res, tried, p.select);
-      if (!up) {
-        if (timeLeft() && !cancel.aborted) {
-          await sleep(tryInterval, req.signal);
-          continue;
-        }
-        throw new HttpError(503, 'no upstream available');
-      }
-      const out: OutRequest = {
-        method: req.method,
-        path: req.url,
-        headers: p.forwarding.request(req),
-        body: noBody ? null : req.body,
-        cancel,
-      };
-      try {
-        await (upgrade ? tryUpgrade(p, up, req, res, out) : tryForward(p, up, req, res, out));
-        return;
-      } catch (err) {
-        if (afterFailure(p, err, up, req, res, bodyless && !upgrade, attempt < retries || timeLeft()) === 'done') return;
-        (tried ??= []).push(up);
-        await sleep(tryInterval, req.signal);
-      }
+  const tryDuration = p.lb.try_duration;
+  return (req, res) => {
+    if (tryDuration > 0 || req.upgrade !== undefined || req.isConnect) return attempts(p, req, res, new ClientCancel(req, res));
+    // What throws here rejects, as it would in an async function: a middleware before this one
+    // may clean up on the promise only.
+    try {
+      const up = p.pool.pick(req, res, undefined, p.select);
+      const cancel = new ClientCancel(req, res);
+      if (!up) return attempts(p, req, res, cancel);
+      return tryForward(p, up, req, res, outRequest(p, req, cancel), (err) => attempts(p, req, res, cancel, { up, err }));
+    } catch (err) {
+      return Promise.reject(err);
     }
   };
+}
+
+/** A request with neither Content-Length nor Transfer-Encoding. */
+const unframed = (req: FerryRequest) => !req.headers['content-length'] && !req.headers['transfer-encoding'];
+
+/** A GET or HEAD without a body: any failure may move on to another upstream. */
+const bodyless = (req: FerryRequest) => (req.method === 'GET' || req.method === 'HEAD') && unframed(req);
+
+/** What goes to an upstream for `req`: its fields as forwarded, and its body unless it has none. */
+function outRequest(p: ProxyParts, req: FerryRequest, cancel: ClientCancel): OutRequest {
+  // RFC 9112 §6.3: an HTTP/1.1 request with neither field has no body, whatever its method (a
+  // DELETE goes without an empty chunked one); an h2 request may still send DATA.
+  const noBody = unframed(req) && (req.protocol === 'http/1.1' || bodyless(req));
+  return { method: req.method, path: req.url, headers: p.forwarding.request(req), body: noBody ? null : req.body, cancel };
+}
+
+/** The attempts after a failed first one (`failed`), or all of them. */
+async function attempts(
+  p: ProxyParts,
+  req: FerryRequest,
+  res: ResponseWriter,
+  cancel: ClientCancel,
+  failed?: { up: Upstream; err: unknown },
+): Promise<void> {
+  const { retries, try_duration: tryDuration, try_interval: tryInterval } = p.lb;
+  const started = tryDuration > 0 ? Date.now() : 0;
+  const upgrade = req.upgrade !== undefined || (req.isConnect && req.extendedConnectProtocol !== undefined);
+  // Go forwards such a body; here core hands over the connection unframed, so refuse it rather
+  // than leave the upstream waiting for it or splice it into the new protocol.
+  if (req.upgrade !== undefined && upgradeCarriesBody(req)) {
+    throw new HttpError(400, 'reverse_proxy does not forward the body of an HTTP/1.1 Upgrade request: send the request without one');
+  }
+  const resendable = bodyless(req) && !upgrade;
+  // Whether try_duration leaves room for one more wait.
+  const timeLeft = () => tryDuration > 0 && Date.now() - started + tryInterval < tryDuration;
+  // Made on the first retry: most requests are tried once.
+  let tried: Upstream[] | undefined;
+  let attempt = 0;
+  if (failed) {
+    if (afterFailure(p, failed.err, failed.up, req, res, resendable, attempt < retries || timeLeft()) === 'done') return;
+    tried = [failed.up];
+    attempt++;
+    await sleep(tryInterval, req.signal);
+  }
+  for (; ; attempt++) {
+    const up = p.pool.pick(req, res, tried, p.select);
+    if (!up) {
+      if (timeLeft() && !cancel.aborted) {
+        await sleep(tryInterval, req.signal);
+        continue;
+      }
+      throw new HttpError(503, 'no upstream available');
+    }
+    const out = outRequest(p, req, cancel);
+    try {
+      await (upgrade ? tryUpgrade(p, up, req, res, out) : tryForward(p, up, req, res, out));
+      return;
+    } catch (err) {
+      if (afterFailure(p, err, up, req, res, resendable, attempt < retries || timeLeft()) === 'done') return;
+      (tried ??= []).push(up);
+      await sleep(tryInterval, req.signal);
+    }
+  }
 }
 
 /**
@@ -132,14 +169,26 @@ function afterFailure(
   throw new HttpError(e.kind === 'timeout' ? 504 : 502, undefined, { cause: e });
 }
 
-/** One ordinary round trip, streamed to the client; the upstream counts it in flight meanwhile (least_conn, max_requests). */
-function tryForward(p: ProxyParts, up: Upstream, req: FerryRequest, res: ResponseWriter, out: OutRequest): Promise<void> {
-  const start = p.passive ? Date.now() : 0;
+/**
+ * One ordinary round trip, streamed to the client; the upstream counts it in flight meanwhile
+ * (least_conn, max_requests). A failure goes to `onFailure` when given, else rejects.
+ */
+function tryForward(
+  p: ProxyParts,
+  up: Upstream,
+  req: FerryRequest,
+  res: ResponseWriter,
+  out: OutRequest,
+  onFailure?: (err: unknown) => Promise<void>,
+): Promise<void> {
+  const passive = p.passive;
+  const start = passive ? Date.now() : 0;
+  const judge = passive ? (status: number) => judgeHead(up, passive, status, Date.now() - start) : undefined;
   const headOf = (status: number, headers: HeaderRecord) => {
-    if (p.passive) judgeHead(up, p.passive, status, Date.now() - start);
+    judge?.(status);
     return p.forwarding.response(req, headers);
   };
-  const client = new ClientResponse(res, p.flushInterval, headOf, !p.forwarding.rewritesResponse);
+  const client = new ClientResponse(res, p.flushInterval, headOf, !p.forwarding.rewritesResponse, judge);
   up.inFlight++;
   const settle = () => {
     up.inFlight--;
@@ -147,6 +196,7 @@ function tryForward(p: ProxyParts, up: Upstream, req: FerryRequest, res: Respons
   };
   return p.transport.roundTrip(up, out, client).then(settle, (err) => {
     settle();
+    if (onFailure) return onFailure(err);
     throw err;
   });
 }

@@ -44,10 +44,12 @@ export class Upstream {
     this.#fails.push(now + passive.failDuration);
   }
 
-  healthy(passive: PassiveHealth | undefined, now = Date.now()): boolean {
+  /** `now`: the time to judge at; the clock is read only when passive failures count. */
+  healthy(passive: PassiveHealth | undefined, now?: number): boolean {
     if (!this.checkedHealthy) return false;
     if (!passive || passive.failDuration <= 0) return true;
-    while (this.#fails.length > 0 && this.#fails[0]! <= now) this.#fails.shift();
+    const at = now ?? Date.now();
+    while (this.#fails.length > 0 && this.#fails[0]! <= at) this.#fails.shift();
     return this.#fails.length < passive.maxFails;
   }
 }

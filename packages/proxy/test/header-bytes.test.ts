@@ -54,4 +54,31 @@ describe('upstream fields stored without a second check (the parser checked them
       expect(head, head).toContain(`\r\n${line}\r\n`);
     expect(head.match(/\r\nx-multi:/g)).toHaveLength(2);
   });
+
+  it('add Via to the same head answered again and again once each time, the head the parser kept unchanged', async () => {
+    const heads: Record<string, string> = {
+      '/edge': 'HTTP/1.1 200 OK\r\nVia: 1.0 edge\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok',
+      '/plain': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok',
+    };
+    const up = await rawUpstream((req, socket) => {
+      socket.write(heads[req.target]!);
+    });
+    const proxy = await startProxy({ upstreams: [{ dial: up.dial }] });
+    const client = await rawClient(Number(new URL(proxy.url).port));
+    for (const [path, via] of [
+      ['/edge', '1.0 edge, 1.1 ferry'],
+      ['/edge', '1.0 edge, 1.1 ferry'],
+      ['/plain', '1.1 ferry'],
+      ['/plain', '1.1 ferry'],
+      ['/plain', '1.1 ferry'],
+      ['/edge', '1.0 edge, 1.1 ferry'],
+    ] as const) {
+      client.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const got = (await readUntil(client, (b) => b.includes('\r\n\r\nok'))).toString('latin1');
+      expect(got, got).toMatch(/^HTTP\/1\.1 200 /);
+      expect(got.match(/\r\nvia: [^\r]*/gi), got).toEqual([`\r\nvia: ${via}`]);
+    }
+    // Each answer came from the upstream: none was served from anywhere else.
+    expect(up.requests).toHaveLength(6);
+  });
 });
