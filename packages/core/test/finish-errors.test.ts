@@ -4,24 +4,13 @@
  * and the server goes on answering. Node refuses to end a response whose status is not a three
  * digit number: a handler that set one and left the ending to Ferry is such a failure.
  */
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { logLines } from '@ferry/test-kit/logs';
 import { DONE, type Handler } from '../src/index.js';
 import { send, useServers } from './helpers/http.js';
 
 const serve = useServers();
-
-function capturedLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug', base: undefined }, sink), lines };
-}
 
 const HANDLERS: Record<string, Handler> = {
   'a synchronous handler': (req, res) => {
@@ -36,8 +25,8 @@ const HANDLERS: Record<string, Handler> = {
 
 describe('a response Ferry cannot finish', () => {
   it.each(Object.keys(HANDLERS))('is logged and cut off, and the server answers the next request (%s)', async (name) => {
-    const { logger, lines } = capturedLogger();
-    const server = await serve({ handler: HANDLERS[name]!, logger });
+    const { stream, lines } = logLines();
+    const server = await serve({ handler: HANDLERS[name]!, logger: pino({ level: 'debug', base: undefined }, stream) });
     const base = server.url;
     await expect(send(base, '/bad')).rejects.toThrow(/socket hang up|ECONNRESET/);
     const logged = lines.find((l) => l.msg === 'unhandled error while finishing a response');

@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { connect as netConnect, createServer as createNetServer, Socket, type AddressInfo, type Server as NetServer } from 'node:net';
-import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { WebSocket, type ClientOptions } from 'ws';
 import { createServer, type FerryServer, type HandlerInput, type ServerOptions } from '@ferry/core';
 import { reverseProxy, type ReverseProxyConfig } from '../../src/index.js';
 import { defer, deferred } from '@ferry/test-kit/lifecycle';
+import { logLines } from '@ferry/test-kit/logs';
 import { serverStarter } from '@ferry/test-kit/servers';
 export { defer, deferred };
 
@@ -104,14 +104,8 @@ export function readUntil(socket: Socket, until: (buf: Buffer) => boolean): Prom
 
 /** A pino logger whose JSON lines are captured in `lines` (the `logger` server option). */
 export function capturedLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug', base: undefined }, sink), lines };
+  const { stream, lines } = logLines();
+  return { logger: pino({ level: 'debug', base: undefined }, stream), lines };
 }
 
 /** A `ws` client, terminated after the test; resolves once open. */
